@@ -1,0 +1,1 @@
+"""Customers service: the master record of every client of a travel agency."""

@@ -1,0 +1,142 @@
+"""The customer record and its rules. Plain Python: no I/O, no framework."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from trip_shared.errors import DomainError
+from trip_shared.text import digits, fold
+
+Status = Literal["active", "inactive"]
+LANGUAGES = {"en", "zh-Hans"}
+EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "status")
+
+
+class InvalidCustomer(DomainError):
+    code = "invalid-customer"
+
+
+def normalise_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidCustomer(f"'{raw}' is not a valid e-mail address: {exc}", code="invalid-email") from exc
+
+
+def normalise_phone(raw: str, default_region: str | None = None) -> str:
+    """E.164, so '+44 7911 123456' and '+447911123456' are one number and searchable by digits."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidCustomer(
+            f"'{raw}' is not a phone number we can read; write it with its country code, e.g. +44 7911 123456.",
+            code="invalid-phone",
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidCustomer(f"'{raw}' is not a valid phone number.", code="invalid-phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+@dataclass
+class Customer:
+    id: str
+    tenant_id: str
+    first_name: str
+    last_name: str | None = None
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    preferred_language: str = "en"
+    status: Status = "active"
+    version: int = 1
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def register(cls, tenant_id: str, first_name: str, *, last_name: str | None = None,
+                 emails: list[str] = (), phones: list[str] = (), preferred_language: str = "en",
+                 phone_region: str | None = None) -> Customer:
+        customer = cls(id=str(uuid.uuid4()), tenant_id=tenant_id, first_name="")
+        customer._apply(
+            {"first_name": first_name, "last_name": last_name, "emails": list(emails), "phones": list(phones),
+             "preferred_language": preferred_language},
+            phone_region,
+        )
+        return customer
+
+    def update(self, changes: dict, phone_region: str | None = None) -> list[str]:
+        """Apply a partial update; returns the names of the fields that really changed."""
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidCustomer(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        before = replace(self)
+        self._apply(changes, phone_region)
+        changed = [name for name in EDITABLE_FIELDS if getattr(before, name) != getattr(self, name)]
+        if changed:
+            self.version += 1
+            self.updated_at = datetime.now(UTC)
+        return changed
+
+    def _apply(self, changes: dict, phone_region: str | None) -> None:
+        if "first_name" in changes:
+            first_name = (changes["first_name"] or "").strip()
+            if not first_name:
+                raise InvalidCustomer("first_name is required and cannot be blank.", code="first-name-required")
+            self.first_name = first_name
+        if "last_name" in changes:
+            self.last_name = (changes["last_name"] or "").strip() or None
+        if "emails" in changes:
+            self.emails = _unique([normalise_email(e) for e in changes["emails"] or []])
+        if "phones" in changes:
+            self.phones = _unique([normalise_phone(p, phone_region) for p in changes["phones"] or []])
+        if "preferred_language" in changes:
+            language = changes["preferred_language"]
+            if language not in LANGUAGES:
+                raise InvalidCustomer(f"preferred_language must be one of {sorted(LANGUAGES)}.", code="invalid-language")
+            self.preferred_language = language
+        if "status" in changes:
+            if changes["status"] not in ("active", "inactive"):
+                raise InvalidCustomer("status must be 'active' or 'inactive'.", code="invalid-status")
+            self.status = changes["status"]
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def sort_key(self) -> str:
+        """Orders search results by name; the id makes it unique so it can serve as a page cursor."""
+        return f"{fold(self.full_name)}\x00{self.id}"
+
+    def search_keys(self) -> list[str]:
+        """Folded keys a prefix query is matched against: each name, the full name, e-mails, phone digits.
+
+        Phone keys include every suffix of the national digits, so typing any run of digits from the end of a
+        number, or the number without its country code, finds it.
+        """
+        keys = [fold(self.first_name), fold(self.full_name)]
+        if self.last_name:
+            keys += [fold(self.last_name), fold(f"{self.last_name} {self.first_name}")]
+        keys += [part for name in (self.first_name, self.last_name or "") for part in fold(name).split(" ")]
+        for email in self.emails:
+            keys += [email, email.split("@", 1)[0]]
+        for phone in self.phones:
+            all_digits = digits(phone)
+            national = digits(str(phonenumbers.parse(phone).national_number))
+            keys += [all_digits, "0" + national] + [national[i:] for i in range(len(national) - 3)]
+        return sorted(set(key for key in keys if key))
+
+
+def search_prefix(query: str) -> tuple[str, bool]:
+    """The folded prefix to look up, and whether the query is a phone fragment (matched on digits only)."""
+    query = query.strip()
+    phone_like = bool(query) and all(ch.isdigit() or ch in "+-() ." for ch in query) and len(digits(query)) >= 3
+    return (digits(query) if phone_like else fold(query)), phone_like

@@ -1,0 +1,113 @@
+import json
+
+from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.testing.service import auth
+
+
+async def create(service, tenant="tenant-a", **body):
+    response = await service.client.post("/v1/customers", json=body, headers=auth(tenant))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_create_then_get_and_find_by_every_field(service):
+    created = await create(service, first_name="Ana", last_name="Lima", email="Ana@Example.com",
+                           phone="+44 7911 123456")
+    assert created["phone"] == "+447911123456" and created["email"] == "ana@example.com"
+    assert (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()["id"] == created["id"]
+    for query in ("an", "AN", "lim", "ana l", "ana@ex", "+44 7911", "07911", "123456"):
+        found = await service.client.get("/v1/customers", params={"q": query}, headers=auth())
+        assert [c["id"] for c in found.json()["items"]] == [created["id"]], query
+    none = await service.client.get("/v1/customers", params={"q": "bob"}, headers=auth())
+    assert none.json()["items"] == []
+
+
+async def test_creating_a_customer_publishes_customer_created(service):
+    created = await create(service, first_name="Ana", email="ana@example.com")
+    assert await service.flush_outbox() == 1
+    service.broker  # published through the in-memory broker; check what the outbox row carried
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.created"})
+    event = CustomerCreated.model_validate_json(row["payload"])
+    assert event.aggregate_id == created["id"] and event.tenant_id == "tenant-a"
+    assert event.data.emails == ["ana@example.com"] and row["status"] == "published"
+
+
+async def test_deactivated_customers_are_found_only_when_asked_for(service):
+    created = await create(service, first_name="Ines")
+    patched = await service.client.patch(f"/v1/customers/{created['id']}", json={"status": "inactive"},
+                                         headers=auth())
+    assert patched.status_code == 200 and patched.json()["status"] == "inactive"
+    assert (await service.client.get("/v1/customers?q=ines", headers=auth())).json()["items"] == []
+    found = await service.client.get("/v1/customers?q=ines&include_inactive=true", headers=auth())
+    assert [c["id"] for c in found.json()["items"]] == [created["id"]]
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.updated"})
+    assert CustomerUpdated.model_validate_json(row["payload"]).changed_fields == ["status"]
+
+
+async def test_search_pages_through_results_in_name_order(service):
+    for name in ("Carla", "Abel", "Bruno", "Alba", "Bea"):
+        await create(service, first_name=name)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await service.client.get("/v1/customers", params=params, headers=auth())).json()
+        seen += [c["first_name"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ["Abel", "Alba", "Bea", "Bruno", "Carla"]
+
+
+async def test_another_agency_cannot_see_or_change_the_customer(service):
+    created = await create(service, first_name="Ana")
+    url = f"/v1/customers/{created['id']}"
+    assert (await service.client.get(url, headers=auth("tenant-b"))).status_code == 404
+    patched = await service.client.patch(url, json={"first_name": "Eve"}, headers=auth("tenant-b"))
+    assert patched.status_code == 404
+    assert (await service.client.get("/v1/customers?q=ana", headers=auth("tenant-b"))).json()["items"] == []
+    assert (await service.client.get(url, headers=auth())).json()["first_name"] == "Ana"
+
+
+async def test_bad_input_gets_problem_details_and_changes_nothing(service):
+    client = service.client
+    cases = [
+        (await client.post("/v1/customers", content=b"{not json", headers={**auth(), "content-type": "application/json"}), 400, "malformed-json"),
+        (await client.post("/v1/customers", json={"last_name": "Lima"}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "  "}, headers=auth()), 422, "first-name-required"),
+        (await client.post("/v1/customers", json={"first_name": "A", "email": "nope"}, headers=auth()), 422, "invalid-email"),
+        (await client.post("/v1/customers", json={"first_name": "A", "phone": "12"}, headers=auth()), 422, "invalid-phone"),
+        (await client.post("/v1/customers", json={"first_name": "A", "shoe": 42}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "A"}), 401, "unauthorized"),
+        (await client.post("/v1/customers", json={"first_name": "A"}, headers={"Authorization": "Bearer wrong"}), 401, "unauthorized"),
+        (await client.post("/v1/customers", json={"first_name": "A"}, headers=auth("read-only")), 403, "forbidden"),
+        (await client.get("/v1/customers/unknown", headers=auth()), 404, "customer-not-found"),
+        (await client.patch("/v1/customers/unknown", json={"last_name": "x"}, headers=auth()), 404, "customer-not-found"),
+        (await client.get("/v1/customers?cursor=%%%", headers=auth()), 400, "invalid-cursor"),
+        (await client.get("/v1/customers?limit=0", headers=auth()), 422, "invalid-request"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, (response.request.url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["status"] == status and problem["code"] == code and problem["title"] and problem["detail"]
+    assert await service.runtime.store.db["customers"].count_documents({}) == 0
+    assert await service.runtime.outbox.rows.count_documents({}) == 0
+
+
+async def test_a_rejected_update_changes_nothing(service):
+    created = await create(service, first_name="Ana", phone="+447911123456")
+    response = await service.client.patch(f"/v1/customers/{created['id']}",
+                                          json={"last_name": "Lima", "phones": ["bad"]}, headers=auth())
+    assert response.status_code == 422
+    current = (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()
+    assert current["last_name"] is None and current["phones"] == ["+447911123456"] and current["version"] == 1
+
+
+async def test_probes_and_metrics_are_open(service):
+    assert (await service.client.get("/healthz")).json()["status"] == "ok"
+    ready = await service.client.get("/readyz")
+    assert ready.json()["mongodb"] == "ok", ready.text
+    await service.client.get("/v1/customers", headers=auth())
+    metrics = (await service.client.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/v1/customers",status="200"}' in metrics
+    assert "outbox_pending_events" in metrics

@@ -1,0 +1,78 @@
+import pytest
+
+from customers.domain.model import Customer, InvalidCustomer, search_prefix
+
+
+def register(**kwargs) -> Customer:
+    return Customer.register("tenant-a", kwargs.pop("first_name", "Ana"), **kwargs)
+
+
+def test_first_name_is_the_only_required_field():
+    customer = register()
+    assert customer.first_name == "Ana"
+    assert customer.last_name is None and customer.emails == [] and customer.phones == []
+    assert customer.status == "active" and customer.version == 1
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_first_name_is_refused(blank):
+    with pytest.raises(InvalidCustomer) as error:
+        register(first_name=blank)
+    assert error.value.code == "first-name-required"
+
+
+def test_phones_are_stored_in_e164():
+    customer = register(phones=["+44 7911 123456", "+44 (0)20 7946 0958"])
+    assert customer.phones == ["+447911123456", "+442079460958"]
+
+
+def test_the_same_phone_written_twice_is_kept_once():
+    assert register(phones=["+44 7911 123456", "+447911123456"]).phones == ["+447911123456"]
+
+
+@pytest.mark.parametrize("phone", ["12", "not a phone", "+44 12"])
+def test_unreadable_phones_are_refused(phone):
+    with pytest.raises(InvalidCustomer) as error:
+        register(phones=[phone])
+    assert error.value.code == "invalid-phone"
+
+
+def test_emails_are_validated_and_lower_cased():
+    assert register(emails=["Ana.Lima@Example.COM"]).emails == ["ana.lima@example.com"]
+    with pytest.raises(InvalidCustomer) as error:
+        register(emails=["ana@"])
+    assert error.value.code == "invalid-email"
+
+
+def test_search_keys_fold_case_and_accents_and_cover_phone_fragments():
+    customer = register(first_name="José", last_name="Ñúñez", emails=["jose@example.com"], phones=["+447911123456"])
+    keys = customer.search_keys()
+    assert "jose" in keys and "nunez" in keys and "jose nunez" in keys and "nunez jose" in keys
+    assert "jose@example.com" in keys
+    assert "447911123456" in keys and "07911123456" in keys
+    assert any(key.startswith("123456") for key in keys)
+
+
+def test_update_reports_only_real_changes_and_bumps_the_version():
+    customer = register(last_name="Lima")
+    assert customer.update({"last_name": "Lima"}) == []
+    assert customer.version == 1
+    assert customer.update({"last_name": "Silva", "status": "inactive"}) == ["last_name", "status"]
+    assert customer.version == 2 and customer.status == "inactive"
+
+
+def test_update_refuses_unknown_fields_and_statuses():
+    customer = register()
+    with pytest.raises(InvalidCustomer):
+        customer.update({"id": "x"})
+    with pytest.raises(InvalidCustomer):
+        customer.update({"status": "deleted"})
+    assert customer.version == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("  ANA ", ("ana", False)), ("José", ("jose", False)), ("+44 7911", ("447911", True)), ("(020) 79", ("02079", True))],
+)
+def test_search_prefix_detects_phone_fragments(query, expected):
+    assert search_prefix(query) == expected

@@ -1,0 +1,1 @@
+"""Plumbing written once and used by every trip-coordination service."""

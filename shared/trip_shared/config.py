@@ -1,0 +1,80 @@
+"""Settings every service reads from its environment. One name per knob, the same in every service."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+DEFAULT_PORTS = {"customers": 8101, "itinerary": 8102, "booking": 8103, "notify": 8104, "feedback": 8105}
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    service_name: str
+    host: str = "127.0.0.1"
+    port: int = 8100
+    mongodb_url: str = "mongodb://127.0.0.1:27017"
+    mongodb_database: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_partitions: int = 4
+    kafka_create_topics: bool = True
+    # Tansu joins groups slowly with the client defaults (10 s / 3 s); the embedded stack lowers these.
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    consumer_max_attempts: int = 4
+    consumer_retry_backoff_s: float = 0.5
+    outbox_poll_interval_s: float = 1.0
+    api_keys: str = ""
+    api_keys_file: str = ""
+    public_base_url: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_sender: str = "Trip Desk <trips@agency.example>"
+    otlp_endpoint: str = ""
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or self.service_name
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    def with_overrides(self, **changes) -> ServiceSettings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, service_name: str) -> ServiceSettings:
+        return cls(
+            service_name=service_name,
+            host=_env("SERVICE_HOST", "127.0.0.1"),
+            port=int(_env("SERVICE_PORT", str(DEFAULT_PORTS.get(service_name, 8100)))),
+            mongodb_url=_env("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            mongodb_database=_env("MONGODB_DATABASE", service_name),
+            kafka_bootstrap_servers=_env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            kafka_topic_partitions=int(_env("KAFKA_TOPIC_PARTITIONS", "4")),
+            kafka_create_topics=_env_bool("KAFKA_CREATE_TOPICS", True),
+            kafka_session_timeout_ms=int(_env("KAFKA_SESSION_TIMEOUT_MS", "10000")),
+            kafka_heartbeat_interval_ms=int(_env("KAFKA_HEARTBEAT_INTERVAL_MS", "3000")),
+            consumer_max_attempts=int(_env("CONSUMER_MAX_ATTEMPTS", "4")),
+            consumer_retry_backoff_s=float(_env("CONSUMER_RETRY_BACKOFF_S", "0.5")),
+            outbox_poll_interval_s=float(_env("OUTBOX_POLL_INTERVAL_S", "1.0")),
+            api_keys=_env("API_KEYS", ""),
+            api_keys_file=_env("API_KEYS_FILE", ""),
+            public_base_url=_env("PUBLIC_BASE_URL", ""),
+            smtp_host=_env("SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(_env("SMTP_PORT", "2525")),
+            smtp_sender=_env("SMTP_SENDER", "Trip Desk <trips@agency.example>"),
+            otlp_endpoint=_env("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+            log_level=_env("LOG_LEVEL", "INFO"),
+        )

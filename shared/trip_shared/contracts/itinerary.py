@@ -1,0 +1,75 @@
+"""Events produced by the itinerary service.
+
+Membership events carry the itinerary's whole customer list after the change (``customers``), so a consumer's
+read model is right after applying the newest event, whatever arrived before it.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field
+
+from trip_shared.contracts.envelope import Event, Payload
+
+
+class ItineraryMember(Payload):
+    customer_id: str
+    is_poc: bool
+
+
+class ItinerarySummary(Payload):
+    itinerary_id: str
+    title: str
+    start_date: date | None = None
+    end_date: date | None = None
+    stage: str = "inquiry"
+
+
+class FieldChange(Payload):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class ItineraryCreated(Event):
+    TOPIC = "itinerary.created"
+    event_type: Literal["itinerary.created"] = "itinerary.created"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: ItinerarySummary
+
+
+class ItineraryChanged(Event):
+    TOPIC = "itinerary.changed"
+    event_type: Literal["itinerary.changed"] = "itinerary.changed"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: ItinerarySummary
+    changes: list[FieldChange] = Field(default_factory=list, description="What changed, before and after.")
+
+
+class MembershipChange(Payload):
+    itinerary: ItinerarySummary
+    customer_id: str = Field(description="The customer this event is about.")
+    is_poc: bool = Field(description="Whether that customer is a point of contact after the change.")
+    customers: list[ItineraryMember] = Field(description="Every linked customer after the change.")
+
+
+class CustomerLinked(Event):
+    TOPIC = "customer.linked"
+    event_type: Literal["customer.linked"] = "customer.linked"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: MembershipChange
+
+
+class CustomerUnlinked(Event):
+    TOPIC = "customer.unlinked"
+    event_type: Literal["customer.unlinked"] = "customer.unlinked"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: MembershipChange
+
+
+class PocChanged(Event):
+    TOPIC = "customer.poc_changed"
+    event_type: Literal["customer.poc_changed"] = "customer.poc_changed"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: MembershipChange

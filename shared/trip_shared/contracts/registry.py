@@ -1,0 +1,54 @@
+"""The topic registry: every topic, who produces it, its contract, and its dead-letter twin."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trip_shared.contracts import booking, customers, feedback, itinerary
+from trip_shared.contracts.envelope import Event
+
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    producer: str
+    contract: type[Event]
+    description: str
+
+    @property
+    def dlq(self) -> str:
+        return dlq_topic(self.name)
+
+
+def dlq_topic(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+def _spec(contract: type[Event], producer: str, description: str) -> TopicSpec:
+    return TopicSpec(contract.TOPIC, producer, contract, description)
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    _spec(customers.CustomerCreated, "customers", "A customer record was created."),
+    _spec(customers.CustomerUpdated, "customers", "A customer's master record changed."),
+    _spec(itinerary.ItineraryCreated, "itinerary", "An itinerary was created."),
+    _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary's title, dates or stage changed."),
+    _spec(itinerary.CustomerLinked, "itinerary", "A customer was linked to an itinerary."),
+    _spec(itinerary.CustomerUnlinked, "itinerary", "A customer was removed from an itinerary."),
+    _spec(itinerary.PocChanged, "itinerary", "A linked customer became, or stopped being, a point of contact."),
+    _spec(booking.BookingRequested, "booking", "A booking was requested from a vendor."),
+    _spec(booking.BookingConfirmed, "booking", "A vendor confirmed a booking."),
+    _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),
+)
+
+CONTRACTS: dict[str, type[Event]] = {spec.contract.model_fields["event_type"].default: spec.contract for spec in TOPICS}
+
+
+def contract_for(event_type: str) -> type[Event]:
+    return CONTRACTS[event_type]
+
+
+def all_topic_names() -> list[str]:
+    """Every topic and its dead-letter twin, as the broker must have them."""
+    return [name for spec in TOPICS for name in (spec.name, spec.dlq)]

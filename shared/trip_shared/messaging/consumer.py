@@ -1,0 +1,139 @@
+"""Subscribers with the platform's delivery guarantees.
+
+Every subscriber has an explicit group, ``AckPolicy.MANUAL`` and ``auto_offset_reset="earliest"``. A message is
+acknowledged only after its effects and its inbox row are committed in one transaction (at-least-once in, exactly-once
+effects). A failing message is retried with backoff a bounded number of times, then copied to ``<topic>.dlq`` with the
+error, and the partition moves on. If even the dead-letter publish fails, the message is not acknowledged: it is
+sought back and delivered again.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from faststream import AckPolicy
+from faststream.kafka import Topic
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+
+from trip_shared.contracts.envelope import Event
+from trip_shared.contracts.registry import dlq_topic
+from trip_shared.errors import PermanentEventError
+from trip_shared.messaging.inbox import AlreadyProcessed
+
+if TYPE_CHECKING:
+    from trip_shared.runtime import ServiceRuntime
+    from trip_shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[E, "UnitOfWork"], Awaitable[None]]
+
+
+class EventConsumer:
+    """Registers handlers for one consumer group: ``@consumer.handles(CustomerLinked)``."""
+
+    def __init__(self, runtime: ServiceRuntime, group_id: str) -> None:
+        self.runtime = runtime
+        self.group_id = group_id
+
+    def handles(self, contract: type[E]) -> Callable[[Handler[E]], Handler[E]]:
+        def register(handler: Handler[E]) -> Handler[E]:
+            self._subscribe(contract, handler)
+            return handler
+
+        return register
+
+    def _subscribe(self, contract: type[E], handler: Handler[E]) -> None:
+        settings = self.runtime.settings
+        topic = contract.TOPIC
+
+        async def consume(msg: KafkaMessage) -> None:
+            await self.deliver(contract, handler, msg)
+
+        consume.__name__ = f"{self.group_id}__{topic.replace('.', '_')}"
+        self.runtime.broker.subscriber(
+            Topic(topic, num_partitions=settings.kafka_topic_partitions),
+            group_id=self.group_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            title=f"{self.group_id}:{topic}",
+        )(consume)
+
+    async def deliver(self, contract: type[E], handler: Handler[E], msg: KafkaMessage) -> None:
+        metrics = self.runtime.metrics
+        topic = contract.TOPIC
+        try:
+            event = contract.model_validate_json(msg.body)
+        except ValidationError as exc:
+            await self._dead_letter(msg, topic, f"contract violation: {exc}", attempts=1)
+            return
+        max_attempts = max(1, self.runtime.settings.consumer_max_attempts)
+        error = ""
+        for attempt in range(1, max_attempts + 1):
+            try:
+                outcome = await self.process(event, handler)
+                metrics.events_consumed.labels(topic, self.group_id, outcome).inc()
+                await msg.ack()
+                return
+            except PermanentEventError as exc:
+                error = f"permanent: {exc}"
+                break
+            except Exception as exc:
+                error = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning(
+                    "event handler failed",
+                    extra={"topic": topic, "event_id": str(event.event_id), "attempt": attempt, "error": error},
+                )
+                if attempt < max_attempts:
+                    metrics.events_consumed.labels(topic, self.group_id, "retried").inc()
+                    await asyncio.sleep(self.runtime.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
+        await self._dead_letter(msg, topic, error, attempts=attempt)
+
+    async def process(self, event: E, handler: Handler[E]) -> str:
+        """Apply the handler and record the event in the inbox, atomically. Returns the outcome label."""
+        inbox = self.runtime.inbox
+
+        async def work(uow: UnitOfWork) -> None:
+            await inbox.claim(uow.session, self.group_id, event)
+            await handler(event, uow)
+
+        try:
+            await self.runtime.transaction(work)
+        except AlreadyProcessed:
+            return "duplicate"
+        return "processed"
+
+    async def _dead_letter(self, msg: KafkaMessage, topic: str, error: str, attempts: int) -> None:
+        raw = msg.raw_message
+        headers = {k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)}
+        headers.update(
+            {
+                "dlq-error": error[:4000],
+                "dlq-consumer-group": self.group_id,
+                "dlq-attempts": str(attempts),
+                "dlq-original-topic": topic,
+                "dlq-original-partition": str(getattr(raw, "partition", "")),
+                "dlq-original-offset": str(getattr(raw, "offset", "")),
+            }
+        )
+        key = getattr(raw, "key", None)
+        try:
+            await self.runtime.broker.publish(msg.body, topic=dlq_topic(topic), key=key, headers=headers)
+        except Exception:
+            log.exception("dead-letter publish failed; the message will be redelivered", extra={"topic": topic})
+            await asyncio.sleep(1.0)
+            await msg.nack()
+            return
+        self.runtime.metrics.events_consumed.labels(topic, self.group_id, "dead_lettered").inc()
+        log.error(
+            "event moved to the dead-letter topic",
+            extra={"topic": topic, "dlq_topic": dlq_topic(topic), "group": self.group_id, "error": error[:500]},
+        )
+        await msg.ack()

@@ -1,0 +1,46 @@
+"""Idempotent-consumer inbox: one row per (consumer group, event_id), written in the handler's own transaction."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from trip_shared.contracts.envelope import Event
+
+# Kafka redelivers within minutes or hours; a month is a wide margin for replays from a reset offset.
+RETENTION = timedelta(days=30)
+
+
+class AlreadyProcessed(Exception):
+    """Raised inside the transaction so it aborts: the event's effects were committed before."""
+
+
+class Inbox:
+    COLLECTION = "inbox"
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.rows = db[self.COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self.rows.create_index("processed_at", expireAfterSeconds=int(RETENTION.total_seconds()))
+
+    async def claim(self, session: AsyncClientSession, group_id: str, event: Event) -> None:
+        try:
+            await self.rows.insert_one(
+                {
+                    "_id": f"{group_id}:{event.event_id}",
+                    "group_id": group_id,
+                    "event_id": str(event.event_id),
+                    "event_type": event.event_type,
+                    "tenant_id": event.tenant_id,
+                    "processed_at": datetime.now(UTC),
+                },
+                session=session,
+            )
+        except DuplicateKeyError as exc:
+            raise AlreadyProcessed(str(event.event_id)) from exc
+
+    async def seen(self, group_id: str, event_id: str) -> bool:
+        return await self.rows.find_one({"_id": f"{group_id}:{event_id}"}) is not None

@@ -1,0 +1,78 @@
+"""MongoDB access shared by every service: one client per process, transactions, tenant-scoped collections."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+T = TypeVar("T")
+
+
+class MongoStore:
+    def __init__(self, url: str, database: str) -> None:
+        self.client: AsyncMongoClient = AsyncMongoClient(
+            url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000, appname=database
+        )
+        self.db: AsyncDatabase = self.client[database]
+
+    async def run_in_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Run ``work`` in a multi-document transaction; transient conflicts re-run it from the start."""
+        async with self.client.start_session() as session:
+            return await session.with_transaction(work)
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+            return True
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class TenantCollection:
+    """A collection seen through one tenant: every filter and every new document carries ``tenant_id``.
+
+    Repositories use this instead of raw collections, so no query can reach another agency's documents.
+    """
+
+    def __init__(self, collection: AsyncCollection, tenant_id: str, session: AsyncClientSession | None) -> None:
+        if not tenant_id:
+            raise ValueError("tenant_id is required")
+        self._collection = collection
+        self.tenant_id = tenant_id
+        self._session = session
+
+    def _scoped(self, filter_: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**(filter_ or {}), "tenant_id": self.tenant_id}
+
+    async def find_one(self, filter_: Mapping[str, Any], **kwargs: Any) -> dict | None:
+        return await self._collection.find_one(self._scoped(filter_), session=self._session, **kwargs)
+
+    def find(self, filter_: Mapping[str, Any] | None = None, **kwargs: Any):
+        return self._collection.find(self._scoped(filter_), session=self._session, **kwargs)
+
+    async def count_documents(self, filter_: Mapping[str, Any] | None = None) -> int:
+        return await self._collection.count_documents(self._scoped(filter_), session=self._session)
+
+    async def insert_one(self, document: Mapping[str, Any]) -> None:
+        await self._collection.insert_one({**document, "tenant_id": self.tenant_id}, session=self._session)
+
+    async def replace_one(self, filter_: Mapping[str, Any], document: Mapping[str, Any], *, upsert: bool = False):
+        return await self._collection.replace_one(
+            self._scoped(filter_), {**document, "tenant_id": self.tenant_id}, upsert=upsert, session=self._session
+        )
+
+    async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False):
+        return await self._collection.update_one(self._scoped(filter_), update, upsert=upsert, session=self._session)
+
+    async def update_many(self, filter_: Mapping[str, Any], update: Mapping[str, Any]):
+        return await self._collection.update_many(self._scoped(filter_), update, session=self._session)
+
+    async def delete_one(self, filter_: Mapping[str, Any]):
+        return await self._collection.delete_one(self._scoped(filter_), session=self._session)

@@ -1,0 +1,191 @@
+"""Everything a service needs from the platform, built once per process by the service's bootstrap.
+
+A service's bootstrap creates a :class:`ServiceRuntime`, registers its consumers on ``runtime.consumer(group)``, and
+asks :meth:`ServiceRuntime.create_app` for its FastAPI app. The app's lifespan connects MongoDB, creates indexes and
+topics, starts the Kafka broker and the outbox relay, and stops them in reverse order.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+
+from trip_shared.config import ServiceSettings
+from trip_shared.contracts.registry import TOPICS
+from trip_shared.messaging.broker import create_broker, publish_raw
+from trip_shared.messaging.consumer import EventConsumer
+from trip_shared.messaging.inbox import Inbox
+from trip_shared.messaging.outbox import Outbox, OutboxRelay
+from trip_shared.mongo import MongoStore
+from trip_shared.telemetry import create_tracer_provider, install_global_tracer_provider, instrument_pymongo
+from trip_shared.unit_of_work import UnitOfWork
+from trip_shared.web.auth import ApiKeyRegistry
+from trip_shared.web.metrics import ServiceMetrics
+from trip_shared.web.problems import install_problem_handlers
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Hook = Callable[[], Awaitable[None]]
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        uow_class: type[UnitOfWork] = UnitOfWork,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tracer_provider = tracer_provider or create_tracer_provider(settings.service_name, settings.otlp_endpoint)
+        if tracer_provider is None:
+            install_global_tracer_provider(self.tracer_provider)
+        instrument_pymongo(self.tracer_provider)
+        self.metrics = ServiceMetrics(settings.service_name)
+        self.api_keys = ApiKeyRegistry.from_settings(settings)
+        self.store = MongoStore(settings.mongodb_url, settings.database_name)
+        self.broker = create_broker(settings, self.tracer_provider)
+        self.outbox = Outbox(self.store.db)
+        self.inbox = Inbox(self.store.db)
+        self.relay = OutboxRelay(
+            self.outbox,
+            lambda topic, key, body, headers: publish_raw(self.broker, topic, key, body, headers),
+            tracer_provider=self.tracer_provider,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            on_cycle=self.metrics.record_relay_cycle,
+        )
+        self.uow_class = uow_class
+        self._startup_hooks: list[Hook] = []
+        self._shutdown_hooks: list[Hook] = []
+        self._background_loops: list[tuple[Callable[[], Awaitable[None]], str]] = []
+        self._background: list[asyncio.Task] = []
+
+    # --- use cases -------------------------------------------------------------------------------------------
+
+    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction; its emitted events go to the outbox in that same transaction."""
+        committed: list[UnitOfWork] = []
+
+        async def attempt(session) -> T:
+            uow = self.uow_class(self.store.db, session)
+            result = await work(uow)
+            if uow.events:
+                await self.outbox.stage(session, uow.events)
+            committed[:] = [uow]
+            return result
+
+        result = await self.store.run_in_transaction(attempt)
+        uow = committed[0]
+        if uow.events:
+            self.relay.nudge()
+        for callback in uow.after_commit:
+            try:
+                await callback()
+            except Exception:  # post-commit work is best-effort; its own retry loop picks it up later
+                log.exception("after-commit callback failed")
+        return result
+
+    def consumer(self, group_id: str) -> EventConsumer:
+        return EventConsumer(self, group_id)
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    def on_startup(self, hook: Hook) -> None:
+        """Run before the broker starts consuming (indexes, caches)."""
+        self._startup_hooks.append(hook)
+
+    def on_shutdown(self, hook: Hook) -> None:
+        self._shutdown_hooks.append(hook)
+
+    def run_in_background(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
+        """Start a long-running task once the broker runs; cancelled at shutdown."""
+        self._background_loops.append((loop, name))
+
+    async def readiness(self) -> dict:
+        mongo_ok = await self.store.ping()
+        try:
+            kafka_ok = bool(await self.broker.ping(timeout=2.0))
+        except Exception:
+            kafka_ok = False
+        report: dict = {"mongodb": "ok" if mongo_ok else "unreachable", "kafka": "ok" if kafka_ok else "unreachable"}
+        if mongo_ok:
+            report["outbox"] = (await self.outbox.backlog()).as_dict()
+        report["status"] = "ready" if mongo_ok and kafka_ok else "not-ready"
+        return report
+
+    async def _ensure_topics(self) -> None:
+        if not self.settings.kafka_create_topics:
+            return
+        from trip_shared.embedded import ensure_topics
+
+        names = [name for spec in TOPICS for name in (spec.name, spec.dlq)]
+        await ensure_topics(self.settings.kafka_bootstrap_servers, names, self.settings.kafka_topic_partitions)
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI):
+        await self.outbox.ensure_indexes()
+        await self.inbox.ensure_indexes()
+        for hook in self._startup_hooks:
+            await hook()
+        await self._ensure_topics()
+        await self.broker.start()
+        self.relay.start()
+        self._background = [asyncio.create_task(loop(), name=name) for loop, name in self._background_loops]
+        log.info("service started", extra={"port": self.settings.port})
+        try:
+            yield
+        finally:
+            for task in self._background:
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            self._background.clear()
+            for hook in reversed(self._shutdown_hooks):
+                await hook()
+            await self.relay.stop()
+            await self.broker.stop()
+            await self.store.close()
+            log.info("service stopped")
+
+    def create_app(self, *, title: str, description: str, routers: Sequence[APIRouter],
+                   tags: Iterable[dict] = ()) -> FastAPI:
+        app = FastAPI(title=title, description=description, version="1.0.0", lifespan=self.lifespan,
+                      openapi_tags=list(tags))
+        app.state.runtime = self
+        install_problem_handlers(app)
+        self.metrics.install(app)
+
+        @app.get("/healthz", tags=["operations"])
+        async def healthz() -> dict:
+            """Liveness: the process answers."""
+            return {"status": "ok", "service": self.settings.service_name}
+
+        @app.get("/readyz", tags=["operations"])
+        async def readyz() -> JSONResponse:
+            """Readiness: MongoDB and Kafka reachable; also reports the outbox backlog."""
+            report = await self.readiness()
+            return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
+
+        for router in routers:
+            app.include_router(router)
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider,
+                                           excluded_urls="healthz,readyz,metrics")
+        return app
+
+
+def serve(create_app: Callable[[ServiceSettings], FastAPI], service_name: str) -> None:
+    """Entry point body of every service's ``__main__``."""
+    import uvicorn
+
+    from trip_shared.telemetry import configure_logging
+
+    settings = ServiceSettings.from_env(service_name)
+    configure_logging(service_name, settings.log_level)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=20)

@@ -1,0 +1,36 @@
+"""The unit of work: one MongoDB transaction holding a use case's writes and the events it emits.
+
+Events emitted through :meth:`UnitOfWork.emit` are written to the outbox in the same transaction as the
+business data, so a change is never saved without its event or announced without being saved.
+"""
+from __future__ import annotations
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from trip_shared.contracts.envelope import Event
+from trip_shared.mongo import TenantCollection
+
+
+class UnitOfWork:
+    """Base class; a service subclasses it to expose its repositories (built in :meth:`bind`)."""
+
+    def __init__(self, db: AsyncDatabase, session: AsyncClientSession) -> None:
+        self.db = db
+        self.session = session
+        self.events: list[Event] = []
+        self.after_commit: list = []
+        self.bind()
+
+    def bind(self) -> None:
+        """Create repositories here; they share ``self.session``."""
+
+    def collection(self, name: str, tenant_id: str) -> TenantCollection:
+        return TenantCollection(self.db[name], tenant_id, self.session)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def on_commit(self, callback) -> None:
+        """Schedule an async callable to run once the transaction has committed (e.g. send an e-mail)."""
+        self.after_commit.append(callback)

@@ -1,0 +1,1 @@
+"""HTTP conventions shared by every service: problem details, API-key auth, health, metrics."""

@@ -1,0 +1,53 @@
+"""Prometheus metrics, one registry per service instance."""
+from __future__ import annotations
+
+import time
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class ServiceMetrics:
+    def __init__(self, service_name: str) -> None:
+        self.registry = CollectorRegistry()
+        self.service_name = service_name
+        self.http_requests = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"],
+                                     registry=self.registry)
+        self.http_latency = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+                                      registry=self.registry)
+        self.outbox_pending = Gauge("outbox_pending_events", "Events written but not yet published",
+                                    registry=self.registry)
+        self.outbox_oldest_age = Gauge("outbox_oldest_pending_age_seconds", "Age of the oldest unpublished event",
+                                       registry=self.registry)
+        self.outbox_published = Counter("outbox_published_total", "Events published by the relay",
+                                        registry=self.registry)
+        self.outbox_failures = Counter("outbox_publish_failures_total", "Failed publish attempts",
+                                       registry=self.registry)
+        self.events_consumed = Counter("events_consumed_total", "Consumed events by outcome",
+                                       ["topic", "group", "outcome"], registry=self.registry)
+
+    def record_relay_cycle(self, backlog, published: int, failed: int) -> None:
+        if backlog is not None:
+            self.outbox_pending.set(backlog.pending)
+            self.outbox_oldest_age.set(backlog.oldest_pending_age_s)
+        self.outbox_published.inc(published)
+        self.outbox_failures.inc(failed)
+
+    def install(self, app: FastAPI) -> None:
+        @app.middleware("http")
+        async def measure(request: Request, call_next):
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await call_next(request)
+                status = response.status_code
+                return response
+            finally:
+                route = request.scope.get("route")
+                template = getattr(route, "path", "unmatched")
+                self.http_requests.labels(request.method, template, str(status)).inc()
+                self.http_latency.labels(request.method, template).observe(time.perf_counter() - started)
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,72 @@
+"""RFC 9457 problem details: the one error format of every service."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from trip_shared.errors import DomainError
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_PREFIX = "https://trip-desk.example/problems/"
+
+_HTTP_CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+               406: "not-acceptable", 409: "conflict", 413: "payload-too-large", 415: "unsupported-media-type",
+               422: "invalid-request", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
+
+
+def problem_response(
+    request: Request, status: int, code: str, title: str, detail: str, headers: dict | None = None, **extra: Any
+) -> JSONResponse:
+    body = {"type": _TYPE_PREFIX + code, "title": title, "status": status, "detail": detail,
+            "instance": request.url.path, "code": code, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+class ApiProblem(Exception):
+    """Raised at the HTTP edge (auth, request shape) for errors that are not domain rules."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str, headers: dict | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail, self.headers = status, code, title, detail, headers
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict]:
+    return [
+        {"location": [str(part) for part in err.get("loc", ())], "message": err.get("msg", ""), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(ApiProblem)
+    async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        if any(err["type"] == "json_invalid" for err in errors):
+            return problem_response(request, 400, "malformed-json", "Malformed JSON",
+                                    "The request body is not valid JSON.", errors=errors)
+        return problem_response(request, 422, "invalid-request", "The request is not valid",
+                                "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors),
+                                errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return problem_response(request, exc.status_code, code, code.replace("-", " ").capitalize(),
+                                str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(request, 500, "internal-error", "Internal error",
+                                "Something went wrong on our side; nothing was changed if the request was rejected.")
