@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,10 +34,10 @@ def test_api_keys() -> str:
 
 
 def component_settings(service_name: str, mongodb_url: str, database: str, **overrides) -> ServiceSettings:
-    return ServiceSettings(
-        service_name=service_name, mongodb_url=mongodb_url, mongodb_database=database, kafka_create_topics=False,
-        api_keys=test_api_keys(), consumer_retry_backoff_s=0.01, outbox_poll_interval_s=0.05, **overrides,
-    )
+    defaults = dict(kafka_create_topics=False, api_keys=test_api_keys(), consumer_retry_backoff_s=0.01,
+                    outbox_poll_interval_s=0.05)
+    return ServiceSettings(service_name=service_name, mongodb_url=mongodb_url, mongodb_database=database,
+                           **{**defaults, **overrides})
 
 
 def auth(tenant: str = "tenant-a") -> dict[str, str]:
@@ -66,3 +67,23 @@ async def running_service(app: FastAPI) -> AsyncIterator[RunningService]:
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 yield RunningService(app=app, client=client, broker=broker)
+
+
+async def assert_every_v1_route_requires_auth(service: RunningService) -> int:
+    """Call every ``/v1`` route without a key and with a bad key: each must answer 401 problem details.
+
+    Returns the number of routes checked, so a test can also assert the API is not empty.
+    """
+    # The OpenAPI document lists every route, including those of included routers.
+    checked = 0
+    for template, operations in service.app.openapi()["paths"].items():
+        if not template.startswith("/v1"):
+            continue
+        path = re.sub(r"{[^}]+}", "some-id", template)
+        for method in operations:
+            for headers in ({}, {"Authorization": "Bearer not-a-key"}, {"Authorization": "Basic abc"}):
+                response = await service.client.request(method.upper(), path, headers=headers, json={})
+                assert response.status_code == 401, f"{method} {template} answered {response.status_code} without auth"
+                assert response.headers["content-type"] == "application/problem+json"
+            checked += 1
+    return checked

@@ -1,7 +1,7 @@
 import json
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
-from trip_shared.testing.service import auth
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
 
 
 async def create(service, tenant="tenant-a", **body):
@@ -111,3 +111,7 @@ async def test_probes_and_metrics_are_open(service):
     metrics = (await service.client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/v1/customers",status="200"}' in metrics
     assert "outbox_pending_events" in metrics
+
+
+async def test_every_route_requires_an_api_key(service):
+    assert await assert_every_v1_route_requires_auth(service) >= 4

@@ -1,0 +1,125 @@
+"""Delivery guarantees of every subscriber: idempotent effects, bounded retries, dead-lettering, partition moves on."""
+import asyncio
+import uuid
+
+import pytest
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.sdk.trace import TracerProvider
+
+from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
+from trip_shared.errors import PermanentEventError
+from trip_shared.runtime import ServiceRuntime
+from trip_shared.testing.service import component_settings, running_service
+
+
+def created(first_name: str = "Ana") -> CustomerCreated:
+    customer_id = f"c-{uuid.uuid4().hex[:8]}"
+    return CustomerCreated(tenant_id="tenant-a", aggregate_id=customer_id, aggregate_version=1, producer="test",
+                           data=CustomerSnapshot(customer_id=customer_id, first_name=first_name))
+
+
+class Harness:
+    """A runtime whose one handler records each customer it sees, failing on demand."""
+
+    def __init__(self, settings):
+        self.runtime = ServiceRuntime(settings, tracer_provider=TracerProvider())
+        self.failures_left: dict[str, int] = {}
+        self.calls: list[str] = []
+        self.dead_letters: list[tuple[bytes, dict]] = []
+        consumer = self.runtime.consumer("policy-test")
+
+        @consumer.handles(CustomerCreated)
+        async def record(event: CustomerCreated, uow) -> None:
+            name = event.data.first_name
+            self.calls.append(name)
+            await uow.collection("seen", event.tenant_id).insert_one({"_id": event.aggregate_id, "name": name})
+            if name == "Permanent":
+                raise PermanentEventError("this event can never be applied")
+            if self.failures_left.get(name, 0) != 0:
+                self.failures_left[name] -= 1
+                raise RuntimeError(f"transient failure for {name}")
+
+        @self.runtime.broker.subscriber(CustomerCreated.TOPIC + ".dlq", group_id="dlq-reader",
+                                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest",
+                                        session_timeout_ms=settings.kafka_session_timeout_ms,
+                                        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms)
+        async def dead_letter(message: KafkaMessage) -> None:
+            self.dead_letters.append(message.body)
+
+        self.app = self.runtime.create_app(title="policy test", description="", routers=[])
+
+    async def seen(self) -> list[str]:
+        return [doc["name"] async for doc in self.runtime.store.db["seen"].find({})]
+
+
+@pytest.fixture
+def harness(mongodb_url, mongo_database_name):
+    return Harness(component_settings("policy", mongodb_url, mongo_database_name, consumer_max_attempts=3))
+
+
+async def publish(broker, event: CustomerCreated) -> None:
+    await broker.publish(event.model_dump_json().encode(), topic=CustomerCreated.TOPIC, key=event.partition_key.encode())
+
+
+async def test_a_redelivered_event_takes_effect_once(harness):
+    async with running_service(harness.app) as service:
+        event = created()
+        await publish(service.broker, event)
+        await publish(service.broker, event)
+        assert harness.calls == ["Ana"] and await harness.seen() == ["Ana"]
+        assert await service.runtime.inbox.seen("policy-test", str(event.event_id))
+        metrics = (await service.client.get("/metrics")).text
+        assert 'events_consumed_total{group="policy-test",outcome="duplicate",topic="customer.created"} 1.0' in metrics
+
+
+async def test_transient_failures_are_retried_and_leave_no_partial_effects(harness):
+    harness.failures_left["Flaky"] = 2
+    async with running_service(harness.app) as service:
+        await publish(service.broker, created("Flaky"))
+        assert harness.calls == ["Flaky"] * 3
+        assert await harness.seen() == ["Flaky"], "failed attempts were rolled back; the third committed once"
+        assert harness.dead_letters == []
+
+
+async def test_an_event_that_keeps_failing_goes_to_the_dead_letter_topic_without_effects(harness):
+    harness.failures_left["Poison"] = -1
+    async with running_service(harness.app) as service:
+        poison = created("Poison")
+        await publish(service.broker, poison)
+        await publish(service.broker, created("Next"))
+        assert harness.calls.count("Poison") == 3
+        assert await harness.seen() == ["Next"]
+    assert [CustomerCreated.model_validate_json(body).event_id for body in harness.dead_letters] == [poison.event_id]
+
+
+async def test_permanent_failures_and_contract_violations_are_dead_lettered_at_once(harness):
+    async with running_service(harness.app) as service:
+        await publish(service.broker, created("Permanent"))
+        await service.broker.publish(b'{"event_type": "customer.created"}', topic=CustomerCreated.TOPIC)
+        assert harness.calls == ["Permanent"]
+        assert len(harness.dead_letters) == 2
+        assert await harness.seen() == []
+
+
+async def test_on_a_real_broker_a_poison_message_is_dead_lettered_and_the_partition_moves_on(
+        mongodb_url, mongo_database_name, kafka_bootstrap):
+    topic_settings = component_settings(
+        "policy", mongodb_url, mongo_database_name, consumer_max_attempts=2, kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500, kafka_create_topics=True,
+    )
+    harness = Harness(topic_settings)
+    harness.failures_left["Poison"] = -1
+    poison, after = created("Poison"), created("After")
+    # Same key, so both land on one partition: "After" is only reached if the consumer moves past "Poison".
+    after = after.model_copy(update={"trip_id": poison.partition_key})
+    poison = poison.model_copy(update={"trip_id": poison.partition_key})
+    async with harness.app.router.lifespan_context(harness.app):
+        await publish(harness.runtime.broker, poison)
+        await publish(harness.runtime.broker, after)
+        async with asyncio.timeout(45):
+            while "After" not in await harness.seen() or not harness.dead_letters:
+                await asyncio.sleep(0.2)
+        assert await harness.seen() == ["After"]
+    assert harness.calls.count("Poison") == 2
+    assert CustomerCreated.model_validate_json(harness.dead_letters[0]).event_id == poison.event_id

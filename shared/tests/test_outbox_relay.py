@@ -1,0 +1,135 @@
+"""The outbox relay against real MongoDB and a real Kafka-protocol broker."""
+import asyncio
+import json
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
+from trip_shared.messaging.broker import create_broker, publish_raw
+from trip_shared.messaging.outbox import Outbox, OutboxRelay
+from trip_shared.mongo import MongoStore
+from trip_shared.testing.service import component_settings
+
+
+def created(customer_id: str, version: int = 1) -> CustomerCreated:
+    return CustomerCreated(tenant_id="tenant-a", aggregate_id=customer_id, aggregate_version=version,
+                           producer="test", data=CustomerSnapshot(customer_id=customer_id, first_name="Ana"))
+
+
+@pytest.fixture
+async def store(mongodb_url, mongo_database_name):
+    store = MongoStore(mongodb_url, mongo_database_name)
+    yield store
+    await store.client.drop_database(mongo_database_name)
+    await store.close()
+
+
+@pytest.fixture
+async def outbox(store):
+    outbox = Outbox(store.db)
+    await outbox.ensure_indexes()
+    return outbox
+
+
+async def stage(store, outbox, events):
+    await store.run_in_transaction(lambda session: outbox.stage(session, events))
+
+
+async def read_topic(bootstrap, topic, count, timeout=20.0):
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"reader-{uuid.uuid4().hex[:6]}", session_timeout_ms=2000,
+                                heartbeat_interval_ms=500)
+    await consumer.start()
+    records = []
+    try:
+        async with asyncio.timeout(timeout):
+            async for record in consumer:
+                records.append(record)
+                if len(records) == count:
+                    break
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def test_relay_publishes_in_order_with_headers_and_the_writers_trace(store, outbox, kafka_bootstrap,
+                                                                          mongodb_url, mongo_database_name):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    settings = component_settings("test", mongodb_url, mongo_database_name,
+                                  kafka_bootstrap_servers=kafka_bootstrap)
+    broker = create_broker(settings, provider)
+    await broker.connect()
+    topic_events = [created(f"c-{uuid.uuid4().hex[:6]}", version) for version in (1, 2, 3)]
+    with provider.get_tracer("test").start_as_current_span("http request") as request_span:
+        await stage(store, outbox, topic_events)
+    relay = OutboxRelay(outbox, lambda *args: publish_raw(broker, *args), tracer_provider=provider)
+    try:
+        assert await relay.drain() == 3
+    finally:
+        await broker.stop()
+    assert (await outbox.backlog()).pending == 0
+    records = await read_topic(kafka_bootstrap, CustomerCreated.TOPIC, 3)
+    mine = [r for r in records if json.loads(r.value)["event_id"] in {str(e.event_id) for e in topic_events}]
+    assert [json.loads(r.value)["aggregate_version"] for r in mine] == [1, 2, 3]
+    headers = dict(mine[0].headers)
+    assert headers["event_type"] == b"customer.created" and headers["tenant_id"] == b"tenant-a"
+    trace_id = format(request_span.get_span_context().trace_id, "032x")
+    assert trace_id in headers["traceparent"].decode(), "the published message must continue the writer's trace"
+    relay_spans = [s for s in exporter.get_finished_spans() if s.name.startswith("outbox relay")]
+    assert len(relay_spans) == 3 and all(s.context.trace_id == request_span.get_span_context().trace_id
+                                         for s in relay_spans)
+
+
+async def test_a_failing_broker_keeps_events_pending_and_visible_then_they_go_out_in_order(store, outbox):
+    await stage(store, outbox, [created("c-1", 1), created("c-1", 2)])
+    sent: list[int] = []
+    broker_up = False
+
+    async def publish(topic, key, body, headers):
+        if not broker_up:
+            raise ConnectionError("broker unreachable")
+        sent.append(json.loads(body)["aggregate_version"])
+
+    relay = OutboxRelay(outbox, publish, tracer_provider=TracerProvider())
+    assert await relay.drain() == 0
+    backlog = await outbox.backlog()
+    assert backlog.pending == 2 and backlog.failing == 1 and "broker unreachable" in backlog.last_error
+    row = await outbox.rows.find_one({"attempts": 1})
+    assert row["next_attempt_at"] > row["created_at"], "a failed row backs off before its next attempt"
+    broker_up = True
+    await outbox.rows.update_many({}, {"$set": {"next_attempt_at": row["created_at"]}})  # let the backoff elapse
+    assert await relay.drain() == 2
+    assert sent == [1, 2]
+    assert (await outbox.backlog()).pending == 0
+
+
+async def test_events_of_an_aborted_transaction_are_never_published(store, outbox):
+    async def fail_after_staging(session):
+        await outbox.stage(session, [created("c-9")])
+        raise RuntimeError("business write failed")
+
+    with pytest.raises(RuntimeError):
+        await store.run_in_transaction(fail_after_staging)
+    assert await outbox.rows.count_documents({}) == 0
+
+
+async def test_only_the_lease_holder_publishes(store, outbox):
+    await stage(store, outbox, [created("c-1")])
+    published = []
+
+    async def publish(*args):
+        published.append(args)
+
+    first = OutboxRelay(outbox, publish, tracer_provider=TracerProvider())
+    second = OutboxRelay(outbox, publish, tracer_provider=TracerProvider())
+    assert await outbox.acquire_lease(first._owner)
+    assert await second.drain() == 0 and published == []
+    assert await first.drain() == 1 and len(published) == 1
