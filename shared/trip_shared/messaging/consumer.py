@@ -88,7 +88,7 @@ class EventConsumer:
             except Exception as exc:
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 log.warning(
-                    "event handler failed",
+                    "event handler failed (attempt %d of %d): %s", attempt, max_attempts, error,
                     extra={"topic": topic, "event_id": str(event.event_id), "attempt": attempt, "error": error},
                 )
                 if attempt < max_attempts:
@@ -133,7 +133,7 @@ class EventConsumer:
             return
         self.runtime.metrics.events_consumed.labels(topic, self.group_id, "dead_lettered").inc()
         log.error(
-            "event moved to the dead-letter topic",
+            "event moved to the dead-letter topic %s: %s", dlq_topic(topic), error[:500],
             extra={"topic": topic, "dlq_topic": dlq_topic(topic), "group": self.group_id, "error": error[:500]},
         )
         await msg.ack()

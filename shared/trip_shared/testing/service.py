@@ -54,6 +54,11 @@ class RunningService:
     def runtime(self) -> ServiceRuntime:
         return self.app.state.runtime
 
+    async def publish(self, event) -> None:
+        """Deliver an integration event to this service's subscribers, as Kafka would."""
+        await self.broker.publish(event.model_dump_json().encode(), topic=event.TOPIC,
+                                  key=event.partition_key.encode())
+
     async def flush_outbox(self) -> int:
         """Publish everything the outbox holds now (to the in-memory broker); returns how many were published."""
         return await self.runtime.relay.drain()

@@ -1,0 +1,1 @@
+"""Itinerary service: the planner's trips and the customers travelling on them."""

@@ -1,0 +1,14 @@
+"""Kafka subscribers of the itinerary service: it learns of customers only from their events."""
+from __future__ import annotations
+
+from itinerary.service_layer import services
+from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.runtime import ServiceRuntime
+
+GROUP_ID = "itinerary"
+
+
+def register(runtime: ServiceRuntime) -> None:
+    consumer = runtime.consumer(GROUP_ID)
+    consumer.handles(CustomerCreated)(services.record_customer)
+    consumer.handles(CustomerUpdated)(services.record_customer)

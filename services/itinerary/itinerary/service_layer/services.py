@@ -1,0 +1,177 @@
+"""Use cases of the itinerary service. Each runs in one transaction and emits its integration events."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from itinerary.domain.model import Itinerary, MembershipChanged
+from itinerary.service_layer.unit_of_work import ItineraryUnitOfWork
+from trip_shared.contracts import customers as customer_events
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    FieldChange,
+    ItineraryChanged,
+    ItineraryCreated,
+    ItineraryMember,
+    ItinerarySummary,
+    MembershipChange,
+    PocChanged,
+)
+from trip_shared.errors import ConflictError, NotFoundError
+
+PRODUCER = "itinerary"
+Transaction = Callable[[Callable[[ItineraryUnitOfWork], Awaitable]], Awaitable]
+MEMBERSHIP_EVENTS = {"linked": CustomerLinked, "unlinked": CustomerUnlinked, "poc_changed": PocChanged}
+
+
+def summary(itinerary: Itinerary) -> ItinerarySummary:
+    return ItinerarySummary(itinerary_id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date,
+                            end_date=itinerary.end_date, stage=itinerary.stage)
+
+
+def _envelope(itinerary: Itinerary) -> dict:
+    return {"tenant_id": itinerary.tenant_id, "aggregate_id": itinerary.id, "aggregate_version": itinerary.version,
+            "trip_id": itinerary.id, "producer": PRODUCER}
+
+
+def _membership_event(itinerary: Itinerary, change: MembershipChanged):
+    data = MembershipChange(
+        itinerary=summary(itinerary), customer_id=change.customer_id, is_poc=change.is_poc,
+        customers=[ItineraryMember(customer_id=c.customer_id, is_poc=c.is_poc) for c in itinerary.customers],
+    )
+    return MEMBERSHIP_EVENTS[change.kind](data=data, **_envelope(itinerary))
+
+
+async def _load(uow: ItineraryUnitOfWork, tenant_id: str, itinerary_id: str) -> Itinerary:
+    itinerary = await uow.itineraries(tenant_id).get(itinerary_id)
+    if itinerary is None:
+        raise NotFoundError(f"No itinerary {itinerary_id}.", code="itinerary-not-found")
+    return itinerary
+
+
+async def create_itinerary(transaction: Transaction, tenant_id: str, title: str, start_date: date | None,
+                           end_date: date | None) -> Itinerary:
+    itinerary = Itinerary.draft(tenant_id, title, start_date, end_date)
+
+    async def work(uow: ItineraryUnitOfWork) -> None:
+        await uow.itineraries(tenant_id).add(itinerary)
+        uow.emit(ItineraryCreated(data=summary(itinerary), **_envelope(itinerary)))
+
+    await transaction(work)
+    return itinerary
+
+
+async def revise_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str, changes: dict) -> Itinerary:
+    async def work(uow: ItineraryUnitOfWork) -> Itinerary:
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        expected_version = itinerary.version
+        changed = itinerary.revise(changes)
+        if changed:
+            await uow.itineraries(tenant_id).save(itinerary, expected_version)
+            uow.emit(ItineraryChanged(
+                data=summary(itinerary),
+                changes=[FieldChange(field=name, before=_plain(before), after=_plain(after))
+                         for name, before, after in changed],
+                **_envelope(itinerary),
+            ))
+        return itinerary
+
+    return await transaction(work)
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+async def wait_until_customer_known(transaction: Transaction, tenant_id: str, customer_id: str,
+                                    timeout_s: float) -> None:
+    """A customer created a moment ago may not have reached this service yet: give its event a short while."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        async def work(uow: ItineraryUnitOfWork):
+            return await uow.known_customers(tenant_id).get(customer_id)
+
+        if await transaction(work) is not None or time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def link_customer(transaction: Transaction, tenant_id: str, itinerary_id: str, customer_id: str,
+                        is_poc: bool | None, customer_wait_s: float) -> Itinerary:
+    async def work(uow: ItineraryUnitOfWork) -> Itinerary:
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        customer = await uow.known_customers(tenant_id).get(customer_id)
+        if customer is None:
+            raise NotFoundError(
+                f"No customer {customer_id} in this agency. If it was created just now, retry in a moment.",
+                code="customer-not-found")
+        if customer.get("status") == "inactive":
+            raise ConflictError(f"Customer {customer_id} is inactive; reactivate them before linking.",
+                                code="customer-inactive")
+        return await _apply_membership(uow, itinerary, itinerary.link(customer_id, is_poc))
+
+    async def itinerary_exists(uow: ItineraryUnitOfWork) -> Itinerary:
+        return await _load(uow, tenant_id, itinerary_id)
+
+    await transaction(itinerary_exists)  # an unknown itinerary answers at once, without waiting for the customer
+    await wait_until_customer_known(transaction, tenant_id, customer_id, customer_wait_s)
+    return await transaction(work)
+
+
+async def set_poc(transaction: Transaction, tenant_id: str, itinerary_id: str, customer_id: str,
+                  is_poc: bool) -> Itinerary:
+    async def work(uow: ItineraryUnitOfWork) -> Itinerary:
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        change = itinerary.set_poc(customer_id, is_poc)
+        return await _apply_membership(uow, itinerary, change) if change else itinerary
+
+    return await transaction(work)
+
+
+async def unlink_customer(transaction: Transaction, tenant_id: str, itinerary_id: str,
+                          customer_id: str) -> Itinerary:
+    async def work(uow: ItineraryUnitOfWork) -> Itinerary:
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        return await _apply_membership(uow, itinerary, itinerary.unlink(customer_id))
+
+    return await transaction(work)
+
+
+async def _apply_membership(uow: ItineraryUnitOfWork, itinerary: Itinerary, change: MembershipChanged) -> Itinerary:
+    # Every membership change bumps the version by exactly one.
+    await uow.itineraries(itinerary.tenant_id).save(itinerary, itinerary.version - 1)
+    uow.emit(_membership_event(itinerary, change))
+    return itinerary
+
+
+async def get_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> tuple[Itinerary, dict]:
+    """The itinerary and what is known of its customers (names), by customer id."""
+    async def work(uow: ItineraryUnitOfWork):
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        known = await uow.known_customers(tenant_id).get_many([c.customer_id for c in itinerary.customers])
+        return itinerary, known
+
+    return await transaction(work)
+
+
+async def list_itineraries(transaction: Transaction, tenant_id: str, *, customer_id: str | None, limit: int,
+                           before: str | None) -> tuple[list[Itinerary], dict]:
+    async def work(uow: ItineraryUnitOfWork):
+        found = await uow.itineraries(tenant_id).list(customer_id=customer_id, limit=limit, before=before)
+        ids = sorted({c.customer_id for itinerary in found for c in itinerary.customers})
+        return found, await uow.known_customers(tenant_id).get_many(ids)
+
+    return await transaction(work)
+
+
+async def record_customer(event: customer_events.CustomerCreated | customer_events.CustomerUpdated,
+                          uow: ItineraryUnitOfWork) -> None:
+    """Keep the customers read model current; names shown on itineraries come from here."""
+    snapshot = event.data
+    await uow.known_customers(event.tenant_id).apply(
+        snapshot.customer_id, event.aggregate_version,
+        {"first_name": snapshot.first_name, "last_name": snapshot.last_name, "status": snapshot.status},
+    )

@@ -1,0 +1,146 @@
+import json
+
+from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot, CustomerUpdated
+from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, PocChanged
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+
+
+def customer_event(customer_id: str, version: int = 1, tenant: str = "tenant-a", first_name: str = "Ana",
+                   status: str = "active"):
+    contract = CustomerCreated if version == 1 else CustomerUpdated
+    return contract(tenant_id=tenant, aggregate_id=customer_id, aggregate_version=version, producer="customers",
+                    data=CustomerSnapshot(customer_id=customer_id, first_name=first_name, status=status))
+
+
+async def new_itinerary(service, tenant="tenant-a", **body):
+    response = await service.client.post("/v1/itineraries", json={"title": "Kyoto", **body}, headers=auth(tenant))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def outbox_events(service, contract):
+    rows = service.runtime.outbox.rows.find({"event_type": contract.TOPIC}).sort("_id", 1)
+    return [contract.model_validate_json(row["payload"]) async for row in rows]
+
+
+async def link(service, itinerary_id, customer_id, tenant="tenant-a", **body):
+    return await service.client.post(f"/v1/itineraries/{itinerary_id}/customers",
+                                     json={"customer_id": customer_id, **body}, headers=auth(tenant))
+
+
+async def test_create_get_and_revise_an_itinerary(service):
+    created = await new_itinerary(service, start_date="2027-10-01", end_date="2027-10-09")
+    assert created["customers"] == [] and created["stage"] == "inquiry"
+    got = await service.client.get(f"/v1/itineraries/{created['id']}", headers=auth())
+    assert got.json()["start_date"] == "2027-10-01"
+    patched = await service.client.patch(f"/v1/itineraries/{created['id']}", json={"end_date": "2027-10-12"},
+                                         headers=auth())
+    assert patched.status_code == 200 and patched.json()["version"] == 2
+    [changed] = await outbox_events(service, ItineraryChanged)
+    assert [(c.field, c.before, c.after) for c in changed.changes] == [("end_date", "2027-10-09", "2027-10-12")]
+
+
+async def test_linking_follows_the_poc_rules_and_announces_each_change(service):
+    for customer_id in ("c1", "c2"):
+        await service.publish(customer_event(customer_id, first_name=customer_id.upper()))
+    itinerary = await new_itinerary(service)
+    path = f"/v1/itineraries/{itinerary['id']}/customers"
+    first = await link(service, itinerary["id"], "c1")
+    assert first.status_code == 201
+    assert [(c["customer_id"], c["is_poc"], c["first_name"]) for c in first.json()["customers"]] == [("c1", True, "C1")]
+    await link(service, itinerary["id"], "c2")
+    refused = await service.client.delete(f"{path}/c1", headers=auth())
+    assert refused.status_code == 409 and refused.json()["code"] == "last-poc"
+    refused = await service.client.patch(f"{path}/c1", json={"is_poc": False}, headers=auth())
+    assert refused.status_code == 409 and refused.json()["code"] == "last-poc"
+    assert (await service.client.patch(f"{path}/c2", json={"is_poc": True}, headers=auth())).status_code == 200
+    assert (await service.client.delete(f"{path}/c1", headers=auth())).status_code == 200
+    last = await service.client.delete(f"{path}/c2", headers=auth())
+    assert last.status_code == 200 and last.json()["customers"] == []
+
+    linked = await outbox_events(service, CustomerLinked)
+    assert [(e.data.customer_id, e.data.is_poc, e.aggregate_version) for e in linked] == [("c1", True, 2), ("c2", False, 3)]
+    assert [(m.customer_id, m.is_poc) for m in linked[1].data.customers] == [("c1", True), ("c2", False)]
+    assert linked[0].trip_id == itinerary["id"] and linked[0].data.itinerary.title == "Kyoto"
+    [poc] = await outbox_events(service, PocChanged)
+    assert (poc.data.customer_id, poc.data.is_poc) == ("c2", True)
+    unlinked = await outbox_events(service, CustomerUnlinked)
+    assert [e.data.customer_id for e in unlinked] == ["c1", "c2"] and unlinked[-1].data.customers == []
+
+
+async def test_a_customer_must_be_known_active_and_of_the_same_agency(service):
+    await service.publish(customer_event("theirs", tenant="tenant-b"))
+    await service.publish(customer_event("gone", status="inactive"))
+    itinerary = await new_itinerary(service)
+    unknown = await link(service, itinerary["id"], "nobody")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "customer-not-found"
+    theirs = await link(service, itinerary["id"], "theirs")
+    assert theirs.status_code == 404
+    inactive = await link(service, itinerary["id"], "gone")
+    assert inactive.status_code == 409 and inactive.json()["code"] == "customer-inactive"
+    first_not_poc = await link(service, itinerary["id"], "gone", is_poc=False)
+    assert first_not_poc.status_code in (409,)
+    got = (await service.client.get(f"/v1/itineraries/{itinerary['id']}", headers=auth())).json()
+    assert got["customers"] == [] and got["version"] == 1
+    assert await service.runtime.outbox.rows.count_documents({"event_type": "customer.linked"}) == 0
+
+
+async def test_the_customers_read_model_ignores_stale_and_duplicate_events(service):
+    itinerary = await new_itinerary(service)
+    await service.publish(customer_event("c1", first_name="Ana"))
+    await link(service, itinerary["id"], "c1")
+    renamed = customer_event("c1", version=3, first_name="Anna")
+    await service.publish(renamed)
+    await service.publish(renamed)
+    await service.publish(customer_event("c1", version=2, first_name="Old"))
+    got = (await service.client.get(f"/v1/itineraries/{itinerary['id']}", headers=auth())).json()
+    assert got["customers"][0]["first_name"] == "Anna"
+    known = await service.runtime.store.db["known_customers"].find_one({"_id": "c1"})
+    assert known["version"] == 3 and known["tenant_id"] == "tenant-a"
+
+
+async def test_list_filters_by_customer_and_pages_newest_first(service):
+    await service.publish(customer_event("c1"))
+    ids = [(await new_itinerary(service, title=f"Trip {n}"))["id"] for n in range(3)]
+    await link(service, ids[0], "c1")
+    mine = (await service.client.get("/v1/itineraries", params={"customer_id": "c1"}, headers=auth())).json()
+    assert [i["id"] for i in mine["items"]] == [ids[0]]
+    first = (await service.client.get("/v1/itineraries", params={"limit": 2}, headers=auth())).json()
+    second = (await service.client.get("/v1/itineraries", params={"limit": 2, "cursor": first["next_cursor"]},
+                                       headers=auth())).json()
+    assert [i["id"] for i in first["items"] + second["items"]] == ids[::-1] and second["next_cursor"] is None
+
+
+async def test_bad_input_gets_problem_details_and_changes_nothing(service):
+    await service.publish(customer_event("c1"))
+    itinerary = await new_itinerary(service)
+    path = f"/v1/itineraries/{itinerary['id']}"
+    client = service.client
+    cases = [
+        (await client.post("/v1/itineraries", content=b"{", headers={**auth(), "content-type": "application/json"}), 400),
+        (await client.post("/v1/itineraries", json={}, headers=auth()), 422),
+        (await client.post("/v1/itineraries", json={"title": "X", "start_date": "2027-05-02", "end_date": "2027-05-01"}, headers=auth()), 422),
+        (await client.post("/v1/itineraries", json={"title": "X", "start_date": "soon"}, headers=auth()), 422),
+        (await client.post("/v1/itineraries", json={"title": "X"}, headers=auth("read-only")), 403),
+        (await client.get("/v1/itineraries/nope", headers=auth()), 404),
+        (await client.get(path, headers=auth("tenant-b")), 404),
+        (await client.patch(path, json={"title": None}, headers=auth()), 422),
+        (await client.patch(path, json={"end_date": "1999-01-01", "start_date": "2000-01-01"}, headers=auth()), 422),
+        (await client.post(f"{path}/customers", json={}, headers=auth()), 422),
+        (await client.post(f"{path}/customers", json={"customer_id": "c1", "is_poc": "maybe"}, headers=auth()), 422),
+        (await client.post("/v1/itineraries/nope/customers", json={"customer_id": "c1"}, headers=auth()), 404),
+        (await client.post(f"{path}/customers", json={"customer_id": "c1"}, headers=auth("tenant-b")), 404),
+        (await client.patch(f"{path}/customers/c1", json={"is_poc": True}, headers=auth()), 404),
+        (await client.delete(f"{path}/customers/c1", headers=auth()), 404),
+        (await client.get("/v1/itineraries?cursor=abc", headers=auth()), 400),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, (response.request.method, response.request.url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    got = (await client.get(path, headers=auth())).json()
+    assert got["version"] == 1 and got["customers"] == [] and got["title"] == "Kyoto"
+    assert await service.runtime.outbox.rows.count_documents({"event_type": {"$ne": "itinerary.created"}}) == 0
+
+
+async def test_every_route_requires_an_api_key(service):
+    assert await assert_every_v1_route_requires_auth(service) >= 7

@@ -1,0 +1,112 @@
+"""The platform as real processes on real brokers, driven over HTTP.
+
+With a Docker engine, Kafka and MongoDB (a replica set) come from testcontainers; without one (as on CI here),
+from the embedded Tansu and SecantusDB servers. Never a mock: the services are the ones ``make up`` runs.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import httpx
+import pytest
+
+from trip_shared.devstack import EmbeddedStack
+from trip_shared.testing.otlp_receiver import OtlpReceiver
+from trip_shared.web.auth import hash_key
+
+OTHER_TENANT_KEY = "e2e-other-agency-key"
+
+
+def docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextmanager
+def containers() -> Iterator[tuple[str, str]]:
+    """Kafka and a one-node MongoDB replica set (transactions need one) from testcontainers."""
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+    from testcontainers.kafka import KafkaContainer
+
+    with KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka, \
+            DockerContainer("mongo:7.0").with_command("--replSet rs0 --bind_ip_all").with_exposed_ports(27017) as mongo:
+        wait_for_logs(mongo, "Waiting for connections", timeout=60)
+        mongo.exec(["mongosh", "--quiet", "--eval",
+                    "rs.initiate({_id: 'rs0', members: [{_id: 0, host: 'localhost:27017'}]})"])
+        url = f"mongodb://{mongo.get_container_host_ip()}:{mongo.get_exposed_port(27017)}/?directConnection=true"
+        yield kafka.get_bootstrap_server(), url
+
+
+@pytest.fixture(scope="session")
+def traces() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, traces) -> Iterator[EmbeddedStack]:
+    other_tenant = [{"name": "e2e-other", "tenant_id": "other-agency", "scopes": ["*"],
+                     "key_sha256": hash_key(OTHER_TENANT_KEY)}]
+    extra_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint, "API_KEYS": json.dumps(other_tenant),
+                 "LOG_LEVEL": "INFO"}
+    with ExitStack() as resources:
+        kafka = mongodb = None
+        if docker_available():
+            kafka, mongodb = resources.enter_context(containers())
+        platform = EmbeddedStack(tmp_path_factory.mktemp("stack"), ports=None, extra_env=extra_env, ephemeral=True,
+                                 kafka_bootstrap=kafka, mongodb_url=mongodb)
+        resources.enter_context(platform)
+        yield platform
+
+
+class Api:
+    """A thin HTTP client for one tenant that fails loudly with the server's problem details."""
+
+    def __init__(self, stack: EmbeddedStack, key: str) -> None:
+        self.stack = stack
+        self.key = key
+        self.http = httpx.Client(timeout=15, headers={"Authorization": f"Bearer {key}"})
+
+    def url(self, service: str, path: str) -> str:
+        return self.stack.service_url(service) + path
+
+    def request(self, method: str, service: str, path: str, **kwargs) -> httpx.Response:
+        return self.http.request(method, self.url(service, path), **kwargs)
+
+    def ok(self, method: str, service: str, path: str, expected: int = 200, **kwargs) -> dict:
+        response = self.request(method, service, path, **kwargs)
+        assert response.status_code == expected, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else {}
+
+
+@pytest.fixture(scope="session")
+def api(stack) -> Api:
+    return Api(stack, stack.api_key)
+
+
+@pytest.fixture(scope="session")
+def other_agency(stack) -> Api:
+    return Api(stack, OTHER_TENANT_KEY)
+
+
+def eventually(check, timeout: float = 30.0, interval: float = 0.2, message: str = "condition not met"):
+    """Poll ``check`` until it returns something truthy; the platform is eventually consistent across services."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{message} within {timeout}s (last: {last!r})")

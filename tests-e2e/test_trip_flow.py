@@ -1,0 +1,166 @@
+"""The first trip flow across services: customer → itinerary → POC link → e-mail, as one trace."""
+from __future__ import annotations
+
+import mailbox
+import uuid
+from email.header import decode_header, make_header
+
+import pytest
+
+from conftest import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:6]}"
+
+
+def mails_to(stack, address: str) -> list:
+    box = mailbox.Maildir(stack.maildir, create=False)
+    return [message for message in box if address in str(message.get("To", ""))]
+
+
+def subject(message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def create_customer(api, first_name: str, **extra) -> dict:
+    return api.ok("POST", "customers", "/v1/customers", 201, json={"first_name": first_name, **extra})
+
+
+def notifications(api, **params) -> list[dict]:
+    return api.ok("GET", "notify", "/v1/notifications", params=params)["items"]
+
+
+def test_customer_is_created_and_found_by_name_email_and_phone(api):
+    last_name = unique("Lima")
+    created = create_customer(api, "Ana", last_name=last_name, email=f"{last_name}@example.com",
+                              phone="+44 7911 123456")
+    assert created["phone"] == "+447911123456"
+    for query in (last_name.upper(), last_name.lower()[:6], f"{last_name.lower()}@ex"):
+        found = api.ok("GET", "customers", "/v1/customers", params={"q": query})["items"]
+        assert created["id"] in [c["id"] for c in found], query
+    by_phone = api.ok("GET", "customers", "/v1/customers", params={"q": "+44 7911 123"})["items"]
+    assert created["id"] in [c["id"] for c in by_phone]
+
+
+def test_linking_a_poc_emails_them_once_and_the_whole_flow_is_one_trace(api, stack, traces):
+    email = f"{unique('poc')}@example.com"
+    customer = create_customer(api, "Mei", last_name="Chen", email=email)
+    title = unique("Kyoto in autumn ")
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201,
+                       json={"title": title, "start_date": "2027-10-01", "end_date": "2027-10-09"})
+    linked = api.request("POST", "itinerary", f"/v1/itineraries/{itinerary['id']}/customers",
+                         json={"customer_id": customer["id"]})
+    assert linked.status_code == 201, linked.text
+    assert [(c["customer_id"], c["is_poc"]) for c in linked.json()["customers"]] == [(customer["id"], True)]
+
+    sent = eventually(lambda: [n for n in notifications(api, itinerary_id=itinerary["id"]) if n["status"] == "sent"],
+                      message="the POC notification was not sent")
+    assert [(n["customer_id"], n["kind"]) for n in sent] == [(customer["id"], "poc_assigned")]
+    messages = eventually(lambda: mails_to(stack, email), message="no e-mail in the Maildir")
+    assert len(messages) == 1 and title in subject(messages[0])
+
+    # One trace: the itinerary's HTTP request is the root, and the SMTP send in notify hangs under it.
+    def flow_trace():
+        roots = [s for s in traces.snapshot() if s.service == "itinerary" and s.kind == 2
+                 and s.name.startswith("POST /v1/itineraries/{itinerary_id}/customers")]
+        for root in roots:
+            spans = traces.trace(root.trace_id)
+            if any(s.service == "notify" and s.name == "smtp send" for s in spans):
+                return spans
+        return None
+
+    spans = eventually(flow_trace, message="no trace joins the HTTP request to the SMTP send")
+    services = {s.service for s in spans}
+    assert {"itinerary", "notify"} <= services
+    names = {s.name for s in spans}
+    assert "outbox relay customer.linked" in names
+    assert any(n.startswith("customer.linked") and "publish" in n for n in names)
+    assert any(n.startswith("customer.linked") and "process" in n for n in names)
+    span_ids = {s.span_id for s in spans}
+    orphans = [s.name for s in spans if s.parent_span_id and s.parent_span_id not in span_ids]
+    assert orphans == [], f"spans whose parent is outside the trace: {orphans}"
+
+
+def test_poc_rules_over_http(api):
+    first, second = create_customer(api, "Ana"), create_customer(api, "Bo")
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": unique("Rules ")})
+    base = f"/v1/itineraries/{itinerary['id']}/customers"
+    assert api.ok("GET", "itinerary", base)["items"] == []
+    api.ok("POST", "itinerary", base, 201, json={"customer_id": first["id"]})
+    after_second = api.ok("POST", "itinerary", base, 201, json={"customer_id": second["id"]})
+    assert [c["is_poc"] for c in after_second["customers"]] == [True, False]
+
+    refused = api.request("DELETE", "itinerary", f"{base}/{first['id']}")
+    assert refused.status_code == 409 and refused.json()["code"] == "last-poc"
+    refused = api.request("PATCH", "itinerary", f"{base}/{first['id']}", json={"is_poc": False})
+    assert refused.status_code == 409 and refused.json()["code"] == "last-poc"
+
+    api.ok("PATCH", "itinerary", f"{base}/{second['id']}", json={"is_poc": True})
+    api.ok("DELETE", "itinerary", f"{base}/{first['id']}")
+    remaining = api.ok("DELETE", "itinerary", f"{base}/{second['id']}")
+    assert remaining["customers"] == [], "the last customer, even a POC, can be removed"
+
+
+def test_bad_input_gets_problem_details_and_changes_nothing(api, other_agency, stack):
+    import httpx
+
+    customer = create_customer(api, "Ana")
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": unique("Bad input ")})
+    path = f"/v1/itineraries/{itinerary['id']}"
+    theirs = create_customer(other_agency, "Eve")
+    cases = {
+        "malformed JSON": (api.request("POST", "itinerary", f"{path}/customers", content=b"{oops",
+                                       headers={"content-type": "application/json"}), 400),
+        "unknown itinerary": (api.request("POST", "itinerary", "/v1/itineraries/nope/customers",
+                                          json={"customer_id": customer["id"]}), 404),
+        "unknown customer": (api.request("POST", "itinerary", f"{path}/customers",
+                                         json={"customer_id": "no-such-customer"}), 404),
+        "another agency's customer": (api.request("POST", "itinerary", f"{path}/customers",
+                                                  json={"customer_id": theirs["id"]}), 404),
+        "another agency's itinerary": (other_agency.request("GET", "itinerary", path), 404),
+        "missing key": (httpx.post(api.url("itinerary", f"{path}/customers"), json={"customer_id": customer["id"]}),
+                        401),
+        "missing title": (api.request("POST", "itinerary", "/v1/itineraries", json={}), 422),
+    }
+    for case, (response, status) in cases.items():
+        assert response.status_code == status, (case, response.text)
+        assert response.headers["content-type"] == "application/problem+json", case
+        assert response.json()["status"] == status and response.json()["detail"], case
+    unchanged = api.ok("GET", "itinerary", path)
+    assert unchanged["version"] == itinerary["version"] and unchanged["customers"] == []
+
+
+def test_notify_killed_mid_flow_delivers_each_pending_notification_exactly_once(api, stack):
+    email = f"{unique('restart')}@example.com"
+    customer = create_customer(api, "Kai", email=email)
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": unique("Restart ")})
+    stack.stop_service("notify", kill=True)
+    try:
+        api.ok("POST", "itinerary", f"/v1/itineraries/{itinerary['id']}/customers", 201,
+               json={"customer_id": customer["id"]})
+    finally:
+        stack.start_service("notify")
+    eventually(lambda: mails_to(stack, email), timeout=60, message="the pending notification was never sent")
+    sent = eventually(lambda: [n for n in notifications(api, customer_id=customer["id"]) if n["status"] == "sent"])
+    assert len(sent) == 1
+    # A second restart must not send it again: offsets, the inbox and the notification record all remember it.
+    stack.stop_service("notify")
+    stack.start_service("notify")
+    api.ok("GET", "notify", "/v1/notifications", params={"customer_id": customer["id"]})
+    assert len(mails_to(stack, email)) == 1
+    assert len(notifications(api, customer_id=customer["id"])) == 1
+
+
+def test_every_service_is_live_ready_and_exposes_metrics(stack):
+    import httpx
+
+    for name in ("customers", "itinerary", "booking", "notify", "feedback"):
+        base = stack.service_url(name)
+        assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
+        ready = httpx.get(f"{base}/readyz")
+        assert ready.status_code == 200 and ready.json()["kafka"] == "ok", (name, ready.text)
+        assert "outbox_pending_events" in httpx.get(f"{base}/metrics").text
+        assert httpx.get(f"{base}/v1/anything").status_code == 401
