@@ -1,0 +1,1 @@
+"""Notify service: tells each trip's Points of Contact what they need to know, and records every delivery."""

@@ -1,0 +1,4 @@
+from notify.bootstrap import create_app
+from trip_shared.runtime import serve
+
+serve(create_app, "notify")

@@ -1,0 +1,140 @@
+"""MongoDB persistence: the contacts and trips read models and the notification records."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
+from trip_shared.mongo import TenantCollection
+
+CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db[CONTACTS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    await db[TRIPS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    notifications = db[NOTIFICATIONS]
+    await notifications.create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", DESCENDING)])
+    await notifications.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("status", ASCENDING)])
+    await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class ReadModels:
+    """Contacts and trips as last announced by their owners; older events change nothing."""
+
+    def __init__(self, contacts: TenantCollection, trips: TenantCollection) -> None:
+        self._contacts = contacts
+        self._trips = trips
+
+    async def _apply(self, collection: TenantCollection, key: str, version: int, fields: dict) -> bool:
+        current = await collection.find_one({"_id": key}, projection={"version": 1})
+        if current and current.get("version", 0) >= version:
+            return False
+        await collection.update_one({"_id": key}, {"$set": {**fields, "version": version}}, upsert=True)
+        return True
+
+    async def apply_contact(self, contact: Contact, version: int) -> bool:
+        fields = asdict(contact)
+        fields.pop("customer_id")
+        return await self._apply(self._contacts, contact.customer_id, version, fields)
+
+    async def contact(self, customer_id: str) -> Contact | None:
+        document = await self._contacts.find_one({"_id": customer_id})
+        if not document:
+            return None
+        return Contact(customer_id=customer_id, **{k: document[k] for k in
+                                                   ("first_name", "last_name", "emails", "preferred_language", "status")})
+
+    async def apply_trip(self, trip: Trip, version: int, members: list[dict] | None = None) -> bool:
+        fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date)}
+        if members is not None:
+            fields["members"] = members
+        return await self._apply(self._trips, trip.itinerary_id, version, fields)
+
+    async def trip(self, itinerary_id: str) -> tuple[Trip | None, list[dict]]:
+        document = await self._trips.find_one({"_id": itinerary_id})
+        if not document:
+            return None, []
+        trip = Trip(itinerary_id=itinerary_id, title=document["title"],
+                    start_date=date.fromisoformat(document["start_date"]) if document.get("start_date") else None,
+                    end_date=date.fromisoformat(document["end_date"]) if document.get("end_date") else None)
+        return trip, document.get("members", [])
+
+
+def to_document(notification: Notification) -> dict:
+    document = asdict(notification)
+    document["_id"] = document.pop("id")
+    return document
+
+
+def from_document(document: dict) -> Notification:
+    document = {k: v for k, v in document.items() if k not in ("lease_until", "message_id")}
+    document["id"] = document.pop("_id")
+    return Notification(**document)
+
+
+class NotificationRepository:
+    """Tenant-scoped access, for use cases run on behalf of an agency."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._notifications = collection
+
+    async def add(self, notification: Notification) -> bool:
+        if await self._notifications.find_one({"_id": notification.id}, projection={"_id": 1}):
+            return False
+        await self._notifications.insert_one(to_document(notification))
+        return True
+
+    async def get(self, notification_id: str) -> dict | None:
+        return await self._notifications.find_one({"_id": notification_id})
+
+    async def awaiting_contact(self, customer_id: str) -> list[Notification]:
+        cursor = self._notifications.find({"customer_id": customer_id,
+                                           "status": {"$in": ["waiting_for_contact", "no_address"]}})
+        return [from_document(doc) async for doc in cursor]
+
+    async def replace(self, notification: Notification) -> None:
+        await self._notifications.replace_one({"_id": notification.id}, to_document(notification))
+
+    async def search(self, filters: dict, limit: int) -> list[dict]:
+        cursor = self._notifications.find(filters).sort([("created_at", DESCENDING), ("_id", ASCENDING)]).limit(limit)
+        return await cursor.to_list(limit)
+
+
+class DeliveryQueue:
+    """The sender's view: claims due notifications across agencies, so one is never sent by two workers."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._notifications = collection
+
+    async def claim(self, notification_id: str | None = None) -> dict | None:
+        """Move one due notification (or the given one) to ``sending`` under a lease; None if there is none."""
+        now = datetime.now(UTC)
+        due = {"$or": [{"status": "pending", "next_attempt_at": {"$lte": now}},
+                       {"status": "sending", "lease_until": {"$lt": now}}]}
+        query = {"$and": [due, {"_id": notification_id}]} if notification_id else due
+        return await self._notifications.find_one_and_update(
+            query, {"$set": {"status": "sending", "lease_until": now + SEND_LEASE}},
+            sort=[("next_attempt_at", ASCENDING)], return_document=ReturnDocument.AFTER,
+        )
+
+    async def mark_sent(self, notification_id: str, message_id: str) -> None:
+        await self._notifications.update_one(
+            {"_id": notification_id, "status": "sending"},
+            {"$set": {"status": "sent", "sent_at": datetime.now(UTC), "message_id": message_id, "last_error": None},
+             "$unset": {"lease_until": ""}})
+
+    async def mark_failed(self, notification: Notification) -> None:
+        await self._notifications.update_one(
+            {"_id": notification.id, "status": "sending"},
+            {"$set": {"status": notification.status, "attempts": notification.attempts,
+                      "last_error": notification.last_error, "next_attempt_at": notification.next_attempt_at},
+             "$unset": {"lease_until": ""}})

@@ -1,0 +1,124 @@
+"""Who is told what, in which words, and the life of one delivery. Plain Python: no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from trip_shared.errors import ConflictError
+
+Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address"]
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = timedelta(minutes=10)
+SEND_LEASE = timedelta(seconds=60)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Contact:
+    customer_id: str
+    first_name: str
+    last_name: str | None = None
+    emails: list[str] = field(default_factory=list)
+    preferred_language: str = "en"
+    status: str = "active"
+
+
+@dataclass
+class Trip:
+    itinerary_id: str
+    title: str
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+@dataclass
+class Notification:
+    id: str
+    tenant_id: str
+    kind: str
+    itinerary_id: str
+    customer_id: str
+    source_event_id: str
+    trace_context: dict
+    status: Status = "waiting_for_contact"
+    recipient: str | None = None
+    language: str = "en"
+    subject: str = ""
+    body: str = ""
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime = field(default_factory=_now)
+    created_at: datetime = field(default_factory=_now)
+    sent_at: datetime | None = None
+
+    def address(self, contact: Contact | None, trip: Trip) -> None:
+        """Decide where it goes and in which words; it waits, visibly, until there is somewhere to send it."""
+        if contact is None:
+            self.status = "waiting_for_contact"
+            return
+        self.language = contact.preferred_language
+        self.subject, self.body = render(self.kind, self.language, contact, trip)
+        if not contact.emails:
+            self.status, self.recipient = "no_address", None
+            return
+        self.recipient = contact.emails[0]
+        self.status = "pending"
+        self.next_attempt_at = _now()
+
+    def failed_attempt(self, error: str) -> None:
+        self.attempts += 1
+        self.last_error = error[:500]
+        if self.attempts >= MAX_ATTEMPTS:
+            self.status = "failed"
+        else:
+            self.status = "pending"
+            self.next_attempt_at = _now() + retry_delay(self.attempts)
+
+    def retry(self) -> None:
+        """An operator sends a failed notification again (after fixing the address, say)."""
+        if self.status != "failed":
+            raise ConflictError(f"Only a failed notification can be retried; this one is {self.status}.",
+                                code="not-failed")
+        self.status, self.attempts, self.next_attempt_at = "pending", 0, _now()
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** attempts))
+
+
+def notification_id(event_id: str, customer_id: str, kind: str) -> str:
+    """Deterministic, so a redelivered event can never create a second notification."""
+    return f"{kind}:{event_id}:{customer_id}"
+
+
+def _dates(trip: Trip, language: str) -> str:
+    if not trip.start_date:
+        return ""
+    if language == "zh-Hans":
+        end = f" 至 {trip.end_date.isoformat()}" if trip.end_date else ""
+        return f"（{trip.start_date.isoformat()}{end}）"
+    end = f" to {trip.end_date.isoformat()}" if trip.end_date else ""
+    return f" ({trip.start_date.isoformat()}{end})"
+
+
+def render(kind: str, language: str, contact: Contact, trip: Trip) -> tuple[str, str]:
+    """Subject and plain-text body in the customer's language (English or Simplified Chinese)."""
+    dates = _dates(trip, language)
+    if kind == "poc_assigned":
+        if language == "zh-Hans":
+            return (
+                f"您是行程「{trip.title}」的联系人",
+                f"{contact.first_name}，您好：\n\n您已被指定为行程「{trip.title}」{dates}的联系人。"
+                f"我们会将行程的更新、预订确认和重要通知发送给您。\n\n如有任何问题，请直接回复此邮件。\n",
+            )
+        return (
+            f"You are the point of contact for {trip.title}",
+            f"Dear {contact.first_name},\n\nYou are now the point of contact for the trip \"{trip.title}\"{dates}. "
+            f"We will send you its updates, booking confirmations and anything else you need to know.\n\n"
+            f"If anything is unclear, just reply to this e-mail.\n",
+        )
+    raise ValueError(f"unknown notification kind {kind!r}")

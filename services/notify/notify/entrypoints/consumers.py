@@ -1,0 +1,19 @@
+"""Kafka subscribers of the notify service: contacts and trips from their owners' events, and POC changes."""
+from __future__ import annotations
+
+from notify.service_layer.services import NotifyHandlers
+from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, ItineraryCreated, PocChanged
+from trip_shared.runtime import ServiceRuntime
+
+GROUP_ID = "notify"
+
+
+def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
+    consumer = runtime.consumer(GROUP_ID)
+    for contract in (CustomerCreated, CustomerUpdated):
+        consumer.handles(contract)(handlers.record_contact)
+    for contract in (ItineraryCreated, ItineraryChanged):
+        consumer.handles(contract)(handlers.record_trip)
+    for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
+        consumer.handles(contract)(handlers.membership_changed)

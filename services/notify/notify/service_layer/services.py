@@ -1,0 +1,117 @@
+"""Use cases of the notify service: keep the read models current and turn trip events into notifications."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from opentelemetry import propagate
+
+from notify.adapters.repository import from_document
+from notify.domain.model import Contact, Notification, Trip, notification_id
+from notify.service_layer.dispatcher import Dispatcher
+from notify.service_layer.unit_of_work import NotifyUnitOfWork
+from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    ItineraryChanged,
+    ItineraryCreated,
+    ItinerarySummary,
+    PocChanged,
+)
+from trip_shared.errors import NotFoundError
+
+Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
+
+
+def _trip(summary: ItinerarySummary) -> Trip:
+    return Trip(itinerary_id=summary.itinerary_id, title=summary.title, start_date=summary.start_date,
+                end_date=summary.end_date)
+
+
+class NotifyHandlers:
+    """Consumers' handlers; ``dispatcher`` sends what they create once their transaction has committed."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    def _send_after_commit(self, uow: NotifyUnitOfWork, ids: list[str]) -> None:
+        if ids:
+            uow.on_commit(lambda: self.dispatcher.send_now(ids))
+
+    async def record_contact(self, event: CustomerCreated | CustomerUpdated, uow: NotifyUnitOfWork) -> None:
+        data = event.data
+        contact = Contact(customer_id=data.customer_id, first_name=data.first_name, last_name=data.last_name,
+                          emails=list(data.emails), preferred_language=data.preferred_language, status=data.status)
+        models = uow.read_models(event.tenant_id)
+        if not await models.apply_contact(contact, event.aggregate_version):
+            return
+        # Notifications that were waiting for this customer's details (or an e-mail address) can go now.
+        repository = uow.notifications(event.tenant_id)
+        released = []
+        for notification in await repository.awaiting_contact(contact.customer_id):
+            trip, _ = await models.trip(notification.itinerary_id)
+            notification.address(contact, trip or Trip(notification.itinerary_id, ""))
+            await repository.replace(notification)
+            if notification.status == "pending":
+                released.append(notification.id)
+        self._send_after_commit(uow, released)
+
+    async def record_trip(self, event: ItineraryCreated | ItineraryChanged, uow: NotifyUnitOfWork) -> None:
+        await uow.read_models(event.tenant_id).apply_trip(_trip(event.data), event.aggregate_version)
+
+    async def membership_changed(self, event: CustomerLinked | CustomerUnlinked | PocChanged,
+                                 uow: NotifyUnitOfWork) -> None:
+        data = event.data
+        models = uow.read_models(event.tenant_id)
+        members = [member.model_dump() for member in data.customers]
+        current = await models.apply_trip(_trip(data.itinerary), event.aggregate_version, members)
+        if event.event_type == CustomerUnlinked.TOPIC or not data.is_poc:
+            return
+        if not current:
+            # A later change already arrived: only tell them if they are still a POC now.
+            _, now_members = await models.trip(data.itinerary.itinerary_id)
+            if not any(m["customer_id"] == data.customer_id and m["is_poc"] for m in now_members):
+                return
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        notification = Notification(
+            id=notification_id(str(event.event_id), data.customer_id, "poc_assigned"), tenant_id=event.tenant_id,
+            kind="poc_assigned", itinerary_id=data.itinerary.itinerary_id, customer_id=data.customer_id,
+            source_event_id=str(event.event_id), trace_context=carrier,
+        )
+        notification.address(await models.contact(data.customer_id), _trip(data.itinerary))
+        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
+            self._send_after_commit(uow, [notification.id])
+
+
+async def list_notifications(transaction: Transaction, tenant_id: str, filters: dict, limit: int) -> list[dict]:
+    async def work(uow: NotifyUnitOfWork):
+        return await uow.notifications(tenant_id).search(filters, limit)
+
+    return await transaction(work)
+
+
+async def get_notification(transaction: Transaction, tenant_id: str, notification_id: str) -> dict:
+    async def work(uow: NotifyUnitOfWork):
+        return await uow.notifications(tenant_id).get(notification_id)
+
+    found = await transaction(work)
+    if found is None:
+        raise NotFoundError(f"No notification {notification_id}.", code="notification-not-found")
+    return found
+
+
+async def retry_notification(transaction: Transaction, dispatcher: Dispatcher, tenant_id: str,
+                             notification_id: str) -> dict:
+    async def work(uow: NotifyUnitOfWork):
+        repository = uow.notifications(tenant_id)
+        document = await repository.get(notification_id)
+        if document is None:
+            raise NotFoundError(f"No notification {notification_id}.", code="notification-not-found")
+        notification = from_document(document)
+        notification.retry()
+        await repository.replace(notification)
+        uow.on_commit(lambda: dispatcher.send_now([notification_id]))
+
+    await transaction(work)
+    return await get_notification(transaction, tenant_id, notification_id)

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from notify.adapters.repository import CONTACTS, NOTIFICATIONS, TRIPS, NotificationRepository, ReadModels
+from trip_shared.unit_of_work import UnitOfWork
+
+
+class NotifyUnitOfWork(UnitOfWork):
+    def read_models(self, tenant_id: str) -> ReadModels:
+        return ReadModels(self.collection(CONTACTS, tenant_id), self.collection(TRIPS, tenant_id))
+
+    def notifications(self, tenant_id: str) -> NotificationRepository:
+        return NotificationRepository(self.collection(NOTIFICATIONS, tenant_id))

@@ -1,0 +1,170 @@
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot, CustomerUpdated
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    ItineraryMember,
+    ItinerarySummary,
+    MembershipChange,
+    PocChanged,
+)
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+
+TRIP = ItinerarySummary(itinerary_id="it-1", title="Kyoto in autumn")
+
+
+def contact(customer_id="c1", version=1, emails=("mei@example.com",), tenant="tenant-a", language="en"):
+    contract = CustomerCreated if version == 1 else CustomerUpdated
+    return contract(tenant_id=tenant, aggregate_id=customer_id, aggregate_version=version, producer="customers",
+                    data=CustomerSnapshot(customer_id=customer_id, first_name="Mei", emails=list(emails),
+                                          preferred_language=language))
+
+
+def membership(contract, customer_id, is_poc, members, version, tenant="tenant-a"):
+    return contract(tenant_id=tenant, aggregate_id="it-1", aggregate_version=version, trip_id="it-1",
+                    producer="itinerary",
+                    data=MembershipChange(itinerary=TRIP, customer_id=customer_id, is_poc=is_poc,
+                                          customers=[ItineraryMember(customer_id=c, is_poc=p) for c, p in members]))
+
+
+async def eventually(check, timeout=10.0):
+    async with asyncio.timeout(timeout):
+        while not (result := await check()):
+            await asyncio.sleep(0.05)
+    return result
+
+
+async def listed(service, tenant="tenant-a", **params):
+    response = await service.client.get("/v1/notifications", params=params, headers=auth(tenant))
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def test_a_customer_linked_as_poc_gets_one_email_and_a_visible_record(service, smtp, spans):
+    await service.publish(contact())
+    linked = membership(CustomerLinked, "c1", True, [("c1", True)], 2)
+    await service.publish(linked)
+    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    [message] = smtp.to("mei@example.com")
+    assert smtp.subject(message) == "You are the point of contact for Kyoto in autumn"
+    assert message["X-Trip-Id"] == "it-1"
+    [record] = await listed(service, itinerary_id="it-1")
+    assert record["status"] == "sent" and record["customer_id"] == "c1" and record["recipient"] == "mei@example.com"
+    assert record["kind"] == "poc_assigned" and record["attempts"] == 0 and record["sent_at"]
+    await service.publish(linked)  # redelivered
+    await asyncio.sleep(0.3)
+    assert len(smtp.to("mei@example.com")) == 1 and len(await listed(service)) == 1
+    smtp_spans = [s for s in spans.get_finished_spans() if s.name == "smtp send"]
+    assert len(smtp_spans) == 1
+    consume_span = next(s for s in spans.get_finished_spans() if s.name.startswith("customer.linked") and "process" in s.name)
+    assert smtp_spans[0].context.trace_id == consume_span.context.trace_id, "the send is part of the consumer's trace"
+    assert "mei@example.com" not in str(dict(smtp_spans[0].attributes)), "no personal data in spans"
+
+
+async def test_non_poc_links_and_unlinks_send_nothing_but_a_new_poc_flag_does(service, smtp):
+    await service.publish(contact("c1"))
+    await service.publish(contact("c2", emails=("bo@example.com",)))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    await service.publish(membership(CustomerLinked, "c2", False, [("c1", True), ("c2", False)], 3))
+    await service.publish(membership(PocChanged, "c2", True, [("c1", True), ("c2", True)], 4))
+    await service.publish(membership(CustomerUnlinked, "c1", False, [("c2", True)], 5))
+    await eventually(lambda: asyncio.sleep(0, smtp.to("bo@example.com")))
+    await asyncio.sleep(0.2)
+    assert len(smtp.to("mei@example.com")) == 1 and len(smtp.to("bo@example.com")) == 1
+    trip = await service.runtime.store.db["trips"].find_one({"_id": "it-1"})
+    assert trip["members"] == [{"customer_id": "c2", "is_poc": True}] and trip["version"] == 5
+
+
+async def test_a_poc_link_that_arrives_before_the_contact_waits_then_is_sent(service, smtp):
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    [record] = await listed(service)
+    assert record["status"] == "waiting_for_contact" and smtp.messages == []
+    await service.publish(contact("c1", language="zh-Hans"))
+    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    assert smtp.subject(smtp.to("mei@example.com")[0]) == "您是行程「Kyoto in autumn」的联系人"
+    assert (await listed(service))[0]["status"] == "sent"
+
+
+async def test_a_customer_without_email_is_kept_as_no_address_until_one_is_added(service, smtp):
+    await service.publish(contact("c1", emails=()))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    assert (await listed(service))[0]["status"] == "no_address"
+    await service.publish(contact("c1", version=2, emails=("new@example.com",)))
+    await eventually(lambda: asyncio.sleep(0, smtp.to("new@example.com")))
+    assert (await listed(service))[0]["status"] == "sent"
+
+
+async def test_a_stale_poc_link_is_not_announced_once_the_customer_was_removed(service, smtp):
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerUnlinked, "c1", False, [], 3))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    await asyncio.sleep(0.2)
+    assert smtp.messages == [] and await listed(service) == []
+
+
+async def test_while_smtp_is_down_notifications_stay_pending_with_the_error_then_go_out(service, smtp_port):
+    # No SMTP server listens yet on smtp_port: the send fails and the record says so.
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    [record] = await listed(service)
+    assert record["status"] == "pending" and record["attempts"] == 1 and "Connection" in record["last_error"]
+    from aiosmtpd.controller import Controller
+
+    from notify.adapters.repository import NOTIFICATIONS
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            received.append(envelope)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        # Skip the backoff wait so the sweep picks it up now.
+        await service.runtime.store.db[NOTIFICATIONS].update_one(
+            {"_id": record["id"]}, {"$set": {"next_attempt_at": datetime.now(UTC)}})
+        await eventually(lambda: listed(service, status="sent"))
+        assert len(received) == 1
+    finally:
+        controller.stop()
+
+
+async def test_a_send_interrupted_by_a_crash_is_sent_once_when_its_lease_expires(service, smtp):
+    from notify.adapters.repository import NOTIFICATIONS
+
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    [record] = await eventually(lambda: listed(service, status="sent"))
+    # Simulate a process that claimed a notification and died before sending: status sending, lease running.
+    collection = service.runtime.store.db[NOTIFICATIONS]
+    await collection.update_one({"_id": record["id"]}, {"$set": {"status": "sending", "sent_at": None,
+                                "lease_until": datetime.now(UTC) + timedelta(seconds=0.5)}})
+    await asyncio.sleep(0.3)
+    assert len(smtp.messages) == 1, "a live lease is respected"
+    await eventually(lambda: listed(service, status="sent"))
+    await asyncio.sleep(0.3)
+    assert len(smtp.messages) == 2, "re-sent exactly once after the lease expired"
+
+
+async def test_bad_input_tenant_isolation_and_auth(service, smtp):
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    [record] = await eventually(lambda: listed(service, status="sent"))
+    client = service.client
+    assert (await client.get(f"/v1/notifications/{record['id']}", headers=auth())).json()["status"] == "sent"
+    assert (await client.get(f"/v1/notifications/{record['id']}", headers=auth("tenant-b"))).status_code == 404
+    assert await listed(service, tenant="tenant-b") == []
+    cases = [
+        (await client.get("/v1/notifications/nope", headers=auth()), 404, "notification-not-found"),
+        (await client.get("/v1/notifications?status=lost", headers=auth()), 422, "invalid-request"),
+        (await client.get("/v1/notifications?limit=0", headers=auth()), 422, "invalid-request"),
+        (await client.post(f"/v1/notifications/{record['id']}/retry", headers=auth()), 409, "not-failed"),
+        (await client.post(f"/v1/notifications/{record['id']}/retry", headers=auth("read-only")), 403, "forbidden"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status and response.json()["code"] == code, response.text
+    assert await assert_every_v1_route_requires_auth(service) == 3

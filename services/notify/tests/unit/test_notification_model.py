@@ -1,0 +1,62 @@
+from datetime import date
+
+import pytest
+
+from notify.domain.model import MAX_ATTEMPTS, Contact, Notification, Trip, notification_id, render
+from trip_shared.errors import ConflictError
+
+TRIP = Trip("it-1", "Kyoto in autumn", date(2027, 10, 1), date(2027, 10, 9))
+
+
+def new_notification() -> Notification:
+    return Notification(id=notification_id("e-1", "c-1", "poc_assigned"), tenant_id="t", kind="poc_assigned",
+                        itinerary_id="it-1", customer_id="c-1", source_event_id="e-1", trace_context={})
+
+
+def test_the_id_is_deterministic_per_event_and_customer():
+    assert notification_id("e-1", "c-1", "poc_assigned") == notification_id("e-1", "c-1", "poc_assigned")
+    assert notification_id("e-1", "c-1", "poc_assigned") != notification_id("e-2", "c-1", "poc_assigned")
+
+
+def test_it_waits_for_the_contact_then_goes_to_their_first_email():
+    notification = new_notification()
+    notification.address(None, TRIP)
+    assert notification.status == "waiting_for_contact" and notification.recipient is None
+    notification.address(Contact("c-1", "Mei", emails=["mei@example.com", "mei@work.example"]), TRIP)
+    assert notification.status == "pending" and notification.recipient == "mei@example.com"
+    assert "Kyoto in autumn" in notification.subject and "2027-10-01 to 2027-10-09" in notification.body
+
+
+def test_a_customer_without_email_is_recorded_as_no_address():
+    notification = new_notification()
+    notification.address(Contact("c-1", "Mei"), TRIP)
+    assert notification.status == "no_address" and notification.subject
+
+
+def test_messages_are_in_the_customers_language():
+    subject, body = render("poc_assigned", "zh-Hans", Contact("c-1", "美", preferred_language="zh-Hans"), TRIP)
+    assert subject == "您是行程「Kyoto in autumn」的联系人"
+    assert "联系人" in body and "2027-10-01 至 2027-10-09" in body
+    subject, _ = render("poc_assigned", "en", Contact("c-1", "Mei"), TRIP)
+    assert subject == "You are the point of contact for Kyoto in autumn"
+
+
+def test_failures_back_off_and_give_up_visibly():
+    notification = new_notification()
+    notification.address(Contact("c-1", "Mei", emails=["m@example.com"]), TRIP)
+    first_due = notification.next_attempt_at
+    notification.failed_attempt("ConnectionRefusedError: smtp down")
+    assert notification.status == "pending" and notification.attempts == 1
+    assert notification.next_attempt_at > first_due and "smtp down" in notification.last_error
+    for _ in range(MAX_ATTEMPTS - 1):
+        notification.failed_attempt("still down")
+    assert notification.status == "failed" and notification.attempts == MAX_ATTEMPTS
+
+
+def test_only_failed_notifications_can_be_retried():
+    notification = new_notification()
+    with pytest.raises(ConflictError):
+        notification.retry()
+    notification.status, notification.attempts = "failed", MAX_ATTEMPTS
+    notification.retry()
+    assert notification.status == "pending" and notification.attempts == 0
