@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from itinerary.domain.model import Itinerary, LinkedCustomer
 from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
+from trip_shared.read_models import apply_if_newer
 
 ITINERARIES = "itineraries"
 KNOWN_CUSTOMERS = "known_customers"
@@ -88,9 +89,4 @@ class KnownCustomers:
         return {doc["_id"]: doc async for doc in self._customers.find({"_id": {"$in": customer_ids}})}
 
     async def apply(self, customer_id: str, version: int, fields: dict) -> bool:
-        """Store the customer's newest state; an event older than what is stored changes nothing."""
-        current = await self._customers.find_one({"_id": customer_id})
-        if current and current["version"] >= version:
-            return False
-        await self._customers.replace_one({"_id": customer_id}, {**fields, "version": version}, upsert=True)
-        return True
+        return await apply_if_newer(self._customers, customer_id, version, fields)

@@ -1,8 +1,6 @@
 """Use cases of the itinerary service. Each runs in one transaction and emits its integration events."""
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 
@@ -21,6 +19,7 @@ from trip_shared.contracts.itinerary import (
     PocChanged,
 )
 from trip_shared.errors import ConflictError, NotFoundError
+from trip_shared.read_models import wait_until_known
 
 PRODUCER = "itinerary"
 Transaction = Callable[[Callable[[ItineraryUnitOfWork], Awaitable]], Awaitable]
@@ -86,19 +85,6 @@ def _plain(value):
     return value.isoformat() if isinstance(value, date) else value
 
 
-async def wait_until_customer_known(transaction: Transaction, tenant_id: str, customer_id: str,
-                                    timeout_s: float) -> None:
-    """A customer created a moment ago may not have reached this service yet: give its event a short while."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        async def work(uow: ItineraryUnitOfWork):
-            return await uow.known_customers(tenant_id).get(customer_id)
-
-        if await transaction(work) is not None or time.monotonic() >= deadline:
-            return
-        await asyncio.sleep(0.1)
-
-
 async def link_customer(transaction: Transaction, tenant_id: str, itinerary_id: str, customer_id: str,
                         is_poc: bool | None, customer_wait_s: float) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
@@ -117,7 +103,7 @@ async def link_customer(transaction: Transaction, tenant_id: str, itinerary_id: 
         return await _load(uow, tenant_id, itinerary_id)
 
     await transaction(itinerary_exists)  # an unknown itinerary answers at once, without waiting for the customer
-    await wait_until_customer_known(transaction, tenant_id, customer_id, customer_wait_s)
+    await wait_until_known(transaction, lambda uow: uow.known_customers(tenant_id).get(customer_id), customer_wait_s)
     return await transaction(work)
 
 

@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
 from trip_shared.mongo import TenantCollection
+from trip_shared.read_models import apply_if_newer
 
 CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
 
@@ -34,17 +35,10 @@ class ReadModels:
         self._contacts = contacts
         self._trips = trips
 
-    async def _apply(self, collection: TenantCollection, key: str, version: int, fields: dict) -> bool:
-        current = await collection.find_one({"_id": key}, projection={"version": 1})
-        if current and current.get("version", 0) >= version:
-            return False
-        await collection.update_one({"_id": key}, {"$set": {**fields, "version": version}}, upsert=True)
-        return True
-
     async def apply_contact(self, contact: Contact, version: int) -> bool:
         fields = asdict(contact)
         fields.pop("customer_id")
-        return await self._apply(self._contacts, contact.customer_id, version, fields)
+        return await apply_if_newer(self._contacts, contact.customer_id, version, fields)
 
     async def contact(self, customer_id: str) -> Contact | None:
         document = await self._contacts.find_one({"_id": customer_id})
@@ -57,7 +51,7 @@ class ReadModels:
         fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date)}
         if members is not None:
             fields["members"] = members
-        return await self._apply(self._trips, trip.itinerary_id, version, fields)
+        return await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
 
     async def trip(self, itinerary_id: str) -> tuple[Trip | None, list[dict]]:
         document = await self._trips.find_one({"_id": itinerary_id})

@@ -1,0 +1,73 @@
+"""Use cases of the booking service. Each runs in one transaction and emits its integration events."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from booking.domain.model import Booking
+from booking.service_layer.unit_of_work import BookingUnitOfWork
+from trip_shared.contracts.booking import BookingConfirmed, BookingDetails, BookingRequested
+from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated
+from trip_shared.errors import NotFoundError
+from trip_shared.read_models import wait_until_known
+
+PRODUCER = "booking"
+Transaction = Callable[[Callable[[BookingUnitOfWork], Awaitable]], Awaitable]
+
+
+def details(booking: Booking) -> BookingDetails:
+    return BookingDetails(booking_id=booking.id, itinerary_id=booking.itinerary_id, vendor_name=booking.vendor_name,
+                          description=booking.description, item_id=booking.item_id, status=booking.status,
+                          confirmation_code=booking.confirmation_code, confirmed_at=booking.confirmed_at)
+
+
+def _envelope(booking: Booking) -> dict:
+    return {"tenant_id": booking.tenant_id, "aggregate_id": booking.id, "aggregate_version": booking.version,
+            "trip_id": booking.itinerary_id, "producer": PRODUCER}
+
+
+async def request_booking(transaction: Transaction, tenant_id: str, itinerary_id: str, vendor_name: str,
+                          description: str | None, item_id: str | None, itinerary_wait_s: float) -> Booking:
+    booking = Booking.request(tenant_id, itinerary_id, vendor_name, description, item_id)
+    await wait_until_known(transaction, lambda uow: uow.known_itineraries(tenant_id).get(itinerary_id),
+                           itinerary_wait_s)
+
+    async def work(uow: BookingUnitOfWork) -> None:
+        if await uow.known_itineraries(tenant_id).get(itinerary_id) is None:
+            raise NotFoundError(f"No itinerary {itinerary_id} in this agency. If it was created just now, retry "
+                                "in a moment.", code="itinerary-not-found")
+        await uow.bookings(tenant_id).add(booking)
+        uow.emit(BookingRequested(data=details(booking), **_envelope(booking)))
+
+    await transaction(work)
+    return booking
+
+
+async def confirm_booking(transaction: Transaction, tenant_id: str, booking_id: str, code: str) -> Booking:
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        if booking.confirm(code):
+            await uow.bookings(tenant_id).save(booking, booking.version - 1)
+            uow.emit(BookingConfirmed(data=details(booking), **_envelope(booking)))
+        return booking
+
+    return await transaction(work)
+
+
+async def _load(uow: BookingUnitOfWork, tenant_id: str, booking_id: str) -> Booking:
+    booking = await uow.bookings(tenant_id).get(booking_id)
+    if booking is None:
+        raise NotFoundError(f"No booking {booking_id}.", code="booking-not-found")
+    return booking
+
+
+async def get_booking(transaction: Transaction, tenant_id: str, booking_id: str) -> Booking:
+    return await transaction(lambda uow: _load(uow, tenant_id, booking_id))
+
+
+async def bookings_for(transaction: Transaction, tenant_id: str, itinerary_id: str) -> list[Booking]:
+    return await transaction(lambda uow: uow.bookings(tenant_id).for_itinerary(itinerary_id))
+
+
+async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: BookingUnitOfWork) -> None:
+    await uow.known_itineraries(event.tenant_id).apply(event.data.itinerary_id, event.aggregate_version,
+                                                       {"title": event.data.title})

@@ -1,0 +1,32 @@
+"""Read models: a service's copy of what another service announced, kept only from events."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from trip_shared.mongo import TenantCollection
+
+
+async def apply_if_newer(collection: TenantCollection, key: str, version: int, fields: dict) -> bool:
+    """Store ``fields`` for ``key`` unless an equal or newer ``aggregate_version`` is already there.
+
+    Topics are ordered per key but not across topics, so an older event can arrive after a newer one.
+    """
+    current = await collection.find_one({"_id": key}, projection={"version": 1})
+    if current and current.get("version", 0) >= version:
+        return False
+    await collection.update_one({"_id": key}, {"$set": {**fields, "version": version}}, upsert=True)
+    return True
+
+
+async def wait_until_known(transaction: Callable[[Callable], Awaitable], lookup: Callable[[Any], Awaitable[Any]],
+                           timeout_s: float, poll_s: float = 0.1) -> None:
+    """Give an event a moment to arrive: something created a moment ago elsewhere may not have reached us yet.
+
+    Returns once ``lookup(uow)`` finds it or the time is up; the caller then decides with what it finds.
+    """
+    deadline = time.monotonic() + timeout_s
+    while await transaction(lookup) is None and time.monotonic() < deadline:
+        await asyncio.sleep(poll_s)
