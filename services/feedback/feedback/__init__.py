@@ -1,0 +1,1 @@
+"""Feedback service: post-trip ratings and comments from travellers."""

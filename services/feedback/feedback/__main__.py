@@ -1,0 +1,4 @@
+from feedback.bootstrap import create_app
+from trip_shared.runtime import serve
+
+serve(create_app, "feedback")

@@ -1,0 +1,16 @@
+"""Kafka subscribers of the feedback service: trips and their travellers, only from itinerary events."""
+from __future__ import annotations
+
+from feedback.service_layer import services
+from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, ItineraryCreated, PocChanged
+from trip_shared.runtime import ServiceRuntime
+
+GROUP_ID = "feedback"
+
+
+def register(runtime: ServiceRuntime) -> None:
+    consumer = runtime.consumer(GROUP_ID)
+    for contract in (ItineraryCreated, ItineraryChanged):
+        consumer.handles(contract)(services.record_itinerary)
+    for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
+        consumer.handles(contract)(services.record_membership)

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from feedback.adapters.repository import FEEDBACK, KNOWN_TRIPS, FeedbackRepository, KnownTrips
+from trip_shared.unit_of_work import UnitOfWork
+
+
+class FeedbackUnitOfWork(UnitOfWork):
+    def feedback(self, tenant_id: str) -> FeedbackRepository:
+        return FeedbackRepository(self.collection(FEEDBACK, tenant_id))
+
+    def known_trips(self, tenant_id: str) -> KnownTrips:
+        return KnownTrips(self.collection(KNOWN_TRIPS, tenant_id))
