@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -98,15 +97,3 @@ def api(stack) -> Api:
 @pytest.fixture(scope="session")
 def other_agency(stack) -> Api:
     return Api(stack, OTHER_TENANT_KEY)
-
-
-def eventually(check, timeout: float = 30.0, interval: float = 0.2, message: str = "condition not met"):
-    """Poll ``check`` until it returns something truthy; the platform is eventually consistent across services."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{message} within {timeout}s (last: {last!r})")

@@ -7,7 +7,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from conftest import eventually
+from trip_shared.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -157,10 +157,12 @@ def test_notify_killed_mid_flow_delivers_each_pending_notification_exactly_once(
 def test_every_service_is_live_ready_and_exposes_metrics(stack):
     import httpx
 
-    for name in ("customers", "itinerary", "booking", "notify", "feedback"):
+    collections = {"customers": "/v1/customers", "itinerary": "/v1/itineraries", "booking": "/v1/bookings",
+                   "notify": "/v1/notifications", "feedback": "/v1/feedback"}
+    for name, collection in collections.items():
         base = stack.service_url(name)
         assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
         ready = httpx.get(f"{base}/readyz")
         assert ready.status_code == 200 and ready.json()["kafka"] == "ok", (name, ready.text)
         assert "outbox_pending_events" in httpx.get(f"{base}/metrics").text
-        assert httpx.get(f"{base}/v1/anything").status_code == 401
+        assert httpx.get(f"{base}{collection}").status_code == 401

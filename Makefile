@@ -1,0 +1,26 @@
+# make up    — run the whole platform locally (creates .venv on first use)
+# make test  — unit, component and end-to-end tests
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PACKAGES := shared services/customers services/itinerary services/booking services/notify services/feedback
+STAMP := $(VENV)/.installed
+
+.PHONY: up test install clean
+
+$(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP)
+
+up: $(STAMP)
+	exec $(PY) -m trip_shared.devstack up
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,79 @@
+"""Pytest fixtures for real infrastructure, registered for every test run through the ``pytest11`` entry point.
+
+``TEST_MONGODB_URL`` / ``TEST_KAFKA_BOOTSTRAP`` point the tests at servers you already run. Otherwise, with a
+Docker engine and testcontainers installed, MongoDB (a one-node replica set) and Kafka come from containers; without
+one, the embedded SecantusDB and Tansu are started once per session. Never a mock.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+
+def _docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        import testcontainers  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def mongodb_url() -> Iterator[str]:
+    if os.environ.get("TEST_MONGODB_URL"):
+        yield os.environ["TEST_MONGODB_URL"]
+        return
+    if _docker_available():
+        from testcontainers.core.container import DockerContainer
+        from testcontainers.core.waiting_utils import wait_for_logs
+
+        with DockerContainer("mongo:7.0").with_command("--replSet rs0 --bind_ip_all").with_exposed_ports(27017) as mongo:
+            wait_for_logs(mongo, "Waiting for connections", timeout=60)
+            mongo.exec(["mongosh", "--quiet", "--eval",
+                        "rs.initiate({_id: 'rs0', members: [{_id: 0, host: 'localhost:27017'}]})"])
+            yield f"mongodb://{mongo.get_container_host_ip()}:{mongo.get_exposed_port(27017)}/?directConnection=true"
+        return
+    from trip_shared.embedded import start_mongodb
+
+    server = start_mongodb(storage_path=":memory:", log_dir=tempfile.mkdtemp(prefix="test-mongo-"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    if os.environ.get("TEST_KAFKA_BOOTSTRAP"):
+        yield os.environ["TEST_KAFKA_BOOTSTRAP"]
+        return
+    if _docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    from trip_shared.embedded import start_kafka
+
+    server = start_kafka(log_dir=tempfile.mkdtemp(prefix="test-kafka-"))
+    try:
+        yield server.bootstrap
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mongo_database_name() -> str:
+    """A database of its own for each test, so tests never see each other's documents."""
+    return f"t_{uuid.uuid4().hex[:12]}"
