@@ -166,3 +166,30 @@ def test_every_service_is_live_ready_and_exposes_metrics(stack):
         assert ready.status_code == 200 and ready.json()["kafka"] == "ok", (name, ready.text)
         assert "outbox_pending_events" in httpx.get(f"{base}/metrics").text
         assert httpx.get(f"{base}{collection}").status_code == 401
+
+
+def test_a_booking_confirmation_reaches_the_poc_and_travellers_leave_feedback(api, stack):
+    email = f"{unique('booker')}@example.com"
+    customer = create_customer(api, "Sam", email=email)
+    title = unique("Lisbon ")
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": title})
+    api.ok("POST", "itinerary", f"/v1/itineraries/{itinerary['id']}/customers", 201,
+           json={"customer_id": customer["id"]})
+    booking = api.ok("POST", "booking", "/v1/bookings", 201,
+                     json={"itinerary_id": itinerary["id"], "vendor_name": "Casa do Rio", "description": "3 nights"})
+    confirmed = api.ok("POST", "booking", f"/v1/bookings/{booking['id']}/confirmation",
+                       json={"confirmation_code": "CR-2027"})
+    assert confirmed["status"] == "confirmed"
+
+    def confirmation_mail():
+        return [m for m in mails_to(stack, email) if subject(m).startswith("Confirmed: Casa do Rio")]
+
+    [mail] = eventually(confirmation_mail, message="the POC never heard of the confirmed booking")
+    assert "CR-2027" in mail.get_payload(decode=True).decode()
+
+    feedback = eventually(lambda: (r := api.request("POST", "feedback", "/v1/feedback", json={
+        "itinerary_id": itinerary["id"], "customer_id": customer["id"], "rating": 5,
+        "comment": "Perfect pacing"})).status_code == 201 and r.json(),
+        message="feedback service never learnt the customer is on the trip")
+    listed = api.ok("GET", "feedback", "/v1/feedback", params={"itinerary_id": itinerary["id"]})
+    assert [f["id"] for f in listed["items"]] == [feedback["id"]] and listed["average_rating"] == 5

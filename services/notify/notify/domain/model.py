@@ -44,6 +44,7 @@ class Notification:
     customer_id: str
     source_event_id: str
     trace_context: dict
+    details: dict = field(default_factory=dict)
     status: Status = "waiting_for_contact"
     recipient: str | None = None
     language: str = "en"
@@ -61,7 +62,7 @@ class Notification:
             self.status = "waiting_for_contact"
             return
         self.language = contact.preferred_language
-        self.subject, self.body = render(self.kind, self.language, contact, trip)
+        self.subject, self.body = render(self.kind, self.language, contact, trip, self.details)
         if not contact.emails:
             self.status, self.recipient = "no_address", None
             return
@@ -105,9 +106,24 @@ def _dates(trip: Trip, language: str) -> str:
     return f" ({trip.start_date.isoformat()}{end})"
 
 
-def render(kind: str, language: str, contact: Contact, trip: Trip) -> tuple[str, str]:
+def render(kind: str, language: str, contact: Contact, trip: Trip, details: dict | None = None) -> tuple[str, str]:
     """Subject and plain-text body in the customer's language (English or Simplified Chinese)."""
     dates = _dates(trip, language)
+    details = details or {}
+    if kind == "booking_confirmed":
+        vendor, code = details.get("vendor_name", ""), details.get("confirmation_code", "")
+        what = f" — {details['description']}" if details.get("description") else ""
+        if language == "zh-Hans":
+            return (
+                f"行程「{trip.title}」：{vendor} 的预订已确认",
+                f"{contact.first_name}，您好：\n\n您行程「{trip.title}」{dates}中 {vendor}{what} 的预订已确认，"
+                f"确认号：{code}。\n\n如有任何问题，请直接回复此邮件。\n",
+            )
+        return (
+            f"Confirmed: {vendor} for {trip.title}",
+            f"Dear {contact.first_name},\n\nYour booking with {vendor}{what} for the trip \"{trip.title}\"{dates} "
+            f"is confirmed. Confirmation code: {code}.\n\nIf anything is unclear, just reply to this e-mail.\n",
+        )
     if kind == "poc_assigned":
         if language == "zh-Hans":
             return (

@@ -1,7 +1,8 @@
-"""Kafka subscribers of the notify service: contacts and trips from their owners' events, and POC changes."""
+"""Kafka subscribers of the notify service: contacts and trips from their owners' events, POC changes, bookings."""
 from __future__ import annotations
 
 from notify.service_layer.services import NotifyHandlers
+from trip_shared.contracts.booking import BookingConfirmed
 from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
 from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, ItineraryCreated, PocChanged
 from trip_shared.runtime import ServiceRuntime
@@ -17,3 +18,4 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
         consumer.handles(contract)(handlers.record_trip)
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(handlers.membership_changed)
+    consumer.handles(BookingConfirmed)(handlers.booking_confirmed)

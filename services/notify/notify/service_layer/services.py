@@ -1,6 +1,7 @@
 """Use cases of the notify service: keep the read models current and turn trip events into notifications."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from opentelemetry import propagate
@@ -9,6 +10,7 @@ from notify.adapters.repository import from_document
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
+from trip_shared.contracts.booking import BookingConfirmed
 from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -20,6 +22,7 @@ from trip_shared.contracts.itinerary import (
 )
 from trip_shared.errors import NotFoundError
 
+log = logging.getLogger(__name__)
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 
 
@@ -72,16 +75,36 @@ class NotifyHandlers:
             _, now_members = await models.trip(data.itinerary.itinerary_id)
             if not any(m["customer_id"] == data.customer_id and m["is_poc"] for m in now_members):
                 return
+        await self._notify(uow, event, "poc_assigned", [data.customer_id], _trip(data.itinerary))
+
+    async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
+        """Every POC of the trip hears that a vendor confirmed."""
+        trip, members = await uow.read_models(event.tenant_id).trip(event.data.itinerary_id)
+        pocs = [member["customer_id"] for member in members if member["is_poc"]]
+        if not pocs:
+            log.warning("booking confirmed for a trip with no known point of contact; nobody to tell",
+                        extra={"itinerary_id": event.data.itinerary_id, "event_id": str(event.event_id)})
+            return
+        details = event.data.model_dump(include={"vendor_name", "confirmation_code", "description"})
+        await self._notify(uow, event, "booking_confirmed", pocs, trip, details)
+
+    async def _notify(self, uow: NotifyUnitOfWork, event, kind: str, customer_ids: list[str], trip: Trip,
+                      details: dict | None = None) -> None:
+        """Record one notification per customer (deterministic ids) and send the addressable ones after commit."""
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
-        notification = Notification(
-            id=notification_id(str(event.event_id), data.customer_id, "poc_assigned"), tenant_id=event.tenant_id,
-            kind="poc_assigned", itinerary_id=data.itinerary.itinerary_id, customer_id=data.customer_id,
-            source_event_id=str(event.event_id), trace_context=carrier,
-        )
-        notification.address(await models.contact(data.customer_id), _trip(data.itinerary))
-        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
-            self._send_after_commit(uow, [notification.id])
+        models, repository = uow.read_models(event.tenant_id), uow.notifications(event.tenant_id)
+        to_send = []
+        for customer_id in customer_ids:
+            notification = Notification(
+                id=notification_id(str(event.event_id), customer_id, kind), tenant_id=event.tenant_id, kind=kind,
+                itinerary_id=trip.itinerary_id, customer_id=customer_id, source_event_id=str(event.event_id),
+                trace_context=carrier, details=details or {},
+            )
+            notification.address(await models.contact(customer_id), trip)
+            if await repository.add(notification) and notification.status == "pending":
+                to_send.append(notification.id)
+        self._send_after_commit(uow, to_send)
 
 
 async def list_notifications(transaction: Transaction, tenant_id: str, filters: dict, limit: int) -> list[dict]:

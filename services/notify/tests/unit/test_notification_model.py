@@ -60,3 +60,11 @@ def test_only_failed_notifications_can_be_retried():
     notification.status, notification.attempts = "failed", MAX_ATTEMPTS
     notification.retry()
     assert notification.status == "pending" and notification.attempts == 0
+
+
+def test_booking_confirmations_name_the_vendor_and_code_in_both_languages():
+    details = {"vendor_name": "Hoshinoya", "confirmation_code": "HX-42", "description": "2 nights"}
+    subject, body = render("booking_confirmed", "en", Contact("c-1", "Mei"), TRIP, details)
+    assert subject == "Confirmed: Hoshinoya for Kyoto in autumn" and "HX-42" in body and "2 nights" in body
+    subject, body = render("booking_confirmed", "zh-Hans", Contact("c-1", "美"), TRIP, details)
+    assert "Hoshinoya" in subject and "已确认" in subject and "确认号：HX-42" in body
