@@ -99,3 +99,12 @@ def test_an_event_without_a_tenant_is_refused():
     with pytest.raises(ValueError):
         CustomerLinked.model_validate({"tenant_id": "", "aggregate_id": "a", "aggregate_version": 1,
                                        "producer": "p", "data": {}})
+
+
+def test_the_production_topic_script_creates_every_registered_topic():
+    import re
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[2] / "deploy" / "kafka-topics.sh").read_text()
+    listed = re.search(r"^TOPICS=\"([^\"]+)\"", script, re.MULTILINE).group(1).split()
+    assert sorted(listed) == sorted(spec.name for spec in TOPICS)

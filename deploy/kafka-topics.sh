@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Create every topic and its dead-letter twin on a real Kafka cluster (idempotent).
+#   KAFKA_BOOTSTRAP_SERVERS=broker:9092 PARTITIONS=6 REPLICATION=3 deploy/kafka-topics.sh
+# The list mirrors shared/trip_shared/contracts/registry.py; a test fails when they drift apart.
+set -euo pipefail
+BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:?set KAFKA_BOOTSTRAP_SERVERS}"
+PARTITIONS="${PARTITIONS:-6}"
+REPLICATION="${REPLICATION:-1}"
+KAFKA_TOPICS="${KAFKA_TOPICS_BIN:-kafka-topics.sh}"
+TOPICS="customer.created customer.updated itinerary.created itinerary.changed customer.linked customer.unlinked
+customer.poc_changed booking.requested booking.confirmed feedback.submitted"
+for topic in $TOPICS; do
+  for name in "$topic" "$topic.dlq"; do
+    "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$name" \
+      --partitions "$PARTITIONS" --replication-factor "$REPLICATION"
+  done
+done
