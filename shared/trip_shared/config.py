@@ -32,6 +32,8 @@ class ServiceSettings:
     consumer_max_attempts: int = 4
     consumer_retry_backoff_s: float = 0.5
     outbox_poll_interval_s: float = 1.0
+    # How long a request naming something another service just created waits for that service's event.
+    read_model_wait_s: float = 3.0
     api_keys: str = ""
     api_keys_file: str = ""
     public_base_url: str = ""
@@ -69,6 +71,7 @@ class ServiceSettings:
             consumer_max_attempts=int(_env("CONSUMER_MAX_ATTEMPTS", "4")),
             consumer_retry_backoff_s=float(_env("CONSUMER_RETRY_BACKOFF_S", "0.5")),
             outbox_poll_interval_s=float(_env("OUTBOX_POLL_INTERVAL_S", "1.0")),
+            read_model_wait_s=float(_env("READ_MODEL_WAIT_S", "3.0")),
             api_keys=_env("API_KEYS", ""),
             api_keys_file=_env("API_KEYS_FILE", ""),
             public_base_url=_env("PUBLIC_BASE_URL", ""),

@@ -1,8 +1,6 @@
 """Composition root of the itinerary service: settings in, a runnable FastAPI app out."""
 from __future__ import annotations
 
-import os
-
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -13,18 +11,13 @@ from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
 
 
-def create_app(settings: ServiceSettings | None = None, *, tracer_provider: TracerProvider | None = None,
-               customer_wait_s: float | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("itinerary")
     runtime = ServiceRuntime(settings, uow_class=ItineraryUnitOfWork, tracer_provider=tracer_provider)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     consumers.register(runtime)
-    app = runtime.create_app(
+    return runtime.create_app(
         title="Itinerary service",
         description="Trips, the customers travelling on them, and their Points of Contact.",
         routers=[api.router],
     )
-    # How long linking waits for a just-created customer's event before answering 404.
-    app.state.customer_wait_s = (customer_wait_s if customer_wait_s is not None
-                                 else float(os.environ.get("ITINERARY_CUSTOMER_WAIT_S", "3")))
-    return app

@@ -35,7 +35,7 @@ def test_api_keys() -> str:
 
 def component_settings(service_name: str, mongodb_url: str, database: str, **overrides) -> ServiceSettings:
     defaults = dict(kafka_create_topics=False, api_keys=test_api_keys(), consumer_retry_backoff_s=0.01,
-                    outbox_poll_interval_s=0.05)
+                    outbox_poll_interval_s=0.05, read_model_wait_s=0.3)
     return ServiceSettings(service_name=service_name, mongodb_url=mongodb_url, mongodb_database=database,
                            **{**defaults, **overrides})
 

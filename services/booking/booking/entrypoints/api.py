@@ -56,7 +56,7 @@ async def request_booking(body: BookingIn, request: Request, response: Response,
                           principal: Principal = require("bookings:write")) -> BookingOut:
     booking = await services.request_booking(_transaction(request), principal.tenant_id, body.itinerary_id,
                                              body.vendor_name, body.description, body.item_id,
-                                             request.app.state.itinerary_wait_s)
+                                             request.app.state.runtime.settings.read_model_wait_s)
     response.headers["Location"] = f"/v1/bookings/{booking.id}"
     return BookingOut.of(booking)
 

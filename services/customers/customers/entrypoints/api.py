@@ -1,8 +1,6 @@
 """HTTP API of the customers service: request/response shapes and routing only."""
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Literal
 
@@ -12,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from customers.domain.model import Customer
 from customers.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
+from trip_shared.web.pagination import decode_cursor, encode_cursor
 from trip_shared.web.problems import ApiProblem
 
 router = v1_router(tags=["customers"])
@@ -72,22 +71,6 @@ def _transaction(request: Request):
     return request.app.state.runtime.transaction
 
 
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        sort_key = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        sort_key = ""
-    if "\x00" not in sort_key:
-        raise ApiProblem(400, "invalid-cursor", "Invalid cursor", "The cursor is not one this API gave out.")
-    return sort_key
-
-
 @router.post("/customers", status_code=201, response_model=CustomerOut)
 async def create_customer(body: CustomerIn, request: Request, response: Response,
                           principal: Principal = require("customers:write")) -> CustomerOut:
@@ -113,10 +96,10 @@ async def search_customers(
 ) -> CustomerPage:
     found = await services.search_customers(
         _transaction(request), principal.tenant_id, q, include_inactive=include_inactive, limit=limit + 1,
-        after=_decode_cursor(cursor),
+        after=decode_cursor(cursor),
     )
     page = found[:limit]
-    next_cursor = _encode_cursor(page[-1].sort_key) if len(found) > limit else None
+    next_cursor = encode_cursor(page[-1].sort_key) if len(found) > limit else None
     return CustomerPage(items=[CustomerOut.of(c) for c in page], next_cursor=next_cursor)
 
 

@@ -48,7 +48,7 @@ async def submit_feedback(body: FeedbackIn, request: Request, response: Response
                           principal: Principal = require("feedback:write")) -> FeedbackOut:
     feedback = await services.submit_feedback(_transaction(request), principal.tenant_id, body.itinerary_id,
                                               body.rating, body.customer_id, body.comment,
-                                              request.app.state.itinerary_wait_s)
+                                              request.app.state.runtime.settings.read_model_wait_s)
     response.headers["Location"] = f"/v1/feedback/{feedback.id}"
     return FeedbackOut.of(feedback)
 

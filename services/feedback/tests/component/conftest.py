@@ -8,6 +8,6 @@ from trip_shared.testing.service import component_settings, running_service
 @pytest.fixture
 async def service(mongodb_url, mongo_database_name):
     app = create_app(component_settings("feedback", mongodb_url, mongo_database_name),
-                     tracer_provider=TracerProvider(), itinerary_wait_s=0.3)
+                     tracer_provider=TracerProvider())
     async with running_service(app) as running:
         yield running

@@ -29,7 +29,7 @@ def _to_document(itinerary: Itinerary) -> dict:
     # BSON has no date type: ISO strings keep them exact and sortable.
     for name in ("start_date", "end_date"):
         document[name] = document[name].isoformat() if document[name] else None
-    document["sort_key"] = f"{itinerary.created_at.isoformat()}|{itinerary.id}"
+    document["sort_key"] = f"{itinerary.created_at.isoformat()}\x00{itinerary.id}"
     return document
 
 

@@ -1,8 +1,6 @@
 """HTTP API of the itinerary service: request/response shapes and routing only."""
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date, datetime
 
 from fastapi import Query, Request, Response
@@ -12,6 +10,7 @@ from itinerary.adapters.repository import sort_key
 from itinerary.domain.model import Itinerary
 from itinerary.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
+from trip_shared.web.pagination import decode_cursor, encode_cursor
 from trip_shared.web.problems import ApiProblem
 
 router = v1_router(tags=["itineraries"])
@@ -89,25 +88,9 @@ def _transaction(request: Request):
     return request.app.state.runtime.transaction
 
 
-def _customer_wait_s(request: Request) -> float:
-    return request.app.state.customer_wait_s
-
-
 async def _view(request: Request, principal: Principal, itinerary_id: str) -> ItineraryOut:
     itinerary, known = await services.get_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
     return ItineraryOut.of(itinerary, known)
-
-
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        key = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        key = ""
-    if "|" not in key:
-        raise ApiProblem(400, "invalid-cursor", "Invalid cursor", "The cursor is not one this API gave out.")
-    return key
 
 
 @router.post("/itineraries", status_code=201, response_model=ItineraryOut)
@@ -125,10 +108,9 @@ async def list_itineraries(request: Request, customer_id: str | None = Query(Non
                            principal: Principal = require("itineraries:read")) -> ItineraryPage:
     found, known = await services.list_itineraries(_transaction(request), principal.tenant_id,
                                                    customer_id=customer_id, limit=limit + 1,
-                                                   before=_decode_cursor(cursor))
+                                                   before=decode_cursor(cursor))
     page = found[:limit]
-    next_cursor = (base64.urlsafe_b64encode(sort_key(page[-1]).encode()).decode()
-                   if len(found) > limit else None)
+    next_cursor = encode_cursor(sort_key(page[-1])) if len(found) > limit else None
     return ItineraryPage(items=[ItineraryOut.of(i, known) for i in page], next_cursor=next_cursor)
 
 
@@ -158,7 +140,7 @@ async def list_linked_customers(itinerary_id: str, request: Request,
 async def link_customer(itinerary_id: str, body: LinkIn, request: Request,
                         principal: Principal = require("itineraries:write")) -> ItineraryOut:
     await services.link_customer(_transaction(request), principal.tenant_id, itinerary_id, body.customer_id,
-                                 body.is_poc, _customer_wait_s(request))
+                                 body.is_poc, request.app.state.runtime.settings.read_model_wait_s)
     return await _view(request, principal, itinerary_id)
 
 
