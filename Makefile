@@ -10,8 +10,10 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	@echo "Installing the platform into $(VENV) (first run: about a minute; log: $(VENV)/install.log)"
+	@( $(PY) -m pip install --upgrade pip \
+	   && $(PY) -m pip install $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt ) > $(VENV)/install.log 2>&1 \
+	   || { tail -n 40 $(VENV)/install.log; echo "Install failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $@
 
 install: $(STAMP)
