@@ -22,6 +22,7 @@ up: $(STAMP)
 	exec $(PY) -m trip_shared.devstack up
 
 test: $(STAMP)
+	$(PY) -m ruff check shared services tests-e2e
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

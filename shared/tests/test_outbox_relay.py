@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter

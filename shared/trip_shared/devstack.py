@@ -424,7 +424,8 @@ def _summary(stack: EmbeddedStack) -> str:
         f"Stack info: {stack.var_dir / 'stack.json'}",
         "",
         "Try:",
-        f'  curl -H "Authorization: Bearer {info["api_key"]}" "{info["services"].get("customers", "")}/v1/customers?q="',
+        f'  curl -H "Authorization: Bearer {info["api_key"]}" '
+        f'"{info["services"].get("customers", "")}/v1/customers?q="',
         "",
         "Press Ctrl-C to stop.",
         "",

@@ -175,8 +175,16 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider,
-                                           excluded_urls="healthz,readyz,metrics")
+                                           excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"],
+                                           server_request_hook=_redact_query_string)
         return app
+
+
+def _redact_query_string(span, scope: dict) -> None:
+    """Query strings carry search terms (names, e-mails, phones): spans keep the path only."""
+    if span.is_recording() and scope.get("query_string"):
+        span.set_attribute("http.url", f"{scope.get('scheme', 'http')}://{scope.get('server', ('', ''))[0]}"
+                                       f"{scope.get('path', '')}?[redacted]")
 
 
 def serve(create_app: Callable[[ServiceSettings], FastAPI], service_name: str) -> None:

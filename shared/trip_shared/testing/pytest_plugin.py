@@ -38,7 +38,8 @@ def mongodb_url() -> Iterator[str]:
         from testcontainers.core.container import DockerContainer
         from testcontainers.core.waiting_utils import wait_for_logs
 
-        with DockerContainer("mongo:7.0").with_command("--replSet rs0 --bind_ip_all").with_exposed_ports(27017) as mongo:
+        container = DockerContainer("mongo:7.0").with_command("--replSet rs0 --bind_ip_all").with_exposed_ports(27017)
+        with container as mongo:
             wait_for_logs(mongo, "Waiting for connections", timeout=60)
             mongo.exec(["mongosh", "--quiet", "--eval",
                         "rs.initiate({_id: 'rs0', members: [{_id: 0, host: 'localhost:27017'}]})"])

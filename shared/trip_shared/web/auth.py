@@ -38,7 +38,8 @@ class ApiKeyRegistry:
         for entry in entries:
             digest = entry.get("key_sha256") or hash_key(entry["key"])
             self._by_digest[digest.lower()] = Principal(
-                name=entry.get("name", "unnamed"), tenant_id=entry["tenant_id"], scopes=frozenset(entry.get("scopes", []))
+                name=entry.get("name", "unnamed"), tenant_id=entry["tenant_id"],
+                scopes=frozenset(entry.get("scopes", [])),
             )
 
     @classmethod

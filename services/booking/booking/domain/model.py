@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
+from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError
 
 
 class InvalidBooking(DomainError):
     code = "invalid-booking"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -29,7 +26,7 @@ class Booking:
     confirmation_code: str | None = None
     confirmed_at: datetime | None = None
     version: int = 1
-    created_at: datetime = field(default_factory=_now)
+    created_at: datetime = field(default_factory=utc_now)
 
     @classmethod
     def request(cls, tenant_id: str, itinerary_id: str, vendor_name: str, description: str | None = None,
@@ -51,6 +48,6 @@ class Booking:
             raise ConflictError(
                 f"This booking was already confirmed with code {self.confirmation_code}; a different code "
                 f"needs a new booking or an amendment.", code="already-confirmed")
-        self.status, self.confirmation_code, self.confirmed_at = "confirmed", code, _now()
+        self.status, self.confirmation_code, self.confirmed_at = "confirmed", code, utc_now()
         self.version += 1
         return True

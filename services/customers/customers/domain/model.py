@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from trip_shared.clock import utc_now
 from trip_shared.errors import DomainError
 from trip_shared.text import digits, fold
 
@@ -57,8 +58,8 @@ class Customer:
     preferred_language: str = "en"
     status: Status = "active"
     version: int = 1
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = field(default_factory=utc_now)
+    updated_at: datetime = field(default_factory=utc_now)
 
     @classmethod
     def register(cls, tenant_id: str, first_name: str, *, last_name: str | None = None,
@@ -82,7 +83,7 @@ class Customer:
         changed = [name for name in EDITABLE_FIELDS if getattr(before, name) != getattr(self, name)]
         if changed:
             self.version += 1
-            self.updated_at = datetime.now(UTC)
+            self.updated_at = utc_now()
         return changed
 
     def _apply(self, changes: dict, phone_region: str | None) -> None:
@@ -100,7 +101,8 @@ class Customer:
         if "preferred_language" in changes:
             language = changes["preferred_language"]
             if language not in LANGUAGES:
-                raise InvalidCustomer(f"preferred_language must be one of {sorted(LANGUAGES)}.", code="invalid-language")
+                raise InvalidCustomer(f"preferred_language must be one of {sorted(LANGUAGES)}.",
+                                      code="invalid-language")
             self.preferred_language = language
         if "status" in changes:
             if changes["status"] not in ("active", "inactive"):

@@ -1,4 +1,3 @@
-import json
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
@@ -114,3 +113,24 @@ async def test_probes_and_metrics_are_open(service):
 
 async def test_every_route_requires_an_api_key(service):
     assert await assert_every_v1_route_requires_auth(service) >= 4
+
+
+async def test_search_terms_do_not_reach_traces(mongodb_url, mongo_database_name):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from customers.bootstrap import create_app
+    from trip_shared.testing.service import component_settings, running_service
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(component_settings("customers", mongodb_url, mongo_database_name), tracer_provider=provider)
+    async with running_service(app) as service:
+        await create(service, first_name="Mei", email="mei@example.com", phone="+44 7911 123456")
+        await service.client.get("/v1/customers", params={"q": "mei@example.com"}, headers=auth())
+    recorded = " ".join(f"{span.name} {dict(span.attributes)}" for span in exporter.get_finished_spans())
+    assert "GET /v1/customers" in recorded
+    for personal in ("mei@example.com", "Mei", "447911123456"):
+        assert personal not in recorded

@@ -14,7 +14,8 @@ FEEDBACK, KNOWN_TRIPS = "feedback", "known_trips"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
-    await db[FEEDBACK].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("submitted_at", ASCENDING)])
+    await db[FEEDBACK].create_index(
+        [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("submitted_at", ASCENDING)])
     await db[KNOWN_TRIPS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
 
 

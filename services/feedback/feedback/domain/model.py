@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from trip_shared.clock import utc_now
 from trip_shared.errors import DomainError
 
 MAX_COMMENT = 5000
@@ -22,7 +23,7 @@ class Feedback:
     rating: int
     customer_id: str | None = None
     comment: str | None = None
-    submitted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    submitted_at: datetime = field(default_factory=utc_now)
 
     @classmethod
     def submit(cls, tenant_id: str, itinerary_id: str, rating: int, *, customer_id: str | None,

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from feedback.service_layer import services
-from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, ItineraryCreated, PocChanged
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    ItineraryChanged,
+    ItineraryCreated,
+    PocChanged,
+)
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "feedback"

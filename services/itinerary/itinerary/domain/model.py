@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Literal
 
+from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError, NotFoundError
 
 MAX_TITLE = 200
@@ -20,15 +21,11 @@ class PocRuleViolation(ConflictError):
     code = "last-poc"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class LinkedCustomer:
     customer_id: str
     is_poc: bool
-    linked_at: datetime = field(default_factory=_now)
+    linked_at: datetime = field(default_factory=utc_now)
 
 
 @dataclass(frozen=True)
@@ -50,8 +47,8 @@ class Itinerary:
     stage: str = "inquiry"
     customers: list[LinkedCustomer] = field(default_factory=list)
     version: int = 1
-    created_at: datetime = field(default_factory=_now)
-    updated_at: datetime = field(default_factory=_now)
+    created_at: datetime = field(default_factory=utc_now)
+    updated_at: datetime = field(default_factory=utc_now)
 
     @classmethod
     def draft(cls, tenant_id: str, title: str, start_date: date | None = None,
@@ -142,4 +139,4 @@ class Itinerary:
 
     def _touch(self) -> None:
         self.version += 1
-        self.updated_at = _now()
+        self.updated_at = utc_now()

@@ -1,4 +1,3 @@
-import json
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot, CustomerUpdated
 from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, PocChanged

@@ -19,7 +19,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[CONTACTS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[TRIPS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     notifications = db[NOTIFICATIONS]
-    await notifications.create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", DESCENDING)])
+    await notifications.create_index(
+        [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", DESCENDING)])
     await notifications.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("status", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
 
@@ -44,8 +45,8 @@ class ReadModels:
         document = await self._contacts.find_one({"_id": customer_id})
         if not document:
             return None
-        return Contact(customer_id=customer_id, **{k: document[k] for k in
-                                                   ("first_name", "last_name", "emails", "preferred_language", "status")})
+        fields = ("first_name", "last_name", "emails", "preferred_language", "status")
+        return Contact(customer_id=customer_id, **{name: document[name] for name in fields})
 
     async def apply_trip(self, trip: Trip, version: int, members: list[dict] | None = None) -> bool:
         fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date)}

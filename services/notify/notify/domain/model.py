@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
+from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
 
 Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address"]
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 SEND_LEASE = timedelta(seconds=60)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -52,8 +49,8 @@ class Notification:
     body: str = ""
     attempts: int = 0
     last_error: str | None = None
-    next_attempt_at: datetime = field(default_factory=_now)
-    created_at: datetime = field(default_factory=_now)
+    next_attempt_at: datetime = field(default_factory=utc_now)
+    created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
 
     def address(self, contact: Contact | None, trip: Trip) -> None:
@@ -68,7 +65,7 @@ class Notification:
             return
         self.recipient = contact.emails[0]
         self.status = "pending"
-        self.next_attempt_at = _now()
+        self.next_attempt_at = utc_now()
 
     def failed_attempt(self, error: str) -> None:
         self.attempts += 1
@@ -77,14 +74,14 @@ class Notification:
             self.status = "failed"
         else:
             self.status = "pending"
-            self.next_attempt_at = _now() + retry_delay(self.attempts)
+            self.next_attempt_at = utc_now() + retry_delay(self.attempts)
 
     def retry(self) -> None:
         """An operator sends a failed notification again (after fixing the address, say)."""
         if self.status != "failed":
             raise ConflictError(f"Only a failed notification can be retried; this one is {self.status}.",
                                 code="not-failed")
-        self.status, self.attempts, self.next_attempt_at = "pending", 0, _now()
+        self.status, self.attempts, self.next_attempt_at = "pending", 0, utc_now()
 
 
 def retry_delay(attempts: int) -> timedelta:

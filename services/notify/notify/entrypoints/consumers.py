@@ -4,7 +4,13 @@ from __future__ import annotations
 from notify.service_layer.services import NotifyHandlers
 from trip_shared.contracts.booking import BookingConfirmed
 from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
-from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, ItineraryCreated, PocChanged
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    ItineraryChanged,
+    ItineraryCreated,
+    PocChanged,
+)
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "notify"
