@@ -9,6 +9,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from trip_shared.errors import ConflictError
+
 T = TypeVar("T")
 
 
@@ -67,6 +69,14 @@ class TenantCollection:
         return await self._collection.replace_one(
             self._scoped(filter_), {**document, "tenant_id": self.tenant_id}, upsert=upsert, session=self._session
         )
+
+    async def replace_at_version(self, document_id: str, expected_version: int, document: Mapping[str, Any],
+                                 what: str) -> None:
+        """Optimistic concurrency: replace only if nobody changed the document since it was read at that version."""
+        result = await self.replace_one({"_id": document_id, "version": expected_version}, document)
+        if result.matched_count == 0:
+            raise ConflictError(f"The {what} was changed by someone else meanwhile; reload and retry.",
+                                code="concurrent-update")
 
     async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False):
         return await self._collection.update_one(self._scoped(filter_), update, upsert=upsert, session=self._session)

@@ -7,7 +7,6 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from booking.domain.model import Booking
-from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
@@ -17,6 +16,12 @@ BOOKINGS, KNOWN_ITINERARIES = "bookings", "known_itineraries"
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+
+
+def _to_document(booking: Booking) -> dict:
+    document = asdict(booking)
+    document["_id"] = document.pop("id")
+    return document
 
 
 def _from_document(document: dict) -> Booking:
@@ -33,17 +38,10 @@ class BookingRepository:
         return _from_document(document) if document else None
 
     async def add(self, booking: Booking) -> None:
-        document = asdict(booking)
-        document["_id"] = document.pop("id")
-        await self._bookings.insert_one(document)
+        await self._bookings.insert_one(_to_document(booking))
 
     async def save(self, booking: Booking, expected_version: int) -> None:
-        document = asdict(booking)
-        document["_id"] = document.pop("id")
-        result = await self._bookings.replace_one({"_id": booking.id, "version": expected_version}, document)
-        if result.matched_count == 0:
-            raise ConflictError("The booking was changed by someone else meanwhile; reload and retry.",
-                                code="concurrent-update")
+        await self._bookings.replace_at_version(booking.id, expected_version, _to_document(booking), "booking")
 
     async def for_itinerary(self, itinerary_id: str) -> list[Booking]:
         cursor = self._bookings.find({"itinerary_id": itinerary_id}).sort("created_at", ASCENDING)

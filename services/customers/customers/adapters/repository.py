@@ -8,7 +8,6 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from customers.domain.model import Customer
-from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 
 COLLECTION = "customers"
@@ -51,11 +50,7 @@ class CustomerRepository:
 
     async def save(self, customer: Customer, expected_version: int) -> None:
         """Optimistic concurrency: refuse to overwrite a change made meanwhile by someone else."""
-        result = await self._customers.replace_one({"_id": customer.id, "version": expected_version},
-                                                   _to_document(customer))
-        if result.matched_count == 0:
-            raise ConflictError("The customer was changed by someone else meanwhile; reload and retry.",
-                                code="concurrent-update")
+        await self._customers.replace_at_version(customer.id, expected_version, _to_document(customer), "customer")
 
     async def search(self, prefix: str, *, include_inactive: bool, limit: int, after: str | None) -> list[Customer]:
         """Customers with a search key starting with ``prefix``, in name order, ``limit`` at a time.

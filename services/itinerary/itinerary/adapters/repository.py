@@ -8,7 +8,6 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from itinerary.domain.model import Itinerary, LinkedCustomer
-from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
@@ -55,11 +54,7 @@ class ItineraryRepository:
         await self._itineraries.insert_one(_to_document(itinerary))
 
     async def save(self, itinerary: Itinerary, expected_version: int) -> None:
-        result = await self._itineraries.replace_one({"_id": itinerary.id, "version": expected_version},
-                                                     _to_document(itinerary))
-        if result.matched_count == 0:
-            raise ConflictError("The itinerary was changed by someone else meanwhile; reload and retry.",
-                                code="concurrent-update")
+        await self._itineraries.replace_at_version(itinerary.id, expected_version, _to_document(itinerary), "itinerary")
 
     async def list(self, *, customer_id: str | None, limit: int, before: str | None) -> list[Itinerary]:
         """Newest first; ``before`` is the sort key of the last itinerary of the previous page."""
