@@ -1,6 +1,7 @@
 """Events produced by the customers service."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
@@ -33,3 +34,53 @@ class CustomerUpdated(Event):
     aggregate_type: Literal["customer"] = "customer"
     data: CustomerSnapshot
     changed_fields: list[str] = Field(default_factory=list)
+
+
+class CustomerDeactivated(Event):
+    """The customer became inactive (kept, but no longer offered for new trips). Carries the full snapshot."""
+
+    TOPIC = "customer.deactivated"
+    event_type: Literal["customer.deactivated"] = "customer.deactivated"
+    aggregate_type: Literal["customer"] = "customer"
+    data: CustomerSnapshot
+
+
+class Budget(Payload):
+    minimum: float | None = Field(None, ge=0)
+    maximum: float | None = Field(None, ge=0)
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
+
+
+class TravelDates(Payload):
+    start: date | None = None
+    end: date | None = None
+    flexible_days: int = Field(0, ge=0)
+
+
+class Preferences(Payload):
+    """What the planner learnt in a consultation; itinerary design reads pace, needs and requirements from it."""
+
+    interests: list[str] = Field(default_factory=list)
+    preferred_activities: list[str] = Field(default_factory=list)
+    travel_style: str | None = None
+    pace: Literal["relaxed", "standard", "packed"] | None = None
+    budget: Budget | None = None
+    travel_dates: TravelDates | None = None
+    party_adults: int | None = Field(None, ge=0)
+    party_children: int | None = Field(None, ge=0)
+    accommodation: list[str] = Field(default_factory=list)
+    transport: list[str] = Field(default_factory=list)
+    dietary: list[str] = Field(default_factory=list)
+    accessibility: list[str] = Field(default_factory=list)
+    special_requirements: str | None = None
+
+
+class PreferencesRecorded(Event):
+    """A new consultation was recorded; earlier ones are kept. ``consultation_version`` counts them per customer."""
+
+    TOPIC = "customer.preferences_recorded"
+    event_type: Literal["customer.preferences_recorded"] = "customer.preferences_recorded"
+    aggregate_type: Literal["customer"] = "customer"
+    customer_id: str
+    consultation_version: int = Field(ge=1)
+    data: Preferences

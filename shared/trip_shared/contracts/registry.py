@@ -32,6 +32,8 @@ def _spec(contract: type[Event], producer: str, description: str) -> TopicSpec:
 TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerCreated, "customers", "A customer record was created."),
     _spec(customers.CustomerUpdated, "customers", "A customer's master record changed."),
+    _spec(customers.CustomerDeactivated, "customers", "A customer became inactive."),
+    _spec(customers.PreferencesRecorded, "customers", "A consultation recorded the customer's preferences."),
     _spec(itinerary.ItineraryCreated, "itinerary", "An itinerary was created."),
     _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary's title, dates or stage changed."),
     _spec(itinerary.CustomerLinked, "itinerary", "A customer was linked to an itinerary."),

@@ -1,28 +1,48 @@
-"""MongoDB persistence of customers, always within one tenant."""
+"""MongoDB persistence of customers, their history and consultations, always within one tenant."""
 from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from datetime import date, datetime
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from customers.domain.consultation import Consultation
 from customers.domain.model import Customer
 from trip_shared.mongo import TenantCollection
+from trip_shared.text import fold
 
-COLLECTION = "customers"
+CUSTOMERS, HISTORY, CONSULTATIONS = "customers", "customer_history", "consultations"
+_DATE_FIELDS = ("date_of_birth", "passport_expiry")
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
-    customers = db[COLLECTION]
+    customers = db[CUSTOMERS]
     await customers.create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     # Prefix search walks this index: anchored regexes on search_keys are index range scans, no $text needed.
     await customers.create_index([("tenant_id", ASCENDING), ("search_keys", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("sort_key", ASCENDING)])
+    await customers.create_index([("tenant_id", ASCENDING), ("emails", ASCENDING)])
+    await customers.create_index([("tenant_id", ASCENDING), ("phones", ASCENDING)])
+    await db[HISTORY].create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("version", ASCENDING)])
+    await db[CONSULTATIONS].create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING),
+                                          ("version", DESCENDING)], unique=True)
+
+
+def plain(value):
+    """BSON has no date type: dates are kept as ISO strings (exact and sortable)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
 
 
 def _to_document(customer: Customer) -> dict:
-    document = asdict(customer)
+    document = plain(asdict(customer))
     document["_id"] = document.pop("id")
     document["search_keys"] = customer.search_keys()
     document["sort_key"] = customer.sort_key
@@ -34,12 +54,17 @@ def _from_document(document: dict) -> Customer:
     document["id"] = document.pop("_id")
     document.pop("search_keys", None)
     document.pop("sort_key", None)
+    for name in _DATE_FIELDS:
+        document[name] = date.fromisoformat(document[name]) if document.get(name) else None
     return Customer(**document)
 
 
 class CustomerRepository:
-    def __init__(self, collection: TenantCollection) -> None:
-        self._customers = collection
+    def __init__(self, customers: TenantCollection, history: TenantCollection,
+                 consultations: TenantCollection) -> None:
+        self._customers = customers
+        self._history = history
+        self._consultations = consultations
 
     async def get(self, customer_id: str) -> Customer | None:
         document = await self._customers.find_one({"_id": customer_id})
@@ -51,6 +76,20 @@ class CustomerRepository:
     async def save(self, customer: Customer, expected_version: int) -> None:
         """Optimistic concurrency: refuse to overwrite a change made meanwhile by someone else."""
         await self._customers.replace_at_version(customer.id, expected_version, _to_document(customer), "customer")
+
+    async def possible_duplicates(self, customer: Customer, limit: int = 10) -> list[Customer]:
+        """Customers sharing an e-mail or phone with ``customer``, or its full name."""
+        alternatives: list[dict] = []
+        if customer.emails:
+            alternatives.append({"emails": {"$in": customer.emails}})
+        if customer.phones:
+            alternatives.append({"phones": {"$in": customer.phones}})
+        if customer.last_name:
+            alternatives.append({"search_keys": fold(customer.full_name)})
+        if not alternatives:
+            return []
+        cursor = self._customers.find({"$or": alternatives, "_id": {"$ne": customer.id}}).limit(limit)
+        return [_from_document(doc) async for doc in cursor]
 
     async def search(self, prefix: str, *, include_inactive: bool, limit: int, after: str | None) -> list[Customer]:
         """Customers with a search key starting with ``prefix``, in name order, ``limit`` at a time.
@@ -66,3 +105,33 @@ class CustomerRepository:
             query["sort_key"] = {"$gt": after}
         cursor = self._customers.find(query).sort("sort_key", ASCENDING).limit(limit)
         return [_from_document(doc) async for doc in cursor]
+
+    # --- history: who changed what, when ---------------------------------------------------------------------
+
+    async def record_history(self, customer: Customer, actor: str, action: str,
+                             changes: list[tuple[str, object, object]]) -> None:
+        await self._history.insert_one({
+            "_id": f"{customer.id}:{customer.version}", "customer_id": customer.id, "version": customer.version,
+            "at": customer.updated_at, "actor": actor, "action": action,
+            "changes": [{"field": name, "before": plain(before), "after": plain(after)}
+                        for name, before, after in changes],
+        })
+
+    async def history(self, customer_id: str) -> list[dict]:
+        cursor = self._history.find({"customer_id": customer_id}, projection={"_id": 0, "tenant_id": 0})
+        return await cursor.sort("version", ASCENDING).to_list(None)
+
+    # --- consultations ---------------------------------------------------------------------------------------
+
+    async def latest_consultation_version(self, customer_id: str) -> int:
+        latest = await self._consultations.find_one({"customer_id": customer_id}, sort=[("version", DESCENDING)])
+        return latest["version"] if latest else 0
+
+    async def add_consultation(self, consultation: Consultation) -> None:
+        document = plain(asdict(consultation))
+        document["_id"] = f"{consultation.customer_id}:{consultation.version}"
+        await self._consultations.insert_one(document)
+
+    async def consultations(self, customer_id: str) -> list[Consultation]:
+        cursor = self._consultations.find({"customer_id": customer_id}, projection={"_id": 0})
+        return [Consultation(**doc) async for doc in cursor.sort("version", DESCENDING)]

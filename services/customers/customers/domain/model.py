@@ -1,9 +1,10 @@
 """The customer record and its rules. Plain Python: no I/O, no framework."""
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 import phonenumbers
@@ -15,7 +16,11 @@ from trip_shared.text import digits, fold
 
 Status = Literal["active", "inactive"]
 LANGUAGES = {"en", "zh-Hans"}
-EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "status")
+EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "date_of_birth",
+                   "nationality", "passport_number", "passport_expiry", "notes", "status")
+MAX_NOTES = 5000
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 
 
 class InvalidCustomer(DomainError):
@@ -56,31 +61,35 @@ class Customer:
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     preferred_language: str = "en"
+    date_of_birth: date | None = None
+    nationality: str | None = None
+    passport_number: str | None = None
+    passport_expiry: date | None = None
+    notes: str | None = None
     status: Status = "active"
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
 
     @classmethod
-    def register(cls, tenant_id: str, first_name: str, *, last_name: str | None = None,
-                 emails: list[str] = (), phones: list[str] = (), preferred_language: str = "en",
-                 phone_region: str | None = None) -> Customer:
+    def register(cls, tenant_id: str, first_name: str, phone_region: str | None = None, **details) -> Customer:
+        """A new active customer; ``details`` are any of the editable fields besides the first name."""
+        unknown = set(details) - set(EDITABLE_FIELDS) | ({"status"} & set(details))
+        if unknown:
+            raise InvalidCustomer(f"These fields cannot be set on a new customer: {', '.join(sorted(unknown))}.")
         customer = cls(id=str(uuid.uuid4()), tenant_id=tenant_id, first_name="")
-        customer._apply(
-            {"first_name": first_name, "last_name": last_name, "emails": list(emails), "phones": list(phones),
-             "preferred_language": preferred_language},
-            phone_region,
-        )
+        customer._apply({"first_name": first_name, **details}, phone_region)
         return customer
 
-    def update(self, changes: dict, phone_region: str | None = None) -> list[str]:
-        """Apply a partial update; returns the names of the fields that really changed."""
+    def update(self, changes: dict, phone_region: str | None = None) -> list[tuple[str, object, object]]:
+        """Apply a partial update; returns (field, before, after) for each field that really changed."""
         unknown = set(changes) - set(EDITABLE_FIELDS)
         if unknown:
             raise InvalidCustomer(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
         before = replace(self)
         self._apply(changes, phone_region)
-        changed = [name for name in EDITABLE_FIELDS if getattr(before, name) != getattr(self, name)]
+        changed = [(name, getattr(before, name), getattr(self, name)) for name in EDITABLE_FIELDS
+                   if getattr(before, name) != getattr(self, name)]
         if changed:
             self.version += 1
             self.updated_at = utc_now()
@@ -104,6 +113,29 @@ class Customer:
                 raise InvalidCustomer(f"preferred_language must be one of {sorted(LANGUAGES)}.",
                                       code="invalid-language")
             self.preferred_language = language
+        if "date_of_birth" in changes:
+            born = changes["date_of_birth"]
+            if born is not None and born > utc_now().date():
+                raise InvalidCustomer("date_of_birth cannot be in the future.", code="invalid-date-of-birth")
+            self.date_of_birth = born
+        if "nationality" in changes:
+            nationality = (changes["nationality"] or "").strip().upper() or None
+            if nationality and not _COUNTRY.match(nationality):
+                raise InvalidCustomer("nationality must be a two-letter ISO 3166 country code, e.g. CN or GB.",
+                                      code="invalid-nationality")
+            self.nationality = nationality
+        if "passport_number" in changes:
+            number = re.sub(r"[\s-]", "", changes["passport_number"] or "").upper() or None
+            if number and not _PASSPORT.match(number):
+                raise InvalidCustomer("passport_number must be 5 to 20 letters and digits.", code="invalid-passport")
+            self.passport_number = number
+        if "passport_expiry" in changes:
+            self.passport_expiry = changes["passport_expiry"]
+        if "notes" in changes:
+            notes = (changes["notes"] or "").strip() or None
+            if notes and len(notes) > MAX_NOTES:
+                raise InvalidCustomer(f"notes are longer than {MAX_NOTES} characters.", code="notes-too-long")
+            self.notes = notes
         if "status" in changes:
             if changes["status"] not in ("active", "inactive"):
                 raise InvalidCustomer("status must be 'active' or 'inactive'.", code="invalid-status")
@@ -135,6 +167,15 @@ class Customer:
             national = digits(str(phonenumbers.parse(phone).national_number))
             keys += [all_digits, "0" + national] + [national[i:] for i in range(len(national) - 3)]
         return sorted(set(key for key in keys if key))
+
+
+def duplicate_reasons(candidate: Customer, existing: Customer) -> list[str]:
+    """Why ``existing`` may be the same person as ``candidate``: a shared e-mail or phone, or the same name."""
+    reasons = [f"same e-mail {email}" for email in candidate.emails if email in existing.emails]
+    reasons += [f"same phone {phone}" for phone in candidate.phones if phone in existing.phones]
+    if candidate.last_name and fold(candidate.full_name) == fold(existing.full_name):
+        reasons.append("same name")
+    return reasons
 
 
 def search_prefix(query: str) -> tuple[str, bool]:

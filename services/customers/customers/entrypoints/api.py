@@ -1,14 +1,16 @@
 """HTTP API of the customers service: request/response shapes and routing only."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from customers.domain.consultation import Consultation, Source
 from customers.domain.model import Customer
 from customers.service_layer import services
+from trip_shared.contracts.customers import Preferences
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.pagination import decode_cursor, encode_cursor
 from trip_shared.web.problems import ApiProblem
@@ -16,24 +18,29 @@ from trip_shared.web.problems import ApiProblem
 router = v1_router(tags=["customers"])
 
 
-class CustomerIn(BaseModel):
+class CustomerDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    first_name: str = Field(min_length=1, max_length=200)
     last_name: str | None = Field(None, max_length=200)
+    preferred_language: Literal["en", "zh-Hans"] | None = None
+    date_of_birth: date | None = None
+    nationality: str | None = Field(None, description="ISO 3166 alpha-2, e.g. CN, GB.")
+    passport_number: str | None = Field(None, max_length=30)
+    passport_expiry: date | None = None
+    notes: str | None = Field(None, max_length=5000, description="E.g. group relationships: 'travels with ...'.")
+
+
+class CustomerIn(CustomerDetails):
+    first_name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(None, description="Shorthand for a single e-mail; added first to `emails`.")
     phone: str | None = Field(None, description="Shorthand for a single phone, with country code.")
     emails: list[str] = Field(default_factory=list, max_length=10)
     phones: list[str] = Field(default_factory=list, max_length=10)
-    preferred_language: Literal["en", "zh-Hans"] = "en"
 
 
-class CustomerPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CustomerPatch(CustomerDetails):
     first_name: str | None = Field(None, min_length=1, max_length=200)
-    last_name: str | None = Field(None, max_length=200)
     emails: list[str] | None = Field(None, max_length=10)
     phones: list[str] | None = Field(None, max_length=10)
-    preferred_language: Literal["en", "zh-Hans"] | None = None
     status: Literal["active", "inactive"] | None = None
 
 
@@ -46,6 +53,11 @@ class CustomerOut(BaseModel):
     emails: list[str]
     phones: list[str]
     preferred_language: str
+    date_of_birth: date | None
+    nationality: str | None
+    passport_number: str | None
+    passport_expiry: date | None
+    notes: str | None
     status: str
     version: int
     created_at: datetime
@@ -53,13 +65,41 @@ class CustomerOut(BaseModel):
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerOut:
-        return cls(
-            id=customer.id, first_name=customer.first_name, last_name=customer.last_name,
-            email=customer.emails[0] if customer.emails else None,
-            phone=customer.phones[0] if customer.phones else None, emails=customer.emails, phones=customer.phones,
-            preferred_language=customer.preferred_language, status=customer.status, version=customer.version,
-            created_at=customer.created_at, updated_at=customer.updated_at,
-        )
+        fields = {name: getattr(customer, name) for name in cls.model_fields if hasattr(customer, name)}
+        return cls(**fields, email=customer.emails[0] if customer.emails else None,
+                   phone=customer.phones[0] if customer.phones else None)
+
+
+class ConsultationIn(Preferences):
+    model_config = ConfigDict(extra="forbid")
+    source: Source = Field("interview", description="How the preferences were gathered.")
+
+
+class ConsultationOut(BaseModel):
+    version: int
+    source: str
+    recorded_by: str
+    recorded_at: datetime
+    preferences: dict
+
+    @classmethod
+    def of(cls, consultation: Consultation) -> ConsultationOut:
+        return cls(**{name: getattr(consultation, name) for name in cls.model_fields})
+
+
+class ConsultationList(BaseModel):
+    items: list[ConsultationOut] = Field(description="Newest first; the first is the current one.")
+
+
+class HistoryList(BaseModel):
+    items: list[dict] = Field(description="Oldest first: version, at, actor, action, changes[field, before, after].")
+
+
+class CustomerExport(BaseModel):
+    customer: CustomerOut
+    consultations: list[ConsultationOut]
+    history: list[dict]
+    exported_at: datetime
 
 
 class CustomerPage(BaseModel):
@@ -73,14 +113,14 @@ def _transaction(request: Request):
 
 @router.post("/customers", status_code=201, response_model=CustomerOut)
 async def create_customer(body: CustomerIn, request: Request, response: Response,
+                          allow_duplicate: bool = Query(False, description="Create it even if it looks like a "
+                                                                            "customer the agency already has."),
                           principal: Principal = require("customers:write")) -> CustomerOut:
-    new = services.NewCustomer(
-        first_name=body.first_name, last_name=body.last_name,
-        emails=tuple(([body.email] if body.email else []) + body.emails),
-        phones=tuple(([body.phone] if body.phone else []) + body.phones),
-        preferred_language=body.preferred_language,
-    )
-    customer = await services.create_customer(_transaction(request), principal.tenant_id, new)
+    details = body.model_dump(exclude_unset=True, exclude={"email", "phone", "emails", "phones"})
+    details["emails"] = ([body.email] if body.email else []) + body.emails
+    details["phones"] = ([body.phone] if body.phone else []) + body.phones
+    customer = await services.create_customer(_transaction(request), principal.tenant_id, principal.name, details,
+                                              allow_duplicate)
     response.headers["Location"] = f"/v1/customers/{customer.id}"
     return CustomerOut.of(customer)
 
@@ -113,8 +153,41 @@ async def get_customer(customer_id: str, request: Request,
 async def update_customer(customer_id: str, body: CustomerPatch, request: Request,
                           principal: Principal = require("customers:write")) -> CustomerOut:
     changes = body.model_dump(exclude_unset=True)
-    if any(changes.get(name) is None for name in ("first_name", "status", "preferred_language") if name in changes):
+    if any(changes.get(name) is None for name in ("first_name", "status", "preferred_language", "emails", "phones")
+           if name in changes):
         raise ApiProblem(422, "invalid-request", "The request is not valid",
-                         "first_name, status and preferred_language cannot be null.")
-    customer = await services.update_customer(_transaction(request), principal.tenant_id, customer_id, changes)
+                         "first_name, status, preferred_language, emails and phones cannot be null.")
+    customer = await services.update_customer(_transaction(request), principal.tenant_id, principal.name,
+                                              customer_id, changes)
     return CustomerOut.of(customer)
+
+
+@router.get("/customers/{customer_id}/history", response_model=HistoryList)
+async def customer_history(customer_id: str, request: Request,
+                           principal: Principal = require("customers:read")) -> HistoryList:
+    return HistoryList(items=await services.history(_transaction(request), principal.tenant_id, customer_id))
+
+
+@router.post("/customers/{customer_id}/consultations", status_code=201, response_model=ConsultationOut)
+async def record_consultation(customer_id: str, body: ConsultationIn, request: Request,
+                              principal: Principal = require("customers:write")) -> ConsultationOut:
+    preferences = Preferences.model_validate(body.model_dump(exclude={"source"}))
+    consultation = await services.record_consultation(_transaction(request), principal.tenant_id, principal.name,
+                                                      customer_id, preferences, body.source)
+    return ConsultationOut.of(consultation)
+
+
+@router.get("/customers/{customer_id}/consultations", response_model=ConsultationList)
+async def list_consultations(customer_id: str, request: Request,
+                             principal: Principal = require("customers:read")) -> ConsultationList:
+    found = await services.consultations(_transaction(request), principal.tenant_id, customer_id)
+    return ConsultationList(items=[ConsultationOut.of(c) for c in found])
+
+
+@router.get("/customers/{customer_id}/export", response_model=CustomerExport)
+async def export_customer(customer_id: str, request: Request,
+                          principal: Principal = require("customers:read")) -> CustomerExport:
+    exported = await services.export_customer(_transaction(request), principal.tenant_id, customer_id)
+    return CustomerExport(customer=CustomerOut.of(exported["customer"]),
+                          consultations=[ConsultationOut.of(c) for c in exported["consultations"]],
+                          history=exported["history"], exported_at=exported["exported_at"])

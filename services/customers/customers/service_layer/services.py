@@ -2,15 +2,27 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from customers.domain.model import Customer, search_prefix
+from customers.domain.consultation import Consultation, Source
+from customers.domain.model import Customer, duplicate_reasons, search_prefix
 from customers.service_layer.unit_of_work import CustomersUnitOfWork
-from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot, CustomerUpdated
-from trip_shared.errors import NotFoundError
+from trip_shared.clock import utc_now
+from trip_shared.contracts.customers import (
+    CustomerCreated,
+    CustomerDeactivated,
+    CustomerSnapshot,
+    CustomerUpdated,
+    Preferences,
+    PreferencesRecorded,
+)
+from trip_shared.errors import ConflictError, NotFoundError
 
 PRODUCER = "customers"
 Transaction = Callable[[Callable[[CustomersUnitOfWork], Awaitable]], Awaitable]
+
+
+class PossibleDuplicate(ConflictError):
+    code = "possible-duplicate"
 
 
 def snapshot(customer: Customer) -> CustomerSnapshot:
@@ -26,53 +38,64 @@ def _envelope(customer: Customer) -> dict:
             "aggregate_version": customer.version, "producer": PRODUCER}
 
 
-@dataclass(frozen=True)
-class NewCustomer:
-    first_name: str
-    last_name: str | None = None
-    emails: tuple[str, ...] = ()
-    phones: tuple[str, ...] = ()
-    preferred_language: str = "en"
+def _summary(customer: Customer, reasons: list[str]) -> dict:
+    return {"id": customer.id, "first_name": customer.first_name, "last_name": customer.last_name,
+            "emails": customer.emails, "phones": customer.phones, "status": customer.status, "reasons": reasons}
 
 
-async def create_customer(transaction: Transaction, tenant_id: str, new: NewCustomer) -> Customer:
-    customer = Customer.register(
-        tenant_id, new.first_name, last_name=new.last_name, emails=list(new.emails), phones=list(new.phones),
-        preferred_language=new.preferred_language,
-    )
+async def _load(uow: CustomersUnitOfWork, tenant_id: str, customer_id: str) -> Customer:
+    customer = await uow.customers(tenant_id).get(customer_id)
+    if customer is None:
+        raise NotFoundError(f"No customer {customer_id}.", code="customer-not-found")
+    return customer
+
+
+async def create_customer(transaction: Transaction, tenant_id: str, actor: str, details: dict,
+                          allow_duplicate: bool = False) -> Customer:
+    """Register a customer, unless it looks like one the agency already has (then say which, and why)."""
+    customer = Customer.register(tenant_id, **details)
 
     async def work(uow: CustomersUnitOfWork) -> None:
-        await uow.customers(tenant_id).add(customer)
+        repository = uow.customers(tenant_id)
+        if not allow_duplicate:
+            candidates = [(other, duplicate_reasons(customer, other))
+                          for other in await repository.possible_duplicates(customer)]
+            candidates = [(other, reasons) for other, reasons in candidates if reasons]
+            if candidates:
+                raise PossibleDuplicate(
+                    "This looks like a customer the agency already has. Use the existing record, or send the "
+                    "request again with allow_duplicate=true if this really is someone else.",
+                    duplicates=[_summary(other, reasons) for other, reasons in candidates])
+        await repository.add(customer)
+        await repository.record_history(customer, actor, "created", [])
         uow.emit(CustomerCreated(data=snapshot(customer), **_envelope(customer)))
 
     await transaction(work)
     return customer
 
 
-async def update_customer(transaction: Transaction, tenant_id: str, customer_id: str, changes: dict) -> Customer:
+async def update_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str,
+                          changes: dict) -> Customer:
     async def work(uow: CustomersUnitOfWork) -> Customer:
         repository = uow.customers(tenant_id)
-        customer = await repository.get(customer_id)
-        if customer is None:
-            raise NotFoundError(f"No customer {customer_id}.", code="customer-not-found")
+        customer = await _load(uow, tenant_id, customer_id)
         expected_version = customer.version
         changed = customer.update(changes)
         if changed:
             await repository.save(customer, expected_version)
-            uow.emit(CustomerUpdated(data=snapshot(customer), changed_fields=changed, **_envelope(customer)))
+            await repository.record_history(customer, actor, "updated", changed)
+            names = [name for name, _, _ in changed]
+            if ("status", "active", "inactive") in changed:
+                uow.emit(CustomerDeactivated(data=snapshot(customer), **_envelope(customer)))
+            else:
+                uow.emit(CustomerUpdated(data=snapshot(customer), changed_fields=names, **_envelope(customer)))
         return customer
 
     return await transaction(work)
 
 
 async def get_customer(transaction: Transaction, tenant_id: str, customer_id: str) -> Customer:
-    async def work(uow: CustomersUnitOfWork) -> Customer | None:
-        return await uow.customers(tenant_id).get(customer_id)
-
-    customer = await transaction(work)
-    if customer is None:
-        raise NotFoundError(f"No customer {customer_id}.", code="customer-not-found")
-    return customer
+    return await transaction(lambda uow: _load(uow, tenant_id, customer_id))
 
 
 async def search_customers(transaction: Transaction, tenant_id: str, query: str, *, include_inactive: bool,
@@ -82,5 +105,55 @@ async def search_customers(transaction: Transaction, tenant_id: str, query: str,
     async def work(uow: CustomersUnitOfWork) -> list[Customer]:
         return await uow.customers(tenant_id).search(prefix, include_inactive=include_inactive, limit=limit,
                                                      after=after)
+
+    return await transaction(work)
+
+
+async def record_consultation(transaction: Transaction, tenant_id: str, actor: str, customer_id: str,
+                              preferences: Preferences, source: Source) -> Consultation:
+    """A new version of the customer's preferences; the customer's version moves on with it."""
+    async def work(uow: CustomersUnitOfWork) -> Consultation:
+        repository = uow.customers(tenant_id)
+        customer = await _load(uow, tenant_id, customer_id)
+        consultation = Consultation.record(
+            customer_id, tenant_id, await repository.latest_consultation_version(customer_id),
+            preferences.model_dump(mode="python"), source, actor)
+        expected_version = customer.version
+        customer.version += 1
+        customer.updated_at = utc_now()
+        await repository.save(customer, expected_version)
+        await repository.add_consultation(consultation)
+        await repository.record_history(customer, actor, "consultation",
+                                        [("consultation", consultation.version - 1, consultation.version)])
+        uow.emit(PreferencesRecorded(customer_id=customer_id, consultation_version=consultation.version,
+                                     data=preferences, **_envelope(customer)))
+        return consultation
+
+    return await transaction(work)
+
+
+async def consultations(transaction: Transaction, tenant_id: str, customer_id: str) -> list[Consultation]:
+    async def work(uow: CustomersUnitOfWork) -> list[Consultation]:
+        await _load(uow, tenant_id, customer_id)
+        return await uow.customers(tenant_id).consultations(customer_id)
+
+    return await transaction(work)
+
+
+async def history(transaction: Transaction, tenant_id: str, customer_id: str) -> list[dict]:
+    async def work(uow: CustomersUnitOfWork) -> list[dict]:
+        await _load(uow, tenant_id, customer_id)
+        return await uow.customers(tenant_id).history(customer_id)
+
+    return await transaction(work)
+
+
+async def export_customer(transaction: Transaction, tenant_id: str, customer_id: str) -> dict:
+    """Everything this service holds about one customer (a data-subject access request)."""
+    async def work(uow: CustomersUnitOfWork) -> dict:
+        repository = uow.customers(tenant_id)
+        customer = await _load(uow, tenant_id, customer_id)
+        return {"customer": customer, "consultations": await repository.consultations(customer_id),
+                "history": await repository.history(customer_id), "exported_at": utc_now()}
 
     return await transaction(work)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from customers.adapters.repository import COLLECTION, CustomerRepository
+from customers.adapters.repository import CONSULTATIONS, CUSTOMERS, HISTORY, CustomerRepository
 from trip_shared.unit_of_work import UnitOfWork
 
 
 class CustomersUnitOfWork(UnitOfWork):
     def customers(self, tenant_id: str) -> CustomerRepository:
-        return CustomerRepository(self.collection(COLLECTION, tenant_id))
+        return CustomerRepository(self.collection(CUSTOMERS, tenant_id), self.collection(HISTORY, tenant_id),
+                                  self.collection(CONSULTATIONS, tenant_id))

@@ -1,5 +1,5 @@
 
-from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
 
 
@@ -38,8 +38,10 @@ async def test_deactivated_customers_are_found_only_when_asked_for(service):
     assert (await service.client.get("/v1/customers?q=ines", headers=auth())).json()["items"] == []
     found = await service.client.get("/v1/customers?q=ines&include_inactive=true", headers=auth())
     assert [c["id"] for c in found.json()["items"]] == [created["id"]]
-    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.updated"})
-    assert CustomerUpdated.model_validate_json(row["payload"]).changed_fields == ["status"]
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.deactivated"})
+    deactivated = CustomerDeactivated.model_validate_json(row["payload"])
+    assert deactivated.data.status == "inactive" and deactivated.aggregate_version == 2
+    assert await service.runtime.outbox.rows.count_documents({"event_type": "customer.updated"}) == 0
 
 
 async def test_search_pages_through_results_in_name_order(service):
@@ -134,3 +136,82 @@ async def test_search_terms_do_not_reach_traces(mongodb_url, mongo_database_name
     assert "GET /v1/customers" in recorded
     for personal in ("mei@example.com", "Mei", "447911123456"):
         assert personal not in recorded
+
+
+async def test_a_likely_duplicate_is_refused_with_the_existing_record_unless_confirmed(service):
+    existing = await create(service, first_name="Ana", last_name="Lima", email="ana@example.com")
+    refused = await service.client.post("/v1/customers", json={"first_name": "Anna", "email": "ANA@example.com"},
+                                        headers=auth())
+    assert refused.status_code == 409 and refused.json()["code"] == "possible-duplicate"
+    [duplicate] = refused.json()["duplicates"]
+    assert duplicate["id"] == existing["id"] and duplicate["reasons"] == ["same e-mail ana@example.com"]
+    assert await service.runtime.store.db["customers"].count_documents({}) == 1
+    same_name = await service.client.post("/v1/customers", json={"first_name": "ANA", "last_name": "lima"},
+                                          headers=auth())
+    assert same_name.status_code == 409
+    confirmed = await service.client.post("/v1/customers?allow_duplicate=true",
+                                          json={"first_name": "Ana", "last_name": "Lima"}, headers=auth())
+    assert confirmed.status_code == 201
+    other_agency = await service.client.post("/v1/customers", json={"first_name": "Ana", "email": "ana@example.com"},
+                                             headers=auth("tenant-b"))
+    assert other_agency.status_code == 201, "another agency's customers are not duplicates"
+
+
+async def test_every_change_is_kept_with_who_made_it(service):
+    created = await create(service, first_name="Ana", nationality="pt")
+    url = f"/v1/customers/{created['id']}"
+    await service.client.patch(url, json={"last_name": "Lima", "passport_number": "P1234567",
+                                          "passport_expiry": "2031-02-03"}, headers=auth())
+    await service.client.patch(url, json={"status": "inactive"}, headers=auth())
+    history = (await service.client.get(f"{url}/history", headers=auth())).json()["items"]
+    assert [(h["version"], h["action"], h["actor"]) for h in history] == [
+        (1, "created", "a"), (2, "updated", "a"), (3, "updated", "a")]
+    assert {(c["field"], c["before"], c["after"]) for c in history[1]["changes"]} == {
+        ("last_name", None, "Lima"), ("passport_number", None, "P1234567"), ("passport_expiry", None, "2031-02-03")}
+    assert history[2]["changes"] == [{"field": "status", "before": "active", "after": "inactive"}]
+    current = (await service.client.get(url, headers=auth())).json()
+    assert current["nationality"] == "PT" and current["passport_expiry"] == "2031-02-03"
+
+
+async def test_consultations_are_versioned_and_announced(service):
+    from trip_shared.contracts.customers import PreferencesRecorded
+
+    created = await create(service, first_name="Mei")
+    url = f"/v1/customers/{created['id']}/consultations"
+    first = await service.client.post(url, headers=auth(), json={
+        "source": "questionnaire", "interests": ["temples", "food"], "pace": "relaxed",
+        "budget": {"minimum": 3000, "maximum": 5000, "currency": "EUR"},
+        "travel_dates": {"start": "2027-10-01", "end": "2027-10-09", "flexible_days": 2},
+        "party_adults": 2, "dietary": ["vegetarian"], "accessibility": ["step-free access"]})
+    assert first.status_code == 201, first.text
+    assert first.json()["version"] == 1 and first.json()["recorded_by"] == "a"
+    second = await service.client.post(url, headers=auth(), json={"pace": "standard", "interests": ["gardens"]})
+    assert second.json()["version"] == 2
+    listed = (await service.client.get(url, headers=auth())).json()["items"]
+    assert [c["version"] for c in listed] == [2, 1], "a new consultation keeps the old one"
+    assert listed[1]["preferences"]["dietary"] == ["vegetarian"]
+    rows = service.runtime.outbox.rows.find({"event_type": "customer.preferences_recorded"}).sort("_id", 1)
+    events = [PreferencesRecorded.model_validate_json(row["payload"]) async for row in rows]
+    assert [(e.consultation_version, e.data.pace) for e in events] == [(1, "relaxed"), (2, "standard")]
+    assert [e.aggregate_version for e in events] == [2, 3]
+    bad = [
+        await service.client.post(url, headers=auth(), json={"pace": "frantic"}),
+        await service.client.post(url, headers=auth(), json={"budget": {"minimum": 9, "maximum": 1, "currency": "EUR"}}),
+        await service.client.post(url, headers=auth(), json={"moods": ["happy"]}),
+        await service.client.post("/v1/customers/nope/consultations", headers=auth(), json={}),
+        await service.client.post(url, headers=auth("tenant-b"), json={}),
+    ]
+    assert [r.status_code for r in bad] == [422, 422, 422, 404, 404]
+    assert len((await service.client.get(url, headers=auth())).json()["items"]) == 2
+
+
+async def test_export_returns_everything_held_about_the_customer(service):
+    created = await create(service, first_name="Mei", email="mei@example.com", notes="VIP")
+    await service.client.post(f"/v1/customers/{created['id']}/consultations", headers=auth(), json={"pace": "packed"})
+    exported = await service.client.get(f"/v1/customers/{created['id']}/export", headers=auth())
+    assert exported.status_code == 200
+    body = exported.json()
+    assert body["customer"]["emails"] == ["mei@example.com"] and body["customer"]["notes"] == "VIP"
+    assert body["consultations"][0]["preferences"]["pace"] == "packed"
+    assert [h["action"] for h in body["history"]] == ["created", "consultation"]
+    assert (await service.client.get(f"/v1/customers/{created['id']}/export", headers=auth("tenant-b"))).status_code == 404

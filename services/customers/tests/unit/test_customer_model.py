@@ -57,7 +57,8 @@ def test_update_reports_only_real_changes_and_bumps_the_version():
     customer = register(last_name="Lima")
     assert customer.update({"last_name": "Lima"}) == []
     assert customer.version == 1
-    assert customer.update({"last_name": "Silva", "status": "inactive"}) == ["last_name", "status"]
+    assert customer.update({"last_name": "Silva", "status": "inactive"}) == [
+        ("last_name", "Lima", "Silva"), ("status", "active", "inactive")]
     assert customer.version == 2 and customer.status == "inactive"
 
 
@@ -76,3 +77,49 @@ def test_update_refuses_unknown_fields_and_statuses():
 )
 def test_search_prefix_detects_phone_fragments(query, expected):
     assert search_prefix(query) == expected
+
+
+def test_identity_details_are_validated_and_normalised():
+    from datetime import date
+
+    customer = register(nationality="cn", passport_number="e 1234-5678", passport_expiry=date(2030, 1, 1),
+                        date_of_birth=date(1990, 5, 17), notes="  Travels with her sister Lin  ")
+    assert customer.nationality == "CN" and customer.passport_number == "E12345678"
+    assert customer.notes == "Travels with her sister Lin"
+    for bad, code in ((dict(nationality="China"), "invalid-nationality"),
+                      (dict(passport_number="12"), "invalid-passport"),
+                      (dict(date_of_birth=date(2999, 1, 1)), "invalid-date-of-birth"),
+                      (dict(notes="x" * 5001), "notes-too-long")):
+        with pytest.raises(InvalidCustomer) as error:
+            register(**bad)
+        assert error.value.code == code
+
+
+def test_a_new_customer_cannot_start_inactive():
+    with pytest.raises(InvalidCustomer):
+        register(status="inactive")
+
+
+def test_duplicates_are_recognised_by_email_phone_or_full_name():
+    from customers.domain.model import duplicate_reasons
+
+    ana = register(last_name="Lima", emails=["ana@example.com"], phones=["+447911123456"])
+    assert duplicate_reasons(register(first_name="Anna", emails=["ANA@example.com"]), ana) == [
+        "same e-mail ana@example.com"]
+    assert duplicate_reasons(register(first_name="X", phones=["+44 7911 123456"]), ana) == ["same phone +447911123456"]
+    assert duplicate_reasons(register(first_name="ána", last_name="LIMA"), ana) == ["same name"]
+    assert duplicate_reasons(register(first_name="Ana"), ana) == [], "a first name alone is too common to flag"
+
+
+def test_consultation_rules():
+    from customers.domain.consultation import Consultation, InvalidPreferences
+
+    first = Consultation.record("c1", "t", 0, {"pace": "relaxed"}, "interview", "planner")
+    assert first.version == 1
+    assert Consultation.record("c1", "t", first.version, {}, "questionnaire", "planner").version == 2
+    for preferences, code in (({"budget": {"minimum": 5000, "maximum": 1000, "currency": "EUR"}}, "budget-range-inverted"),
+                              ({"travel_dates": {"start": "2027-05-02", "end": "2027-05-01"}}, "end-before-start"),
+                              ({"party_adults": 0}, "empty-party")):
+        with pytest.raises(InvalidPreferences) as error:
+            Consultation.record("c1", "t", 0, preferences, "interview", "planner")
+        assert error.value.code == code

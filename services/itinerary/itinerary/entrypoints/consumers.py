@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from itinerary.service_layer import services
-from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerUpdated
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "itinerary"
@@ -12,3 +12,4 @@ def register(runtime: ServiceRuntime) -> None:
     consumer = runtime.consumer(GROUP_ID)
     consumer.handles(CustomerCreated)(services.record_customer)
     consumer.handles(CustomerUpdated)(services.record_customer)
+    consumer.handles(CustomerDeactivated)(services.record_customer)

@@ -153,8 +153,8 @@ async def list_itineraries(transaction: Transaction, tenant_id: str, *, customer
     return await transaction(work)
 
 
-async def record_customer(event: customer_events.CustomerCreated | customer_events.CustomerUpdated,
-                          uow: ItineraryUnitOfWork) -> None:
+async def record_customer(event: customer_events.CustomerCreated | customer_events.CustomerUpdated
+                          | customer_events.CustomerDeactivated, uow: ItineraryUnitOfWork) -> None:
     """Keep the customers read model current; names shown on itineraries come from here."""
     snapshot = event.data
     await uow.known_customers(event.tenant_id).apply(

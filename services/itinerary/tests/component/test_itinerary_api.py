@@ -143,3 +143,16 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 async def test_every_route_requires_an_api_key(service):
     assert await assert_every_v1_route_requires_auth(service) >= 7
+
+
+async def test_a_deactivated_customer_can_no_longer_be_linked(service):
+    from trip_shared.contracts.customers import CustomerDeactivated
+
+    await service.publish(customer_event("c1"))
+    await service.publish(CustomerDeactivated(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2,
+                                              producer="customers",
+                                              data=CustomerSnapshot(customer_id="c1", first_name="Ana",
+                                                                    status="inactive")))
+    itinerary = await new_itinerary(service)
+    refused = await link(service, itinerary["id"], "c1")
+    assert refused.status_code == 409 and refused.json()["code"] == "customer-inactive"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from notify.service_layer.services import NotifyHandlers
 from trip_shared.contracts.booking import BookingConfirmed
-from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerUpdated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -18,7 +18,7 @@ GROUP_ID = "notify"
 
 def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer = runtime.consumer(GROUP_ID)
-    for contract in (CustomerCreated, CustomerUpdated):
+    for contract in (CustomerCreated, CustomerUpdated, CustomerDeactivated):
         consumer.handles(contract)(handlers.record_contact)
     for contract in (ItineraryCreated, ItineraryChanged):
         consumer.handles(contract)(handlers.record_trip)

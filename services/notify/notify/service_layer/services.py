@@ -11,7 +11,7 @@ from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.contracts.booking import BookingConfirmed
-from trip_shared.contracts.customers import CustomerCreated, CustomerUpdated
+from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerUpdated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -41,7 +41,8 @@ class NotifyHandlers:
         if ids:
             uow.on_commit(lambda: self.dispatcher.send_now(ids))
 
-    async def record_contact(self, event: CustomerCreated | CustomerUpdated, uow: NotifyUnitOfWork) -> None:
+    async def record_contact(self, event: CustomerCreated | CustomerUpdated | CustomerDeactivated,
+                             uow: NotifyUnitOfWork) -> None:
         data = event.data
         contact = Contact(customer_id=data.customer_id, first_name=data.first_name, last_name=data.last_name,
                           emails=list(data.emails), preferred_language=data.preferred_language, status=data.status)
