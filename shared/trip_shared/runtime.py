@@ -66,6 +66,7 @@ class ServiceRuntime:
         self._shutdown_hooks: list[Hook] = []
         self._background_loops: list[tuple[Callable[[], Awaitable[None]], str]] = []
         self._background: list[asyncio.Task] = []
+        self._consumers: list[EventConsumer] = []
 
     # --- use cases -------------------------------------------------------------------------------------------
 
@@ -93,7 +94,9 @@ class ServiceRuntime:
         return result
 
     def consumer(self, group_id: str) -> EventConsumer:
-        return EventConsumer(self, group_id)
+        consumer = EventConsumer(self, group_id)
+        self._consumers.append(consumer)
+        return consumer
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class ServiceRuntime:
         app = FastAPI(title=title, description=description, version="1.0.0", lifespan=self.lifespan,
                       openapi_tags=list(tags))
         app.state.runtime = self
+        for consumer in self._consumers:
+            consumer.subscribe()
         install_problem_handlers(app)
         self.metrics.install(app)
 

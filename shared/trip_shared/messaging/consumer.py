@@ -35,35 +35,50 @@ Handler = Callable[[E, "UnitOfWork"], Awaitable[None]]
 
 
 class EventConsumer:
-    """Registers handlers for one consumer group: ``@consumer.handles(CustomerLinked)``."""
+    """Registers handlers for one consumer group: ``@consumer.handles(CustomerLinked)``.
+
+    All of a group's topics are read by one Kafka consumer (one group member per process), which dispatches each
+    message by its topic. One member per topic would multiply rebalances every time a service starts or stops.
+    """
 
     def __init__(self, runtime: ServiceRuntime, group_id: str) -> None:
         self.runtime = runtime
         self.group_id = group_id
+        self._handlers: dict[str, tuple[type[Event], Handler]] = {}
+        self._subscribed = False
 
     def handles(self, contract: type[E]) -> Callable[[Handler[E]], Handler[E]]:
+        if self._subscribed:
+            raise RuntimeError("register every handler before the app is created")
+
         def register(handler: Handler[E]) -> Handler[E]:
-            self._subscribe(contract, handler)
+            if contract.TOPIC in self._handlers:
+                raise ValueError(f"{self.group_id} already handles {contract.TOPIC}")
+            self._handlers[contract.TOPIC] = (contract, handler)
             return handler
 
         return register
 
-    def _subscribe(self, contract: type[E], handler: Handler[E]) -> None:
+    def subscribe(self) -> None:
+        """Create the group's one subscriber; the runtime calls this when it builds the app."""
+        if self._subscribed or not self._handlers:
+            return
+        self._subscribed = True
         settings = self.runtime.settings
-        topic = contract.TOPIC
 
         async def consume(msg: KafkaMessage) -> None:
+            contract, handler = self._handlers[msg.raw_message.topic]
             await self.deliver(contract, handler, msg)
 
-        consume.__name__ = f"{self.group_id}__{topic.replace('.', '_')}"
+        consume.__name__ = f"{self.group_id}_consumer"
         self.runtime.broker.subscriber(
-            Topic(topic, num_partitions=settings.kafka_topic_partitions),
+            *[Topic(topic, num_partitions=settings.kafka_topic_partitions) for topic in self._handlers],
             group_id=self.group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-            title=f"{self.group_id}:{topic}",
+            title=self.group_id,
         )(consume)
 
     async def deliver(self, contract: type[E], handler: Handler[E], msg: KafkaMessage) -> None:
