@@ -1,7 +1,6 @@
 """MongoDB persistence of customers, their history and consultations, always within one tenant."""
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from datetime import date, datetime
 
@@ -9,7 +8,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from customers.domain.consultation import Consultation
-from customers.domain.model import Customer
+from customers.domain.model import Customer, SearchQuery
 from trip_shared.mongo import TenantCollection
 from trip_shared.text import fold
 
@@ -20,7 +19,9 @@ _DATE_FIELDS = ("date_of_birth", "passport_expiry")
 async def ensure_indexes(db: AsyncDatabase) -> None:
     customers = db[CUSTOMERS]
     await customers.create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
-    # Prefix search walks this index: anchored regexes on search_keys are index range scans, no $text needed.
+    # Search looks up prefixes and phone-digit runs by equality (see Customer.index_terms); no $text needed.
+    await customers.create_index([("tenant_id", ASCENDING), ("search_prefixes", ASCENDING)])
+    await customers.create_index([("tenant_id", ASCENDING), ("phone_grams", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("search_keys", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("sort_key", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("emails", ASCENDING)])
@@ -45,6 +46,8 @@ def _to_document(customer: Customer) -> dict:
     document = plain(asdict(customer))
     document["_id"] = document.pop("id")
     document["search_keys"] = customer.search_keys()
+    document["phone_digits"] = customer.phone_digits()
+    document.update(customer.index_terms())
     document["sort_key"] = customer.sort_key
     return document
 
@@ -52,8 +55,8 @@ def _to_document(customer: Customer) -> dict:
 def _from_document(document: dict) -> Customer:
     document = dict(document)
     document["id"] = document.pop("_id")
-    document.pop("search_keys", None)
-    document.pop("sort_key", None)
+    for derived in ("search_keys", "phone_digits", "search_prefixes", "phone_grams", "sort_key"):
+        document.pop(derived, None)
     for name in _DATE_FIELDS:
         document[name] = date.fromisoformat(document[name]) if document.get(name) else None
     return Customer(**document)
@@ -91,20 +94,28 @@ class CustomerRepository:
         cursor = self._customers.find({"$or": alternatives, "_id": {"$ne": customer.id}}).limit(limit)
         return [_from_document(doc) async for doc in cursor]
 
-    async def search(self, prefix: str, *, include_inactive: bool, limit: int, after: str | None) -> list[Customer]:
-        """Customers with a search key starting with ``prefix``, in name order, ``limit`` at a time.
-
-        ``after`` is the ``sort_key`` of the last customer of the previous page (keyset pagination).
-        """
-        query: dict = {}
-        if prefix:
-            query["search_keys"] = {"$regex": "^" + re.escape(prefix)}
+    async def search(self, query: SearchQuery, *, include_inactive: bool, limit: int,
+                     after: str | None) -> list[Customer]:
+        """Matching customers in name order, ``limit`` at a time; ``after`` is the previous page's last sort key."""
+        criteria: dict = {}
+        if query.lookup:
+            field_name, value = query.lookup
+            criteria[field_name] = value
         if not include_inactive:
-            query["status"] = "active"
+            criteria["status"] = "active"
         if after:
-            query["sort_key"] = {"$gt": after}
-        cursor = self._customers.find(query).sort("sort_key", ASCENDING).limit(limit)
-        return [_from_document(doc) async for doc in cursor]
+            criteria["sort_key"] = {"$gt": after}
+        cursor = self._customers.find(criteria).sort("sort_key", ASCENDING)
+        if not query.needs_check:
+            return [_from_document(doc) async for doc in cursor.limit(limit)]
+        # The index narrowed it to customers sharing the query's first characters; keep those matching it all.
+        found = []
+        async for document in cursor.batch_size(max(limit * 4, 100)):
+            if query.matches(document.get("search_keys", []), document.get("phone_digits", [])):
+                found.append(_from_document(document))
+                if len(found) == limit:
+                    break
+        return found
 
     # --- history: who changed what, when ---------------------------------------------------------------------
 

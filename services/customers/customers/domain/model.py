@@ -19,6 +19,8 @@ LANGUAGES = {"en", "zh-Hans"}
 EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "date_of_birth",
                    "nationality", "passport_number", "passport_expiry", "notes", "status")
 MAX_NOTES = 5000
+PREFIX_LENGTH = 6  # text queries up to this long are answered by the index alone
+GRAM_LENGTH = 4  # phone fragments need at least this many digits
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 
@@ -151,22 +153,65 @@ class Customer:
         return f"{fold(self.full_name)}\x00{self.id}"
 
     def search_keys(self) -> list[str]:
-        """Folded keys a prefix query is matched against: each name, the full name, e-mails, phone digits.
-
-        Phone keys include every suffix of the national digits, so typing any run of digits from the end of a
-        number, or the number without its country code, finds it.
-        """
+        """Folded text a query is matched against: each name, the full name both ways, e-mails and their local part."""
         keys = [fold(self.first_name), fold(self.full_name)]
         if self.last_name:
             keys += [fold(self.last_name), fold(f"{self.last_name} {self.first_name}")]
         keys += [part for name in (self.first_name, self.last_name or "") for part in fold(name).split(" ")]
         for email in self.emails:
             keys += [email, email.split("@", 1)[0]]
-        for phone in self.phones:
-            all_digits = digits(phone)
-            national = digits(str(phonenumbers.parse(phone).national_number))
-            keys += [all_digits, "0" + national] + [national[i:] for i in range(len(national) - 3)]
         return sorted(set(key for key in keys if key))
+
+    def phone_digits(self) -> list[str]:
+        """Each phone as digits, international (447911123456) and national (07911123456)."""
+        found = []
+        for phone in self.phones:
+            found += [digits(phone), "0" + str(phonenumbers.parse(phone).national_number)]
+        return sorted(set(found))
+
+    def index_terms(self) -> dict[str, list[str]]:
+        """What the search index holds: short prefixes of the text keys, and 4-digit runs of the phone numbers.
+
+        Lookups are equality matches on these, which every MongoDB-protocol engine answers from an index (SecantusDB
+        scans the whole collection for any regex, and a range over an array is not exact on MongoDB).
+        """
+        prefixes = {key[:length] for key in self.search_keys() for length in range(1, PREFIX_LENGTH + 1)}
+        grams = {number[i:i + GRAM_LENGTH] for number in self.phone_digits()
+                 for i in range(len(number) - GRAM_LENGTH + 1)}
+        return {"search_prefixes": sorted(prefixes), "phone_grams": sorted(grams)}
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """How to find what a planner typed: an index lookup, then (for long queries) an exact check of each candidate."""
+
+    text: str
+    phone: bool
+
+    @classmethod
+    def parse(cls, query: str) -> SearchQuery:
+        query = query.strip()
+        phone_like = bool(query) and all(ch.isdigit() or ch in "+-() ." for ch in query) \
+            and len(digits(query)) >= GRAM_LENGTH
+        return cls(digits(query) if phone_like else fold(query), phone_like)
+
+    @property
+    def lookup(self) -> tuple[str, str] | None:
+        """(index field, value) to look up; None lists everyone."""
+        if not self.text:
+            return None
+        if self.phone:
+            return "phone_grams", self.text[:GRAM_LENGTH]
+        return "search_prefixes", self.text[:PREFIX_LENGTH]
+
+    @property
+    def needs_check(self) -> bool:
+        return len(self.text) > (GRAM_LENGTH if self.phone else PREFIX_LENGTH)
+
+    def matches(self, search_keys: list[str], phone_digits: list[str]) -> bool:
+        if self.phone:
+            return any(self.text in number for number in phone_digits)
+        return any(key.startswith(self.text) for key in search_keys)
 
 
 def duplicate_reasons(candidate: Customer, existing: Customer) -> list[str]:
@@ -176,10 +221,3 @@ def duplicate_reasons(candidate: Customer, existing: Customer) -> list[str]:
     if candidate.last_name and fold(candidate.full_name) == fold(existing.full_name):
         reasons.append("same name")
     return reasons
-
-
-def search_prefix(query: str) -> tuple[str, bool]:
-    """The folded prefix to look up, and whether the query is a phone fragment (matched on digits only)."""
-    query = query.strip()
-    phone_like = bool(query) and all(ch.isdigit() or ch in "+-() ." for ch in query) and len(digits(query)) >= 3
-    return (digits(query) if phone_like else fold(query)), phone_like

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from customers.domain.consultation import Consultation, Source
-from customers.domain.model import Customer, duplicate_reasons, search_prefix
+from customers.domain.model import Customer, SearchQuery, duplicate_reasons
 from customers.service_layer.unit_of_work import CustomersUnitOfWork
 from trip_shared.clock import utc_now
 from trip_shared.contracts.customers import (
@@ -100,10 +100,10 @@ async def get_customer(transaction: Transaction, tenant_id: str, customer_id: st
 
 async def search_customers(transaction: Transaction, tenant_id: str, query: str, *, include_inactive: bool,
                            limit: int, after: str | None) -> list[Customer]:
-    prefix, _ = search_prefix(query)
+    parsed = SearchQuery.parse(query)
 
     async def work(uow: CustomersUnitOfWork) -> list[Customer]:
-        return await uow.customers(tenant_id).search(prefix, include_inactive=include_inactive, limit=limit,
+        return await uow.customers(tenant_id).search(parsed, include_inactive=include_inactive, limit=limit,
                                                      after=after)
 
     return await transaction(work)

@@ -215,3 +215,21 @@ async def test_export_returns_everything_held_about_the_customer(service):
     assert body["consultations"][0]["preferences"]["pace"] == "packed"
     assert [h["action"] for h in body["history"]] == ["created", "consultation"]
     assert (await service.client.get(f"/v1/customers/{created['id']}/export", headers=auth("tenant-b"))).status_code == 404
+
+
+async def test_long_queries_and_phone_fragments_are_exact(service):
+    ana = await create(service, first_name="Ana", last_name="Lima", phone="+44 7911 123456")
+    await create(service, first_name="Ana", last_name="Limão", email="other@example.com", phone="+33 6 12 34 56 78")
+
+    async def found(q):
+        response = await service.client.get("/v1/customers", params={"q": q}, headers=auth())
+        return sorted(c["last_name"] for c in response.json()["items"])
+
+    assert await found("ana lim") == ["Lima", "Limão"]
+    assert await found("ana lima") == ["Lima", "Limão"], "accents fold: limão starts with lima"
+    assert await found("ana limao") == ["Limão"]
+    assert await found("ana limz") == []
+    assert await found("1112") == ["Lima"], "digits from the middle of the number"
+    assert await found("6 12 34") == ["Limão"]
+    assert ana["id"] in [c["id"] for c in (await service.client.get(
+        "/v1/customers", params={"q": "+44 7911 123 456"}, headers=auth())).json()["items"]]

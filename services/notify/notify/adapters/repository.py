@@ -12,7 +12,7 @@ from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
-CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
+CONTACTS, TRIPS, NOTIFICATIONS, DEFERRED = "contacts", "trips", "notifications", "deferred_updates"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -23,6 +23,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
         [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", DESCENDING)])
     await notifications.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("status", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+    await db[DEFERRED].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
 
 
 def _iso(value: date | None) -> str | None:
@@ -133,3 +134,21 @@ class DeliveryQueue:
             {"$set": {"status": notification.status, "attempts": notification.attempts,
                       "last_error": notification.last_error, "next_attempt_at": notification.next_attempt_at},
              "$unset": {"lease_until": ""}})
+
+
+class DeferredUpdates:
+    """Trip updates that arrived before notify knew who the trip's points of contact are (topics are not ordered
+    with each other); they are sent as soon as a membership event names the POCs."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._updates = collection
+
+    async def add(self, update: dict) -> None:
+        if not await self._updates.find_one({"_id": update["_id"]}, projection={"_id": 1}):
+            await self._updates.insert_one(update)
+
+    async def take(self, itinerary_id: str) -> list[dict]:
+        found = await self._updates.find({"itinerary_id": itinerary_id}).to_list(None)
+        for update in found:
+            await self._updates.delete_one({"_id": update["_id"]})
+        return found

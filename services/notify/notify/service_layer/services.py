@@ -1,7 +1,6 @@
 """Use cases of the notify service: keep the read models current and turn trip events into notifications."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from opentelemetry import propagate
@@ -22,7 +21,6 @@ from trip_shared.contracts.itinerary import (
 )
 from trip_shared.errors import NotFoundError
 
-log = logging.getLogger(__name__)
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 
 
@@ -69,6 +67,8 @@ class NotifyHandlers:
         models = uow.read_models(event.tenant_id)
         members = [member.model_dump() for member in data.customers]
         current = await models.apply_trip(_trip(data.itinerary), event.aggregate_version, members)
+        trip = _trip(data.itinerary)
+        await self._release_deferred(uow, event.tenant_id, trip)
         if event.event_type == CustomerUnlinked.TOPIC or not data.is_poc:
             return
         if not current:
@@ -76,36 +76,53 @@ class NotifyHandlers:
             _, now_members = await models.trip(data.itinerary.itinerary_id)
             if not any(m["customer_id"] == data.customer_id and m["is_poc"] for m in now_members):
                 return
-        await self._notify(uow, event, "poc_assigned", [data.customer_id], _trip(data.itinerary))
+        await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "poc_assigned",
+                           [data.customer_id], trip)
 
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
-        """Every POC of the trip hears that a vendor confirmed."""
+        """Every POC of the trip hears that a vendor confirmed; if none is known yet, it waits for them."""
+        update = {"_id": f"booking_confirmed:{event.event_id}", "itinerary_id": event.data.itinerary_id,
+                  "kind": "booking_confirmed", "source_event_id": str(event.event_id),
+                  "trace_context": _current_trace(),
+                  "details": event.data.model_dump(include={"vendor_name", "confirmation_code", "description"})}
         trip, members = await uow.read_models(event.tenant_id).trip(event.data.itinerary_id)
         pocs = [member["customer_id"] for member in members if member["is_poc"]]
         if not pocs:
-            log.warning("booking confirmed for a trip with no known point of contact; nobody to tell",
-                        extra={"itinerary_id": event.data.itinerary_id, "event_id": str(event.event_id)})
+            await uow.deferred_updates(event.tenant_id).add(update)
             return
-        details = event.data.model_dump(include={"vendor_name", "confirmation_code", "description"})
-        await self._notify(uow, event, "booking_confirmed", pocs, trip, details)
+        await self._notify(uow, event.tenant_id, update["source_event_id"], update["trace_context"], update["kind"],
+                           pocs, trip, update["details"])
 
-    async def _notify(self, uow: NotifyUnitOfWork, event, kind: str, customer_ids: list[str], trip: Trip,
-                      details: dict | None = None) -> None:
+    async def _release_deferred(self, uow: NotifyUnitOfWork, tenant_id: str, trip: Trip) -> None:
+        _, members = await uow.read_models(tenant_id).trip(trip.itinerary_id)
+        pocs = [member["customer_id"] for member in members if member["is_poc"]]
+        if not pocs:
+            return
+        for update in await uow.deferred_updates(tenant_id).take(trip.itinerary_id):
+            await self._notify(uow, tenant_id, update["source_event_id"], update["trace_context"], update["kind"],
+                               pocs, trip, update["details"])
+
+    async def _notify(self, uow: NotifyUnitOfWork, tenant_id: str, source_event_id: str, trace_context: dict,
+                      kind: str, customer_ids: list[str], trip: Trip, details: dict | None = None) -> None:
         """Record one notification per customer (deterministic ids) and send the addressable ones after commit."""
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        models, repository = uow.read_models(event.tenant_id), uow.notifications(event.tenant_id)
+        models, repository = uow.read_models(tenant_id), uow.notifications(tenant_id)
         to_send = []
         for customer_id in customer_ids:
             notification = Notification(
-                id=notification_id(str(event.event_id), customer_id, kind), tenant_id=event.tenant_id, kind=kind,
-                itinerary_id=trip.itinerary_id, customer_id=customer_id, source_event_id=str(event.event_id),
-                trace_context=carrier, details=details or {},
+                id=notification_id(source_event_id, customer_id, kind), tenant_id=tenant_id, kind=kind,
+                itinerary_id=trip.itinerary_id, customer_id=customer_id, source_event_id=source_event_id,
+                trace_context=trace_context, details=details or {},
             )
             notification.address(await models.contact(customer_id), trip)
             if await repository.add(notification) and notification.status == "pending":
                 to_send.append(notification.id)
         self._send_after_commit(uow, to_send)
+
+
+def _current_trace() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
 
 
 async def list_notifications(transaction: Transaction, tenant_id: str, filters: dict, limit: int) -> list[dict]:

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from notify.adapters.repository import CONTACTS, NOTIFICATIONS, TRIPS, NotificationRepository, ReadModels
+from notify.adapters.repository import (
+    CONTACTS,
+    DEFERRED,
+    NOTIFICATIONS,
+    TRIPS,
+    DeferredUpdates,
+    NotificationRepository,
+    ReadModels,
+)
 from trip_shared.unit_of_work import UnitOfWork
 
 
@@ -10,3 +18,6 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def notifications(self, tenant_id: str) -> NotificationRepository:
         return NotificationRepository(self.collection(NOTIFICATIONS, tenant_id))
+
+    def deferred_updates(self, tenant_id: str) -> DeferredUpdates:
+        return DeferredUpdates(self.collection(DEFERRED, tenant_id))

@@ -1,0 +1,92 @@
+"""How fast is search-as-you-type with many customers? Prints figures; asserts nothing.
+
+    .venv/bin/python services/customers/benchmarks/search_benchmark.py [--customers 100000] [--mongodb-url URL]
+
+Without --mongodb-url it starts an embedded SecantusDB (the slowest engine the service runs on). Customers are
+written in the service's own document format through its repository code path, in batches.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+
+from customers.adapters.repository import CUSTOMERS, _to_document, ensure_indexes
+from customers.domain.model import Customer, SearchQuery
+from customers.service_layer.unit_of_work import CustomersUnitOfWork
+from trip_shared.mongo import MongoStore
+
+FIRST = ["Ana", "Mei", "José", "Lin", "Sam", "Chloé", "Omar", "Priya", "Hiro", "Elena", "Wei", "Noah", "Zoë", "Ravi"]
+LAST = ["Lima", "Chen", "Núñez", "Wang", "Smith", "Dubois", "Haddad", "Sharma", "Sato", "Rossi", "Li", "Brown"]
+
+
+def make_customer(rnd: random.Random, index: int) -> Customer:
+    first = rnd.choice(FIRST) + ("" if rnd.random() < 0.5 else rnd.choice("abcdefghij"))
+    last = rnd.choice(LAST) + rnd.choice(["", "son", "ova", "ez", "i", "er"]) + str(rnd.randint(0, 99))
+    customer = Customer.register("bench", first, last_name=last,
+                                 emails=[f"{first.lower()}.{index}@example.com"],
+                                 phones=[f"+4479{rnd.randint(10_000_000, 99_999_999)}"])
+    return customer
+
+
+async def run(customers: int, mongodb_url: str) -> None:
+    store = MongoStore(mongodb_url, "search_benchmark")
+    await store.client.drop_database("search_benchmark")
+    await ensure_indexes(store.db)
+    rnd = random.Random(7)
+    started = time.perf_counter()
+    batch = []
+    for index in range(customers):
+        batch.append({**_to_document(make_customer(rnd, index)), "tenant_id": "bench"})
+        if len(batch) == 1000:
+            await store.db[CUSTOMERS].insert_many(batch)
+            batch = []
+    if batch:
+        await store.db[CUSTOMERS].insert_many(batch)
+    seconds = time.perf_counter() - started
+    print(f"seeded {customers} customers in {seconds:.1f} s ({customers / seconds:.0f}/s)")
+
+    async def search(query: str) -> int:
+        async def work(uow: CustomersUnitOfWork):
+            return await uow.customers("bench").search(SearchQuery.parse(query), include_inactive=False,
+                                                       limit=21, after=None)
+
+        async with store.client.start_session() as session:
+            return len(await work(CustomersUnitOfWork(store.db, session)))
+
+    print(f"{'query':<14}{'hits':>6}{'median ms':>12}{'p95 ms':>10}")
+    for query in ("a", "ch", "mei", "núñez", "chen3", "ana lima", "omar.12", "+44 79", "7911", "12345"):
+        timings, hits = [], 0
+        for _ in range(15):
+            t = time.perf_counter()
+            hits = await search(query)
+            timings.append((time.perf_counter() - t) * 1000)
+        timings.sort()
+        p95 = timings[int(len(timings) * 0.95) - 1]
+        print(f"{query!r:<14}{hits:>6}{statistics.median(timings):>12.1f}{p95:>10.1f}")
+    await store.client.drop_database("search_benchmark")
+    await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--mongodb-url", default="")
+    args = parser.parse_args()
+    if args.mongodb_url:
+        asyncio.run(run(args.customers, args.mongodb_url))
+        return
+    from trip_shared.embedded import start_mongodb
+
+    server = start_mongodb(storage_path=":memory:", log_dir=tempfile.mkdtemp(prefix="bench-"))
+    try:
+        asyncio.run(run(args.customers, server.url))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
