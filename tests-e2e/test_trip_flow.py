@@ -195,3 +195,26 @@ def test_a_booking_confirmation_reaches_the_poc_and_travellers_leave_feedback(ap
         message="feedback service never learnt the customer is on the trip")
     listed = api.ok("GET", "feedback", "/v1/feedback", params={"itinerary_id": itinerary["id"]})
     assert [f["id"] for f in listed["items"]] == [feedback["id"]] and listed["average_rating"] == 5
+
+
+def test_deleting_the_only_poc_hands_the_trip_to_the_next_customer_who_is_told(api, stack):
+    first = create_customer(api, "Ida", email=f"{unique('ida')}@example.com")
+    second_email = f"{unique('jon')}@example.com"
+    second = create_customer(api, "Jon", email=second_email)
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": unique("Handover ")})
+    path = f"/v1/itineraries/{itinerary['id']}"
+    api.ok("POST", "itinerary", f"{path}/customers", 201, json={"customer_id": first["id"]})
+    api.ok("POST", "itinerary", f"{path}/customers", 201, json={"customer_id": second["id"]})
+    assert api.request("DELETE", "itinerary", f"{path}/customers/{first['id']}").status_code == 409
+
+    assert api.request("DELETE", "customers", f"/v1/customers/{first['id']}").status_code == 204
+
+    def handed_over():
+        current = api.ok("GET", "itinerary", path)
+        return current if [(c["customer_id"], c["is_poc"]) for c in current["customers"]] == [
+            (second["id"], True)] else None
+
+    current = eventually(handed_over, message="the itinerary never dropped the deleted customer")
+    assert current["notices"][0]["kind"] == "poc_reassigned"
+    [mail] = eventually(lambda: mails_to(stack, second_email), message="the new POC was never told")
+    assert subject(mail).startswith("You are the point of contact")

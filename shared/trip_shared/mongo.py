@@ -86,3 +86,6 @@ class TenantCollection:
 
     async def delete_one(self, filter_: Mapping[str, Any]):
         return await self._collection.delete_one(self._scoped(filter_), session=self._session)
+
+    async def delete_many(self, filter_: Mapping[str, Any]):
+        return await self._collection.delete_many(self._scoped(filter_), session=self._session)

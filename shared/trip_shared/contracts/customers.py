@@ -84,3 +84,16 @@ class PreferencesRecorded(Event):
     customer_id: str
     consultation_version: int = Field(ge=1)
     data: Preferences
+
+
+class DeletedCustomer(Payload):
+    customer_id: str
+
+
+class CustomerDeleted(Event):
+    """The customer's record was deleted: every service drops its copy, every itinerary unlinks them."""
+
+    TOPIC = "customer.deleted"
+    event_type: Literal["customer.deleted"] = "customer.deleted"
+    aggregate_type: Literal["customer"] = "customer"
+    data: DeletedCustomer

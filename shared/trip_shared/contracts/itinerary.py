@@ -52,6 +52,7 @@ class MembershipChange(Payload):
     customer_id: str = Field(description="The customer this event is about.")
     is_poc: bool = Field(description="Whether that customer is a point of contact after the change.")
     customers: list[ItineraryMember] = Field(description="Every linked customer after the change.")
+    reason: str | None = Field(None, description="Why, when the planner did not do it: e.g. customer_deleted.")
 
 
 class CustomerLinked(Event):

@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from customers.domain.consultation import Consultation
 from customers.domain.model import Customer, SearchQuery
+from trip_shared.clock import utc_now
 from trip_shared.mongo import TenantCollection
 from trip_shared.text import fold
 
@@ -79,6 +80,15 @@ class CustomerRepository:
     async def save(self, customer: Customer, expected_version: int) -> None:
         """Optimistic concurrency: refuse to overwrite a change made meanwhile by someone else."""
         await self._customers.replace_at_version(customer.id, expected_version, _to_document(customer), "customer")
+
+    async def delete(self, customer: Customer, actor: str) -> None:
+        """Remove the record, its consultations and its history; a tombstone says who deleted it and when."""
+        await self._customers.delete_one({"_id": customer.id})
+        await self._consultations.delete_many({"customer_id": customer.id})
+        await self._history.delete_many({"customer_id": customer.id})
+        await self._history.insert_one({"_id": f"{customer.id}:deleted", "customer_id": customer.id,
+                                        "version": customer.version + 1, "at": utc_now(), "actor": actor,
+                                        "action": "deleted", "changes": []})
 
     async def possible_duplicates(self, customer: Customer, limit: int = 10) -> list[Customer]:
         """Customers sharing an e-mail or phone with ``customer``, or its full name."""

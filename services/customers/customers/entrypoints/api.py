@@ -162,6 +162,14 @@ async def update_customer(customer_id: str, body: CustomerPatch, request: Reques
     return CustomerOut.of(customer)
 
 
+@router.delete("/customers/{customer_id}", status_code=204)
+async def delete_customer(customer_id: str, request: Request,
+                          principal: Principal = require("customers:write")) -> Response:
+    """Deletes the record and unlinks the customer from every itinerary. Deactivating keeps booking history."""
+    await services.delete_customer(_transaction(request), principal.tenant_id, principal.name, customer_id)
+    return Response(status_code=204)
+
+
 @router.get("/customers/{customer_id}/history", response_model=HistoryList)
 async def customer_history(customer_id: str, request: Request,
                            principal: Principal = require("customers:read")) -> HistoryList:

@@ -10,8 +10,10 @@ from trip_shared.clock import utc_now
 from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
+    CustomerDeleted,
     CustomerSnapshot,
     CustomerUpdated,
+    DeletedCustomer,
     Preferences,
     PreferencesRecorded,
 )
@@ -92,6 +94,18 @@ async def update_customer(transaction: Transaction, tenant_id: str, actor: str, 
         return customer
 
     return await transaction(work)
+
+
+async def delete_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str) -> None:
+    """Delete the record for good (prefer deactivating); every itinerary then unlinks the customer."""
+    async def work(uow: CustomersUnitOfWork) -> None:
+        customer = await _load(uow, tenant_id, customer_id)
+        await uow.customers(tenant_id).delete(customer, actor)
+        uow.emit(CustomerDeleted(data=DeletedCustomer(customer_id=customer_id), tenant_id=tenant_id,
+                                 aggregate_id=customer_id, aggregate_version=customer.version + 1,
+                                 producer=PRODUCER))
+
+    await transaction(work)
 
 
 async def get_customer(transaction: Transaction, tenant_id: str, customer_id: str) -> Customer:

@@ -233,3 +233,24 @@ async def test_long_queries_and_phone_fragments_are_exact(service):
     assert await found("6 12 34") == ["Limão"]
     assert ana["id"] in [c["id"] for c in (await service.client.get(
         "/v1/customers", params={"q": "+44 7911 123 456"}, headers=auth())).json()["items"]]
+
+
+async def test_deleting_a_customer_removes_the_record_and_announces_it(service):
+    from trip_shared.contracts.customers import CustomerDeleted
+
+    created = await create(service, first_name="Ana", email="ana@example.com")
+    url = f"/v1/customers/{created['id']}"
+    await service.client.post(f"{url}/consultations", headers=auth(), json={"pace": "relaxed"})
+    assert (await service.client.delete(url, headers=auth("tenant-b"))).status_code == 404
+    assert (await service.client.delete(url, headers=auth("read-only"))).status_code == 403
+    response = await service.client.delete(url, headers=auth())
+    assert response.status_code == 204
+    assert (await service.client.get(url, headers=auth())).status_code == 404
+    assert (await service.client.get("/v1/customers?q=ana&include_inactive=true", headers=auth())).json()["items"] == []
+    assert (await service.client.delete(url, headers=auth())).status_code == 404
+    assert await service.runtime.store.db["consultations"].count_documents({}) == 0
+    [tombstone] = await service.runtime.store.db["customer_history"].find({}).to_list(None)
+    assert tombstone["action"] == "deleted" and tombstone["actor"] == "a" and tombstone["changes"] == []
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.deleted"})
+    event = CustomerDeleted.model_validate_json(row["payload"])
+    assert event.data.customer_id == created["id"] and event.aggregate_version == 3

@@ -7,7 +7,7 @@ from datetime import date
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from itinerary.domain.model import Itinerary, LinkedCustomer
+from itinerary.domain.model import Itinerary, LinkedCustomer, Notice
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
@@ -39,6 +39,7 @@ def _from_document(document: dict) -> Itinerary:
     for name in ("start_date", "end_date"):
         document[name] = date.fromisoformat(document[name]) if document[name] else None
     document["customers"] = [LinkedCustomer(**linked) for linked in document["customers"]]
+    document["notices"] = [Notice(**notice) for notice in document.get("notices", [])]
     return Itinerary(**document)
 
 
@@ -55,6 +56,9 @@ class ItineraryRepository:
 
     async def save(self, itinerary: Itinerary, expected_version: int) -> None:
         await self._itineraries.replace_at_version(itinerary.id, expected_version, _to_document(itinerary), "itinerary")
+
+    async def with_customer(self, customer_id: str) -> list[Itinerary]:
+        return [_from_document(doc) async for doc in self._itineraries.find({"customers.customer_id": customer_id})]
 
     async def list(self, *, customer_id: str | None, limit: int, before: str | None) -> list[Itinerary]:
         """Newest first; ``before`` is the sort key of the last itinerary of the previous page."""
@@ -85,3 +89,6 @@ class KnownCustomers:
 
     async def apply(self, customer_id: str, version: int, fields: dict) -> bool:
         return await apply_if_newer(self._customers, customer_id, version, fields)
+
+    async def forget(self, customer_id: str) -> None:
+        await self._customers.delete_one({"_id": customer_id})

@@ -35,6 +35,16 @@ class MembershipChanged:
     kind: Literal["linked", "unlinked", "poc_changed"]
     customer_id: str
     is_poc: bool
+    reason: str | None = None
+
+
+@dataclass
+class Notice:
+    """Something the platform changed on the planner's behalf, for them to review."""
+
+    kind: str
+    message: str
+    at: datetime = field(default_factory=utc_now)
 
 
 @dataclass
@@ -46,6 +56,7 @@ class Itinerary:
     end_date: date | None = None
     stage: str = "inquiry"
     customers: list[LinkedCustomer] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
@@ -136,6 +147,26 @@ class Itinerary:
         self.customers.remove(linked)
         self._touch()
         return MembershipChanged("unlinked", customer_id, False)
+
+    def drop_deleted_customer(self, customer_id: str) -> MembershipChanged:
+        """The customer's record is gone: unlink them, whatever the POC rule (see :meth:`restore_poc_rule`)."""
+        self.customers.remove(self.linked(customer_id))
+        self._touch()
+        return MembershipChanged("unlinked", customer_id, False, reason="customer_deleted")
+
+    def restore_poc_rule(self, removed_customer_id: str) -> MembershipChanged | None:
+        """After a POC disappeared without the planner: the next linked customer becomes the POC, and the planner
+        gets a notice saying so. None when the rule still holds."""
+        if not self.customers or self.pocs:
+            return None
+        successor = self.customers[0]
+        successor.is_poc = True
+        self._touch()
+        self.notices.append(Notice(
+            kind="poc_reassigned",
+            message=f"Customer {removed_customer_id}, the only point of contact, was deleted; customer "
+                    f"{successor.customer_id} is the point of contact now. Check this is right."))
+        return MembershipChanged("poc_changed", successor.customer_id, True, reason="poc_deleted")
 
     def _touch(self) -> None:
         self.version += 1

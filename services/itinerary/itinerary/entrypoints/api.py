@@ -49,6 +49,12 @@ class LinkedCustomerOut(BaseModel):
     last_name: str | None
 
 
+class NoticeOut(BaseModel):
+    kind: str
+    message: str
+    at: datetime
+
+
 class ItineraryOut(BaseModel):
     id: str
     title: str
@@ -56,6 +62,7 @@ class ItineraryOut(BaseModel):
     end_date: date | None
     stage: str
     customers: list[LinkedCustomerOut]
+    notices: list[NoticeOut] = Field(description="Changes the platform made for the planner to review.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -66,6 +73,7 @@ class ItineraryOut(BaseModel):
             id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date, end_date=itinerary.end_date,
             stage=itinerary.stage, version=itinerary.version, created_at=itinerary.created_at,
             updated_at=itinerary.updated_at,
+            notices=[NoticeOut(kind=n.kind, message=n.message, at=n.at) for n in itinerary.notices],
             customers=[
                 LinkedCustomerOut(customer_id=c.customer_id, is_poc=c.is_poc, linked_at=c.linked_at,
                                   first_name=known.get(c.customer_id, {}).get("first_name"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from itinerary.service_layer import services
-from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerUpdated
+from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerDeleted, CustomerUpdated
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "itinerary"
@@ -13,3 +13,4 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(CustomerCreated)(services.record_customer)
     consumer.handles(CustomerUpdated)(services.record_customer)
     consumer.handles(CustomerDeactivated)(services.record_customer)
+    consumer.handles(CustomerDeleted)(services.customer_deleted)

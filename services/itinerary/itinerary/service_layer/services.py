@@ -38,7 +38,7 @@ def _envelope(itinerary: Itinerary) -> dict:
 
 def _membership_event(itinerary: Itinerary, change: MembershipChanged):
     data = MembershipChange(
-        itinerary=summary(itinerary), customer_id=change.customer_id, is_poc=change.is_poc,
+        itinerary=summary(itinerary), customer_id=change.customer_id, is_poc=change.is_poc, reason=change.reason,
         customers=[ItineraryMember(customer_id=c.customer_id, is_poc=c.is_poc) for c in itinerary.customers],
     )
     return MEMBERSHIP_EVENTS[change.kind](data=data, **_envelope(itinerary))
@@ -161,3 +161,17 @@ async def record_customer(event: customer_events.CustomerCreated | customer_even
         snapshot.customer_id, event.aggregate_version,
         {"first_name": snapshot.first_name, "last_name": snapshot.last_name, "status": snapshot.status},
     )
+
+
+async def customer_deleted(event: customer_events.CustomerDeleted, uow: ItineraryUnitOfWork) -> None:
+    """Unlink a deleted customer from every itinerary, announcing each change as its own version."""
+    customer_id = event.data.customer_id
+    await uow.known_customers(event.tenant_id).forget(customer_id)
+    repository = uow.itineraries(event.tenant_id)
+    for itinerary in await repository.with_customer(customer_id):
+        expected_version = itinerary.version
+        uow.emit(_membership_event(itinerary, itinerary.drop_deleted_customer(customer_id)))
+        promoted = itinerary.restore_poc_rule(customer_id)
+        if promoted:
+            uow.emit(_membership_event(itinerary, promoted))
+        await repository.save(itinerary, expected_version)

@@ -156,3 +156,29 @@ async def test_a_deactivated_customer_can_no_longer_be_linked(service):
     itinerary = await new_itinerary(service)
     refused = await link(service, itinerary["id"], "c1")
     assert refused.status_code == 409 and refused.json()["code"] == "customer-inactive"
+
+
+async def test_a_deleted_customer_is_unlinked_everywhere_and_the_next_one_becomes_poc(service):
+    from trip_shared.contracts.customers import CustomerDeleted, DeletedCustomer
+
+    for customer_id in ("c1", "c2"):
+        await service.publish(customer_event(customer_id))
+    shared_trip, solo_trip = await new_itinerary(service), await new_itinerary(service, title="Solo")
+    await link(service, shared_trip["id"], "c1")
+    await link(service, shared_trip["id"], "c2")
+    await link(service, solo_trip["id"], "c1")
+    deleted = CustomerDeleted(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2, producer="customers",
+                              data=DeletedCustomer(customer_id="c1"))
+    await service.publish(deleted)
+    await service.publish(deleted)
+    shared_now = (await service.client.get(f"/v1/itineraries/{shared_trip['id']}", headers=auth())).json()
+    assert [(c["customer_id"], c["is_poc"]) for c in shared_now["customers"]] == [("c2", True)]
+    assert shared_now["notices"][0]["kind"] == "poc_reassigned" and shared_now["version"] == 5
+    solo_now = (await service.client.get(f"/v1/itineraries/{solo_trip['id']}", headers=auth())).json()
+    assert solo_now["customers"] == [] and solo_now["notices"] == []
+    unlinked = [e for e in await outbox_events(service, CustomerUnlinked) if e.data.reason == "customer_deleted"]
+    assert sorted(e.aggregate_id for e in unlinked) == sorted([shared_trip["id"], solo_trip["id"]])
+    [promoted] = [e for e in await outbox_events(service, PocChanged) if e.data.reason == "poc_deleted"]
+    assert (promoted.data.customer_id, promoted.aggregate_version) == ("c2", 5)
+    relink = await link(service, solo_trip["id"], "c1")
+    assert relink.status_code == 404, "the deleted customer is gone from the read model too"

@@ -108,3 +108,27 @@ def test_revise_reports_changes_with_before_and_after():
     with pytest.raises(InvalidItinerary):
         itinerary.revise({"end_date": date(2027, 4, 1)})
     assert itinerary.end_date == date(2027, 5, 9)
+
+
+def test_a_deleted_only_poc_is_unlinked_and_the_next_customer_takes_over_with_a_notice():
+    itinerary = trip()
+    itinerary.link("c1")
+    itinerary.link("c2")
+    itinerary.link("c3")
+    change = itinerary.drop_deleted_customer("c1")
+    assert (change.kind, change.reason) == ("unlinked", "customer_deleted") and itinerary.pocs == []
+    promoted = itinerary.restore_poc_rule("c1")
+    assert (promoted.kind, promoted.customer_id, promoted.is_poc) == ("poc_changed", "c2", True)
+    assert [(c.customer_id, c.is_poc) for c in itinerary.customers] == [("c2", True), ("c3", False)]
+    assert itinerary.notices[0].kind == "poc_reassigned" and "c2" in itinerary.notices[0].message
+    assert itinerary.version == 6
+
+
+def test_deleting_a_non_poc_or_the_last_customer_needs_no_promotion():
+    itinerary = trip()
+    itinerary.link("c1")
+    itinerary.link("c2")
+    itinerary.drop_deleted_customer("c2")
+    assert itinerary.restore_poc_rule("c2") is None
+    itinerary.drop_deleted_customer("c1")
+    assert itinerary.restore_poc_rule("c1") is None and itinerary.customers == [] and itinerary.notices == []

@@ -49,6 +49,9 @@ class ReadModels:
         fields = ("first_name", "last_name", "emails", "preferred_language", "status")
         return Contact(customer_id=customer_id, **{name: document[name] for name in fields})
 
+    async def forget_contact(self, customer_id: str) -> None:
+        await self._contacts.delete_one({"_id": customer_id})
+
     async def apply_trip(self, trip: Trip, version: int, members: list[dict] | None = None) -> bool:
         fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date)}
         if members is not None:
@@ -96,6 +99,13 @@ class NotificationRepository:
         cursor = self._notifications.find({"customer_id": customer_id,
                                            "status": {"$in": ["waiting_for_contact", "no_address"]}})
         return [from_document(doc) async for doc in cursor]
+
+    async def cancel_undelivered(self, customer_id: str, reason: str) -> int:
+        """Notifications that can no longer reach this customer stop waiting; sent ones stay as the record."""
+        result = await self._notifications.update_many(
+            {"customer_id": customer_id, "status": {"$in": ["pending", "waiting_for_contact", "no_address"]}},
+            {"$set": {"status": "cancelled", "last_error": reason}})
+        return result.modified_count
 
     async def replace(self, notification: Notification) -> None:
         await self._notifications.replace_one({"_id": notification.id}, to_document(notification))

@@ -8,7 +8,7 @@ from typing import Literal
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
 
-Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address"]
+Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled"]
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 SEND_LEASE = timedelta(seconds=60)

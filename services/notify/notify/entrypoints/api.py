@@ -12,7 +12,7 @@ from trip_shared.web.auth import Principal, require, v1_router
 
 router = v1_router(tags=["notifications"])
 
-StatusFilter = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address"]
+StatusFilter = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled"]
 
 
 class NotificationOut(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from notify.service_layer.services import NotifyHandlers
 from trip_shared.contracts.booking import BookingConfirmed
-from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerUpdated
+from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerDeleted, CustomerUpdated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -25,3 +25,4 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(handlers.membership_changed)
     consumer.handles(BookingConfirmed)(handlers.booking_confirmed)
+    consumer.handles(CustomerDeleted)(handlers.customer_deleted)

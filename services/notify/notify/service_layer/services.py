@@ -10,7 +10,7 @@ from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.contracts.booking import BookingConfirmed
-from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerUpdated
+from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerDeleted, CustomerUpdated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -57,6 +57,10 @@ class NotifyHandlers:
             if notification.status == "pending":
                 released.append(notification.id)
         self._send_after_commit(uow, released)
+
+    async def customer_deleted(self, event: CustomerDeleted, uow: NotifyUnitOfWork) -> None:
+        await uow.read_models(event.tenant_id).forget_contact(event.data.customer_id)
+        await uow.notifications(event.tenant_id).cancel_undelivered(event.data.customer_id, "customer deleted")
 
     async def record_trip(self, event: ItineraryCreated | ItineraryChanged, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).apply_trip(_trip(event.data), event.aggregate_version)

@@ -211,3 +211,16 @@ async def test_a_booking_confirmed_before_notify_knows_the_pocs_waits_for_them(s
     subjects = sorted(smtp.subject(m) for m in smtp.to("mei@example.com"))
     assert subjects == ["Confirmed: Hoshinoya for Kyoto in autumn", "You are the point of contact for Kyoto in autumn"]
     assert await service.runtime.store.db["deferred_updates"].count_documents({}) == 0
+
+
+async def test_a_deleted_customer_is_forgotten_and_nothing_more_is_sent_to_them(service, smtp):
+    from trip_shared.contracts.customers import CustomerDeleted, DeletedCustomer
+
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    assert (await listed(service))[0]["status"] == "waiting_for_contact"
+    await service.publish(CustomerDeleted(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=5,
+                                          producer="customers", data=DeletedCustomer(customer_id="c1")))
+    [record] = await listed(service)
+    assert record["status"] == "cancelled" and record["last_error"] == "customer deleted"
+    assert await service.runtime.store.db["contacts"].count_documents({}) == 0
+    assert smtp.messages == []
