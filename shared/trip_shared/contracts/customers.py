@@ -97,3 +97,17 @@ class CustomerDeleted(Event):
     event_type: Literal["customer.deleted"] = "customer.deleted"
     aggregate_type: Literal["customer"] = "customer"
     data: DeletedCustomer
+
+
+class MergedCustomers(Payload):
+    survivor: CustomerSnapshot = Field(description="The record that remains, with what it absorbed.")
+    merged_customer_id: str = Field(description="The duplicate; its links now belong to the survivor.")
+
+
+class CustomersMerged(Event):
+    """Two records were one person. Keyed by the survivor; every copy and link of the duplicate moves to it."""
+
+    TOPIC = "customer.merged"
+    event_type: Literal["customer.merged"] = "customer.merged"
+    aggregate_type: Literal["customer"] = "customer"
+    data: MergedCustomers

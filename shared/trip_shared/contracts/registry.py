@@ -34,6 +34,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerUpdated, "customers", "A customer's master record changed."),
     _spec(customers.CustomerDeactivated, "customers", "A customer became inactive."),
     _spec(customers.PreferencesRecorded, "customers", "A consultation recorded the customer's preferences."),
+    _spec(customers.CustomersMerged, "customers", "A duplicate customer was merged into another record."),
     _spec(customers.CustomerDeleted, "customers", "A customer record was deleted; copies go, links are removed."),
     _spec(itinerary.ItineraryCreated, "itinerary", "An itinerary was created."),
     _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary's title, dates or stage changed."),

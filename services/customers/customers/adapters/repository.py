@@ -101,7 +101,8 @@ class CustomerRepository:
             alternatives.append({"search_keys": fold(customer.full_name)})
         if not alternatives:
             return []
-        cursor = self._customers.find({"$or": alternatives, "_id": {"$ne": customer.id}}).limit(limit)
+        cursor = self._customers.find({"$or": alternatives, "_id": {"$ne": customer.id},
+                                       "status": {"$ne": "merged"}}).limit(limit)
         return [_from_document(doc) async for doc in cursor]
 
     async def search(self, query: SearchQuery, *, include_inactive: bool, limit: int,
@@ -111,8 +112,7 @@ class CustomerRepository:
         if query.lookup:
             field_name, value = query.lookup
             criteria[field_name] = value
-        if not include_inactive:
-            criteria["status"] = "active"
+        criteria["status"] = {"$in": ["active", "inactive"]} if include_inactive else "active"
         if after:
             criteria["sort_key"] = {"$gt": after}
         cursor = self._customers.find(criteria).sort("sort_key", ASCENDING)

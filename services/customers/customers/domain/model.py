@@ -11,10 +11,10 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from trip_shared.clock import utc_now
-from trip_shared.errors import DomainError
+from trip_shared.errors import ConflictError, DomainError
 from trip_shared.text import digits, fold
 
-Status = Literal["active", "inactive"]
+Status = Literal["active", "inactive", "merged"]
 LANGUAGES = {"en", "zh-Hans"}
 EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "date_of_birth",
                    "nationality", "passport_number", "passport_expiry", "notes", "status")
@@ -69,6 +69,7 @@ class Customer:
     passport_expiry: date | None = None
     notes: str | None = None
     status: Status = "active"
+    merged_into: str | None = None
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
@@ -88,6 +89,9 @@ class Customer:
         unknown = set(changes) - set(EDITABLE_FIELDS)
         if unknown:
             raise InvalidCustomer(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        if self.status == "merged":
+            raise ConflictError(f"This record was merged into customer {self.merged_into}; edit that one.",
+                                code="already-merged")
         before = replace(self)
         self._apply(changes, phone_region)
         changed = [(name, getattr(before, name), getattr(self, name)) for name in EDITABLE_FIELDS
@@ -142,6 +146,31 @@ class Customer:
             if changes["status"] not in ("active", "inactive"):
                 raise InvalidCustomer("status must be 'active' or 'inactive'.", code="invalid-status")
             self.status = changes["status"]
+
+    def absorb(self, duplicate: Customer) -> list[tuple[str, object, object]]:
+        """Merge ``duplicate`` (the same person) into this record: its e-mails and phones are added, and fields this
+        record lacks are taken from it. The duplicate is marked merged, pointing here. Returns this record's changes.
+        """
+        if duplicate.id == self.id:
+            raise InvalidCustomer("A customer cannot be merged into itself.", code="merge-into-self")
+        for customer in (self, duplicate):
+            if customer.status == "merged":
+                raise ConflictError(f"Customer {customer.id} was already merged into {customer.merged_into}.",
+                                    code="already-merged")
+        changes: dict = {"emails": self.emails + duplicate.emails, "phones": self.phones + duplicate.phones}
+        for name in ("last_name", "date_of_birth", "nationality", "passport_number", "passport_expiry"):
+            if getattr(self, name) is None and getattr(duplicate, name) is not None:
+                changes[name] = getattr(duplicate, name)
+        if duplicate.notes and duplicate.notes not in (self.notes or ""):
+            changes["notes"] = "\n".join(note for note in (self.notes, duplicate.notes) if note)
+        changed = self.update(changes)
+        if not changed:  # nothing to take over still makes a new version: the merge itself is a change
+            self.version += 1
+            self.updated_at = utc_now()
+        duplicate.status, duplicate.merged_into = "merged", self.id
+        duplicate.version += 1
+        duplicate.updated_at = utc_now()
+        return changed
 
     @property
     def full_name(self) -> str:

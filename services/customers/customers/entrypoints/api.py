@@ -58,7 +58,8 @@ class CustomerOut(BaseModel):
     passport_number: str | None
     passport_expiry: date | None
     notes: str | None
-    status: str
+    status: str = Field(description="active, inactive, or merged (then see merged_into).")
+    merged_into: str | None = None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -68,6 +69,11 @@ class CustomerOut(BaseModel):
         fields = {name: getattr(customer, name) for name in cls.model_fields if hasattr(customer, name)}
         return cls(**fields, email=customer.emails[0] if customer.emails else None,
                    phone=customer.phones[0] if customer.phones else None)
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    duplicate_id: str = Field(min_length=1, max_length=100, description="The record to fold into this one.")
 
 
 class ConsultationIn(Preferences):
@@ -160,6 +166,15 @@ async def update_customer(customer_id: str, body: CustomerPatch, request: Reques
     customer = await services.update_customer(_transaction(request), principal.tenant_id, principal.name,
                                               customer_id, changes)
     return CustomerOut.of(customer)
+
+
+@router.post("/customers/{customer_id}/merge", response_model=CustomerOut)
+async def merge_customers(customer_id: str, body: MergeIn, request: Request,
+                          principal: Principal = require("customers:write")) -> CustomerOut:
+    """Fold a duplicate into this customer; every itinerary link of the duplicate moves here."""
+    survivor = await services.merge_customers(_transaction(request), principal.tenant_id, principal.name,
+                                              customer_id, body.duplicate_id)
+    return CustomerOut.of(survivor)
 
 
 @router.delete("/customers/{customer_id}", status_code=204)

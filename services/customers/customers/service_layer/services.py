@@ -11,9 +11,11 @@ from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
     CustomerDeleted,
+    CustomersMerged,
     CustomerSnapshot,
     CustomerUpdated,
     DeletedCustomer,
+    MergedCustomers,
     Preferences,
     PreferencesRecorded,
 )
@@ -92,6 +94,26 @@ async def update_customer(transaction: Transaction, tenant_id: str, actor: str, 
             else:
                 uow.emit(CustomerUpdated(data=snapshot(customer), changed_fields=names, **_envelope(customer)))
         return customer
+
+    return await transaction(work)
+
+
+async def merge_customers(transaction: Transaction, tenant_id: str, actor: str, survivor_id: str,
+                          duplicate_id: str) -> Customer:
+    """The duplicate is the same person: the survivor takes its details and links; both keep their history."""
+    async def work(uow: CustomersUnitOfWork) -> Customer:
+        repository = uow.customers(tenant_id)
+        survivor = await _load(uow, tenant_id, survivor_id)
+        duplicate = await _load(uow, tenant_id, duplicate_id)
+        survivor_version, duplicate_version = survivor.version, duplicate.version
+        changed = survivor.absorb(duplicate)
+        await repository.save(survivor, survivor_version)
+        await repository.save(duplicate, duplicate_version)
+        await repository.record_history(survivor, actor, "merged", [("merged_from", None, duplicate.id), *changed])
+        await repository.record_history(duplicate, actor, "merged", [("merged_into", None, survivor.id)])
+        uow.emit(CustomersMerged(data=MergedCustomers(survivor=snapshot(survivor), merged_customer_id=duplicate.id),
+                                 **_envelope(survivor)))
+        return survivor
 
     return await transaction(work)
 

@@ -254,3 +254,35 @@ async def test_deleting_a_customer_removes_the_record_and_announces_it(service):
     row = await service.runtime.outbox.rows.find_one({"event_type": "customer.deleted"})
     event = CustomerDeleted.model_validate_json(row["payload"])
     assert event.data.customer_id == created["id"] and event.aggregate_version == 3
+
+
+async def test_merging_a_duplicate_keeps_both_histories_and_announces_it(service):
+    from trip_shared.contracts.customers import CustomersMerged
+
+    survivor = await create(service, first_name="Ana", email="ana@example.com")
+    duplicate = (await service.client.post("/v1/customers?allow_duplicate=true", headers=auth(), json={
+        "first_name": "Ana", "last_name": "Lima", "email": "ana@example.com", "phone": "+44 7911 123456"})).json()
+    merged = await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth(),
+                                       json={"duplicate_id": duplicate["id"]})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["last_name"] == "Lima" and merged.json()["phones"] == ["+447911123456"]
+    old = (await service.client.get(f"/v1/customers/{duplicate['id']}", headers=auth())).json()
+    assert (old["status"], old["merged_into"]) == ("merged", survivor["id"])
+    found = (await service.client.get("/v1/customers?q=ana&include_inactive=true", headers=auth())).json()["items"]
+    assert [c["id"] for c in found] == [survivor["id"]], "merged records leave search"
+    assert (await service.client.get(f"/v1/customers/{survivor['id']}/history", headers=auth())).json()["items"][-1][
+        "action"] == "merged"
+    assert (await service.client.get(f"/v1/customers/{duplicate['id']}/history", headers=auth())).json()["items"][-1][
+        "changes"] == [{"field": "merged_into", "before": None, "after": survivor["id"]}]
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.merged"})
+    event = CustomersMerged.model_validate_json(row["payload"])
+    assert event.data.merged_customer_id == duplicate["id"] and event.aggregate_id == survivor["id"]
+    again = await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth(),
+                                      json={"duplicate_id": duplicate["id"]})
+    assert again.status_code == 409 and again.json()["code"] == "already-merged"
+    edit = await service.client.patch(f"/v1/customers/{duplicate['id']}", headers=auth(), json={"notes": "x"})
+    assert edit.status_code == 409
+    for response in (await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth(), json={"duplicate_id": "nope"}),
+                     await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth("tenant-b"), json={"duplicate_id": duplicate["id"]}),
+                     await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth(), json={})):
+        assert response.status_code in (404, 422)

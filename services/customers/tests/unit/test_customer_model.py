@@ -140,3 +140,25 @@ def test_consultation_rules():
         with pytest.raises(InvalidPreferences) as error:
             Consultation.record("c1", "t", 0, preferences, "interview", "planner")
         assert error.value.code == code
+
+
+def test_merging_takes_the_duplicates_details_and_marks_it_merged():
+    from datetime import date
+
+    from trip_shared.errors import ConflictError
+
+    survivor = register(emails=["ana@example.com"], notes="Prefers window seats")
+    duplicate = register(last_name="Lima", emails=["ana@work.example"], phones=["+447911123456"],
+                         date_of_birth=date(1990, 1, 2), notes="Travels with Lin")
+    changed = survivor.absorb(duplicate)
+    assert survivor.emails == ["ana@example.com", "ana@work.example"] and survivor.phones == ["+447911123456"]
+    assert survivor.last_name == "Lima" and survivor.date_of_birth == date(1990, 1, 2)
+    assert survivor.notes == "Prefers window seats\nTravels with Lin"
+    assert {name for name, _, _ in changed} == {"emails", "phones", "last_name", "date_of_birth", "notes"}
+    assert (duplicate.status, duplicate.merged_into, duplicate.version) == ("merged", survivor.id, 2)
+    with pytest.raises(ConflictError):
+        duplicate.update({"first_name": "Zed"})
+    with pytest.raises(ConflictError):
+        register().absorb(duplicate)
+    with pytest.raises(InvalidCustomer):
+        survivor.absorb(survivor)

@@ -148,11 +148,12 @@ class Itinerary:
         self._touch()
         return MembershipChanged("unlinked", customer_id, False)
 
-    def drop_deleted_customer(self, customer_id: str) -> MembershipChanged:
-        """The customer's record is gone: unlink them, whatever the POC rule (see :meth:`restore_poc_rule`)."""
+    def drop_customer(self, customer_id: str, reason: str) -> MembershipChanged:
+        """The customer's record is gone (deleted, merged): unlink them whatever the POC rule; the caller then
+        calls :meth:`restore_poc_rule`."""
         self.customers.remove(self.linked(customer_id))
         self._touch()
-        return MembershipChanged("unlinked", customer_id, False, reason="customer_deleted")
+        return MembershipChanged("unlinked", customer_id, False, reason=reason)
 
     def restore_poc_rule(self, removed_customer_id: str) -> MembershipChanged | None:
         """After a POC disappeared without the planner: the next linked customer becomes the POC, and the planner

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from itinerary.service_layer import services
-from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerDeleted, CustomerUpdated
+from trip_shared.contracts.customers import (
+    CustomerCreated,
+    CustomerDeactivated,
+    CustomerDeleted,
+    CustomersMerged,
+    CustomerUpdated,
+)
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "itinerary"
@@ -14,3 +20,4 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(CustomerUpdated)(services.record_customer)
     consumer.handles(CustomerDeactivated)(services.record_customer)
     consumer.handles(CustomerDeleted)(services.customer_deleted)
+    consumer.handles(CustomersMerged)(services.customers_merged)

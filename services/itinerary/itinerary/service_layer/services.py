@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
 
 from itinerary.domain.model import Itinerary, MembershipChanged
@@ -170,8 +171,32 @@ async def customer_deleted(event: customer_events.CustomerDeleted, uow: Itinerar
     repository = uow.itineraries(event.tenant_id)
     for itinerary in await repository.with_customer(customer_id):
         expected_version = itinerary.version
-        uow.emit(_membership_event(itinerary, itinerary.drop_deleted_customer(customer_id)))
+        uow.emit(_membership_event(itinerary, itinerary.drop_customer(customer_id, "customer_deleted")))
         promoted = itinerary.restore_poc_rule(customer_id)
         if promoted:
             uow.emit(_membership_event(itinerary, promoted))
+        await repository.save(itinerary, expected_version)
+
+
+async def customers_merged(event: customer_events.CustomersMerged, uow: ItineraryUnitOfWork) -> None:
+    """The duplicate's links move to the survivor, keeping who was a point of contact."""
+    merged_id, survivor = event.data.merged_customer_id, event.data.survivor
+    known = uow.known_customers(event.tenant_id)
+    await known.forget(merged_id)
+    await known.apply(survivor.customer_id, event.aggregate_version,
+                      {"first_name": survivor.first_name, "last_name": survivor.last_name, "status": survivor.status})
+    repository = uow.itineraries(event.tenant_id)
+    for itinerary in await repository.with_customer(merged_id):
+        expected_version = itinerary.version
+        was_poc = itinerary.linked(merged_id).is_poc
+        changes = [itinerary.drop_customer(merged_id, "customers_merged")]
+        uow.emit(_membership_event(itinerary, changes[0]))
+        if not itinerary.is_linked(survivor.customer_id):
+            change = itinerary.link(survivor.customer_id, is_poc=was_poc or not itinerary.customers)
+        elif was_poc:
+            change = itinerary.set_poc(survivor.customer_id, True)
+        else:
+            change = itinerary.restore_poc_rule(merged_id)
+        if change:
+            uow.emit(_membership_event(itinerary, replace(change, reason="customers_merged")))
         await repository.save(itinerary, expected_version)

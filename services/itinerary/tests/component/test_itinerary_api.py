@@ -182,3 +182,28 @@ async def test_a_deleted_customer_is_unlinked_everywhere_and_the_next_one_become
     assert (promoted.data.customer_id, promoted.aggregate_version) == ("c2", 5)
     relink = await link(service, solo_trip["id"], "c1")
     assert relink.status_code == 404, "the deleted customer is gone from the read model too"
+
+
+async def test_a_merged_duplicates_links_move_to_the_survivor(service):
+    from trip_shared.contracts.customers import CustomersMerged, MergedCustomers
+
+    for customer_id in ("dup", "other", "survivor"):
+        await service.publish(customer_event(customer_id, first_name=customer_id.title()))
+    led_by_dup, both = await new_itinerary(service), await new_itinerary(service, title="Both")
+    await link(service, led_by_dup["id"], "dup")
+    await link(service, led_by_dup["id"], "other")
+    await link(service, both["id"], "survivor")
+    await link(service, both["id"], "dup")
+    merged = CustomersMerged(tenant_id="tenant-a", aggregate_id="survivor", aggregate_version=2,
+                             producer="customers",
+                             data=MergedCustomers(survivor=CustomerSnapshot(customer_id="survivor", first_name="Sam"),
+                                                  merged_customer_id="dup"))
+    await service.publish(merged)
+    await service.publish(merged)
+    first = (await service.client.get(f"/v1/itineraries/{led_by_dup['id']}", headers=auth())).json()
+    assert [(c["customer_id"], c["is_poc"]) for c in first["customers"]] == [("other", False), ("survivor", True)]
+    assert first["customers"][1]["first_name"] == "Sam"
+    second = (await service.client.get(f"/v1/itineraries/{both['id']}", headers=auth())).json()
+    assert [(c["customer_id"], c["is_poc"]) for c in second["customers"]] == [("survivor", True)]
+    relinked = [e for e in await outbox_events(service, CustomerLinked) if e.data.reason == "customers_merged"]
+    assert [(e.data.customer_id, e.data.is_poc) for e in relinked] == [("survivor", True)]

@@ -115,7 +115,7 @@ def test_a_deleted_only_poc_is_unlinked_and_the_next_customer_takes_over_with_a_
     itinerary.link("c1")
     itinerary.link("c2")
     itinerary.link("c3")
-    change = itinerary.drop_deleted_customer("c1")
+    change = itinerary.drop_customer("c1", "customer_deleted")
     assert (change.kind, change.reason) == ("unlinked", "customer_deleted") and itinerary.pocs == []
     promoted = itinerary.restore_poc_rule("c1")
     assert (promoted.kind, promoted.customer_id, promoted.is_poc) == ("poc_changed", "c2", True)
@@ -128,7 +128,7 @@ def test_deleting_a_non_poc_or_the_last_customer_needs_no_promotion():
     itinerary = trip()
     itinerary.link("c1")
     itinerary.link("c2")
-    itinerary.drop_deleted_customer("c2")
+    itinerary.drop_customer("c2", "customer_deleted")
     assert itinerary.restore_poc_rule("c2") is None
-    itinerary.drop_deleted_customer("c1")
+    itinerary.drop_customer("c1", "customer_deleted")
     assert itinerary.restore_poc_rule("c1") is None and itinerary.customers == [] and itinerary.notices == []

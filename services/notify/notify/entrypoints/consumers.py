@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from notify.service_layer.services import NotifyHandlers
 from trip_shared.contracts.booking import BookingConfirmed
-from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerDeleted, CustomerUpdated
+from trip_shared.contracts.customers import (
+    CustomerCreated,
+    CustomerDeactivated,
+    CustomerDeleted,
+    CustomersMerged,
+    CustomerUpdated,
+)
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -26,3 +32,4 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
         consumer.handles(contract)(handlers.membership_changed)
     consumer.handles(BookingConfirmed)(handlers.booking_confirmed)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
+    consumer.handles(CustomersMerged)(handlers.customers_merged)

@@ -10,7 +10,13 @@ from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.contracts.booking import BookingConfirmed
-from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated, CustomerDeleted, CustomerUpdated
+from trip_shared.contracts.customers import (
+    CustomerCreated,
+    CustomerDeactivated,
+    CustomerDeleted,
+    CustomersMerged,
+    CustomerUpdated,
+)
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -58,6 +64,17 @@ class NotifyHandlers:
                 released.append(notification.id)
         self._send_after_commit(uow, released)
 
+    async def customers_merged(self, event: CustomersMerged, uow: NotifyUnitOfWork) -> None:
+        survivor = event.data.survivor
+        models = uow.read_models(event.tenant_id)
+        await models.forget_contact(event.data.merged_customer_id)
+        await models.apply_contact(Contact(customer_id=survivor.customer_id, first_name=survivor.first_name,
+                                           last_name=survivor.last_name, emails=list(survivor.emails),
+                                           preferred_language=survivor.preferred_language, status=survivor.status),
+                                   event.aggregate_version)
+        await uow.notifications(event.tenant_id).cancel_undelivered(
+            event.data.merged_customer_id, f"customer merged into {survivor.customer_id}")
+
     async def customer_deleted(self, event: CustomerDeleted, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).forget_contact(event.data.customer_id)
         await uow.notifications(event.tenant_id).cancel_undelivered(event.data.customer_id, "customer deleted")
@@ -73,7 +90,8 @@ class NotifyHandlers:
         current = await models.apply_trip(_trip(data.itinerary), event.aggregate_version, members)
         trip = _trip(data.itinerary)
         await self._release_deferred(uow, event.tenant_id, trip)
-        if event.event_type == CustomerUnlinked.TOPIC or not data.is_poc:
+        # A merge moves an existing POC onto their surviving record: the same person, nothing new to tell them.
+        if event.event_type == CustomerUnlinked.TOPIC or not data.is_poc or data.reason == "customers_merged":
             return
         if not current:
             # A later change already arrived: only tell them if they are still a POC now.

@@ -224,3 +224,22 @@ async def test_a_deleted_customer_is_forgotten_and_nothing_more_is_sent_to_them(
     assert record["status"] == "cancelled" and record["last_error"] == "customer deleted"
     assert await service.runtime.store.db["contacts"].count_documents({}) == 0
     assert smtp.messages == []
+
+
+async def test_a_merge_moves_the_poc_without_telling_them_again(service, smtp):
+    from trip_shared.contracts.customers import CustomersMerged, MergedCustomers
+
+    await service.publish(contact("dup"))
+    await service.publish(membership(CustomerLinked, "dup", True, [("dup", True)], 2))
+    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    await service.publish(CustomersMerged(
+        tenant_id="tenant-a", aggregate_id="c1", aggregate_version=3, producer="customers",
+        data=MergedCustomers(survivor=CustomerSnapshot(customer_id="c1", first_name="Mei", emails=["mei@example.com"]),
+                             merged_customer_id="dup")))
+    relinked = membership(CustomerUnlinked, "dup", False, [], 3)
+    await service.publish(relinked)
+    moved = membership(CustomerLinked, "c1", True, [("c1", True)], 4)
+    await service.publish(moved.model_copy(update={"data": moved.data.model_copy(update={"reason": "customers_merged"})}))
+    await asyncio.sleep(0.3)
+    assert len(smtp.to("mei@example.com")) == 1
+    assert await service.runtime.store.db["contacts"].find_one({"_id": "dup"}) is None
