@@ -218,3 +218,27 @@ def test_deleting_the_only_poc_hands_the_trip_to_the_next_customer_who_is_told(a
     assert current["notices"][0]["kind"] == "poc_reassigned"
     [mail] = eventually(lambda: mails_to(stack, second_email), message="the new POC was never told")
     assert subject(mail).startswith("You are the point of contact")
+
+
+def test_an_erasure_request_reaches_every_service_and_each_confirms(api, stack):
+    email = f"{unique('forget')}@example.com"
+    customer = create_customer(api, "Noor", last_name=unique("Haddad"), email=email)
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": unique("Forgotten ")})
+    api.ok("POST", "itinerary", f"/v1/itineraries/{itinerary['id']}/customers", 201,
+           json={"customer_id": customer["id"]})
+    eventually(lambda: [n for n in notifications(api, customer_id=customer["id"]) if n["status"] == "sent"])
+    eventually(lambda: api.request("POST", "feedback", "/v1/feedback", json={
+        "itinerary_id": itinerary["id"], "customer_id": customer["id"], "rating": 4,
+        "comment": f"Write to me at {email}"}).status_code == 201)
+
+    started = api.ok("POST", "customers", f"/v1/customers/{customer['id']}/erasure", 202)
+    assert sorted(started["pending"]) == ["feedback", "itinerary", "notify"]
+    done = eventually(lambda: (s := api.ok("GET", "customers", f"/v1/customers/{customer['id']}/erasure"))["complete"]
+                      and s, message="not every service confirmed the erasure")
+    assert set(done["confirmations"]) == {"itinerary", "notify", "feedback"}
+    linked = api.ok("GET", "itinerary", f"/v1/itineraries/{itinerary['id']}")["customers"]
+    assert [(c["customer_id"], c["first_name"]) for c in linked] == [(customer["id"], "[erased]")]
+    [sent] = notifications(api, customer_id=customer["id"])
+    assert sent["recipient"] is None and sent["subject"] == "[erased]"
+    comments = api.ok("GET", "feedback", "/v1/feedback", params={"itinerary_id": itinerary["id"]})["items"]
+    assert [f["comment"] for f in comments] == ["[erased]"]

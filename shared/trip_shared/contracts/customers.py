@@ -111,3 +111,17 @@ class CustomersMerged(Event):
     event_type: Literal["customer.merged"] = "customer.merged"
     aggregate_type: Literal["customer"] = "customer"
     data: MergedCustomers
+
+
+class ErasedCustomer(Payload):
+    customer_id: str
+
+
+class CustomerErased(Event):
+    """The customer asked to be forgotten: every service holding personal data about them scrubs it and confirms
+    with ``customer.erasure_confirmed``. Ids stay (links and bookings remain), names and contact details go."""
+
+    TOPIC = "customer.erased"
+    event_type: Literal["customer.erased"] = "customer.erased"
+    aggregate_type: Literal["customer"] = "customer"
+    data: ErasedCustomer

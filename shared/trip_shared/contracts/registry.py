@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trip_shared.contracts import booking, customers, feedback, itinerary
+from trip_shared.contracts import booking, customers, feedback, itinerary, privacy
 from trip_shared.contracts.envelope import Event
 
 DLQ_SUFFIX = ".dlq"
@@ -36,6 +36,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.PreferencesRecorded, "customers", "A consultation recorded the customer's preferences."),
     _spec(customers.CustomersMerged, "customers", "A duplicate customer was merged into another record."),
     _spec(customers.CustomerDeleted, "customers", "A customer record was deleted; copies go, links are removed."),
+    _spec(customers.CustomerErased, "customers", "A customer's personal data must be erased everywhere."),
+    _spec(privacy.ErasureConfirmed, "any", "A service erased its copy of a customer's personal data."),
     _spec(itinerary.ItineraryCreated, "itinerary", "An itinerary was created."),
     _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary's title, dates or stage changed."),
     _spec(itinerary.CustomerLinked, "itinerary", "A customer was linked to an itinerary."),

@@ -11,9 +11,10 @@ from customers.domain.consultation import Consultation
 from customers.domain.model import Customer, SearchQuery
 from trip_shared.clock import utc_now
 from trip_shared.mongo import TenantCollection
+from trip_shared.privacy import ERASED
 from trip_shared.text import fold
 
-CUSTOMERS, HISTORY, CONSULTATIONS = "customers", "customer_history", "consultations"
+CUSTOMERS, HISTORY, CONSULTATIONS, ERASURES = "customers", "customer_history", "consultations", "erasures"
 _DATE_FIELDS = ("date_of_birth", "passport_expiry")
 
 
@@ -90,6 +91,13 @@ class CustomerRepository:
                                         "version": customer.version + 1, "at": utc_now(), "actor": actor,
                                         "action": "deleted", "changes": []})
 
+    async def erase_records(self, customer: Customer, actor: str) -> None:
+        """Consultations go; history keeps who changed what and when, but not the values."""
+        await self._consultations.delete_many({"customer_id": customer.id})
+        await self._history.update_many({"customer_id": customer.id}, {"$set": {"changes.$[].before": ERASED,
+                                                                                "changes.$[].after": ERASED}})
+        await self.record_history(customer, actor, "erased", [])
+
     async def possible_duplicates(self, customer: Customer, limit: int = 10) -> list[Customer]:
         """Customers sharing an e-mail or phone with ``customer``, or its full name."""
         alternatives: list[dict] = []
@@ -156,3 +164,21 @@ class CustomerRepository:
     async def consultations(self, customer_id: str) -> list[Consultation]:
         cursor = self._consultations.find({"customer_id": customer_id}, projection={"_id": 0})
         return [Consultation(**doc) async for doc in cursor.sort("version", DESCENDING)]
+
+
+class ErasureRequests:
+    """Who asked for an erasure, and which services have confirmed theirs."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._requests = collection
+
+    async def open(self, customer_id: str, actor: str, expected: tuple[str, ...]) -> None:
+        await self._requests.insert_one({"_id": customer_id, "requested_at": utc_now(), "requested_by": actor,
+                                         "expected": list(expected), "confirmations": {}})
+
+    async def confirm(self, customer_id: str, service: str, scrubbed: list[str]) -> None:
+        await self._requests.update_one({"_id": customer_id}, {"$set": {
+            f"confirmations.{service}": {"at": utc_now(), "scrubbed": scrubbed}}})
+
+    async def get(self, customer_id: str) -> dict | None:
+        return await self._requests.find_one({"_id": customer_id}, projection={"tenant_id": 0})

@@ -12,9 +12,12 @@ from email_validator import EmailNotValidError, validate_email
 
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError
+from trip_shared.privacy import ERASED
 from trip_shared.text import digits, fold
 
-Status = Literal["active", "inactive", "merged"]
+Status = Literal["active", "inactive", "merged", "erased"]
+# Services that hold copies of customers' personal data and confirm an erasure (see customer.erased).
+ERASURE_CONFIRMERS = ("itinerary", "notify", "feedback")
 LANGUAGES = {"en", "zh-Hans"}
 EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "date_of_birth",
                    "nationality", "passport_number", "passport_expiry", "notes", "status")
@@ -92,6 +95,8 @@ class Customer:
         if self.status == "merged":
             raise ConflictError(f"This record was merged into customer {self.merged_into}; edit that one.",
                                 code="already-merged")
+        if self.status == "erased":
+            raise ConflictError("This customer was erased at their request.", code="already-erased")
         before = replace(self)
         self._apply(changes, phone_region)
         changed = [(name, getattr(before, name), getattr(self, name)) for name in EDITABLE_FIELDS
@@ -171,6 +176,16 @@ class Customer:
         duplicate.version += 1
         duplicate.updated_at = utc_now()
         return changed
+
+    def erase(self) -> None:
+        """Forget who this was: every personal detail goes, the id stays so links and bookings still add up."""
+        if self.status == "erased":
+            raise ConflictError("This customer was already erased.", code="already-erased")
+        self.first_name, self.last_name, self.emails, self.phones = ERASED, None, [], []
+        self.date_of_birth = self.nationality = self.passport_number = self.passport_expiry = self.notes = None
+        self.status = "erased"
+        self.version += 1
+        self.updated_at = utc_now()
 
     @property
     def full_name(self) -> str:

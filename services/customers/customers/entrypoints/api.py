@@ -177,6 +177,29 @@ async def merge_customers(customer_id: str, body: MergeIn, request: Request,
     return CustomerOut.of(survivor)
 
 
+class ErasureOut(BaseModel):
+    customer_id: str
+    requested_at: datetime
+    requested_by: str
+    confirmations: dict = Field(description="Service → when it confirmed and what it scrubbed.")
+    pending: list[str] = Field(description="Services that have not confirmed yet.")
+    complete: bool
+
+
+@router.post("/customers/{customer_id}/erasure", status_code=202, response_model=ErasureOut)
+async def erase_customer(customer_id: str, request: Request,
+                         principal: Principal = require("customers:write")) -> ErasureOut:
+    """Erase the customer's personal data here and in every service holding a copy; follow it on GET."""
+    return ErasureOut(**await services.erase_customer(_transaction(request), principal.tenant_id, principal.name,
+                                                      customer_id))
+
+
+@router.get("/customers/{customer_id}/erasure", response_model=ErasureOut)
+async def erasure_status(customer_id: str, request: Request,
+                         principal: Principal = require("customers:read")) -> ErasureOut:
+    return ErasureOut(**await services.erasure_status(_transaction(request), principal.tenant_id, customer_id))
+
+
 @router.delete("/customers/{customer_id}", status_code=204)
 async def delete_customer(customer_id: str, request: Request,
                           principal: Principal = require("customers:write")) -> Response:

@@ -4,21 +4,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from customers.domain.consultation import Consultation, Source
-from customers.domain.model import Customer, SearchQuery, duplicate_reasons
+from customers.domain.model import ERASURE_CONFIRMERS, Customer, SearchQuery, duplicate_reasons
 from customers.service_layer.unit_of_work import CustomersUnitOfWork
 from trip_shared.clock import utc_now
 from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
     CustomerDeleted,
+    CustomerErased,
     CustomersMerged,
     CustomerSnapshot,
     CustomerUpdated,
     DeletedCustomer,
+    ErasedCustomer,
     MergedCustomers,
     Preferences,
     PreferencesRecorded,
 )
+from trip_shared.contracts.privacy import ErasureConfirmed
 from trip_shared.errors import ConflictError, NotFoundError
 
 PRODUCER = "customers"
@@ -116,6 +119,34 @@ async def merge_customers(transaction: Transaction, tenant_id: str, actor: str, 
         return survivor
 
     return await transaction(work)
+
+
+async def erase_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str) -> dict:
+    """Right to erasure: scrub the record here, then every service holding a copy scrubs it and confirms."""
+    async def work(uow: CustomersUnitOfWork) -> None:
+        customer = await _load(uow, tenant_id, customer_id)
+        customer.erase()
+        repository = uow.customers(tenant_id)
+        await repository.save(customer, customer.version - 1)
+        await repository.erase_records(customer, actor)
+        await uow.erasures(tenant_id).open(customer_id, actor, ERASURE_CONFIRMERS)
+        uow.emit(CustomerErased(data=ErasedCustomer(customer_id=customer_id), **_envelope(customer)))
+
+    await transaction(work)
+    return await erasure_status(transaction, tenant_id, customer_id)
+
+
+async def erasure_status(transaction: Transaction, tenant_id: str, customer_id: str) -> dict:
+    found = await transaction(lambda uow: uow.erasures(tenant_id).get(customer_id))
+    if found is None:
+        raise NotFoundError(f"No erasure was requested for customer {customer_id}.", code="erasure-not-found")
+    pending = [service for service in found["expected"] if service not in found["confirmations"]]
+    return {"customer_id": customer_id, "requested_at": found["requested_at"], "requested_by": found["requested_by"],
+            "confirmations": found["confirmations"], "pending": pending, "complete": not pending}
+
+
+async def record_erasure_confirmation(event: ErasureConfirmed, uow: CustomersUnitOfWork) -> None:
+    await uow.erasures(event.tenant_id).confirm(event.data.customer_id, event.data.service, event.data.scrubbed)
 
 
 async def delete_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str) -> None:

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from customers.adapters.repository import CONSULTATIONS, CUSTOMERS, HISTORY, CustomerRepository
+from customers.adapters.repository import (
+    CONSULTATIONS,
+    CUSTOMERS,
+    ERASURES,
+    HISTORY,
+    CustomerRepository,
+    ErasureRequests,
+)
 from trip_shared.unit_of_work import UnitOfWork
 
 
@@ -8,3 +15,6 @@ class CustomersUnitOfWork(UnitOfWork):
     def customers(self, tenant_id: str) -> CustomerRepository:
         return CustomerRepository(self.collection(CUSTOMERS, tenant_id), self.collection(HISTORY, tenant_id),
                                   self.collection(CONSULTATIONS, tenant_id))
+
+    def erasures(self, tenant_id: str) -> ErasureRequests:
+        return ErasureRequests(self.collection(ERASURES, tenant_id))

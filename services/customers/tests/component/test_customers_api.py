@@ -286,3 +286,36 @@ async def test_merging_a_duplicate_keeps_both_histories_and_announces_it(service
                      await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth("tenant-b"), json={"duplicate_id": duplicate["id"]}),
                      await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth(), json={})):
         assert response.status_code in (404, 422)
+
+
+async def test_erasure_scrubs_the_record_and_tracks_every_services_confirmation(service):
+    from trip_shared.contracts.customers import CustomerErased
+    from trip_shared.contracts.privacy import ErasureConfirmation, ErasureConfirmed
+
+    created = await create(service, first_name="Mei", last_name="Chen", email="mei@example.com",
+                           phone="+44 7911 123456", notes="Allergic to peanuts")
+    url = f"/v1/customers/{created['id']}"
+    await service.client.patch(url, json={"last_name": "Chan"}, headers=auth())
+    await service.client.post(f"{url}/consultations", headers=auth(), json={"dietary": ["no peanuts"]})
+    assert (await service.client.get(f"{url}/erasure", headers=auth())).status_code == 404
+    started = await service.client.post(f"{url}/erasure", headers=auth())
+    assert started.status_code == 202, started.text
+    assert started.json()["pending"] == ["itinerary", "notify", "feedback"] and not started.json()["complete"]
+    record = (await service.client.get(url, headers=auth())).json()
+    assert record["status"] == "erased" and record["first_name"] == "[erased]"
+    assert record["emails"] == [] and record["phones"] == [] and record["notes"] is None
+    exported = (await service.client.get(f"{url}/export", headers=auth())).json()
+    assert exported["consultations"] == []
+    flat = str(exported)
+    for personal in ("Mei", "Chen", "Chan", "mei@example.com", "447911123456", "peanuts"):
+        assert personal not in flat, personal
+    assert (await service.client.get("/v1/customers?q=mei&include_inactive=true", headers=auth())).json()["items"] == []
+    assert (await service.client.post(f"{url}/erasure", headers=auth())).status_code == 409
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.erased"})
+    request = CustomerErased.model_validate_json(row["payload"])
+    for name in ("itinerary", "notify", "feedback"):
+        await service.publish(ErasureConfirmed(
+            tenant_id="tenant-a", aggregate_id=created["id"], aggregate_version=request.aggregate_version,
+            producer=name, data=ErasureConfirmation(customer_id=created["id"], service=name, scrubbed=["copy"])))
+    done = (await service.client.get(f"{url}/erasure", headers=auth())).json()
+    assert done["complete"] and done["pending"] == [] and set(done["confirmations"]) == {"itinerary", "notify", "feedback"}

@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from feedback.domain.model import Feedback
 from trip_shared.mongo import TenantCollection
+from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
 FEEDBACK, KNOWN_TRIPS = "feedback", "known_trips"
@@ -40,6 +41,13 @@ class FeedbackRepository:
     async def for_itinerary(self, itinerary_id: str) -> list[Feedback]:
         cursor = self._feedback.find({"itinerary_id": itinerary_id}).sort("submitted_at", ASCENDING)
         return [_from_document(doc) async for doc in cursor]
+
+
+    async def scrub_comments_of(self, customer_id: str) -> int:
+        """A traveller's own words are personal data; the rating stays for the trip's statistics."""
+        result = await self._feedback.update_many({"customer_id": customer_id, "comment": {"$ne": None}},
+                                                  {"$set": {"comment": ERASED}})
+        return result.modified_count
 
 
 class KnownTrips:

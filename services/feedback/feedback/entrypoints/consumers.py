@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from feedback.service_layer import services
+from trip_shared.contracts.customers import CustomerErased
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -20,3 +21,4 @@ def register(runtime: ServiceRuntime) -> None:
         consumer.handles(contract)(services.record_itinerary)
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(services.record_membership)
+    consumer.handles(CustomerErased)(services.customer_erased)

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from feedback.domain.model import Feedback
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
+from trip_shared.contracts.customers import CustomerErased
 from trip_shared.contracts.feedback import FeedbackDetails, FeedbackSubmitted
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -14,6 +15,7 @@ from trip_shared.contracts.itinerary import (
     PocChanged,
 )
 from trip_shared.errors import NotFoundError
+from trip_shared.privacy import confirm_erasure
 from trip_shared.read_models import wait_until_known
 
 PRODUCER = "feedback"
@@ -66,3 +68,8 @@ async def record_membership(event: CustomerLinked | CustomerUnlinked | PocChange
         data.itinerary.itinerary_id, event.aggregate_version,
         {"title": data.itinerary.title, "members": [member.model_dump() for member in data.customers]},
     )
+
+
+async def customer_erased(event: CustomerErased, uow: FeedbackUnitOfWork) -> None:
+    scrubbed = await uow.feedback(event.tenant_id).scrub_comments_of(event.data.customer_id)
+    confirm_erasure(uow, event, PRODUCER, [f"{scrubbed} feedback comment(s)"])

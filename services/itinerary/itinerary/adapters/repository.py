@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from itinerary.domain.model import Itinerary, LinkedCustomer, Notice
 from trip_shared.mongo import TenantCollection
+from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
 ITINERARIES = "itineraries"
@@ -89,6 +90,9 @@ class KnownCustomers:
 
     async def apply(self, customer_id: str, version: int, fields: dict) -> bool:
         return await apply_if_newer(self._customers, customer_id, version, fields)
+
+    async def scrub(self, customer_id: str) -> None:
+        await self._customers.update_one({"_id": customer_id}, {"$set": {"first_name": ERASED, "last_name": None}})
 
     async def forget(self, customer_id: str) -> None:
         await self._customers.delete_one({"_id": customer_id})

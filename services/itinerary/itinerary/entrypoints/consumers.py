@@ -6,6 +6,7 @@ from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
     CustomerDeleted,
+    CustomerErased,
     CustomersMerged,
     CustomerUpdated,
 )
@@ -21,3 +22,4 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(CustomerDeactivated)(services.record_customer)
     consumer.handles(CustomerDeleted)(services.customer_deleted)
     consumer.handles(CustomersMerged)(services.customers_merged)
+    consumer.handles(CustomerErased)(services.customer_erased)

@@ -20,6 +20,7 @@ from trip_shared.contracts.itinerary import (
     PocChanged,
 )
 from trip_shared.errors import ConflictError, NotFoundError
+from trip_shared.privacy import confirm_erasure
 from trip_shared.read_models import wait_until_known
 
 PRODUCER = "itinerary"
@@ -200,3 +201,9 @@ async def customers_merged(event: customer_events.CustomersMerged, uow: Itinerar
         if change:
             uow.emit(_membership_event(itinerary, replace(change, reason="customers_merged")))
         await repository.save(itinerary, expected_version)
+
+
+async def customer_erased(event: customer_events.CustomerErased, uow: ItineraryUnitOfWork) -> None:
+    """Links stay (the trip still had a traveller); the name this service copied goes."""
+    await uow.known_customers(event.tenant_id).scrub(event.data.customer_id)
+    confirm_erasure(uow, event, PRODUCER, ["customer name"])

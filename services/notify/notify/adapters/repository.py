@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
 from trip_shared.mongo import TenantCollection
+from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
 CONTACTS, TRIPS, NOTIFICATIONS, DEFERRED = "contacts", "trips", "notifications", "deferred_updates"
@@ -105,6 +106,13 @@ class NotificationRepository:
         result = await self._notifications.update_many(
             {"customer_id": customer_id, "status": {"$in": ["pending", "waiting_for_contact", "no_address"]}},
             {"$set": {"status": "cancelled", "last_error": reason}})
+        return result.modified_count
+
+    async def scrub(self, customer_id: str) -> int:
+        """Keep that a message was sent and when; not to whom, nor what it said."""
+        result = await self._notifications.update_many(
+            {"customer_id": customer_id},
+            {"$set": {"recipient": None, "subject": ERASED, "body": ERASED, "details": {}}})
         return result.modified_count
 
     async def replace(self, notification: Notification) -> None:

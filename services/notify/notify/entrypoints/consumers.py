@@ -7,6 +7,7 @@ from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
     CustomerDeleted,
+    CustomerErased,
     CustomersMerged,
     CustomerUpdated,
 )
@@ -33,3 +34,4 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer.handles(BookingConfirmed)(handlers.booking_confirmed)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)
+    consumer.handles(CustomerErased)(handlers.customer_erased)

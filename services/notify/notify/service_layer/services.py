@@ -14,6 +14,7 @@ from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
     CustomerDeleted,
+    CustomerErased,
     CustomersMerged,
     CustomerUpdated,
 )
@@ -26,6 +27,7 @@ from trip_shared.contracts.itinerary import (
     PocChanged,
 )
 from trip_shared.errors import NotFoundError
+from trip_shared.privacy import confirm_erasure
 
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 
@@ -74,6 +76,14 @@ class NotifyHandlers:
                                    event.aggregate_version)
         await uow.notifications(event.tenant_id).cancel_undelivered(
             event.data.merged_customer_id, f"customer merged into {survivor.customer_id}")
+
+    async def customer_erased(self, event: CustomerErased, uow: NotifyUnitOfWork) -> None:
+        customer_id = event.data.customer_id
+        await uow.read_models(event.tenant_id).forget_contact(customer_id)
+        notifications = uow.notifications(event.tenant_id)
+        await notifications.cancel_undelivered(customer_id, "customer erased")
+        scrubbed = await notifications.scrub(customer_id)
+        confirm_erasure(uow, event, "notify", ["contact details", f"{scrubbed} notification(s): recipient and text"])
 
     async def customer_deleted(self, event: CustomerDeleted, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).forget_contact(event.data.customer_id)

@@ -243,3 +243,22 @@ async def test_a_merge_moves_the_poc_without_telling_them_again(service, smtp):
     await asyncio.sleep(0.3)
     assert len(smtp.to("mei@example.com")) == 1
     assert await service.runtime.store.db["contacts"].find_one({"_id": "dup"}) is None
+
+
+async def test_an_erased_customer_leaves_only_the_fact_that_a_message_was_sent(service, smtp):
+    from trip_shared.contracts.customers import CustomerErased, ErasedCustomer
+    from trip_shared.contracts.privacy import ErasureConfirmed
+
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    await eventually(lambda: listed(service, status="sent"))
+    await service.publish(CustomerErased(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=7,
+                                         producer="customers", data=ErasedCustomer(customer_id="c1")))
+    [record] = await listed(service)
+    assert record["status"] == "sent" and record["recipient"] is None and record["subject"] == "[erased]"
+    stored = await service.runtime.store.db["notifications"].find_one({})
+    assert "mei" not in str(stored).lower() and "Kyoto" not in stored["body"]
+    assert await service.runtime.store.db["contacts"].count_documents({}) == 0
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.erasure_confirmed"})
+    confirmation = ErasureConfirmed.model_validate_json(row["payload"])
+    assert confirmation.data.service == "notify" and confirmation.data.customer_id == "c1"
