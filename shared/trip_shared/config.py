@@ -37,6 +37,8 @@ class ServiceSettings:
     api_keys: str = ""
     api_keys_file: str = ""
     public_base_url: str = ""
+    # Signs links to client-facing pages; must be the same on every replica and kept secret.
+    link_signing_secret: str = "development-only-link-secret"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_sender: str = "Trip Desk <trips@agency.example>"
@@ -75,6 +77,7 @@ class ServiceSettings:
             api_keys=_env("API_KEYS", ""),
             api_keys_file=_env("API_KEYS_FILE", ""),
             public_base_url=_env("PUBLIC_BASE_URL", ""),
+            link_signing_secret=_env("LINK_SIGNING_SECRET", "development-only-link-secret"),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "2525")),
             smtp_sender=_env("SMTP_SENDER", "Trip Desk <trips@agency.example>"),

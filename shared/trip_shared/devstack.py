@@ -105,6 +105,18 @@ def ensure_dev_api_key(var_dir: Path) -> str:
     return key
 
 
+def ensure_link_secret(var_dir: Path) -> str:
+    """The secret that signs client-facing links, generated on first use and kept across runs."""
+    secret_file = var_dir / "link-signing-secret.txt"
+    secret = secret_file.read_text().strip() if secret_file.exists() else ""
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        secret_file.write_text(secret + "\n")
+        with contextlib.suppress(OSError):
+            secret_file.chmod(0o600)
+    return secret
+
+
 def http_status(url: str, timeout: float = 2.0) -> int | None:
     """HTTP status of GET ``url``, or None if nothing answers."""
     try:
@@ -164,6 +176,7 @@ class EmbeddedStack:
         self._explicit_ports = set(given)
         self.ports: dict[str, int] = {name: given.get(name) or 0 for name in DEFAULT_STACK_PORTS}
         self.api_key: str = ""
+        self.link_secret: str = ""
         self.kafka: embedded.KafkaServer | None = None
         self.mongodb: embedded.MongoServer | None = None
         self.smtp: embedded.SmtpSink | None = None
@@ -220,6 +233,7 @@ class EmbeddedStack:
                 "KAFKA_SESSION_TIMEOUT_MS": "2000",
                 "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
                 "API_KEYS_FILE": str(self.var_dir / "api-keys.json"),
+                "LINK_SIGNING_SECRET": self.link_secret,
                 "SMTP_HOST": HOST,
                 "SMTP_PORT": str(self.ports["smtp"]),
                 "LOG_LEVEL": os.environ.get("LOG_LEVEL") or "INFO",
@@ -275,6 +289,7 @@ class EmbeddedStack:
         (self.var_dir / "stack.json").unlink(missing_ok=True)
         self._assign_ports()
         self.api_key = ensure_dev_api_key(self.var_dir)
+        self.link_secret = ensure_link_secret(self.var_dir)
 
         t0 = time.monotonic()
         if self.kafka_bootstrap_override:

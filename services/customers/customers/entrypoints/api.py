@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from customers.domain.consultation import Consultation, Source
 from customers.domain.model import Customer
+from customers.entrypoints import forms
 from customers.service_layer import services
 from trip_shared.contracts.customers import Preferences
 from trip_shared.web.auth import Principal, require, v1_router
@@ -175,6 +176,28 @@ async def merge_customers(customer_id: str, body: MergeIn, request: Request,
     survivor = await services.merge_customers(_transaction(request), principal.tenant_id, principal.name,
                                               customer_id, body.duplicate_id)
     return CustomerOut.of(survivor)
+
+
+class ProfileLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    valid_days: int = Field(7, ge=1, le=30)
+
+
+class ProfileLinkOut(BaseModel):
+    url: str = Field(description="Send this to the customer; it opens their profile form, no login needed.")
+    expires_at: datetime
+
+
+@router.post("/customers/{customer_id}/profile-link", status_code=201, response_model=ProfileLinkOut)
+async def profile_link(customer_id: str, request: Request, body: ProfileLinkIn | None = None,
+                       principal: Principal = require("customers:write")) -> ProfileLinkOut:
+    """A signed, expiring link to a page where the customer completes or corrects their details and wishes."""
+    customer = await services.get_customer(_transaction(request), principal.tenant_id, customer_id)
+    if customer.status not in ("active", "inactive"):
+        raise ApiProblem(409, "not-editable", "Conflict", f"This customer is {customer.status}.")
+    url, expires_at = forms.issue_link(request.app.state.link_signer, request.app.state.runtime.settings.base_url,
+                                       principal.tenant_id, customer_id, (body or ProfileLinkIn()).valid_days)
+    return ProfileLinkOut(url=url, expires_at=expires_at)
 
 
 class ErasureOut(BaseModel):

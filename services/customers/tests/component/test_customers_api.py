@@ -319,3 +319,64 @@ async def test_erasure_scrubs_the_record_and_tracks_every_services_confirmation(
             producer=name, data=ErasureConfirmation(customer_id=created["id"], service=name, scrubbed=["copy"])))
     done = (await service.client.get(f"{url}/erasure", headers=auth())).json()
     assert done["complete"] and done["pending"] == [] and set(done["confirmations"]) == {"itinerary", "notify", "feedback"}
+
+
+async def test_a_customer_completes_their_profile_through_the_signed_link(service):
+    from urllib.parse import urlsplit
+
+    created = await create(service, first_name="Mei", email="mei@example.com", preferred_language="zh-Hans")
+    issued = await service.client.post(f"/v1/customers/{created['id']}/profile-link", headers=auth(),
+                                       json={"valid_days": 3})
+    assert issued.status_code == 201, issued.text
+    path = urlsplit(issued.json()["url"]).path
+    page = await service.client.get(path)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "您的旅行资料" in page.text and 'value="Mei"' in page.text and 'value="mei@example.com"' in page.text
+
+    form = {"first_name": "Mei", "last_name": "Chen", "email": "mei.chen@example.com", "phone": "+86 138 0013 8000",
+            "preferred_language": "en", "date_of_birth": "1990-05-17", "nationality": "cn",
+            "passport_number": "E12345678", "passport_expiry": "2031-01-31", "pace": "relaxed",
+            "interests": "tea, gardens", "dietary": "vegetarian", "accessibility": "",
+            "special_requirements": "Ground-floor rooms please"}
+    saved = await service.client.post(path, data=form)
+    assert saved.status_code == 200 and "Thank you" in saved.text
+    customer = (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()
+    assert (customer["last_name"], customer["nationality"], customer["passport_expiry"]) == ("Chen", "CN", "2031-01-31")
+    assert customer["emails"] == ["mei.chen@example.com"] and customer["phones"] == ["+8613800138000"]
+    [consultation] = (await service.client.get(f"/v1/customers/{created['id']}/consultations",
+                                               headers=auth())).json()["items"]
+    assert consultation["source"] == "profile_form" and consultation["preferences"]["interests"] == ["tea", "gardens"]
+    history = (await service.client.get(f"/v1/customers/{created['id']}/history", headers=auth())).json()["items"]
+    assert {h["actor"] for h in history[1:]} == {"customer (profile form)"}
+    updated = await service.runtime.outbox.rows.count_documents({"event_type": "customer.updated"})
+    assert updated == 1
+
+
+async def test_the_profile_form_refuses_bad_input_and_bad_links_and_changes_nothing(service):
+    from datetime import timedelta
+    from urllib.parse import urlsplit
+
+    from trip_shared.web.signed_links import LinkSigner
+
+    created = await create(service, first_name="Ana")
+    path = urlsplit((await service.client.post(f"/v1/customers/{created['id']}/profile-link",
+                                               headers=auth())).json()["url"]).path
+    for form in ({"first_name": "Ana", "date_of_birth": "17/05/1990"}, {"first_name": "Ana", "pace": "frantic"},
+                 {"first_name": "", "phone": "12"}, {"first_name": "Ana", "nationality": "Portugal"}):
+        refused = await service.client.post(path, data=form)
+        assert refused.status_code == 422 and 'class="error"' in refused.text, form
+    current = (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()
+    assert current["version"] == 1 and current["first_name"] == "Ana"
+
+    token = path.rsplit("/", 1)[1]
+    assert (await service.client.get(path[:-3] + "abc")).status_code == 403
+    assert (await service.client.post(path[:-3] + "abc", data={"first_name": "Eve"})).status_code == 403
+    signer = LinkSigner(service.runtime.settings.link_signing_secret)
+    expired, _ = signer.sign("customer-profile", "tenant-a", created["id"], timedelta(seconds=-5))
+    assert "expired" in (await service.client.get(f"/forms/profile/{expired}")).text
+    other_purpose, _ = signer.sign("proposal-approval", "tenant-a", created["id"], timedelta(days=1))
+    assert (await service.client.get(f"/forms/profile/{other_purpose}")).status_code == 403
+    other_tenant, _ = signer.sign("customer-profile", "tenant-b", created["id"], timedelta(days=1))
+    assert (await service.client.get(f"/forms/profile/{other_tenant}")).status_code == 404
+    assert token and (await service.client.post(f"/v1/customers/{created['id']}/profile-link", headers=auth(),
+                                                json={"valid_days": 90})).status_code == 422
