@@ -19,6 +19,7 @@ class CustomerSnapshot(Payload):
     phones: list[str] = Field(default_factory=list, description="E.164, e.g. +447700900123")
     preferred_language: str = "en"
     status: Literal["active", "inactive"] = "active"
+    passport_expiry: date | None = Field(None, description="So trips can warn when it ends before they do.")
 
 
 class CustomerCreated(Event):

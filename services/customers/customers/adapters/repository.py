@@ -98,7 +98,7 @@ class CustomerRepository:
                                                                                 "changes.$[].after": ERASED}})
         await self.record_history(customer, actor, "erased", [])
 
-    async def possible_duplicates(self, customer: Customer, limit: int = 10) -> list[Customer]:
+    async def possible_duplicates(self, customer: Customer, limit: int = 50) -> list[Customer]:
         """Customers sharing an e-mail or phone with ``customer``, or its full name."""
         alternatives: list[dict] = []
         if customer.emails:
@@ -107,6 +107,9 @@ class CustomerRepository:
             alternatives.append({"phones": {"$in": customer.phones}})
         if customer.last_name:
             alternatives.append({"search_keys": fold(customer.full_name)})
+            # Same family name and first initial: near-identical first names are then checked one by one.
+            alternatives.append({"search_keys": fold(customer.last_name),
+                                 "search_prefixes": fold(customer.first_name)[:1]})
         if not alternatives:
             return []
         cursor = self._customers.find({"$or": alternatives, "_id": {"$ne": customer.id},

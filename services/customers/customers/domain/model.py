@@ -264,4 +264,27 @@ def duplicate_reasons(candidate: Customer, existing: Customer) -> list[str]:
     reasons += [f"same phone {phone}" for phone in candidate.phones if phone in existing.phones]
     if candidate.last_name and fold(candidate.full_name) == fold(existing.full_name):
         reasons.append("same name")
+    elif (candidate.last_name and existing.last_name and fold(candidate.last_name) == fold(existing.last_name)
+          and _within_one_edit(fold(candidate.first_name), fold(existing.first_name))):
+        reasons.append("similar name")
     return reasons
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """One letter added, dropped or changed ('Jon'/'John', 'Ana'/'Anna'); short names must match exactly."""
+    if min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) > len(b):
+        a, b = b, a
+    i = j = edits = 0
+    while i < len(a) and j < len(b):
+        if a[i] != b[j]:
+            edits += 1
+            if edits > 1:
+                return False
+            if len(a) == len(b):
+                i += 1
+            j += 1
+            continue
+        i, j = i + 1, j + 1
+    return edits + (len(b) - j) <= 1

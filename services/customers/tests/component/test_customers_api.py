@@ -380,3 +380,15 @@ async def test_the_profile_form_refuses_bad_input_and_bad_links_and_changes_noth
     assert (await service.client.get(f"/forms/profile/{other_tenant}")).status_code == 404
     assert token and (await service.client.post(f"/v1/customers/{created['id']}/profile-link", headers=auth(),
                                                 json={"valid_days": 90})).status_code == 422
+
+
+async def test_a_near_identical_name_is_flagged_as_a_possible_duplicate(service):
+    existing = await create(service, first_name="John", last_name="Smith")
+    refused = await service.client.post("/v1/customers", json={"first_name": "Jon", "last_name": "smith"},
+                                        headers=auth())
+    assert refused.status_code == 409
+    assert refused.json()["duplicates"] == [{**refused.json()["duplicates"][0], "id": existing["id"],
+                                             "reasons": ["similar name"]}]
+    other_family = await service.client.post("/v1/customers", json={"first_name": "Jon", "last_name": "Smyth"},
+                                             headers=auth())
+    assert other_family.status_code == 201

@@ -162,3 +162,17 @@ def test_merging_takes_the_duplicates_details_and_marks_it_merged():
         register().absorb(duplicate)
     with pytest.raises(InvalidCustomer):
         survivor.absorb(survivor)
+
+
+@pytest.mark.parametrize(("first", "other", "similar"), [
+    ("Jon", "John", True), ("Anna", "Ana", True), ("Mei", "Mai", True), ("Chloé", "Chloe", False),
+    ("Jon", "Joan", True), ("Ana", "Eva", False), ("Al", "Ali", False), ("Sara", "Sarah", True)])
+def test_near_identical_first_names_with_the_same_last_name_are_flagged(first, other, similar):
+    from customers.domain.model import duplicate_reasons
+
+    existing = register(first_name=other, last_name="Lima")
+    reasons = duplicate_reasons(register(first_name=first, last_name="LIMA"), existing)
+    if first == "Chloé":
+        assert reasons == ["same name"], "accents fold: that is the same name"
+    else:
+        assert (reasons == ["similar name"]) is similar

@@ -169,6 +169,11 @@ class Itinerary:
                     f"{successor.customer_id} is the point of contact now. Check this is right."))
         return MembershipChanged("poc_changed", successor.customer_id, True, reason="poc_deleted")
 
+    def passport_expires_too_soon(self, passport_expiry: date | None) -> bool:
+        """A passport that ends before the trip does (or on its last day) needs renewing before departure."""
+        last_day = self.end_date or self.start_date
+        return passport_expiry is not None and last_day is not None and passport_expiry <= last_day
+
     def _touch(self) -> None:
         self.version += 1
         self.updated_at = utc_now()

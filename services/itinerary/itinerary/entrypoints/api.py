@@ -47,6 +47,8 @@ class LinkedCustomerOut(BaseModel):
     linked_at: datetime
     first_name: str | None = Field(description="From the customers service; null until its event arrives.")
     last_name: str | None
+    passport_expires_before_trip_ends: bool = Field(
+        False, description="True when the customer's passport expires before the trip's last day.")
 
 
 class NoticeOut(BaseModel):
@@ -77,10 +79,16 @@ class ItineraryOut(BaseModel):
             customers=[
                 LinkedCustomerOut(customer_id=c.customer_id, is_poc=c.is_poc, linked_at=c.linked_at,
                                   first_name=known.get(c.customer_id, {}).get("first_name"),
-                                  last_name=known.get(c.customer_id, {}).get("last_name"))
+                                  last_name=known.get(c.customer_id, {}).get("last_name"),
+                                  passport_expires_before_trip_ends=itinerary.passport_expires_too_soon(
+                                      _date(known.get(c.customer_id, {}).get("passport_expiry"))))
                 for c in itinerary.customers
             ],
         )
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 class ItineraryPage(BaseModel):

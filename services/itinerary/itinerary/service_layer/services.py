@@ -158,11 +158,14 @@ async def list_itineraries(transaction: Transaction, tenant_id: str, *, customer
 async def record_customer(event: customer_events.CustomerCreated | customer_events.CustomerUpdated
                           | customer_events.CustomerDeactivated, uow: ItineraryUnitOfWork) -> None:
     """Keep the customers read model current; names shown on itineraries come from here."""
-    snapshot = event.data
-    await uow.known_customers(event.tenant_id).apply(
-        snapshot.customer_id, event.aggregate_version,
-        {"first_name": snapshot.first_name, "last_name": snapshot.last_name, "status": snapshot.status},
-    )
+    await uow.known_customers(event.tenant_id).apply(event.data.customer_id, event.aggregate_version,
+                                                     _known(event.data))
+
+
+def _known(snapshot: customer_events.CustomerSnapshot) -> dict:
+    expiry = snapshot.passport_expiry.isoformat() if snapshot.passport_expiry else None
+    return {"first_name": snapshot.first_name, "last_name": snapshot.last_name, "status": snapshot.status,
+            "passport_expiry": expiry}
 
 
 async def customer_deleted(event: customer_events.CustomerDeleted, uow: ItineraryUnitOfWork) -> None:
@@ -184,8 +187,7 @@ async def customers_merged(event: customer_events.CustomersMerged, uow: Itinerar
     merged_id, survivor = event.data.merged_customer_id, event.data.survivor
     known = uow.known_customers(event.tenant_id)
     await known.forget(merged_id)
-    await known.apply(survivor.customer_id, event.aggregate_version,
-                      {"first_name": survivor.first_name, "last_name": survivor.last_name, "status": survivor.status})
+    await known.apply(survivor.customer_id, event.aggregate_version, _known(survivor))
     repository = uow.itineraries(event.tenant_id)
     for itinerary in await repository.with_customer(merged_id):
         expected_version = itinerary.version

@@ -207,3 +207,17 @@ async def test_a_merged_duplicates_links_move_to_the_survivor(service):
     assert [(c["customer_id"], c["is_poc"]) for c in second["customers"]] == [("survivor", True)]
     relinked = [e for e in await outbox_events(service, CustomerLinked) if e.data.reason == "customers_merged"]
     assert [(e.data.customer_id, e.data.is_poc) for e in relinked] == [("survivor", True)]
+
+
+async def test_linked_customers_whose_passport_ends_before_the_trip_are_flagged(service):
+    from datetime import date
+
+    expiring = customer_event("c1").model_copy(update={"data": CustomerSnapshot(
+        customer_id="c1", first_name="Ana", passport_expiry=date(2027, 10, 3))})
+    await service.publish(expiring)
+    await service.publish(customer_event("c2"))
+    itinerary = await new_itinerary(service, start_date="2027-10-01", end_date="2027-10-09")
+    await link(service, itinerary["id"], "c1")
+    body = (await link(service, itinerary["id"], "c2")).json()
+    assert [(c["customer_id"], c["passport_expires_before_trip_ends"]) for c in body["customers"]] == [
+        ("c1", True), ("c2", False)]

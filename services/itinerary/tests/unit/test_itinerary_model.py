@@ -132,3 +132,12 @@ def test_deleting_a_non_poc_or_the_last_customer_needs_no_promotion():
     assert itinerary.restore_poc_rule("c2") is None
     itinerary.drop_customer("c1", "customer_deleted")
     assert itinerary.restore_poc_rule("c1") is None and itinerary.customers == [] and itinerary.notices == []
+
+
+def test_a_passport_ending_before_the_trip_does_is_flagged():
+    itinerary = trip(start_date=date(2027, 10, 1), end_date=date(2027, 10, 9))
+    assert itinerary.passport_expires_too_soon(date(2027, 10, 5))
+    assert itinerary.passport_expires_too_soon(date(2027, 10, 9))
+    assert not itinerary.passport_expires_too_soon(date(2028, 1, 1))
+    assert not itinerary.passport_expires_too_soon(None)
+    assert not trip().passport_expires_too_soon(date(2000, 1, 1)), "no dates, nothing to compare"
