@@ -242,3 +242,24 @@ def test_an_erasure_request_reaches_every_service_and_each_confirms(api, stack):
     assert sent["recipient"] is None and sent["subject"] == "[erased]"
     comments = api.ok("GET", "feedback", "/v1/feedback", params={"itinerary_id": itinerary["id"]})["items"]
     assert [f["comment"] for f in comments] == ["[erased]"]
+
+
+def test_a_customer_completes_their_profile_from_the_emailed_link(api, stack):
+    import re
+
+    import httpx
+
+    email = f"{unique('profile')}@example.com"
+    customer = create_customer(api, "Lin", email=email)
+    api.ok("POST", "customers", f"/v1/customers/{customer['id']}/profile-link", 201)
+    [mail] = eventually(lambda: mails_to(stack, email), message="the profile link never arrived")
+    assert subject(mail) == "Please complete your travel profile"
+    url = re.search(r"(http://\S+/forms/profile/\S+)", mail.get_payload(decode=True).decode()).group(1)
+    page = httpx.get(url)
+    assert page.status_code == 200 and 'value="Lin"' in page.text
+    saved = httpx.post(url, data={"first_name": "Lin", "last_name": "Wang", "email": email, "pace": "relaxed",
+                                  "dietary": "halal", "preferred_language": "en"})
+    assert saved.status_code == 200 and "Thank you" in saved.text
+    assert api.ok("GET", "customers", f"/v1/customers/{customer['id']}")["last_name"] == "Wang"
+    [consultation] = api.ok("GET", "customers", f"/v1/customers/{customer['id']}/consultations")["items"]
+    assert consultation["source"] == "profile_form" and consultation["preferences"]["dietary"] == ["halal"]

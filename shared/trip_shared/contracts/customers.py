@@ -1,7 +1,7 @@
 """Events produced by the customers service."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -126,3 +126,18 @@ class CustomerErased(Event):
     event_type: Literal["customer.erased"] = "customer.erased"
     aggregate_type: Literal["customer"] = "customer"
     data: ErasedCustomer
+
+
+class ProfileLink(Payload):
+    customer_id: str
+    url: str = Field(description="Signed, expiring link to the customer's profile form.")
+    expires_at: datetime
+
+
+class ProfileLinkIssued(Event):
+    """A planner asked the customer to complete their profile; notify e-mails them the link."""
+
+    TOPIC = "customer.profile_link_issued"
+    event_type: Literal["customer.profile_link_issued"] = "customer.profile_link_issued"
+    aggregate_type: Literal["customer"] = "customer"
+    data: ProfileLink

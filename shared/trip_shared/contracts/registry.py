@@ -34,6 +34,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerUpdated, "customers", "A customer's master record changed."),
     _spec(customers.CustomerDeactivated, "customers", "A customer became inactive."),
     _spec(customers.PreferencesRecorded, "customers", "A consultation recorded the customer's preferences."),
+    _spec(customers.ProfileLinkIssued, "customers", "A customer was sent a link to their profile form."),
     _spec(customers.CustomersMerged, "customers", "A duplicate customer was merged into another record."),
     _spec(customers.CustomerDeleted, "customers", "A customer record was deleted; copies go, links are removed."),
     _spec(customers.CustomerErased, "customers", "A customer's personal data must be erased everywhere."),

@@ -191,12 +191,12 @@ class ProfileLinkOut(BaseModel):
 @router.post("/customers/{customer_id}/profile-link", status_code=201, response_model=ProfileLinkOut)
 async def profile_link(customer_id: str, request: Request, body: ProfileLinkIn | None = None,
                        principal: Principal = require("customers:write")) -> ProfileLinkOut:
-    """A signed, expiring link to a page where the customer completes or corrects their details and wishes."""
-    customer = await services.get_customer(_transaction(request), principal.tenant_id, customer_id)
-    if customer.status not in ("active", "inactive"):
-        raise ApiProblem(409, "not-editable", "Conflict", f"This customer is {customer.status}.")
-    url, expires_at = forms.issue_link(request.app.state.link_signer, request.app.state.runtime.settings.base_url,
-                                       principal.tenant_id, customer_id, (body or ProfileLinkIn()).valid_days)
+    """A signed, expiring link to a page where the customer completes or corrects their details and wishes.
+    The customer is e-mailed the link; it is also returned, to send another way."""
+    url, expires_at = await services.issue_profile_link(
+        _transaction(request), principal.tenant_id, customer_id,
+        lambda: forms.issue_link(request.app.state.link_signer, request.app.state.runtime.settings.base_url,
+                                 principal.tenant_id, customer_id, (body or ProfileLinkIn()).valid_days))
     return ProfileLinkOut(url=url, expires_at=expires_at)
 
 

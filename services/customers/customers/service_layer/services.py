@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from customers.domain.consultation import Consultation, Source
 from customers.domain.model import ERASURE_CONFIRMERS, Customer, SearchQuery, duplicate_reasons
@@ -20,6 +21,8 @@ from trip_shared.contracts.customers import (
     MergedCustomers,
     Preferences,
     PreferencesRecorded,
+    ProfileLink,
+    ProfileLinkIssued,
 )
 from trip_shared.contracts.privacy import ErasureConfirmed
 from trip_shared.errors import ConflictError, NotFoundError
@@ -147,6 +150,22 @@ async def erasure_status(transaction: Transaction, tenant_id: str, customer_id: 
 
 async def record_erasure_confirmation(event: ErasureConfirmed, uow: CustomersUnitOfWork) -> None:
     await uow.erasures(event.tenant_id).confirm(event.data.customer_id, event.data.service, event.data.scrubbed)
+
+
+async def issue_profile_link(transaction: Transaction, tenant_id: str, customer_id: str,
+                             make_link: Callable[[], tuple[str, datetime]]) -> tuple[str, datetime]:
+    """A link for the customer to complete their profile; notify e-mails it to them."""
+    async def work(uow: CustomersUnitOfWork) -> tuple[str, datetime]:
+        customer = await _load(uow, tenant_id, customer_id)
+        if customer.status not in ("active", "inactive"):
+            raise ConflictError(f"This customer is {customer.status}; their profile cannot be edited.",
+                                code="not-editable")
+        url, expires_at = make_link()
+        uow.emit(ProfileLinkIssued(data=ProfileLink(customer_id=customer_id, url=url, expires_at=expires_at),
+                                   **_envelope(customer)))
+        return url, expires_at
+
+    return await transaction(work)
 
 
 async def delete_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str) -> None:

@@ -37,7 +37,7 @@ class Notification:
     id: str
     tenant_id: str
     kind: str
-    itinerary_id: str
+    itinerary_id: str | None
     customer_id: str
     source_event_id: str
     trace_context: dict
@@ -53,7 +53,7 @@ class Notification:
     created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
 
-    def address(self, contact: Contact | None, trip: Trip) -> None:
+    def address(self, contact: Contact | None, trip: Trip | None) -> None:
         """Decide where it goes and in which words; it waits, visibly, until there is somewhere to send it."""
         if contact is None:
             self.status = "waiting_for_contact"
@@ -103,10 +103,21 @@ def _dates(trip: Trip, language: str) -> str:
     return f" ({trip.start_date.isoformat()}{end})"
 
 
-def render(kind: str, language: str, contact: Contact, trip: Trip, details: dict | None = None) -> tuple[str, str]:
+def render(kind: str, language: str, contact: Contact, trip: Trip | None,
+           details: dict | None = None) -> tuple[str, str]:
     """Subject and plain-text body in the customer's language (English or Simplified Chinese)."""
-    dates = _dates(trip, language)
     details = details or {}
+    if kind == "profile_form":
+        url, until = details.get("url", ""), str(details.get("expires_at", ""))[:10]
+        if language == "zh-Hans":
+            return ("请完善您的旅行资料",
+                    f"{contact.first_name}，您好：\n\n请通过以下链接核对并补充您的资料和旅行偏好（{until} 前有效）：\n"
+                    f"{url}\n\n如有任何问题，请直接回复此邮件。\n")
+        return ("Please complete your travel profile",
+                f"Dear {contact.first_name},\n\nPlease check and complete your details and travel wishes here "
+                f"(the link works until {until}):\n{url}\n\nIf anything is unclear, just reply to this e-mail.\n")
+    trip = trip or Trip("", "")
+    dates = _dates(trip, language)
     if kind == "booking_confirmed":
         vendor, code = details.get("vendor_name", ""), details.get("confirmation_code", "")
         what = f" — {details['description']}" if details.get("description") else ""

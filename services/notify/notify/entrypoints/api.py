@@ -19,7 +19,7 @@ class NotificationOut(BaseModel):
     id: str
     kind: str
     channel: Literal["email"] = "email"
-    itinerary_id: str
+    itinerary_id: str | None
     customer_id: str
     recipient: str | None
     language: str

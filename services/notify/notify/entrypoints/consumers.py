@@ -10,6 +10,7 @@ from trip_shared.contracts.customers import (
     CustomerErased,
     CustomersMerged,
     CustomerUpdated,
+    ProfileLinkIssued,
 )
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -35,3 +36,4 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)
+    consumer.handles(ProfileLinkIssued)(handlers.profile_link_issued)

@@ -61,7 +61,8 @@ class Dispatcher:
                 message_id = await self.mailer.send(
                     notification_id=notification.id, recipient=notification.recipient or "",
                     subject=notification.subject, body=notification.body,
-                    headers={"X-Trip-Id": notification.itinerary_id, "X-Notification-Id": notification.id},
+                    headers={"X-Notification-Id": notification.id,
+                             **({"X-Trip-Id": notification.itinerary_id} if notification.itinerary_id else {})},
                 )
             except Exception as exc:  # SMTP down, refused, timed out: keep it, count it, try again later
                 notification.failed_attempt(f"{type(exc).__name__}: {exc}")

@@ -17,6 +17,7 @@ from trip_shared.contracts.customers import (
     CustomerErased,
     CustomersMerged,
     CustomerUpdated,
+    ProfileLinkIssued,
 )
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -84,6 +85,16 @@ class NotifyHandlers:
         await notifications.cancel_undelivered(customer_id, "customer erased")
         scrubbed = await notifications.scrub(customer_id)
         confirm_erasure(uow, event, "notify", ["contact details", f"{scrubbed} notification(s): recipient and text"])
+
+    async def profile_link_issued(self, event: ProfileLinkIssued, uow: NotifyUnitOfWork) -> None:
+        notification = Notification(
+            id=notification_id(str(event.event_id), event.data.customer_id, "profile_form"), tenant_id=event.tenant_id,
+            kind="profile_form", itinerary_id=None, customer_id=event.data.customer_id,
+            source_event_id=str(event.event_id), trace_context=_current_trace(),
+            details={"url": event.data.url, "expires_at": event.data.expires_at.isoformat()})
+        notification.address(await uow.read_models(event.tenant_id).contact(event.data.customer_id), None)
+        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
+            self._send_after_commit(uow, [notification.id])
 
     async def customer_deleted(self, event: CustomerDeleted, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).forget_contact(event.data.customer_id)

@@ -262,3 +262,19 @@ async def test_an_erased_customer_leaves_only_the_fact_that_a_message_was_sent(s
     row = await service.runtime.outbox.rows.find_one({"event_type": "customer.erasure_confirmed"})
     confirmation = ErasureConfirmed.model_validate_json(row["payload"])
     assert confirmation.data.service == "notify" and confirmation.data.customer_id == "c1"
+
+
+async def test_a_profile_link_is_emailed_to_the_customer_once(service, smtp):
+    from trip_shared.contracts.customers import ProfileLink, ProfileLinkIssued
+
+    await service.publish(contact("c1"))
+    issued = ProfileLinkIssued(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=1, producer="customers",
+                               data=ProfileLink(customer_id="c1", url="http://desk/forms/profile/tok",
+                                                expires_at=datetime(2027, 1, 8, tzinfo=UTC)))
+    await service.publish(issued)
+    await service.publish(issued)
+    [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    assert smtp.subject(mail) == "Please complete your travel profile"
+    assert "http://desk/forms/profile/tok" in mail.get_payload(decode=True).decode() and mail["X-Trip-Id"] is None
+    [record] = await listed(service, customer_id="c1")
+    assert record["kind"] == "profile_form" and record["itinerary_id"] is None and record["status"] == "sent"

@@ -68,3 +68,12 @@ def test_booking_confirmations_name_the_vendor_and_code_in_both_languages():
     assert subject == "Confirmed: Hoshinoya for Kyoto in autumn" and "HX-42" in body and "2 nights" in body
     subject, body = render("booking_confirmed", "zh-Hans", Contact("c-1", "美"), TRIP, details)
     assert "Hoshinoya" in subject and "已确认" in subject and "确认号：HX-42" in body
+
+
+def test_a_profile_form_invitation_carries_the_link_in_the_customers_language():
+    details = {"url": "https://desk.example/forms/profile/abc", "expires_at": "2027-01-08T10:00:00+00:00"}
+    subject, body = render("profile_form", "en", Contact("c-1", "Mei"), None, details)
+    assert subject == "Please complete your travel profile"
+    assert "https://desk.example/forms/profile/abc" in body and "2027-01-08" in body
+    subject, body = render("profile_form", "zh-Hans", Contact("c-1", "美"), None, details)
+    assert subject == "请完善您的旅行资料" and "https://desk.example/forms/profile/abc" in body
