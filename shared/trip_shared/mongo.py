@@ -65,6 +65,11 @@ class TenantCollection:
     async def insert_one(self, document: Mapping[str, Any]) -> None:
         await self._collection.insert_one({**document, "tenant_id": self.tenant_id}, session=self._session)
 
+    async def insert_many(self, documents: list[Mapping[str, Any]]) -> None:
+        if documents:
+            await self._collection.insert_many([{**doc, "tenant_id": self.tenant_id} for doc in documents],
+                                               session=self._session)
+
     async def replace_one(self, filter_: Mapping[str, Any], document: Mapping[str, Any], *, upsert: bool = False):
         return await self._collection.replace_one(
             self._scoped(filter_), {**document, "tenant_id": self.tenant_id}, upsert=upsert, session=self._session

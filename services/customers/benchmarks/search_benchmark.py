@@ -14,7 +14,7 @@ import statistics
 import tempfile
 import time
 
-from customers.adapters.repository import CUSTOMERS, _to_document, ensure_indexes
+from customers.adapters.repository import CUSTOMERS, SEARCH_ENTRIES, SearchIndex, _to_document, ensure_indexes
 from customers.domain.model import Customer, InvalidCustomer, SearchQuery
 from customers.service_layer.unit_of_work import CustomersUnitOfWork
 from trip_shared.mongo import MongoStore
@@ -40,16 +40,18 @@ async def run(customers: int, mongodb_url: str) -> None:
     await ensure_indexes(store.db)
     rnd = random.Random(7)
     started = time.perf_counter()
-    batch = []
+    batch, rows = [], []
     for index in range(customers):
-        batch.append({**_to_document(make_customer(rnd, index)), "tenant_id": "bench"})
-        if len(batch) == 1000:
+        customer = make_customer(rnd, index)
+        batch.append({**_to_document(customer), "tenant_id": "bench"})
+        rows += [{**row, "tenant_id": "bench"} for row in SearchIndex.rows(customer)]
+        if len(batch) == 1000 or index == customers - 1:
             await store.db[CUSTOMERS].insert_many(batch)
-            batch = []
-    if batch:
-        await store.db[CUSTOMERS].insert_many(batch)
+            await store.db[SEARCH_ENTRIES].insert_many(rows)
+            batch, rows = [], []
     seconds = time.perf_counter() - started
-    print(f"seeded {customers} customers in {seconds:.1f} s ({customers / seconds:.0f}/s)")
+    entries = await store.db[SEARCH_ENTRIES].count_documents({})
+    print(f"seeded {customers} customers ({entries} search rows) in {seconds:.1f} s ({customers / seconds:.0f}/s)")
 
     async def search(query: str) -> int:
         async def work(uow: CustomersUnitOfWork):

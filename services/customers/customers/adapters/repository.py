@@ -15,16 +15,22 @@ from trip_shared.privacy import ERASED
 from trip_shared.text import fold
 
 CUSTOMERS, HISTORY, CONSULTATIONS, ERASURES = "customers", "customer_history", "consultations", "erasures"
+SEARCH_ENTRIES = "customer_search_entries"
+_SEARCHABLE = ("active", "inactive")
 _DATE_FIELDS = ("date_of_birth", "passport_expiry")
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     customers = db[CUSTOMERS]
     await customers.create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
-    # Search looks up prefixes and phone-digit runs by equality (see Customer.index_terms); no $text needed.
-    await customers.create_index([("tenant_id", ASCENDING), ("search_prefixes", ASCENDING)])
-    await customers.create_index([("tenant_id", ASCENDING), ("phone_grams", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("search_keys", ASCENDING)])
+    await customers.create_index([("tenant_id", ASCENDING), ("family_initial", ASCENDING)])
+    # Search looks terms up by equality in a collection of tiny rows (see SearchIndex), not in the customers.
+    # Every filtered field is in this index: SecantusDB falls back to a collection scan otherwise.
+    entries = db[SEARCH_ENTRIES]
+    await entries.create_index([("tenant_id", ASCENDING), ("field", ASCENDING), ("term", ASCENDING),
+                                ("status", ASCENDING), ("sort_key", ASCENDING)])
+    await entries.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("sort_key", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("emails", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("phones", ASCENDING)])
@@ -49,27 +55,71 @@ def _to_document(customer: Customer) -> dict:
     document["_id"] = document.pop("id")
     document["search_keys"] = customer.search_keys()
     document["phone_digits"] = customer.phone_digits()
-    document.update(customer.index_terms())
+    document["family_initial"] = _family_initial(customer)
     document["sort_key"] = customer.sort_key
     return document
+
+
+def _family_initial(customer: Customer) -> str | None:
+    """Family name and first initial: near-identical first names are then compared one by one."""
+    return f"{fold(customer.last_name)}|{fold(customer.first_name)[:1]}" if customer.last_name else None
 
 
 def _from_document(document: dict) -> Customer:
     document = dict(document)
     document["id"] = document.pop("_id")
-    for derived in ("search_keys", "phone_digits", "search_prefixes", "phone_grams", "sort_key"):
+    for derived in ("search_keys", "phone_digits", "family_initial", "sort_key"):
         document.pop(derived, None)
     for name in _DATE_FIELDS:
         document[name] = date.fromisoformat(document[name]) if document.get(name) else None
     return Customer(**document)
 
 
+class SearchIndex:
+    """One tiny row per (customer, search term), written in the customer's transaction.
+
+    SecantusDB sorts every candidate in memory and fetches large documents slowly (~2 ms each), so candidates are
+    found and ordered here, among rows of a few dozen bytes, and only the page's customers are then fetched.
+    """
+
+    def __init__(self, entries: TenantCollection) -> None:
+        self._entries = entries
+
+    @staticmethod
+    def rows(customer: Customer) -> list[dict]:
+        """The rows for one customer; the empty prefix lists everyone, in name order."""
+        if customer.status not in _SEARCHABLE:
+            return []
+        terms = customer.index_terms()
+        return [{"_id": f"{customer.id}|{field}|{term}", "customer_id": customer.id, "field": field, "term": term,
+                 "sort_key": customer.sort_key, "status": customer.status}
+                for field, values in (("search_prefixes", ["", *terms["search_prefixes"]]),
+                                      ("phone_grams", terms["phone_grams"]))
+                for term in values]
+
+    async def rewrite(self, customer: Customer) -> None:
+        await self._entries.delete_many({"customer_id": customer.id})
+        await self._entries.insert_many(self.rows(customer))
+
+    async def remove(self, customer_id: str) -> None:
+        await self._entries.delete_many({"customer_id": customer_id})
+
+    def candidates(self, query: SearchQuery, include_inactive: bool, after: str | None):
+        field, term = query.lookup or ("search_prefixes", "")
+        criteria: dict = {"field": field, "term": term,
+                          "status": {"$in": list(_SEARCHABLE)} if include_inactive else "active"}
+        if after:
+            criteria["sort_key"] = {"$gt": after}
+        return self._entries.find(criteria, projection={"customer_id": 1, "_id": 0}).sort("sort_key", ASCENDING)
+
+
 class CustomerRepository:
     def __init__(self, customers: TenantCollection, history: TenantCollection,
-                 consultations: TenantCollection) -> None:
+                 consultations: TenantCollection, search_entries: TenantCollection) -> None:
         self._customers = customers
         self._history = history
         self._consultations = consultations
+        self._search = SearchIndex(search_entries)
 
     async def get(self, customer_id: str) -> Customer | None:
         document = await self._customers.find_one({"_id": customer_id})
@@ -77,14 +127,17 @@ class CustomerRepository:
 
     async def add(self, customer: Customer) -> None:
         await self._customers.insert_one(_to_document(customer))
+        await self._search.rewrite(customer)
 
     async def save(self, customer: Customer, expected_version: int) -> None:
         """Optimistic concurrency: refuse to overwrite a change made meanwhile by someone else."""
         await self._customers.replace_at_version(customer.id, expected_version, _to_document(customer), "customer")
+        await self._search.rewrite(customer)
 
     async def delete(self, customer: Customer, actor: str) -> None:
         """Remove the record, its consultations and its history; a tombstone says who deleted it and when."""
         await self._customers.delete_one({"_id": customer.id})
+        await self._search.remove(customer.id)
         await self._consultations.delete_many({"customer_id": customer.id})
         await self._history.delete_many({"customer_id": customer.id})
         await self._history.insert_one({"_id": f"{customer.id}:deleted", "customer_id": customer.id,
@@ -108,8 +161,7 @@ class CustomerRepository:
         if customer.last_name:
             alternatives.append({"search_keys": fold(customer.full_name)})
             # Same family name and first initial: near-identical first names are then checked one by one.
-            alternatives.append({"search_keys": fold(customer.last_name),
-                                 "search_prefixes": fold(customer.first_name)[:1]})
+            alternatives.append({"family_initial": _family_initial(customer)})
         if not alternatives:
             return []
         cursor = self._customers.find({"$or": alternatives, "_id": {"$ne": customer.id},
@@ -119,24 +171,26 @@ class CustomerRepository:
     async def search(self, query: SearchQuery, *, include_inactive: bool, limit: int,
                      after: str | None) -> list[Customer]:
         """Matching customers in name order, ``limit`` at a time; ``after`` is the previous page's last sort key."""
-        criteria: dict = {}
-        if query.lookup:
-            field_name, value = query.lookup
-            criteria[field_name] = value
-        criteria["status"] = {"$in": ["active", "inactive"]} if include_inactive else "active"
-        if after:
-            criteria["sort_key"] = {"$gt": after}
-        cursor = self._customers.find(criteria).sort("sort_key", ASCENDING)
-        if not query.needs_check:
-            return [_from_document(doc) async for doc in cursor.limit(limit)]
-        # The index narrowed it to customers sharing the query's first characters; keep those matching it all.
-        found = []
-        async for document in cursor.batch_size(max(limit * 4, 100)):
-            if query.matches(document.get("search_keys", []), document.get("phone_digits", [])):
-                found.append(_from_document(document))
-                if len(found) == limit:
+        found: list[Customer] = []
+        batch: list[str] = []
+        async for entry in self._search.candidates(query, include_inactive, after):
+            batch.append(entry["customer_id"])
+            # Short queries are answered by the index alone; longer ones check candidates a batch at a time.
+            if len(batch) == (limit if not query.needs_check else max(limit * 2, 50)):
+                found += await self._matching(batch, query)
+                batch = []
+                if len(found) >= limit:
                     break
-        return found
+        if batch and len(found) < limit:
+            found += await self._matching(batch, query)
+        return found[:limit]
+
+    async def _matching(self, customer_ids: list[str], query: SearchQuery) -> list[Customer]:
+        documents = {doc["_id"]: doc async for doc in self._customers.find({"_id": {"$in": customer_ids}})}
+        ordered = [documents[customer_id] for customer_id in customer_ids if customer_id in documents]
+        if query.needs_check:
+            ordered = [doc for doc in ordered if query.matches(doc["search_keys"], doc["phone_digits"])]
+        return [_from_document(doc) for doc in ordered]
 
     # --- history: who changed what, when ---------------------------------------------------------------------
 

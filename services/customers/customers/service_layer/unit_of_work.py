@@ -5,6 +5,7 @@ from customers.adapters.repository import (
     CUSTOMERS,
     ERASURES,
     HISTORY,
+    SEARCH_ENTRIES,
     CustomerRepository,
     ErasureRequests,
 )
@@ -14,7 +15,7 @@ from trip_shared.unit_of_work import UnitOfWork
 class CustomersUnitOfWork(UnitOfWork):
     def customers(self, tenant_id: str) -> CustomerRepository:
         return CustomerRepository(self.collection(CUSTOMERS, tenant_id), self.collection(HISTORY, tenant_id),
-                                  self.collection(CONSULTATIONS, tenant_id))
+                                  self.collection(CONSULTATIONS, tenant_id), self.collection(SEARCH_ENTRIES, tenant_id))
 
     def erasures(self, tenant_id: str) -> ErasureRequests:
         return ErasureRequests(self.collection(ERASURES, tenant_id))
