@@ -245,7 +245,8 @@ class SearchQuery:
         if not self.text:
             return None
         if self.phone:
-            return "phone_grams", self.text[:GRAM_LENGTH]
+            # The last digits typed are the selective ones; a country code alone matches a whole country.
+            return "phone_grams", self.text[-GRAM_LENGTH:]
         return "search_prefixes", self.text[:PREFIX_LENGTH]
 
     @property
