@@ -19,8 +19,14 @@ from customers.domain.model import Customer, InvalidCustomer, SearchQuery
 from customers.service_layer.unit_of_work import CustomersUnitOfWork
 from trip_shared.mongo import MongoStore
 
-FIRST = ["Ana", "Mei", "José", "Lin", "Sam", "Chloé", "Omar", "Priya", "Hiro", "Elena", "Wei", "Noah", "Zoë", "Ravi"]
-LAST = ["Lima", "Chen", "Núñez", "Wang", "Smith", "Dubois", "Haddad", "Sharma", "Sato", "Rossi", "Li", "Brown"]
+# A mixed clientele: common first and family names of several languages (accents included), so that some
+# two-letter name cells are crowded ("ma", "li") and others empty, as in a real agency's records.
+FIRST = ["Ana", "Mei", "José", "Lin", "Sam", "Chloé", "Omar", "Priya", "Hiro", "Elena", "Wei", "Noah", "Zoë", "Ravi",
+         "Maria", "Mark", "Marta", "Li", "Yan", "Fatima", "Ahmed", "Sofia", "Lucas", "Emma", "Olivia", "Liam", "Ingrid",
+         "Björn", "Aiko", "Kenji", "Jun", "Xiu", "Hana", "Pedro", "Lucía", "Amara", "Kofi", "Nadia", "Ivan", "Olga"]
+LAST = ["Lima", "Chen", "Núñez", "Wang", "Smith", "Dubois", "Haddad", "Sharma", "Sato", "Rossi", "Li", "Brown",
+        "Zhang", "Liu", "Garcia", "Martin", "Müller", "Kim", "Nguyen", "Silva", "Khan", "Okafor", "Novak", "Ivanova",
+        "Tanaka", "Jensen", "O'Brien", "Costa", "Moreau", "Yilmaz"]
 
 
 def make_customer(rnd: random.Random, index: int) -> Customer:
@@ -53,24 +59,27 @@ async def run(customers: int, mongodb_url: str) -> None:
     entries = await store.db[SEARCH_ENTRIES].count_documents({})
     print(f"seeded {customers} customers ({entries} search rows) in {seconds:.1f} s ({customers / seconds:.0f}/s)")
 
-    async def search(query: str) -> int:
+    async def search(query: str, include_inactive: bool = False) -> int:
         async def work(uow: CustomersUnitOfWork):
-            return await uow.customers("bench").search(SearchQuery.parse(query), include_inactive=False,
+            return await uow.customers("bench").search(SearchQuery.parse(query), include_inactive=include_inactive,
                                                        limit=21, after=None)
 
         async with store.client.start_session() as session:
             return len(await work(CustomersUnitOfWork(store.db, session)))
 
-    print(f"{'query':<14}{'hits':>6}{'median ms':>12}{'p95 ms':>10}")
-    for query in ("a", "ch", "mei", "núñez", "chen3", "ana lima", "omar.12", "+44 79", "7911", "12345"):
+    print(f"{'query':<24}{'hits':>6}{'median ms':>12}{'p95 ms':>10}")
+    queries = [(query, False) for query in ("", "a", "ch", "li", "mei", "núñez", "chen3", "ana lima", "omar.12",
+                                            "+44 79", "7911", "12345", "zzz")]
+    for query, include_inactive in [*queries, ("a", True), ("+44 79", True)]:
         timings, hits = [], 0
+        label = query + (" (+inactive)" if include_inactive else "")
         for _ in range(15):
             t = time.perf_counter()
-            hits = await search(query)
+            hits = await search(query, include_inactive)
             timings.append((time.perf_counter() - t) * 1000)
         timings.sort()
         p95 = timings[int(len(timings) * 0.95) - 1]
-        print(f"{query!r:<14}{hits:>6}{statistics.median(timings):>12.1f}{p95:>10.1f}")
+        print(f"{label!r:<24}{hits:>6}{statistics.median(timings):>12.1f}{p95:>10.1f}")
     await store.client.drop_database("search_benchmark")
     await store.close()
 

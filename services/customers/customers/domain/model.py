@@ -198,13 +198,17 @@ class Customer:
 
     def search_keys(self) -> list[str]:
         """Folded text a query is matched against: each name, the full name both ways, e-mails and their local part."""
+        keys = self._name_keys()
+        for email in self.emails:
+            keys += [email, email.split("@", 1)[0]]
+        return sorted(set(key for key in keys if key))
+
+    def _name_keys(self) -> list[str]:
         keys = [fold(self.first_name), fold(self.full_name)]
         if self.last_name:
             keys += [fold(self.last_name), fold(f"{self.last_name} {self.first_name}")]
         keys += [part for name in (self.first_name, self.last_name or "") for part in fold(name).split(" ")]
-        for email in self.emails:
-            keys += [email, email.split("@", 1)[0]]
-        return sorted(set(key for key in keys if key))
+        return [key for key in keys if key]
 
     def phone_digits(self) -> list[str]:
         """Each phone as digits, international (447911123456) and national (07911123456)."""
@@ -219,11 +223,30 @@ class Customer:
         Lookups are equality matches on these, which every MongoDB-protocol engine answers from an index (SecantusDB
         scans the whole collection for any regex, and a range over an array is not exact on MongoDB).
         """
-        prefixes = {key[:length] for key in self.search_keys() for length in range(1, PREFIX_LENGTH + 1)}
-        grams = {number[i:i + GRAM_LENGTH] for number in self.phone_digits()
-                 for i in range(len(number) - GRAM_LENGTH + 1)}
-        return {"search_prefixes": sorted(prefixes), "phone_grams": sorted(grams)}
+        return {field: sorted(ranks) for field, ranks in self.index_entries().items()}
 
+    def index_entries(self) -> dict[str, dict[str, int]]:
+        """Each index term with its rank for this customer: 0 a whole name, 1 the start of a name, 2 anything else.
+
+        A planner typing "li" wants the Li family before Lima and Lindqvist, and names before e-mail addresses;
+        a phone fragment ranks first when it is how the number ends, the way people quote numbers.
+        """
+        names = [fold(self.first_name), fold(self.last_name or "")]
+        words = {word for name in names for word in name.split(" ") if word} | {name for name in names if name}
+        name_keys = self._name_keys()
+        prefixes: dict[str, int] = {}
+        for key in self.search_keys():
+            for length in range(1, min(len(key), PREFIX_LENGTH) + 1):
+                term = key[:length]
+                rank = 0 if term in words else 1 if any(name.startswith(term) for name in name_keys) else 2
+                prefixes[term] = min(rank, prefixes.get(term, rank))
+        grams: dict[str, int] = {}
+        for number in self.phone_digits():
+            for start in range(len(number) - GRAM_LENGTH + 1):
+                gram = number[start:start + GRAM_LENGTH]
+                rank = 0 if start == len(number) - GRAM_LENGTH else 1
+                grams[gram] = min(rank, grams.get(gram, rank))
+        return {"search_prefixes": prefixes, "phone_grams": grams}
 
 @dataclass(frozen=True)
 class SearchQuery:
@@ -231,13 +254,14 @@ class SearchQuery:
 
     text: str
     phone: bool
+    typed: str = ""
 
     @classmethod
     def parse(cls, query: str) -> SearchQuery:
         query = query.strip()
         phone_like = bool(query) and all(ch.isdigit() or ch in "+-() ." for ch in query) \
             and len(digits(query)) >= GRAM_LENGTH
-        return cls(digits(query) if phone_like else fold(query), phone_like)
+        return cls(digits(query) if phone_like else fold(query), phone_like, query)
 
     @property
     def lookup(self) -> tuple[str, str] | None:
@@ -248,6 +272,15 @@ class SearchQuery:
             # The last digits typed are the selective ones; a country code alone matches a whole country.
             return "phone_grams", self.text[-GRAM_LENGTH:]
         return "search_prefixes", self.text[:PREFIX_LENGTH]
+
+    @property
+    def selective(self) -> bool:
+        """Likely to match a few hundred customers at most: three letters of a name, or phone digits past the
+        country code or trunk prefix they were typed from."""
+        if not self.phone:
+            return len(self.text) >= 3
+        from_the_start = self.typed.lstrip().startswith(("+", "00", "0"))
+        return not from_the_start or len(self.text) > 6
 
     @property
     def needs_check(self) -> bool:

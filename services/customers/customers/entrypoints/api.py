@@ -135,7 +135,8 @@ async def create_customer(body: CustomerIn, request: Request, response: Response
 @router.get("/customers", response_model=CustomerPage)
 async def search_customers(
     request: Request,
-    q: str = Query("", max_length=200, description="Prefix of a first or last name, e-mail, or phone digits."),
+    q: str = Query("", max_length=200, description="Prefix of a first or last name, e-mail, or phone digits. "
+                   "Whole-name matches come first, then name prefixes, then e-mail matches; each group by name."),
     include_inactive: bool = Query(False, description="Also return inactive customers."),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None),
@@ -146,8 +147,8 @@ async def search_customers(
         after=decode_cursor(cursor),
     )
     page = found[:limit]
-    next_cursor = encode_cursor(page[-1].sort_key) if len(found) > limit else None
-    return CustomerPage(items=[CustomerOut.of(c) for c in page], next_cursor=next_cursor)
+    next_cursor = encode_cursor(page[-1][0]) if len(found) > limit else None
+    return CustomerPage(items=[CustomerOut.of(customer) for _, customer in page], next_cursor=next_cursor)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)

@@ -185,10 +185,11 @@ async def get_customer(transaction: Transaction, tenant_id: str, customer_id: st
 
 
 async def search_customers(transaction: Transaction, tenant_id: str, query: str, *, include_inactive: bool,
-                           limit: int, after: str | None) -> list[Customer]:
+                           limit: int, after: str | None) -> list[tuple[str, Customer]]:
+    """Best matches first, then by name; each customer comes with the key a next page starts after."""
     parsed = SearchQuery.parse(query)
 
-    async def work(uow: CustomersUnitOfWork) -> list[Customer]:
+    async def work(uow: CustomersUnitOfWork) -> list[tuple[str, Customer]]:
         return await uow.customers(tenant_id).search(parsed, include_inactive=include_inactive, limit=limit,
                                                      after=after)
 

@@ -58,6 +58,38 @@ async def test_search_pages_through_results_in_name_order(service):
     assert seen == ["Abel", "Alba", "Bea", "Bruno", "Carla"]
 
 
+async def test_search_ranks_whole_names_then_name_starts_then_emails(service):
+    await create(service, first_name="Ann", last_name="Smith", email="li.smith@example.com")
+    await create(service, first_name="Carlos", last_name="Lima")
+    await create(service, first_name="Bo", last_name="Li")
+    await create(service, first_name="Amy", last_name="Li")
+    await create(service, first_name="Lisa", last_name="Zhou")
+    found = await service.client.get("/v1/customers", params={"q": "li"}, headers=auth())
+    names = [f"{c['first_name']} {c['last_name']}" for c in found.json()["items"]]
+    assert names == ["Amy Li", "Bo Li", "Carlos Lima", "Lisa Zhou", "Ann Smith"]
+
+
+async def test_ranked_pages_mix_active_and_inactive_customers_without_gaps(service):
+    ids = {}
+    for first, last, status in (("Mei", "Chen", "inactive"), ("Meiling", "Wong", "active"), ("Amei", "Mei", "active"),
+                                ("Zoe", "Tan", "inactive"), ("Mei", "Adams", "active")):
+        ids[first, last] = (await create(service, first_name=first, last_name=last))["id"]
+        if status == "inactive":
+            await service.client.patch(f"/v1/customers/{ids[first, last]}", json={"status": "inactive"},
+                                       headers=auth())
+    await service.client.patch(f"/v1/customers/{ids['Zoe', 'Tan']}", json={"emails": ["mei.tan@example.com"]},
+                               headers=auth())
+    seen, cursor = [], None
+    while True:
+        params = {"q": "mei", "include_inactive": "true", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await service.client.get("/v1/customers", params=params, headers=auth())).json()
+        seen += [(c["first_name"], c["last_name"]) for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [("Amei", "Mei"), ("Mei", "Adams"), ("Mei", "Chen"), ("Meiling", "Wong"), ("Zoe", "Tan")]
+
+
 async def test_another_agency_cannot_see_or_change_the_customer(service):
     created = await create(service, first_name="Ana")
     url = f"/v1/customers/{created['id']}"

@@ -58,6 +58,16 @@ def test_the_index_holds_short_prefixes_and_phone_digit_runs():
     assert {"4479", "0791", "3456"} <= set(terms["phone_grams"])
 
 
+def test_index_terms_rank_whole_names_before_name_starts_before_emails():
+    entries = register(first_name="Li", last_name="Lima Sousa", emails=["lisbon.trips@example.com"],
+                       phones=["+447911123456"]).index_entries()
+    prefixes = entries["search_prefixes"]
+    assert prefixes["li"] == 0 and prefixes["sousa"] == 0 and prefixes["lima"] == 0
+    assert prefixes["lim"] == 1 and prefixes["li lim"] == 1 and prefixes["sou"] == 1
+    assert prefixes["lisbon"] == 2 and prefixes["lis"] == 2
+    assert entries["phone_grams"]["3456"] == 0 and entries["phone_grams"]["7911"] == 1
+
+
 @pytest.mark.parametrize(
     ("typed", "lookup", "needs_check"),
     [("  ANA ", ("search_prefixes", "ana"), False), ("José", ("search_prefixes", "jose"), False),
