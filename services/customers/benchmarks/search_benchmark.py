@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -94,11 +95,14 @@ def main() -> None:
         return
     from trip_shared.embedded import start_mongodb
 
-    server = start_mongodb(storage_path=":memory:", log_dir=tempfile.mkdtemp(prefix="bench-"))
+    # On disk: at 100k customers the rows outgrow the in-memory engine's cache (WT_CACHE_FULL).
+    workdir = tempfile.mkdtemp(prefix="bench-")
+    server = start_mongodb(storage_path=f"{workdir}/data", log_dir=workdir)
     try:
         asyncio.run(run(args.customers, server.url))
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,11 @@ class ItinerarySummary(Payload):
 
 
 class FieldChange(Payload):
-    field: str
+    field: str = Field(description="What changed: title, start_date, stage, items.<item id>, "
+                                   "items.<item id>.<field>, customers.<customer id>.")
     before: Any = None
     after: Any = None
+    description: str | None = Field(None, description="The change in words, for a client update.")
 
 
 class ItineraryCreated(Event):
@@ -44,6 +46,8 @@ class ItineraryChanged(Event):
     event_type: Literal["itinerary.changed"] = "itinerary.changed"
     aggregate_type: Literal["itinerary"] = "itinerary"
     data: ItinerarySummary
+    action: str | None = Field(None, description="details_changed, item_added, item_changed, item_removed or "
+                                                 "stage_moved.")
     changes: list[FieldChange] = Field(default_factory=list, description="What changed, before and after.")
 
 

@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from itinerary.domain.model import Itinerary, LinkedCustomer, Notice
+from itinerary.domain.items import Cost, Item, Location, parse_local
+from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_snapshot
+from itinerary.domain.stages import StageChange
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
 ITINERARIES = "itineraries"
 KNOWN_CUSTOMERS = "known_customers"
+CUSTOMER_PREFERENCES = "customer_preferences"
+AUDIT = "itinerary_audit"
+BOOKINGS = "item_bookings"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -21,6 +27,11 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ITINERARIES].create_index([("tenant_id", ASCENDING), ("sort_key", DESCENDING)])
     await db[ITINERARIES].create_index([("tenant_id", ASCENDING), ("customers.customer_id", ASCENDING)])
     await db[KNOWN_CUSTOMERS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    await db[CUSTOMER_PREFERENCES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    # The clock moves trips on their own: booked ones from their first item's start, running ones at their end.
+    await db[ITINERARIES].create_index([("stage", ASCENDING), ("next_due_at", ASCENDING)])
+    await db[AUDIT].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("version", ASCENDING)])
+    await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
 
 
 def _to_document(itinerary: Itinerary) -> dict:
@@ -29,19 +40,62 @@ def _to_document(itinerary: Itinerary) -> dict:
     # BSON has no date type: ISO strings keep them exact and sortable.
     for name in ("start_date", "end_date"):
         document[name] = document[name].isoformat() if document[name] else None
+    document["markup_percent"] = str(itinerary.markup_percent)
+    document["items"] = [{**item_snapshot(item), "id": item.id, "created_at": item.created_at}
+                         for item in itinerary.items]
     document["sort_key"] = f"{itinerary.created_at.isoformat()}\x00{itinerary.id}"
+    document["next_due_at"] = _next_due_at(itinerary)
     return document
+
+
+def _next_due_at(itinerary: Itinerary) -> datetime | None:
+    """When the clock next moves this trip on its own, for the ticker's index."""
+    if itinerary.stage == "booked":
+        return itinerary.first_start
+    if itinerary.stage == "in_progress":
+        return itinerary.last_end
+    return None
+
+
+def _item_from(document: dict) -> Item:
+    cost = document.get("cost")
+    return Item(
+        id=document["id"], kind=document["kind"], title=document["title"], timezone=document["timezone"],
+        start=parse_local(document.get("start"), "start"), end=parse_local(document.get("end"), "end"),
+        end_timezone=document.get("end_timezone"),
+        location=Location(**document["location"]) if document.get("location") else None,
+        end_location=Location(**document["end_location"]) if document.get("end_location") else None,
+        mode=document.get("mode"), vendor=document.get("vendor"),
+        cost=Cost(Decimal(cost["amount"]), cost["currency"], cost["category"]) if cost else None,
+        notes=document.get("notes"), requires_booking=document.get("requires_booking", False),
+        created_at=document.get("created_at"),
+    )
 
 
 def _from_document(document: dict) -> Itinerary:
     document = dict(document)
     document["id"] = document.pop("_id")
-    document.pop("sort_key", None)
+    for derived in ("sort_key", "next_due_at"):
+        document.pop(derived, None)
     for name in ("start_date", "end_date"):
         document[name] = date.fromisoformat(document[name]) if document[name] else None
     document["customers"] = [LinkedCustomer(**linked) for linked in document["customers"]]
     document["notices"] = [Notice(**notice) for notice in document.get("notices", [])]
+    document["items"] = [_item_from(item) for item in document.get("items", [])]
+    document["markup_percent"] = Decimal(document.get("markup_percent", "0"))
+    document["stage_history"] = [StageChange(**change) for change in document.get("stage_history", [])]
     return Itinerary(**document)
+
+
+async def due_for_a_move(db: AsyncDatabase, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+    """(tenant, itinerary) pairs the clock should move now, across every agency: the ticker's one query per stage
+    (SecantusDB scans for "$in" before a range)."""
+    found = []
+    for stage in ("booked", "in_progress"):
+        cursor = db[ITINERARIES].find({"stage": stage, "next_due_at": {"$lte": now}},
+                                      projection={"tenant_id": 1}).limit(limit)
+        found += [(doc["tenant_id"], doc["_id"]) async for doc in cursor]
+    return found
 
 
 class ItineraryRepository:
@@ -96,3 +150,50 @@ class KnownCustomers:
 
     async def forget(self, customer_id: str) -> None:
         await self._customers.delete_one({"_id": customer_id})
+
+
+class CustomerPreferences:
+    """Each customer's latest consultation, from ``customer.preferences_recorded``: pace, budget, needs."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._preferences = collection
+
+    async def apply(self, customer_id: str, consultation_version: int, preferences: dict) -> bool:
+        return await apply_if_newer(self._preferences, customer_id, consultation_version, preferences)
+
+    async def get_many(self, customer_ids: list[str]) -> dict[str, dict]:
+        return {doc["_id"]: doc async for doc in self._preferences.find({"_id": {"$in": customer_ids}})}
+
+    async def forget(self, customer_id: str) -> None:
+        await self._preferences.delete_one({"_id": customer_id})
+
+
+class AuditTrail:
+    """Every version of an itinerary: who changed what, before and after."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._entries = collection
+
+    async def record(self, itinerary: Itinerary, actor: str, action: str, changes: list[Change]) -> None:
+        await self._entries.insert_one({
+            "_id": f"{itinerary.id}:{itinerary.version}", "itinerary_id": itinerary.id,
+            "version": itinerary.version, "at": itinerary.updated_at, "actor": actor, "action": action,
+            "changes": [asdict(change) for change in changes]})
+
+    async def entries(self, itinerary_id: str, limit: int, after_version: int) -> list[dict]:
+        cursor = self._entries.find({"itinerary_id": itinerary_id, "version": {"$gt": after_version}},
+                                    projection={"_id": 0, "tenant_id": 0})
+        return await cursor.sort("version", ASCENDING).limit(limit).to_list(None)
+
+
+class ItemBookings:
+    """Booking status of each item, from ``booking.*`` events: what readiness counts."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._bookings = collection
+
+    async def apply(self, booking_id: str, version: int, fields: dict) -> bool:
+        return await apply_if_newer(self._bookings, booking_id, version, fields)
+
+    async def for_itinerary(self, itinerary_id: str) -> list[dict]:
+        return await self._bookings.find({"itinerary_id": itinerary_id}, projection={"tenant_id": 0}).to_list(None)

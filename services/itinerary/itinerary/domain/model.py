@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Literal
 
+from itinerary.domain import feasibility
+from itinerary.domain.items import MAX_ITEMS, InvalidItem, Item, item_order
+from itinerary.domain.stages import STAGES, SYSTEM_ACTOR, Readiness, StageChange, allowed_moves
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError, NotFoundError
 
 MAX_TITLE = 200
-EDITABLE_FIELDS = ("title", "start_date", "end_date")
+EDITABLE_FIELDS = ("title", "start_date", "end_date", "markup_percent")
+MAX_MARKUP = Decimal(500)
 
 
 class InvalidItinerary(DomainError):
@@ -47,6 +52,24 @@ class Notice:
     at: datetime = field(default_factory=utc_now)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One field's before and after, in plain JSON values: the audit trail and ``itinerary.changed`` carry it."""
+
+    field: str
+    before: object
+    after: object
+    description: str
+
+
+class ItemsWouldBeDropped(ConflictError):
+    code = "items-outside-new-dates"
+
+
+class StageMoveRefused(ConflictError):
+    code = "stage-move-refused"
+
+
 @dataclass
 class Itinerary:
     id: str
@@ -57,6 +80,9 @@ class Itinerary:
     stage: str = "inquiry"
     customers: list[LinkedCustomer] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    markup_percent: Decimal = Decimal(0)
+    stage_history: list[StageChange] = field(default_factory=list)
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
@@ -70,15 +96,32 @@ class Itinerary:
 
     # --- details ---------------------------------------------------------------------------------------------
 
-    def revise(self, changes: dict) -> list[tuple[str, object, object]]:
-        """Change title and dates; returns (field, before, after) for each field that really changed."""
+    def revise(self, changes: dict, *, drop_items_outside: bool = False) -> list[Change]:
+        """Change title, dates and markup. Items that new dates would leave outside the trip are removed only when
+        the caller says so (``drop_items_outside``); otherwise the change is refused, naming them."""
         unknown = set(changes) - set(EDITABLE_FIELDS)
         if unknown:
             raise InvalidItinerary(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        self._require_open("change the trip")
         before = {name: getattr(self, name) for name in EDITABLE_FIELDS}
         self._set_details({**before, **changes})
-        changed = [(name, before[name], getattr(self, name)) for name in EDITABLE_FIELDS
-                   if before[name] != getattr(self, name)]
+        outside = [item for item in self.items if item.start is not None and (
+            (self.start_date and item.start_day < self.start_date) or (self.end_date and item.end_day > self.end_date))]
+        if outside and not drop_items_outside:
+            self._set_details(before)
+            raise ItemsWouldBeDropped(
+                f"The new dates would leave {len(outside)} item(s) outside the trip: "
+                + "; ".join(f"'{item.title}' ({item.describe_when()})" for item in outside)
+                + ". Move or delete them first, or confirm with drop_items_outside=true.",
+                items=[item.id for item in outside])
+        changed = [Change(name, _plain(before[name]), _plain(getattr(self, name)),
+                          f"{name.replace('_', ' ')} changed from {_plain(before[name])} to "
+                          f"{_plain(getattr(self, name))}")
+                   for name in EDITABLE_FIELDS if before[name] != getattr(self, name)]
+        for item in outside:
+            self.items.remove(item)
+            changed.append(Change(f"items.{item.id}", item_snapshot(item), None,
+                                  f"'{item.title}' ({item.describe_when()}) removed: outside the new trip dates"))
         if changed:
             self._touch()
         return changed
@@ -92,7 +135,154 @@ class Itinerary:
         start, end = details.get("start_date"), details.get("end_date")
         if start and end and end < start:
             raise InvalidItinerary(f"end_date {end} is before start_date {start}.", code="end-before-start")
+        markup = Decimal(str(details.get("markup_percent") or 0))
+        if not (0 <= markup <= MAX_MARKUP):
+            raise InvalidItinerary(f"markup_percent must be between 0 and {MAX_MARKUP}.", code="invalid-markup")
         self.title, self.start_date, self.end_date = title, start, end
+        self.markup_percent = markup.quantize(Decimal("0.01"))
+
+    # --- items -----------------------------------------------------------------------------------------------
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise NotFoundError(f"No item {item_id} on this itinerary.", code="item-not-found")
+
+    def add_item(self, fields: dict) -> tuple[Item, list[Change]]:
+        self._require_open("add items")
+        if len(self.items) >= MAX_ITEMS:
+            raise InvalidItem(f"An itinerary holds at most {MAX_ITEMS} items.", code="too-many-items")
+        item = Item.create(fields)
+        item.created_at = utc_now()
+        self._refuse_outside_dates(item)
+        self.items.append(item)
+        self.items.sort(key=item_order)
+        self._touch()
+        return item, [Change(f"items.{item.id}", None, item_snapshot(item),
+                             f"'{item.title}' added ({item.describe_when()})")]
+
+    def change_item(self, item_id: str, changes: dict) -> tuple[Item, list[Change]]:
+        self._require_open("change items")
+        current = self.item(item_id)
+        updated = current.with_changes(changes)
+        self._refuse_outside_dates(updated)
+        before, after = item_snapshot(current), item_snapshot(updated)
+        changed = [Change(f"items.{item_id}.{name}", before[name], after[name],
+                          _describe_item_change(updated, name, before[name], after[name]))
+                   for name in after if before[name] != after[name]]
+        if changed:
+            self.items[self.items.index(current)] = updated
+            self.items.sort(key=item_order)
+            self._touch()
+        return updated, changed
+
+    def remove_item(self, item_id: str) -> list[Change]:
+        self._require_open("remove items")
+        item = self.item(item_id)
+        self.items.remove(item)
+        self._touch()
+        return [Change(f"items.{item.id}", item_snapshot(item), None,
+                       f"'{item.title}' ({item.describe_when()}) removed")]
+
+    def _refuse_outside_dates(self, item: Item) -> None:
+        if item.start is None:
+            return
+        if (self.start_date and item.start_day < self.start_date) or (self.end_date and item.end_day > self.end_date):
+            raise InvalidItem(f"'{item.title}' ({item.describe_when()}) falls outside the trip "
+                              f"({self.start_date} to {self.end_date}); change the trip dates first.",
+                              code="item-outside-trip-dates")
+
+    def days(self) -> list[tuple[date, list[tuple[Item, str]]]]:
+        """Day by day, in each item's local days: what starts, what ends there (a flight's arrival day at its
+        destination, a check-out), and the nights of a stay in between."""
+        by_day: dict[date, list[tuple[Item, str]]] = {}
+        for item in self.items:
+            if item.start is None:
+                continue
+            by_day.setdefault(item.start_day, []).append((item, "starts"))
+            if item.end_day != item.start_day:
+                if item.kind == "accommodation":
+                    day = item.start_day + timedelta(days=1)
+                    while day < item.end_day:
+                        by_day.setdefault(day, []).append((item, "continues"))
+                        day += timedelta(days=1)
+                by_day.setdefault(item.end_day, []).append((item, "ends"))
+        return sorted(by_day.items())
+
+    @property
+    def first_start(self) -> datetime | None:
+        starts = [item.start_utc for item in self.items if item.start is not None]
+        return min(starts) if starts else None
+
+    @property
+    def last_end(self) -> datetime | None:
+        ends = [item.end_utc for item in self.items if item.start is not None]
+        return max(ends) if ends else None
+
+    def feasibility(self, pace: str | None = None) -> list[feasibility.Finding]:
+        return feasibility.check(self.items, start_date=self.start_date, end_date=self.end_date, pace=pace)
+
+    def required_bookings(self) -> list[Item]:
+        return [item for item in self.items if item.requires_booking]
+
+    # --- stages ----------------------------------------------------------------------------------------------
+
+    def move_to(self, stage: str, *, actor: str, now: datetime, readiness: Readiness,
+                reason: str | None = None) -> Change:
+        """Move to ``stage`` if the rules allow it now; the move and who made it go into the stage history."""
+        if stage not in STAGES:
+            raise InvalidItinerary(f"stage must be one of {', '.join(STAGES)}.", code="invalid-stage")
+        if stage == self.stage:
+            raise StageMoveRefused(f"The trip is already {stage}.")
+        if stage not in allowed_moves(self.stage):
+            allowed = ", ".join(allowed_moves(self.stage)) or "nowhere: it is final"
+            raise StageMoveRefused(f"A trip that is {self.stage} cannot move to {stage}; it can move to {allowed}.")
+        refusal = self._guard(stage, now, readiness)
+        if refusal:
+            raise StageMoveRefused(refusal)
+        return self._record_stage(stage, actor, now, reason)
+
+    def _guard(self, stage: str, now: datetime, readiness: Readiness) -> str | None:
+        if stage == "proposed" and not self.items:
+            return "A proposal needs at least one item."
+        if stage in ("proposed", "approved") and not self.pocs:
+            return "Link a customer as point of contact first: someone has to approve the trip."
+        if stage == "booked" and not readiness.complete:
+            return (f"{readiness.confirmed} of {readiness.required} required bookings are confirmed; all must be "
+                    "before the trip is booked.")
+        if stage == "in_progress" and (self.first_start is None or now < self.first_start):
+            return f"The trip starts at {self.first_start.isoformat() if self.first_start else 'an unknown time'}."
+        if stage == "completed" and (self.last_end is None or now < self.last_end):
+            return f"The trip ends at {self.last_end.isoformat() if self.last_end else 'an unknown time'}."
+        return None
+
+    def due_moves(self, now: datetime, readiness: Readiness) -> list[Change]:
+        """Moves that happen on their own: booked once every booking is confirmed, in progress from the first
+        item's start, completed after the last item's end (several at once when the platform was down)."""
+        moves = []
+        while True:
+            if self.stage == "approved" and self.required_bookings() and readiness.complete:
+                moves.append(self._record_stage("booked", SYSTEM_ACTOR, now, "all required bookings confirmed"))
+            elif self.stage == "booked" and self.first_start and now >= self.first_start:
+                moves.append(self._record_stage("in_progress", SYSTEM_ACTOR, now, "the first item has started"))
+            elif self.stage == "in_progress" and self.last_end and now >= self.last_end:
+                moves.append(self._record_stage("completed", SYSTEM_ACTOR, now, "the last item has ended"))
+            else:
+                return moves
+
+    def _record_stage(self, stage: str, actor: str, now: datetime, reason: str | None) -> Change:
+        before = self.stage
+        self.stage = stage
+        self.stage_history.append(StageChange(before, stage, now, actor, reason))
+        self._touch()
+        return Change("stage", before, stage, f"stage moved from {before} to {stage}"
+                      + (f": {reason}" if reason else ""))
+
+    def _require_open(self, what: str) -> None:
+        if self.stage in ("archived", "cancelled", "completed"):
+            raise ConflictError(f"The trip is {self.stage}: it is no longer possible to {what}.",
+                                code="itinerary-closed")
 
     # --- customers and POCs ----------------------------------------------------------------------------------
 
@@ -177,3 +367,36 @@ class Itinerary:
     def _touch(self) -> None:
         self.version += 1
         self.updated_at = utc_now()
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def item_snapshot(item: Item) -> dict:
+    """An item as plain JSON values, for the audit trail and events."""
+    return {
+        "kind": item.kind, "title": item.title, "start": _plain(item.start), "end": _plain(item.end),
+        "timezone": item.timezone, "end_timezone": item.end_timezone,
+        "location": _location_snapshot(item.location), "end_location": _location_snapshot(item.end_location),
+        "mode": item.mode, "vendor": item.vendor,
+        "cost": {"amount": str(item.cost.amount), "currency": item.cost.currency, "category": item.cost.category}
+        if item.cost else None,
+        "notes": item.notes, "requires_booking": item.requires_booking,
+    }
+
+
+def _location_snapshot(location) -> dict | None:
+    return {"address": location.address, "lat": location.lat, "lon": location.lon} if location else None
+
+
+def _describe_item_change(item: Item, name: str, before, after) -> str:
+    if name in ("start", "end"):
+        return f"'{item.title}' now {item.describe_when()} ({name} was {before})"
+    if name == "location":
+        return f"'{item.title}' moved to {(after or {}).get('address') or 'a new place'}"
+    return f"'{item.title}': {name.replace('_', ' ')} changed"

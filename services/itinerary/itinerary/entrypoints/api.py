@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
 
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from itinerary.adapters.repository import sort_key
+from itinerary.domain.items import COST_CATEGORIES, ITEM_KINDS, TRANSFER_MODES, Item
 from itinerary.domain.model import Itinerary
+from itinerary.domain.stages import STAGES, allowed_moves
+from itinerary.entrypoints.deliverables import calendar_feed
 from itinerary.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.pagination import decode_cursor, encode_cursor
@@ -28,6 +33,194 @@ class ItineraryPatch(BaseModel):
     title: str | None = Field(None, min_length=1, max_length=200)
     start_date: date | None = None
     end_date: date | None = None
+    markup_percent: Decimal | None = Field(None, ge=0, le=500, description="Added to costs for the client's price.")
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str | None = Field(None, max_length=500)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class CostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")
+    category: Literal[COST_CATEGORIES] | None = Field(  # type: ignore[valid-type]
+        None, description="Defaults from the item's kind (a flight is transport, a hotel accommodation).")
+
+
+_LOCAL_TIME = ("Local wall-clock time where the item happens, e.g. 2026-05-01T09:30, or a date (2026-05-01) "
+               "for an untimed item. No UTC offset: the time zone is the item's own.")
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal[ITEM_KINDS]  # type: ignore[valid-type]
+    title: str = Field(min_length=1, max_length=200)
+    start: str | None = Field(None, max_length=25, description=_LOCAL_TIME)
+    end: str | None = Field(None, max_length=25, description=_LOCAL_TIME + " A flight's end is in end_timezone.")
+    timezone: str = Field(max_length=64, description="IANA time zone of start (and of end unless end_timezone).")
+    end_timezone: str | None = Field(None, max_length=64, description="Where a flight lands, when elsewhere.")
+    location: LocationIn | None = Field(None, description="Where it happens; a flight's or transfer's origin.")
+    end_location: LocationIn | None = Field(None, description="A flight's or transfer's destination.")
+    mode: Literal[TRANSFER_MODES] | None = Field(None, description="How a transfer travels.")  # type: ignore[valid-type]
+    vendor: str | None = Field(None, max_length=200)
+    cost: CostIn | None = None
+    notes: str | None = Field(None, max_length=5000)
+    requires_booking: bool = False
+
+
+class ItemPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(None, min_length=1, max_length=200)
+    start: str | None = Field(None, max_length=25, description=_LOCAL_TIME)
+    end: str | None = Field(None, max_length=25)
+    timezone: str | None = Field(None, max_length=64)
+    end_timezone: str | None = Field(None, max_length=64)
+    location: LocationIn | None = None
+    end_location: LocationIn | None = None
+    mode: Literal[TRANSFER_MODES] | None = None  # type: ignore[valid-type]
+    vendor: str | None = Field(None, max_length=200)
+    cost: CostIn | None = None
+    notes: str | None = Field(None, max_length=5000)
+    requires_booking: bool | None = None
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stage: Literal[STAGES]  # type: ignore[valid-type]
+    reason: str | None = Field(None, max_length=1000)
+
+
+class LocationOut(BaseModel):
+    address: str | None
+    lat: float | None
+    lon: float | None
+
+
+class CostOut(BaseModel):
+    amount: Decimal
+    currency: str
+    category: str
+
+
+class BookingOut(BaseModel):
+    booking_id: str
+    status: str
+    vendor_name: str | None = None
+    confirmation_code: str | None = None
+
+
+class ItemOut(BaseModel):
+    id: str
+    kind: str
+    title: str
+    start: str | None = Field(description="Local time (or date, for an untimed item) in timezone.")
+    end: str | None = Field(description="Local time (or date) in end_timezone, else timezone.")
+    timezone: str
+    end_timezone: str | None
+    start_utc: datetime | None
+    end_utc: datetime | None
+    day: date | None = Field(description="The local day the item starts on.")
+    end_day: date | None = Field(description="The local day it ends on: a flight's arrival day where it lands.")
+    location: LocationOut | None
+    end_location: LocationOut | None
+    mode: str | None
+    vendor: str | None
+    cost: CostOut | None
+    notes: str | None
+    requires_booking: bool
+    booking: BookingOut | None = Field(None, description="From the booking service's events.")
+
+    @classmethod
+    def of(cls, item: Item, booking: dict | None = None) -> ItemOut:
+        def where(location):
+            return LocationOut(address=location.address, lat=location.lat, lon=location.lon) if location else None
+
+        return cls(
+            id=item.id, kind=item.kind, title=item.title,
+            start=item.start.isoformat(timespec="minutes") if item.timed else _iso(item.start),
+            end=item.end.isoformat(timespec="minutes") if item.timed and item.end else _iso(item.end),
+            timezone=item.timezone, end_timezone=item.end_timezone, start_utc=item.start_utc, end_utc=item.end_utc,
+            day=item.start_day, end_day=item.end_day, location=where(item.location),
+            end_location=where(item.end_location), mode=item.mode, vendor=item.vendor,
+            cost=CostOut(amount=item.cost.amount, currency=item.cost.currency, category=item.cost.category)
+            if item.cost else None,
+            notes=item.notes, requires_booking=item.requires_booking,
+            booking=BookingOut(booking_id=booking["_id"], status=booking["status"],
+                               vendor_name=booking.get("vendor_name"),
+                               confirmation_code=booking.get("confirmation_code")) if booking else None,
+        )
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class FindingOut(BaseModel):
+    kind: str = Field(description="overlap, insufficient_transfer_time, pace_exceeded, no_leisure_time, "
+                                  "outside_trip_dates, checkout_after_departure, accommodation_overlap, "
+                                  "check_in_window, check_out_window.")
+    severity: Literal["error", "warning"]
+    items: list[str]
+    day: date | None
+    message: str
+
+
+class FeasibilityOut(BaseModel):
+    pace: str = Field(description="The pace checked against: the slowest linked traveller's, else standard.")
+    findings: list[FindingOut]
+
+
+class CurrencyTotalOut(BaseModel):
+    currency: str
+    cost: Decimal
+    price: Decimal = Field(description="Cost plus markup: what the client pays.")
+    by_category: dict[str, Decimal]
+
+
+class ClientBudgetOut(BaseModel):
+    minimum: Decimal | None
+    maximum: Decimal | None
+    currency: str
+
+
+class BudgetOut(BaseModel):
+    markup_percent: Decimal
+    totals: list[CurrencyTotalOut]
+    client_budget: ClientBudgetOut | None = Field(description="From the POC's latest consultation.")
+    status: Literal["within", "under", "over", "no_budget", "not_comparable"]
+    message: str
+    unpriced_items: list[str]
+
+
+class ReadinessOut(BaseModel):
+    confirmed: int
+    required: int
+    complete: bool
+    label: str = Field(description='e.g. "3 of 5 confirmed".')
+
+
+class StageChangeOut(BaseModel):
+    from_stage: str
+    to_stage: str
+    at: datetime
+    actor: str
+    reason: str | None
+
+
+class DayEntryOut(BaseModel):
+    item_id: str
+    title: str
+    kind: str
+    role: Literal["starts", "continues", "ends"]
+
+
+class DayOut(BaseModel):
+    date: date
+    entries: list[DayEntryOut]
 
 
 class LinkIn(BaseModel):
@@ -65,6 +258,8 @@ class ItineraryOut(BaseModel):
     stage: str
     customers: list[LinkedCustomerOut]
     notices: list[NoticeOut] = Field(description="Changes the platform made for the planner to review.")
+    markup_percent: Decimal
+    item_count: int
     version: int
     created_at: datetime
     updated_at: datetime
@@ -74,6 +269,7 @@ class ItineraryOut(BaseModel):
         return cls(
             id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date, end_date=itinerary.end_date,
             stage=itinerary.stage, version=itinerary.version, created_at=itinerary.created_at,
+            markup_percent=itinerary.markup_percent, item_count=len(itinerary.items),
             updated_at=itinerary.updated_at,
             notices=[NoticeOut(kind=n.kind, message=n.message, at=n.at) for n in itinerary.notices],
             customers=[
@@ -85,6 +281,79 @@ class ItineraryOut(BaseModel):
                 for c in itinerary.customers
             ],
         )
+
+
+class ItineraryDetailOut(ItineraryOut):
+    items: list[ItemOut]
+    days: list[DayOut] = Field(description="Day by day in local days.")
+    feasibility: FeasibilityOut
+    budget: BudgetOut
+    readiness: ReadinessOut
+    stage_history: list[StageChangeOut]
+    next_stages: list[str] = Field(description="Stages a planner may move the trip to from here.")
+
+    @classmethod
+    def of_view(cls, view: services.ItineraryView) -> ItineraryDetailOut:
+        itinerary = view.itinerary
+        base = ItineraryOut.of(itinerary, view.known).model_dump()
+        return cls(
+            **base,
+            items=[ItemOut.of(item, view.bookings_by_item.get(item.id)) for item in itinerary.items],
+            days=[DayOut(date=day, entries=[DayEntryOut(item_id=item.id, title=item.title, kind=item.kind,
+                                                        role=role) for item, role in entries])
+                  for day, entries in itinerary.days()],
+            feasibility=_feasibility(view), budget=_budget(view), readiness=_readiness(view),
+            stage_history=[StageChangeOut(**vars(change)) for change in itinerary.stage_history],
+            next_stages=list(allowed_moves(itinerary.stage)),
+        )
+
+
+def _feasibility(view: services.ItineraryView) -> FeasibilityOut:
+    return FeasibilityOut(pace=view.pace or "standard", findings=[
+        FindingOut(kind=f.kind, severity=f.severity, items=list(f.items), day=f.day, message=f.message)
+        for f in view.findings()])
+
+
+def _budget(view: services.ItineraryView) -> BudgetOut:
+    summary = view.budget()
+    budget = summary.client_budget
+    return BudgetOut(
+        markup_percent=summary.markup_percent, status=summary.status, message=summary.message,
+        unpriced_items=summary.unpriced_items,
+        totals=[CurrencyTotalOut(currency=t.currency, cost=t.cost, price=t.price, by_category=t.by_category)
+                for t in summary.totals],
+        client_budget=ClientBudgetOut(minimum=budget.minimum, maximum=budget.maximum, currency=budget.currency)
+        if budget else None)
+
+
+def _readiness(view: services.ItineraryView) -> ReadinessOut:
+    readiness = view.readiness
+    return ReadinessOut(confirmed=readiness.confirmed, required=readiness.required, complete=readiness.complete,
+                        label=f"{readiness.confirmed} of {readiness.required} confirmed")
+
+
+class ChangeOut(BaseModel):
+    field: str
+    before: object
+    after: object
+    description: str
+
+
+class AuditEntryOut(BaseModel):
+    version: int
+    at: datetime
+    actor: str
+    action: str
+    changes: list[ChangeOut]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_after_version: int | None = Field(None, description="Pass as after_version for the next page.")
+
+
+class ItemList(BaseModel):
+    items: list[ItemOut]
 
 
 def _date(value: str | None) -> date | None:
@@ -104,9 +373,13 @@ def _transaction(request: Request):
     return request.app.state.runtime.transaction
 
 
-async def _view(request: Request, principal: Principal, itinerary_id: str) -> ItineraryOut:
-    itinerary, known = await services.get_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return ItineraryOut.of(itinerary, known)
+def _actor(principal: Principal) -> str:
+    return principal.name
+
+
+async def _view(request: Request, principal: Principal, itinerary_id: str) -> ItineraryDetailOut:
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return ItineraryDetailOut.of_view(view)
 
 
 @router.post("/itineraries", status_code=201, response_model=ItineraryOut)
@@ -130,20 +403,107 @@ async def list_itineraries(request: Request, customer_id: str | None = Query(Non
     return ItineraryPage(items=[ItineraryOut.of(i, known) for i in page], next_cursor=next_cursor)
 
 
-@router.get("/itineraries/{itinerary_id}", response_model=ItineraryOut)
+@router.get("/itineraries/{itinerary_id}", response_model=ItineraryDetailOut)
 async def get_itinerary(itinerary_id: str, request: Request,
-                        principal: Principal = require("itineraries:read")) -> ItineraryOut:
+                        principal: Principal = require("itineraries:read")) -> ItineraryDetailOut:
     return await _view(request, principal, itinerary_id)
 
 
-@router.patch("/itineraries/{itinerary_id}", response_model=ItineraryOut)
-async def revise_itinerary(itinerary_id: str, body: ItineraryPatch, request: Request,
-                           principal: Principal = require("itineraries:write")) -> ItineraryOut:
+@router.patch("/itineraries/{itinerary_id}", response_model=ItineraryDetailOut)
+async def revise_itinerary(
+    itinerary_id: str, body: ItineraryPatch, request: Request,
+    drop_items_outside: bool = Query(False, description="Confirm that items outside new trip dates are removed; "
+                                                        "without it such a change is refused (409)."),
+    principal: Principal = require("itineraries:write"),
+) -> ItineraryDetailOut:
     changes = body.model_dump(exclude_unset=True)
-    if "title" in changes and changes["title"] is None:
-        raise ApiProblem(422, "title-required", "The request is not valid", "title cannot be null.")
-    await services.revise_itinerary(_transaction(request), principal.tenant_id, itinerary_id, changes)
+    for name in ("title", "markup_percent"):
+        if name in changes and changes[name] is None:
+            raise ApiProblem(422, "invalid-request", "The request is not valid", f"{name} cannot be null.")
+    await services.revise_itinerary(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
+                                    changes, drop_items_outside=drop_items_outside)
     return await _view(request, principal, itinerary_id)
+
+
+@router.post("/itineraries/{itinerary_id}/items", status_code=201, response_model=ItemOut)
+async def add_item(itinerary_id: str, body: ItemIn, request: Request, response: Response,
+                   principal: Principal = require("itineraries:write")) -> ItemOut:
+    fields = body.model_dump(exclude_none=True, mode="python")
+    _, item = await services.add_item(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
+                                      fields)
+    response.headers["Location"] = f"/v1/itineraries/{itinerary_id}/items/{item.id}"
+    return ItemOut.of(item)
+
+
+@router.get("/itineraries/{itinerary_id}/items", response_model=ItemList)
+async def list_items(itinerary_id: str, request: Request,
+                     principal: Principal = require("itineraries:read")) -> ItemList:
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return ItemList(items=[ItemOut.of(item, view.bookings_by_item.get(item.id)) for item in view.itinerary.items])
+
+
+@router.get("/itineraries/{itinerary_id}/items/{item_id}", response_model=ItemOut)
+async def get_item(itinerary_id: str, item_id: str, request: Request,
+                   principal: Principal = require("itineraries:read")) -> ItemOut:
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return ItemOut.of(view.itinerary.item(item_id), view.bookings_by_item.get(item_id))
+
+
+@router.patch("/itineraries/{itinerary_id}/items/{item_id}", response_model=ItemOut)
+async def change_item(itinerary_id: str, item_id: str, body: ItemPatch, request: Request,
+                      principal: Principal = require("itineraries:write")) -> ItemOut:
+    changes = body.model_dump(exclude_unset=True, mode="python")
+    for name in ("title", "timezone", "requires_booking"):
+        if name in changes and changes[name] is None:
+            raise ApiProblem(422, "invalid-request", "The request is not valid", f"{name} cannot be null.")
+    _, item = await services.change_item(_transaction(request), principal.tenant_id, _actor(principal),
+                                         itinerary_id, item_id, changes)
+    return ItemOut.of(item)
+
+
+@router.delete("/itineraries/{itinerary_id}/items/{item_id}", status_code=204)
+async def remove_item(itinerary_id: str, item_id: str, request: Request,
+                      principal: Principal = require("itineraries:write")) -> Response:
+    await services.remove_item(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id, item_id)
+    return Response(status_code=204)
+
+
+@router.get("/itineraries/{itinerary_id}/feasibility", response_model=FeasibilityOut)
+async def check_feasibility(itinerary_id: str, request: Request,
+                            principal: Principal = require("itineraries:read")) -> FeasibilityOut:
+    return _feasibility(await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id))
+
+
+@router.get("/itineraries/{itinerary_id}/budget", response_model=BudgetOut)
+async def budget(itinerary_id: str, request: Request, principal: Principal = require("itineraries:read")) -> BudgetOut:
+    return _budget(await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id))
+
+
+@router.post("/itineraries/{itinerary_id}/stage", response_model=ItineraryDetailOut)
+async def move_stage(itinerary_id: str, body: StageIn, request: Request,
+                     principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
+    await services.move_stage(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
+                              body.stage, body.reason)
+    return await _view(request, principal, itinerary_id)
+
+
+@router.get("/itineraries/{itinerary_id}/history", response_model=AuditPage)
+async def itinerary_history(itinerary_id: str, request: Request, after_version: int = Query(0, ge=0),
+                            limit: int = Query(50, ge=1, le=200),
+                            principal: Principal = require("itineraries:read")) -> AuditPage:
+    entries = await services.history(_transaction(request), principal.tenant_id, itinerary_id, limit=limit + 1,
+                                     after_version=after_version)
+    page = entries[:limit]
+    return AuditPage(items=[AuditEntryOut(**entry) for entry in page],
+                     next_after_version=page[-1]["version"] if len(entries) > limit else None)
+
+
+@router.get("/itineraries/{itinerary_id}/calendar.ics", response_class=Response,
+            responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545) feed."}})
+async def calendar(itinerary_id: str, request: Request, principal: Principal = require("itineraries:read")):
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return Response(calendar_feed(view.itinerary), media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="itinerary-{itinerary_id}.ics"'})
 
 
 @router.get("/itineraries/{itinerary_id}/customers", response_model=LinkedCustomerList)
@@ -152,23 +512,26 @@ async def list_linked_customers(itinerary_id: str, request: Request,
     return LinkedCustomerList(items=(await _view(request, principal, itinerary_id)).customers)
 
 
-@router.post("/itineraries/{itinerary_id}/customers", status_code=201, response_model=ItineraryOut)
+@router.post("/itineraries/{itinerary_id}/customers", status_code=201, response_model=ItineraryDetailOut)
 async def link_customer(itinerary_id: str, body: LinkIn, request: Request,
-                        principal: Principal = require("itineraries:write")) -> ItineraryOut:
-    await services.link_customer(_transaction(request), principal.tenant_id, itinerary_id, body.customer_id,
+                        principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
+    await services.link_customer(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
+                                 body.customer_id,
                                  body.is_poc, request.app.state.runtime.settings.read_model_wait_s)
     return await _view(request, principal, itinerary_id)
 
 
-@router.patch("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryOut)
+@router.patch("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryDetailOut)
 async def set_poc(itinerary_id: str, customer_id: str, body: PocIn, request: Request,
-                  principal: Principal = require("itineraries:write")) -> ItineraryOut:
-    await services.set_poc(_transaction(request), principal.tenant_id, itinerary_id, customer_id, body.is_poc)
+                  principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
+    await services.set_poc(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id, customer_id,
+                           body.is_poc)
     return await _view(request, principal, itinerary_id)
 
 
-@router.delete("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryOut)
+@router.delete("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryDetailOut)
 async def unlink_customer(itinerary_id: str, customer_id: str, request: Request,
-                          principal: Principal = require("itineraries:write")) -> ItineraryOut:
-    await services.unlink_customer(_transaction(request), principal.tenant_id, itinerary_id, customer_id)
+                          principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
+    await services.unlink_customer(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
+                                   customer_id)
     return await _view(request, principal, itinerary_id)

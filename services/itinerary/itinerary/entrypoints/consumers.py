@@ -1,7 +1,8 @@
-"""Kafka subscribers of the itinerary service: it learns of customers only from their events."""
+"""Kafka subscribers of the itinerary service: it learns of customers and bookings only from their events."""
 from __future__ import annotations
 
 from itinerary.service_layer import services
+from trip_shared.contracts.booking import BookingConfirmed, BookingRequested
 from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
@@ -9,6 +10,7 @@ from trip_shared.contracts.customers import (
     CustomerErased,
     CustomersMerged,
     CustomerUpdated,
+    PreferencesRecorded,
 )
 from trip_shared.runtime import ServiceRuntime
 
@@ -23,3 +25,6 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(CustomerDeleted)(services.customer_deleted)
     consumer.handles(CustomersMerged)(services.customers_merged)
     consumer.handles(CustomerErased)(services.customer_erased)
+    consumer.handles(PreferencesRecorded)(services.record_preferences)
+    consumer.handles(BookingRequested)(services.record_booking)
+    consumer.handles(BookingConfirmed)(services.record_booking)

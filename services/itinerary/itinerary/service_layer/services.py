@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
 
-from itinerary.domain.model import Itinerary, MembershipChanged
+from itinerary.adapters.repository import due_for_a_move
+from itinerary.domain import budget as budgets
+from itinerary.domain.feasibility import Finding
+from itinerary.domain.items import Item
+from itinerary.domain.model import Change, Itinerary, MembershipChanged
+from itinerary.domain.stages import SYSTEM_ACTOR, Readiness
 from itinerary.service_layer.unit_of_work import ItineraryUnitOfWork
+from trip_shared.clock import utc_now
+from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts import customers as customer_events
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -65,29 +73,195 @@ async def create_itinerary(transaction: Transaction, tenant_id: str, title: str,
     return itinerary
 
 
-async def revise_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str, changes: dict) -> Itinerary:
+async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_version: int, actor: str, action: str,
+                  changes: list[Change]) -> None:
+    """Save a change, keep it in the audit trail and announce what changed (one version, one event)."""
+    await uow.itineraries(itinerary.tenant_id).save(itinerary, expected_version)
+    await uow.audit(itinerary.tenant_id).record(itinerary, actor, action, changes)
+    uow.emit(ItineraryChanged(
+        data=summary(itinerary), action=action,
+        changes=[FieldChange(field=c.field, before=c.before, after=c.after, description=c.description)
+                 for c in changes],
+        **_envelope(itinerary),
+    ))
+
+
+async def revise_itinerary(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, changes: dict,
+                           *, drop_items_outside: bool = False) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
         itinerary = await _load(uow, tenant_id, itinerary_id)
         expected_version = itinerary.version
-        changed = itinerary.revise(changes)
+        changed = itinerary.revise(changes, drop_items_outside=drop_items_outside)
         if changed:
-            await uow.itineraries(tenant_id).save(itinerary, expected_version)
-            uow.emit(ItineraryChanged(
-                data=summary(itinerary),
-                changes=[FieldChange(field=name, before=_plain(before), after=_plain(after))
-                         for name, before, after in changed],
-                **_envelope(itinerary),
-            ))
+            await _commit(uow, itinerary, expected_version, actor, "details_changed", changed)
         return itinerary
 
     return await transaction(work)
 
 
-def _plain(value):
-    return value.isoformat() if isinstance(value, date) else value
+async def add_item(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
+                   fields: dict) -> tuple[Itinerary, Item]:
+    async def work(uow: ItineraryUnitOfWork):
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        expected_version = itinerary.version
+        item, changed = itinerary.add_item(fields)
+        await _commit(uow, itinerary, expected_version, actor, "item_added", changed)
+        return itinerary, item
+
+    return await transaction(work)
 
 
-async def link_customer(transaction: Transaction, tenant_id: str, itinerary_id: str, customer_id: str,
+async def change_item(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, item_id: str,
+                      changes: dict) -> tuple[Itinerary, Item]:
+    async def work(uow: ItineraryUnitOfWork):
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        expected_version = itinerary.version
+        item, changed = itinerary.change_item(item_id, changes)
+        if changed:
+            await _commit(uow, itinerary, expected_version, actor, "item_changed", changed)
+        return itinerary, item
+
+    return await transaction(work)
+
+
+async def remove_item(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
+                      item_id: str) -> Itinerary:
+    async def work(uow: ItineraryUnitOfWork):
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        expected_version = itinerary.version
+        changed = itinerary.remove_item(item_id)
+        await _commit(uow, itinerary, expected_version, actor, "item_removed", changed)
+        return itinerary
+
+    return await transaction(work)
+
+
+async def _readiness(uow: ItineraryUnitOfWork, itinerary: Itinerary) -> tuple[Readiness, dict[str, dict]]:
+    """Confirmed required bookings out of those required, and each item's booking, from booking events."""
+    bookings = await uow.bookings(itinerary.tenant_id).for_itinerary(itinerary.id)
+    by_item: dict[str, dict] = {}
+    for booking in sorted(bookings, key=lambda b: b.get("status") == "confirmed"):
+        if booking.get("item_id"):
+            by_item[booking["item_id"]] = booking  # a confirmed booking wins over a pending one for the item
+    required = itinerary.required_bookings()
+    confirmed = sum(1 for item in required if by_item.get(item.id, {}).get("status") == "confirmed")
+    return Readiness(confirmed, len(required)), by_item
+
+
+async def move_stage(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, stage: str,
+                     reason: str | None) -> Itinerary:
+    async def work(uow: ItineraryUnitOfWork):
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        expected_version = itinerary.version
+        readiness, _ = await _readiness(uow, itinerary)
+        change = itinerary.move_to(stage, actor=actor, now=utc_now(), readiness=readiness, reason=reason)
+        await _commit(uow, itinerary, expected_version, actor, "stage_moved", [change])
+        return itinerary
+
+    return await transaction(work)
+
+
+async def move_due_itineraries(transaction: Transaction, now: datetime | None = None) -> int:
+    """The clock's part: start trips whose first item has begun and complete those whose last item has ended."""
+    now = now or utc_now()
+    due = await transaction(lambda uow: due_for_a_move(uow.db, now))
+    moved = 0
+    for tenant_id, itinerary_id in due:
+        async def work(uow: ItineraryUnitOfWork, tenant_id=tenant_id, itinerary_id=itinerary_id) -> int:
+            itinerary = await _load(uow, tenant_id, itinerary_id)
+            return await _apply_due_moves(uow, itinerary, now)
+
+        moved += await transaction(work)
+    return moved
+
+
+async def _apply_due_moves(uow: ItineraryUnitOfWork, itinerary: Itinerary, now: datetime) -> int:
+    expected_version = itinerary.version
+    readiness, _ = await _readiness(uow, itinerary)
+    moves = itinerary.due_moves(now, readiness)
+    if moves:
+        # Several moves at once (the platform was down over a whole trip) still make one version each.
+        itinerary.version = expected_version + 1
+        await _commit(uow, itinerary, expected_version, SYSTEM_ACTOR, "stage_moved", moves)
+    return len(moves)
+
+
+async def record_booking(event: booking_events.BookingRequested | booking_events.BookingConfirmed,
+                         uow: ItineraryUnitOfWork) -> None:
+    """Each item's booking status; the last confirmation a trip needed moves it to booked."""
+    data = event.data
+    applied = await uow.bookings(event.tenant_id).apply(data.booking_id, event.aggregate_version, {
+        "itinerary_id": data.itinerary_id, "item_id": data.item_id, "status": data.status,
+        "vendor_name": data.vendor_name, "confirmation_code": data.confirmation_code})
+    itinerary = await uow.itineraries(event.tenant_id).get(data.itinerary_id)
+    if applied and itinerary is not None:
+        await _apply_due_moves(uow, itinerary, utc_now())
+
+
+async def record_preferences(event: customer_events.PreferencesRecorded, uow: ItineraryUnitOfWork) -> None:
+    """The latest consultation's pace, budget and needs: pacing checks and the budget read them."""
+    await uow.preferences(event.tenant_id).apply(event.customer_id, event.consultation_version,
+                                                 event.data.model_dump(mode="json"))
+
+
+@dataclass(frozen=True)
+class ItineraryView:
+    """An itinerary with everything shown alongside it: customers, checks, budget, booking readiness."""
+
+    itinerary: Itinerary
+    known: dict[str, dict]
+    preferences: dict[str, dict]
+    readiness: Readiness
+    bookings_by_item: dict[str, dict]
+
+    @property
+    def pace(self) -> str | None:
+        """The slowest traveller sets the pace."""
+        paces = [self.preferences.get(c.customer_id, {}).get("pace") for c in self.itinerary.customers]
+        for pace in ("relaxed", "standard", "packed"):
+            if pace in paces:
+                return pace
+        return None
+
+    def findings(self) -> list[Finding]:
+        return self.itinerary.feasibility(self.pace)
+
+    def budget(self) -> budgets.BudgetSummary:
+        client_budget = None
+        for linked in self.itinerary.pocs + self.itinerary.customers:
+            given = self.preferences.get(linked.customer_id, {}).get("budget")
+            if given:
+                client_budget = budgets.ClientBudget(
+                    *(Decimal(str(given[name])).quantize(budgets.CENT) if given.get(name) is not None else None
+                      for name in ("minimum", "maximum")), given["currency"])
+                break
+        return budgets.summarise(self.itinerary.items, self.itinerary.markup_percent, client_budget)
+
+
+async def _view(uow: ItineraryUnitOfWork, itinerary: Itinerary) -> ItineraryView:
+    ids = [c.customer_id for c in itinerary.customers]
+    readiness, by_item = await _readiness(uow, itinerary)
+    return ItineraryView(itinerary, await uow.known_customers(itinerary.tenant_id).get_many(ids),
+                         await uow.preferences(itinerary.tenant_id).get_many(ids), readiness, by_item)
+
+
+async def view_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> ItineraryView:
+    async def work(uow: ItineraryUnitOfWork):
+        return await _view(uow, await _load(uow, tenant_id, itinerary_id))
+
+    return await transaction(work)
+
+
+async def history(transaction: Transaction, tenant_id: str, itinerary_id: str, *, limit: int,
+                  after_version: int) -> list[dict]:
+    async def work(uow: ItineraryUnitOfWork):
+        await _load(uow, tenant_id, itinerary_id)
+        return await uow.audit(tenant_id).entries(itinerary_id, limit, after_version)
+
+    return await transaction(work)
+
+
+async def link_customer(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, customer_id: str,
                         is_poc: bool | None, customer_wait_s: float) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
         itinerary = await _load(uow, tenant_id, itinerary_id)
@@ -99,7 +273,7 @@ async def link_customer(transaction: Transaction, tenant_id: str, itinerary_id: 
         if customer.get("status") == "inactive":
             raise ConflictError(f"Customer {customer_id} is inactive; reactivate them before linking.",
                                 code="customer-inactive")
-        return await _apply_membership(uow, itinerary, itinerary.link(customer_id, is_poc))
+        return await _apply_membership(uow, itinerary, itinerary.link(customer_id, is_poc), actor)
 
     async def itinerary_exists(uow: ItineraryUnitOfWork) -> Itinerary:
         return await _load(uow, tenant_id, itinerary_id)
@@ -109,30 +283,41 @@ async def link_customer(transaction: Transaction, tenant_id: str, itinerary_id: 
     return await transaction(work)
 
 
-async def set_poc(transaction: Transaction, tenant_id: str, itinerary_id: str, customer_id: str,
+async def set_poc(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, customer_id: str,
                   is_poc: bool) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
         itinerary = await _load(uow, tenant_id, itinerary_id)
         change = itinerary.set_poc(customer_id, is_poc)
-        return await _apply_membership(uow, itinerary, change) if change else itinerary
+        return await _apply_membership(uow, itinerary, change, actor) if change else itinerary
 
     return await transaction(work)
 
 
-async def unlink_customer(transaction: Transaction, tenant_id: str, itinerary_id: str,
+async def unlink_customer(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
                           customer_id: str) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
         itinerary = await _load(uow, tenant_id, itinerary_id)
-        return await _apply_membership(uow, itinerary, itinerary.unlink(customer_id))
+        return await _apply_membership(uow, itinerary, itinerary.unlink(customer_id), actor)
 
     return await transaction(work)
 
 
-async def _apply_membership(uow: ItineraryUnitOfWork, itinerary: Itinerary, change: MembershipChanged) -> Itinerary:
+async def _apply_membership(uow: ItineraryUnitOfWork, itinerary: Itinerary, change: MembershipChanged,
+                            actor: str) -> Itinerary:
     # Every membership change bumps the version by exactly one.
     await uow.itineraries(itinerary.tenant_id).save(itinerary, itinerary.version - 1)
+    await uow.audit(itinerary.tenant_id).record(itinerary, actor, f"customer_{change.kind}",
+                                                [_membership_change(change)])
     uow.emit(_membership_event(itinerary, change))
     return itinerary
+
+
+def _membership_change(change: MembershipChanged) -> Change:
+    after = None if change.kind == "unlinked" else {"is_poc": change.is_poc}
+    before = {"linked": None, "unlinked": {"linked": True}, "poc_changed": {"is_poc": not change.is_poc}}[change.kind]
+    why = f" ({change.reason})" if change.reason else ""
+    return Change(f"customers.{change.customer_id}", before, after,
+                  f"customer {change.customer_id} {change.kind.replace('_', ' ')}{why}")
 
 
 async def get_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> tuple[Itinerary, dict]:
@@ -172,14 +357,19 @@ async def customer_deleted(event: customer_events.CustomerDeleted, uow: Itinerar
     """Unlink a deleted customer from every itinerary, announcing each change as its own version."""
     customer_id = event.data.customer_id
     await uow.known_customers(event.tenant_id).forget(customer_id)
+    await uow.preferences(event.tenant_id).forget(customer_id)
     repository = uow.itineraries(event.tenant_id)
     for itinerary in await repository.with_customer(customer_id):
         expected_version = itinerary.version
-        uow.emit(_membership_event(itinerary, itinerary.drop_customer(customer_id, "customer_deleted")))
+        changes = [itinerary.drop_customer(customer_id, "customer_deleted")]
+        uow.emit(_membership_event(itinerary, changes[0]))
         promoted = itinerary.restore_poc_rule(customer_id)
         if promoted:
+            changes.append(promoted)
             uow.emit(_membership_event(itinerary, promoted))
         await repository.save(itinerary, expected_version)
+        await uow.audit(event.tenant_id).record(itinerary, SYSTEM_ACTOR, "customer_deleted",
+                                                [_membership_change(change) for change in changes])
 
 
 async def customers_merged(event: customer_events.CustomersMerged, uow: ItineraryUnitOfWork) -> None:
@@ -201,11 +391,15 @@ async def customers_merged(event: customer_events.CustomersMerged, uow: Itinerar
         else:
             change = itinerary.restore_poc_rule(merged_id)
         if change:
-            uow.emit(_membership_event(itinerary, replace(change, reason="customers_merged")))
+            changes.append(replace(change, reason="customers_merged"))
+            uow.emit(_membership_event(itinerary, changes[-1]))
         await repository.save(itinerary, expected_version)
+        await uow.audit(event.tenant_id).record(itinerary, SYSTEM_ACTOR, "customers_merged",
+                                                [_membership_change(change) for change in changes])
 
 
 async def customer_erased(event: customer_events.CustomerErased, uow: ItineraryUnitOfWork) -> None:
     """Links stay (the trip still had a traveller); the name this service copied goes."""
     await uow.known_customers(event.tenant_id).scrub(event.data.customer_id)
-    confirm_erasure(uow, event, PRODUCER, ["customer name"])
+    await uow.preferences(event.tenant_id).forget(event.data.customer_id)
+    confirm_erasure(uow, event, PRODUCER, ["customer name", "customer preferences"])

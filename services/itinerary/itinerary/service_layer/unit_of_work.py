@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from itinerary.adapters.repository import ITINERARIES, KNOWN_CUSTOMERS, ItineraryRepository, KnownCustomers
+from itinerary.adapters.repository import (
+    AUDIT,
+    BOOKINGS,
+    CUSTOMER_PREFERENCES,
+    ITINERARIES,
+    KNOWN_CUSTOMERS,
+    AuditTrail,
+    CustomerPreferences,
+    ItemBookings,
+    ItineraryRepository,
+    KnownCustomers,
+)
 from trip_shared.unit_of_work import UnitOfWork
 
 
@@ -10,3 +21,12 @@ class ItineraryUnitOfWork(UnitOfWork):
 
     def known_customers(self, tenant_id: str) -> KnownCustomers:
         return KnownCustomers(self.collection(KNOWN_CUSTOMERS, tenant_id))
+
+    def preferences(self, tenant_id: str) -> CustomerPreferences:
+        return CustomerPreferences(self.collection(CUSTOMER_PREFERENCES, tenant_id))
+
+    def audit(self, tenant_id: str) -> AuditTrail:
+        return AuditTrail(self.collection(AUDIT, tenant_id))
+
+    def bookings(self, tenant_id: str) -> ItemBookings:
+        return ItemBookings(self.collection(BOOKINGS, tenant_id))

@@ -1,0 +1,202 @@
+"""Feasibility and pacing checks of an itinerary. Plain Python, no I/O; O(n log n) in the number of items.
+
+Every finding says what (``kind``), how bad (``severity``: ``error`` cannot work as planned, ``warning`` deserves a
+look), where (``items`` and ``day``) and why (``message``, with the figures behind it).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from itinerary.domain.items import Item, Location
+
+# How much a client can take in a day, by the pace recorded in their consultation.
+PACE_PROFILES = {
+    "relaxed": {"activities": 2, "busy_hours": 6.0, "leisure_hours": 4.0},
+    "standard": {"activities": 3, "busy_hours": 9.0, "leisure_hours": 2.0},
+    "packed": {"activities": 5, "busy_hours": 12.0, "leisure_hours": 1.0},
+}
+WAKING_HOURS = 14.0  # 08:00 to 22:00: what a day offers before leisure is counted
+ACTIVITY_KINDS = ("activity", "event")
+BUSY_KINDS = ("flight", "transfer", "activity", "dining", "event")
+
+# Door-to-door estimates: average speed (km/h), fixed overhead (min), and detour over the straight line.
+TRAVEL = {"walk": (4.5, 0, 1.3), "car": (35.0, 10, 1.3), "coach": (30.0, 15, 1.3), "train": (80.0, 20, 1.2),
+          "ferry": (25.0, 20, 1.1)}
+WALKING_DISTANCE_KM = 1.2
+AIRPORT_CHECK_IN_MIN = 120  # at the airport before departure: check-in, bag drop, security
+AIRPORT_ARRIVAL_MIN = 45  # after landing: taxiing, passport control, baggage
+HOTEL_CHECK_IN, HOTEL_CHECK_OUT = 15, 11  # usual local hours
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: str
+    items: tuple[str, ...]
+    message: str
+    day: date | None = None
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """An item placed on the UTC timeline, computed once per check."""
+
+    item: Item
+    start: datetime
+    end: datetime
+
+
+def travel_minutes(origin: Location | None, destination: Location | None, mode: str | None = None) -> float | None:
+    """Estimated door-to-door minutes; None when either end has no coordinates."""
+    if origin is None or destination is None:
+        return None
+    km = origin.km_to(destination)
+    if km is None:
+        return None
+    if km < 0.05:
+        return 0.0
+    mode = mode or ("walk" if km <= WALKING_DISTANCE_KM else "car")
+    speed, overhead, detour = TRAVEL[mode]
+    return overhead + km * detour / speed * 60
+
+
+def check(items: list[Item], *, start_date: date | None, end_date: date | None,
+          pace: str | None = None) -> list[Finding]:
+    slots = sorted((_Slot(item, item.start_utc, item.end_utc) for item in items if item.timed),
+                   key=lambda slot: (slot.start, slot.end, slot.item.id))
+    findings = [*_outside_trip_dates(items, start_date, end_date)]
+    findings += _overlaps([slot for slot in slots if slot.item.kind not in ("accommodation", "free_time")],
+                          "overlap", "overlaps")
+    findings += _overlaps([slot for slot in slots if slot.item.kind == "accommodation"],
+                          "accommodation_overlap", "is booked for the same night as")
+    findings += _transfers(slots)
+    findings += _accommodation_windows(slots)
+    findings += _pace(items, pace or "standard")
+    return findings
+
+
+def _outside_trip_dates(items: list[Item], start_date: date | None, end_date: date | None):
+    for item in items:
+        if item.start is None:
+            continue
+        if start_date and item.start_day < start_date:
+            yield Finding("outside_trip_dates", "error", (item.id,),
+                          f"'{item.title}' starts on {item.start_day}, before the trip starts on {start_date}.",
+                          item.start_day)
+        elif end_date and item.end_day > end_date:
+            yield Finding("outside_trip_dates", "error", (item.id,),
+                          f"'{item.title}' ends on {item.end_day}, after the trip ends on {end_date}.",
+                          item.end_day)
+
+
+def _overlaps(slots: list[_Slot], kind: str, verb: str):
+    """Sweep the timeline once, comparing each item only with those still running when it starts."""
+    running: list[_Slot] = []
+    for slot in slots:
+        running = [other for other in running if other.end > slot.start]
+        for other in running:
+            minutes = int((min(other.end, slot.end) - slot.start).total_seconds() // 60)
+            yield Finding(kind, "error", (other.item.id, slot.item.id),
+                          f"'{slot.item.title}' ({slot.item.describe_when()}) {verb} '{other.item.title}' "
+                          f"({other.item.describe_when()}) by {minutes} min.", slot.item.start_day)
+        running.append(slot)
+
+
+def _transfers(slots: list[_Slot]):
+    chain = [slot for slot in slots if slot.item.kind in BUSY_KINDS]
+    for slot in chain:
+        item = slot.item
+        if item.kind == "transfer" and item.end_location:
+            needed = travel_minutes(item.location, item.end_location, item.mode)
+            planned = (slot.end - slot.start).total_seconds() / 60
+            if needed is not None and planned < needed:
+                km = item.location.km_to(item.end_location)
+                yield Finding("insufficient_transfer_time", "error", (item.id,),
+                              f"'{item.title}' allows {planned:.0f} min, but {km:.1f} km by {item.mode or 'car'} "
+                              f"takes about {needed:.0f} min.", item.start_day)
+    for before, after in zip(chain, chain[1:], strict=False):
+        if after.start < before.end:
+            continue  # reported as an overlap
+        gap = (after.start - before.end).total_seconds() / 60
+        travel = travel_minutes(before.item.arrival_location, after.item.location)
+        buffer, reasons = 0, []
+        if before.item.kind == "flight":
+            buffer += AIRPORT_ARRIVAL_MIN
+            reasons.append(f"{AIRPORT_ARRIVAL_MIN} min to leave the airport after landing")
+        if after.item.kind == "flight":
+            buffer += AIRPORT_CHECK_IN_MIN
+            reasons.append(f"{AIRPORT_CHECK_IN_MIN} min at the airport before departure")
+        if travel:
+            km = before.item.arrival_location.km_to(after.item.location)
+            reasons.append(f"about {travel:.0f} min to cover {km:.1f} km")
+        needed = buffer + (travel or 0)
+        if needed and gap < needed:
+            yield Finding("insufficient_transfer_time", "error", (before.item.id, after.item.id),
+                          f"Only {gap:.0f} min between '{before.item.title}' and '{after.item.title}'; "
+                          f"{needed:.0f} min needed: {', '.join(reasons)}.", after.item.start_day)
+
+
+def _accommodation_windows(slots: list[_Slot]):
+    flights = [slot for slot in slots if slot.item.kind == "flight"]
+    for slot in slots:
+        item = slot.item
+        if item.kind != "accommodation":
+            continue
+        if item.start.hour < HOTEL_CHECK_IN:
+            yield Finding("check_in_window", "warning", (item.id,),
+                          f"Check-in at '{item.title}' at {item.start:%H:%M} is before the usual "
+                          f"{HOTEL_CHECK_IN}:00: arrange an early check-in or luggage storage.", item.start_day)
+        if item.end and (item.end.hour, item.end.minute) > (HOTEL_CHECK_OUT, 0):
+            yield Finding("check_out_window", "warning", (item.id,),
+                          f"Check-out from '{item.title}' at {item.end:%H:%M} is after the usual "
+                          f"{HOTEL_CHECK_OUT}:00: arrange a late check-out.", item.end_day)
+        for flight in flights:
+            if slot.start < flight.start < slot.end and flight.end >= slot.end:
+                yield Finding("checkout_after_departure", "error", (item.id, flight.item.id),
+                              f"Check-out from '{item.title}' ({item.end:%Y-%m-%d %H:%M}) is after "
+                              f"'{flight.item.title}' departs ({flight.item.start:%Y-%m-%d %H:%M} "
+                              f"{flight.item.timezone}).", item.end_day)
+
+
+def _pace(items: list[Item], pace: str):
+    """Sightseeing hours count against the pace; travel counts only against the day's leisure."""
+    profile = PACE_PROFILES.get(pace, PACE_PROFILES["standard"])
+    activities: dict[date, int] = defaultdict(int)
+    day_items: dict[date, list[str]] = defaultdict(list)
+    paced_hours: dict[date, float] = defaultdict(float)
+    busy_hours: dict[date, float] = defaultdict(float)
+    leisure_days: set[date] = set()
+    for item in items:
+        if item.start is None or item.kind == "accommodation":
+            continue
+        if item.kind == "free_time":
+            leisure_days.update(_days(item.start_day, item.end_day))
+            continue
+        day = item.start_day
+        day_items[day].append(item.id)
+        activities[day] += item.kind in ACTIVITY_KINDS
+        if item.timed and item.end:
+            hours = (item.end_utc - item.start_utc).total_seconds() / 3600
+            busy_hours[day] += hours
+            if item.kind != "flight":
+                paced_hours[day] += hours
+    for day in sorted(day_items):
+        ids = tuple(day_items[day])
+        count, paced, busy = activities[day], paced_hours[day], busy_hours[day]
+        if count > profile["activities"] or paced > profile["busy_hours"]:
+            yield Finding("pace_exceeded", "warning", ids,
+                          f"{day}: {count} activities and {paced:.1f} h scheduled; a {pace} pace allows "
+                          f"{profile['activities']} activities and {profile['busy_hours']:.0f} h.", day)
+        if day not in leisure_days and WAKING_HOURS - busy < profile["leisure_hours"]:
+            yield Finding("no_leisure_time", "warning", ids,
+                          f"{day}: {max(WAKING_HOURS - busy, 0):.1f} h left of a {WAKING_HOURS:.0f} h day and no "
+                          f"free time; a {pace} pace needs {profile['leisure_hours']:.0f} h.", day)
+
+
+def _days(first: date, last: date):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)

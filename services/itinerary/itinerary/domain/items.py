@@ -1,0 +1,276 @@
+"""Day-by-day items of an itinerary and how their local times map onto one UTC timeline. Plain Python: no I/O.
+
+An item's times are what the client sees on the ground: local wall-clock times in the item's own IANA time zone
+(a flight departs in its origin's zone and lands in ``end_timezone``). An untimed item (a free day, a museum "any
+time on Tuesday") is a date, never a fake midnight.
+"""
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from trip_shared.errors import DomainError
+
+ITEM_KINDS = ("flight", "transfer", "accommodation", "activity", "dining", "event", "free_time")
+COST_CATEGORIES = ("transport", "accommodation", "tickets", "guides", "dining", "insurance", "visa", "other")
+TRANSFER_MODES = ("walk", "car", "coach", "train", "ferry")
+MAX_TITLE = 200
+MAX_NOTES = 5000
+MAX_ITEMS = 2000
+
+
+class InvalidItem(DomainError):
+    code = "invalid-item"
+
+
+@dataclass(frozen=True)
+class Location:
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.lat is None) != (self.lon is None):
+            raise InvalidItem("A location needs both lat and lon, or neither.", code="invalid-location")
+        if self.lat is not None and not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
+            raise InvalidItem(f"Coordinates {self.lat},{self.lon} are not on Earth.", code="invalid-location")
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None
+
+    def km_to(self, other: Location) -> float | None:
+        """Great-circle distance; None when either end has no coordinates."""
+        if not (self.has_coordinates and other.has_coordinates):
+            return None
+        lat1, lon1, lat2, lon2 = map(math.radians, (self.lat, self.lon, other.lat, other.lon))
+        a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class Cost:
+    amount: Decimal
+    currency: str
+    category: str
+
+    @classmethod
+    def of(cls, amount, currency: str, category: str | None, kind: str) -> Cost:
+        try:
+            value = Decimal(str(amount))
+        except (InvalidOperation, ValueError):
+            raise InvalidItem(f"cost.amount {amount!r} is not a number.", code="invalid-cost") from None
+        if not value.is_finite() or value < 0:
+            raise InvalidItem("cost.amount must be zero or more.", code="invalid-cost")
+        currency = (currency or "").strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise InvalidItem(f"cost.currency {currency!r} is not an ISO 4217 code such as EUR.",
+                              code="invalid-currency")
+        category = category or DEFAULT_CATEGORY[kind]
+        if category not in COST_CATEGORIES:
+            raise InvalidItem(f"cost.category must be one of {', '.join(COST_CATEGORIES)}.", code="invalid-cost")
+        return cls(value.quantize(Decimal("0.01")), currency, category)
+
+
+DEFAULT_CATEGORY = {"flight": "transport", "transfer": "transport", "accommodation": "accommodation",
+                    "activity": "tickets", "dining": "dining", "event": "tickets", "free_time": "other"}
+
+
+def zone(name: str | None, what: str = "timezone") -> ZoneInfo:
+    try:
+        if not name or "/" not in name and name != "UTC":
+            raise ZoneInfoNotFoundError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidItem(f"{what} {name!r} is not an IANA time zone such as Europe/Paris.",
+                          code="invalid-timezone") from None
+
+
+def to_utc(local: datetime, tz: ZoneInfo, what: str) -> datetime:
+    """The instant a local wall-clock time means; a time skipped by a daylight-saving jump is refused."""
+    instant = local.replace(tzinfo=tz).astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != local:
+        raise InvalidItem(f"{what} {local.isoformat(timespec='minutes')} does not exist in {tz.key} "
+                          "(the clocks skip it that day).", code="nonexistent-local-time")
+    return instant
+
+
+@dataclass
+class Item:
+    id: str
+    kind: str
+    title: str
+    timezone: str
+    start: datetime | date | None = None  # local wall-clock time, or a date for an untimed item
+    end: datetime | date | None = None
+    end_timezone: str | None = None
+    location: Location | None = None
+    end_location: Location | None = None
+    mode: str | None = None
+    vendor: str | None = None
+    cost: Cost | None = None
+    notes: str | None = None
+    requires_booking: bool = False
+    created_at: datetime | None = None
+
+    # --- creation and validation ------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, fields: dict) -> Item:
+        item = cls(id=str(uuid.uuid4()), kind=fields.get("kind") or "", title="", timezone="")
+        return item.with_changes(fields)
+
+    def with_changes(self, changes: dict) -> Item:
+        """A validated copy with ``changes`` applied; the item itself is untouched if anything is wrong."""
+        unknown = set(changes) - set(EDITABLE_ITEM_FIELDS) - {"kind"}
+        if unknown:
+            raise InvalidItem(f"These item fields cannot be set: {', '.join(sorted(unknown))}.")
+        values = {name: getattr(self, name) for name in EDITABLE_ITEM_FIELDS}
+        values.update(changes)
+        values["start"], values["end"] = parse_local(values["start"], "start"), parse_local(values["end"], "end")
+        values["requires_booking"] = bool(values["requires_booking"])
+        kind = changes.get("kind", self.kind)
+        if kind not in ITEM_KINDS:
+            raise InvalidItem(f"kind must be one of {', '.join(ITEM_KINDS)}.", code="invalid-kind")
+        title = (values["title"] or "").strip()
+        if not title or len(title) > MAX_TITLE:
+            raise InvalidItem(f"title is required, at most {MAX_TITLE} characters.", code="title-required")
+        zone(values["timezone"])
+        if values["end_timezone"]:
+            zone(values["end_timezone"], "end_timezone")
+        if values["mode"] is not None and values["mode"] not in TRANSFER_MODES:
+            raise InvalidItem(f"mode must be one of {', '.join(TRANSFER_MODES)}.", code="invalid-mode")
+        if values["notes"] and len(values["notes"]) > MAX_NOTES:
+            raise InvalidItem(f"notes are longer than {MAX_NOTES} characters.", code="notes-too-long")
+        cost = values["cost"]
+        if isinstance(cost, dict):
+            cost = Cost.of(cost.get("amount"), cost.get("currency"), cost.get("category"), kind)
+        location, end_location = (_location(values[name]) for name in ("location", "end_location"))
+        item = replace(self, **{**values, "kind": kind, "title": title, "cost": cost, "location": location,
+                                "end_location": end_location,
+                                "vendor": (values["vendor"] or "").strip() or None,
+                                "notes": (values["notes"] or "").strip() or None})
+        item._check_times()
+        return item
+
+    def _check_times(self) -> None:
+        if self.start is None:
+            if self.end is not None:
+                raise InvalidItem("An item with an end needs a start.", code="invalid-times")
+            return
+        if isinstance(self.start, datetime) != isinstance(self.end, datetime) and self.end is not None:
+            raise InvalidItem("start and end must both be times or both be dates.", code="invalid-times")
+        if self.end_timezone and not isinstance(self.start, datetime):
+            raise InvalidItem("end_timezone needs timed start and end.", code="invalid-times")
+        start, end = self.start_utc, self.end_utc
+        if end is not None and end < start:
+            where = f" (in {self.end_timezone})" if self.end_timezone else ""
+            raise InvalidItem(f"end {self.end.isoformat()}{where} is before start {self.start.isoformat()} "
+                              f"(in {self.timezone}).", code="end-before-start")
+
+    # --- the UTC timeline -------------------------------------------------------------------------------------
+
+    @property
+    def timed(self) -> bool:
+        return isinstance(self.start, datetime)
+
+    @property
+    def start_utc(self) -> datetime | None:
+        if self.start is None:
+            return None
+        if self.timed:
+            return to_utc(self.start, zone(self.timezone), "start")
+        return datetime.combine(self.start, datetime.min.time()).replace(tzinfo=zone(self.timezone)) \
+            .astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime | None:
+        """The end instant; an untimed item lasts to the end of its last day."""
+        if self.start is None:
+            return None
+        if not self.timed:
+            last_day = self.end or self.start
+            return datetime.combine(last_day + timedelta(days=1), datetime.min.time()) \
+                .replace(tzinfo=zone(self.timezone)).astimezone(UTC)
+        if self.end is None:
+            return self.start_utc
+        return to_utc(self.end, zone(self.end_timezone or self.timezone), "end")
+
+    @property
+    def start_day(self) -> date | None:
+        """The local day the item starts on, where it starts."""
+        if self.start is None:
+            return None
+        return self.start.date() if self.timed else self.start
+
+    @property
+    def end_day(self) -> date | None:
+        """The local day the item ends on, where it ends (a flight's arrival day at its destination)."""
+        if self.start is None:
+            return None
+        if self.end is None:
+            return self.start_day
+        return self.end.date() if self.timed else self.end
+
+    @property
+    def arrival_location(self) -> Location | None:
+        return self.end_location or self.location
+
+    def describe_when(self) -> str:
+        if self.start is None:
+            return "unscheduled"
+        if not self.timed:
+            return self.start.isoformat() + (f" to {self.end.isoformat()}" if self.end and self.end != self.start
+                                              else "")
+        text = f"{self.start.isoformat(sep=' ', timespec='minutes')} {self.timezone}"
+        if self.end:
+            text += f" to {self.end.isoformat(sep=' ', timespec='minutes')} {self.end_timezone or self.timezone}"
+        return text
+
+
+EDITABLE_ITEM_FIELDS = ("title", "start", "end", "timezone", "end_timezone", "location", "end_location", "mode",
+                        "vendor", "cost", "notes", "requires_booking")
+
+
+def _location(value) -> Location | None:
+    if value is None or isinstance(value, Location):
+        return value
+    if not isinstance(value, dict):
+        raise InvalidItem("A location is {address, lat, lon}.", code="invalid-location")
+    address = (value.get("address") or "").strip() or None
+    location = Location(address, value.get("lat"), value.get("lon"))
+    if address is None and not location.has_coordinates:
+        return None
+    return location
+
+
+def parse_local(value: str | date | datetime | None, what: str) -> datetime | date | None:
+    """'2026-05-01T09:30' is a local time, '2026-05-01' a whole day. An offset or 'Z' is refused: the time zone
+    is the item's ``timezone``, and a second source of truth would disagree with it sooner or later."""
+    if value is None or isinstance(value, (date, datetime)):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            raise InvalidItem(f"{what} must be a local time without an offset.", code="invalid-times")
+        return value
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidItem(f"{what} {text!r} is not an ISO date (2026-05-01) or local time (2026-05-01T09:30).",
+                          code="invalid-times") from None
+    if parsed.tzinfo is not None:
+        raise InvalidItem(f"{what} {text!r} has a UTC offset; give the local time and the item's timezone.",
+                          code="invalid-times")
+    return parsed.replace(second=0, microsecond=0)
+
+
+def item_order(item: Item) -> tuple:
+    """Timeline order: scheduled items by their instant, untimed ones within their day, unscheduled last."""
+    start = item.start_utc
+    return (start is None, start or datetime.max.replace(tzinfo=UTC), item.timed, item.title, item.id)
+

@@ -1,0 +1,231 @@
+"""Items, checks, budget, stages, versioning and the calendar feed, through the HTTP API."""
+from datetime import UTC, datetime
+
+from trip_shared.contracts.booking import BookingConfirmed, BookingDetails
+from trip_shared.contracts.customers import Budget, CustomerCreated, CustomerSnapshot, Preferences, PreferencesRecorded
+from trip_shared.contracts.itinerary import ItineraryChanged
+from trip_shared.testing.service import auth
+
+FLIGHT = {"kind": "flight", "title": "BA7 London to Tokyo", "start": "2027-05-01T19:00", "end": "2027-05-02T15:30",
+          "timezone": "Europe/London", "end_timezone": "Asia/Tokyo",
+          "location": {"address": "Heathrow", "lat": 51.47, "lon": -0.4543},
+          "end_location": {"address": "Haneda", "lat": 35.5494, "lon": 139.7798},
+          "cost": {"amount": "1200.00", "currency": "EUR"}, "requires_booking": True}
+SUSHI = {"kind": "activity", "title": "Sushi class", "start": "2027-05-02T16:00", "end": "2027-05-02T18:00",
+         "timezone": "Asia/Tokyo", "location": {"address": "Tsukiji", "lat": 35.6655, "lon": 139.7707},
+         "cost": {"amount": 90, "currency": "EUR"}}
+
+
+async def trip(service, **body):
+    response = await service.client.post("/v1/itineraries", json={
+        "title": "Japan", "start_date": "2027-05-01", "end_date": "2027-05-10", **body}, headers=auth())
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def add(service, itinerary_id, item):
+    response = await service.client.post(f"/v1/itineraries/{itinerary_id}/items", json=item, headers=auth())
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_an_overnight_flight_lands_on_the_right_local_day_and_the_tight_connection_is_found(service):
+    itinerary = await trip(service)
+    flight = await add(service, itinerary["id"], FLIGHT)
+    assert (flight["day"], flight["end_day"]) == ("2027-05-01", "2027-05-02")
+    assert flight["start_utc"] == "2027-05-01T18:00:00Z" and flight["end_utc"] == "2027-05-02T06:30:00Z"
+    sushi = await add(service, itinerary["id"], SUSHI)
+    free_day = await add(service, itinerary["id"], {"kind": "free_time", "title": "Explore", "start": "2027-05-03",
+                                                    "timezone": "Asia/Tokyo"})
+    assert free_day["start"] == "2027-05-03" and free_day["start_utc"] == "2027-05-02T15:00:00Z"
+    detail = (await service.client.get(f"/v1/itineraries/{itinerary['id']}", headers=auth())).json()
+    assert [i["id"] for i in detail["items"]] == [flight["id"], sushi["id"], free_day["id"]]
+    assert [(d["date"], [(e["item_id"], e["role"]) for e in d["entries"]]) for d in detail["days"]] == [
+        ("2027-05-01", [(flight["id"], "starts")]),
+        ("2027-05-02", [(flight["id"], "ends"), (sushi["id"], "starts")]),
+        ("2027-05-03", [(free_day["id"], "starts")])]
+    [tight] = [f for f in detail["feasibility"]["findings"] if f["kind"] == "insufficient_transfer_time"]
+    assert tight["items"] == [flight["id"], sushi["id"]] and tight["severity"] == "error"
+    assert "30 min" in tight["message"] and "45 min to leave the airport" in tight["message"]
+    on_demand = (await service.client.get(f"/v1/itineraries/{itinerary['id']}/feasibility", headers=auth())).json()
+    assert on_demand == detail["feasibility"]
+    assert detail["readiness"] == {"confirmed": 0, "required": 1, "complete": False, "label": "0 of 1 confirmed"}
+
+
+async def test_overlapping_items_and_items_outside_the_trip_are_reported(service):
+    itinerary = await trip(service)
+    sushi = await add(service, itinerary["id"], SUSHI)
+    tea = await add(service, itinerary["id"], {**SUSHI, "title": "Tea ceremony", "start": "2027-05-02T17:30",
+                                               "end": "2027-05-02T19:00"})
+    findings = (await service.client.get(f"/v1/itineraries/{itinerary['id']}/feasibility",
+                                         headers=auth())).json()["findings"]
+    [overlap] = [f for f in findings if f["kind"] == "overlap"]
+    assert overlap["items"] == [sushi["id"], tea["id"]] and "by 30 min" in overlap["message"]
+    outside = await service.client.post(f"/v1/itineraries/{itinerary['id']}/items",
+                                        json={**SUSHI, "start": "2027-05-12T10:00", "end": "2027-05-12T11:00"},
+                                        headers=auth())
+    assert outside.status_code == 422 and outside.json()["code"] == "item-outside-trip-dates"
+
+
+async def test_the_clients_pace_and_budget_come_from_their_latest_consultation(service):
+    await service.publish(CustomerCreated(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=1,
+                                          producer="customers", data=CustomerSnapshot(customer_id="c1",
+                                                                                      first_name="Ana")))
+    await service.publish(PreferencesRecorded(
+        tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2, producer="customers", customer_id="c1",
+        consultation_version=1, data=Preferences(pace="relaxed", budget=Budget(maximum=1300, currency="EUR"))))
+    itinerary = await trip(service)
+    assert (await service.client.post(f"/v1/itineraries/{itinerary['id']}/customers", json={"customer_id": "c1"},
+                                      headers=auth())).status_code == 201
+    await add(service, itinerary["id"], FLIGHT)
+    for hour in (9, 12, 15):
+        await add(service, itinerary["id"], {**SUSHI, "title": f"Temple {hour}", "start": f"2027-05-04T{hour:02d}:00",
+                                             "end": f"2027-05-04T{hour + 2:02d}:00", "cost": None})
+    patched = await service.client.patch(f"/v1/itineraries/{itinerary['id']}", json={"markup_percent": 10},
+                                         headers=auth())
+    detail = patched.json()
+    assert detail["feasibility"]["pace"] == "relaxed"
+    [pace] = [f for f in detail["feasibility"]["findings"] if f["kind"] == "pace_exceeded"]
+    assert pace["day"] == "2027-05-04" and len(pace["items"]) == 3 and "relaxed pace allows 2" in pace["message"]
+    budget = detail["budget"]
+    assert budget["totals"] == [{"currency": "EUR", "cost": "1200.00", "price": "1320.00",
+                                 "by_category": {"transport": "1200.00"}}]
+    assert budget["status"] == "over" and budget["client_budget"]["maximum"] == "1300.00"
+    assert len(budget["unpriced_items"]) == 3
+
+
+async def test_a_date_change_that_would_drop_items_is_refused_unless_confirmed(service):
+    itinerary = await trip(service)
+    sushi = await add(service, itinerary["id"], SUSHI)
+    url = f"/v1/itineraries/{itinerary['id']}"
+    refused = await service.client.patch(url, json={"start_date": "2027-05-03"}, headers=auth())
+    assert refused.status_code == 409 and refused.json()["code"] == "items-outside-new-dates"
+    assert refused.json()["items"] == [sushi["id"]] and "Sushi class" in refused.json()["detail"]
+    unchanged = (await service.client.get(url, headers=auth())).json()
+    assert unchanged["start_date"] == "2027-05-01" and unchanged["item_count"] == 1 and unchanged["version"] == 2
+    confirmed = await service.client.patch(url, params={"drop_items_outside": "true"},
+                                           json={"start_date": "2027-05-03"}, headers=auth())
+    assert confirmed.status_code == 200 and confirmed.json()["items"] == []
+    history = (await service.client.get(f"{url}/history", headers=auth())).json()["items"]
+    assert [entry["action"] for entry in history] == ["item_added", "details_changed"]
+    dropped = history[-1]["changes"]
+    assert dropped[0] == {"field": "start_date", "before": "2027-05-01", "after": "2027-05-03",
+                          "description": "start date changed from 2027-05-01 to 2027-05-03"}
+    assert dropped[1]["field"] == f"items.{sushi['id']}" and dropped[1]["after"] is None
+    assert dropped[1]["before"]["title"] == "Sushi class" and history[-1]["actor"] == "a"
+    events = [ItineraryChanged.model_validate_json(row["payload"]) async for row in
+              service.runtime.outbox.rows.find({"event_type": "itinerary.changed"}).sort("_id", 1)]
+    assert [e.action for e in events] == ["item_added", "details_changed"]
+    assert "removed: outside the new trip dates" in events[-1].changes[1].description
+
+
+async def test_editing_an_item_records_before_and_after(service):
+    itinerary = await trip(service)
+    sushi = await add(service, itinerary["id"], SUSHI)
+    url = f"/v1/itineraries/{itinerary['id']}/items/{sushi['id']}"
+    moved = await service.client.patch(url, json={"start": "2027-05-03T10:00", "end": "2027-05-03T12:00"},
+                                       headers=auth())
+    assert moved.status_code == 200 and moved.json()["day"] == "2027-05-03"
+    [entry] = [e for e in (await service.client.get(f"/v1/itineraries/{itinerary['id']}/history",
+                                                    headers=auth())).json()["items"] if e["action"] == "item_changed"]
+    assert [(c["field"], c["before"], c["after"]) for c in entry["changes"]] == [
+        (f"items.{sushi['id']}.start", "2027-05-02T16:00:00", "2027-05-03T10:00:00"),
+        (f"items.{sushi['id']}.end", "2027-05-02T18:00:00", "2027-05-03T12:00:00")]
+    assert (await service.client.delete(url, headers=auth())).status_code == 204
+    assert (await service.client.get(url, headers=auth())).status_code == 404
+
+
+async def test_bad_items_get_problem_details_and_change_nothing(service):
+    itinerary = await trip(service)
+    url = f"/v1/itineraries/{itinerary['id']}/items"
+    cases = {
+        "unknown zone": ({**SUSHI, "timezone": "Mars/Olympus"}, "invalid-timezone"),
+        "abbreviation": ({**SUSHI, "timezone": "JST"}, "invalid-timezone"),
+        "utc offset": ({**SUSHI, "start": "2027-05-02T16:00+09:00"}, "invalid-times"),
+        "not a time": ({**SUSHI, "start": "tomorrow"}, "invalid-times"),
+        "end first": ({**SUSHI, "end": "2027-05-02T15:00"}, "end-before-start"),
+        "skipped by DST": ({**SUSHI, "timezone": "Europe/Paris", "start": "2027-03-28T02:30",
+                            "end": "2027-03-28T04:00"}, "nonexistent-local-time"),
+        "kind": ({**SUSHI, "kind": "spa"}, "invalid-request"),
+        "currency": ({**SUSHI, "cost": {"amount": 5, "currency": "E12"}}, "invalid-currency"),
+        "negative": ({**SUSHI, "cost": {"amount": -5, "currency": "EUR"}}, "invalid-request"),
+        "half location": ({**SUSHI, "location": {"lat": 35.6}}, "invalid-location"),
+        "extra field": ({**SUSHI, "colour": "red"}, "invalid-request"),
+    }
+    for name, (body, code) in cases.items():
+        response = await service.client.post(url, json=body, headers=auth())
+        assert response.status_code == 422, (name, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == code, (name, response.json())
+    after = (await service.client.get(f"/v1/itineraries/{itinerary['id']}", headers=auth())).json()
+    assert after["items"] == [] and after["version"] == 1
+    missing = await service.client.patch(f"{url}/nope", json={"title": "x"}, headers=auth())
+    assert missing.status_code == 404 and missing.json()["code"] == "item-not-found"
+
+
+async def test_stages_move_by_the_rules_and_keep_who_moved_them(service):
+    itinerary = await trip(service)
+    url = f"/v1/itineraries/{itinerary['id']}/stage"
+    skipped = await service.client.post(url, json={"stage": "approved"}, headers=auth())
+    assert skipped.status_code == 409 and skipped.json()["code"] == "stage-move-refused"
+    assert "can move to planning, cancelled" in skipped.json()["detail"]
+    assert (await service.client.post(url, json={"stage": "planning"}, headers=auth())).status_code == 200
+    empty = await service.client.post(url, json={"stage": "proposed"}, headers=auth())
+    assert empty.status_code == 409 and "at least one item" in empty.json()["detail"]
+    cancelled = await service.client.post(url, json={"stage": "cancelled", "reason": "client changed plans"},
+                                          headers=auth())
+    body = cancelled.json()
+    assert body["stage"] == "cancelled" and body["next_stages"] == []
+    assert [(h["from_stage"], h["to_stage"], h["actor"]) for h in body["stage_history"]] == [
+        ("inquiry", "planning", "a"), ("planning", "cancelled", "a")]
+    assert body["stage_history"][-1]["reason"] == "client changed plans"
+    again = await service.client.post(url, json={"stage": "planning"}, headers=auth())
+    assert again.status_code == 409 and "nowhere" in again.json()["detail"]
+    frozen = await service.client.post(f"/v1/itineraries/{itinerary['id']}/items", json=SUSHI, headers=auth())
+    assert frozen.status_code == 409 and frozen.json()["code"] == "itinerary-closed"
+
+
+async def test_confirmed_bookings_make_the_trip_booked_and_the_clock_starts_and_ends_it(service):
+    from itinerary.service_layer.services import move_due_itineraries
+
+    await service.publish(CustomerCreated(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=1,
+                                          producer="customers", data=CustomerSnapshot(customer_id="c1",
+                                                                                      first_name="Ana")))
+    itinerary = await trip(service)
+    base = f"/v1/itineraries/{itinerary['id']}"
+    await service.client.post(f"{base}/customers", json={"customer_id": "c1"}, headers=auth())
+    flight = await add(service, itinerary["id"], FLIGHT)
+    for stage in ("planning", "proposed", "approved"):
+        moved = await service.client.post(f"{base}/stage", json={"stage": stage}, headers=auth())
+        assert moved.status_code == 200, moved.text
+    early = await service.client.post(f"{base}/stage", json={"stage": "booked"}, headers=auth())
+    assert early.status_code == 409 and "0 of 1 required bookings" in early.json()["detail"]
+    await service.publish(BookingConfirmed(
+        tenant_id="tenant-a", aggregate_id="b1", aggregate_version=2, producer="booking", trip_id=itinerary["id"],
+        data=BookingDetails(booking_id="b1", itinerary_id=itinerary["id"], item_id=flight["id"], vendor_name="BA",
+                            status="confirmed", confirmation_code="XY12")))
+    detail = (await service.client.get(base, headers=auth())).json()
+    assert detail["stage"] == "booked" and detail["readiness"]["label"] == "1 of 1 confirmed"
+    assert detail["items"][0]["booking"]["confirmation_code"] == "XY12"
+    assert detail["stage_history"][-1]["actor"] == "system"
+    assert await move_due_itineraries(service.runtime.transaction, datetime(2027, 4, 30, tzinfo=UTC)) == 0
+    assert await move_due_itineraries(service.runtime.transaction, datetime(2027, 5, 3, tzinfo=UTC)) == 2
+    detail = (await service.client.get(base, headers=auth())).json()
+    assert detail["stage"] == "completed"
+    assert [h["to_stage"] for h in detail["stage_history"][-2:]] == ["in_progress", "completed"]
+
+
+async def test_the_calendar_feed_keeps_each_items_own_time_zone(service):
+    itinerary = await trip(service)
+    await add(service, itinerary["id"], FLIGHT)
+    await add(service, itinerary["id"], {"kind": "free_time", "title": "Explore, freely; rest", "start": "2027-05-03",
+                                         "timezone": "Asia/Tokyo"})
+    response = await service.client.get(f"/v1/itineraries/{itinerary['id']}/calendar.ics", headers=auth())
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/calendar")
+    text = response.text
+    assert "DTSTART;TZID=Europe/London:20270501T190000\r\n" in text
+    assert "DTEND;TZID=Asia/Tokyo:20270502T153000\r\n" in text
+    assert "DTSTART;VALUE=DATE:20270503\r\nDTEND;VALUE=DATE:20270504\r\n" in text
+    assert "SUMMARY:Explore\\, freely\\; rest" in text
+    assert "TZID:Europe/London\r\nBEGIN:DAYLIGHT" in text and "TZOFFSETTO:+0100" in text
+    assert text.count("BEGIN:VEVENT") == 2 and all(len(line.encode()) <= 75 for line in text.split("\r\n"))
