@@ -24,7 +24,7 @@ def build(days: int, items: int) -> Itinerary:
     start = date(2027, 5, 1)
     itinerary = Itinerary.draft("bench", "Round the world", start, start + timedelta(days=days - 1))
     per_city = days // len(CITIES)
-    for index, (zone, lat, lon) in enumerate(CITIES):
+    for index, (zone, _lat, _lon) in enumerate(CITIES):
         first = start + timedelta(days=index * per_city)
         itinerary.add_item({"kind": "accommodation", "title": f"Hotel {zone}", "timezone": zone,
                             "start": f"{first}T15:00", "end": f"{first + timedelta(days=per_city - 1)}T11:00"})
