@@ -9,7 +9,7 @@ REPLICATION="${REPLICATION:-1}"
 KAFKA_TOPICS="${KAFKA_TOPICS_BIN:-kafka-topics.sh}"
 TOPICS="customer.created customer.updated customer.deactivated customer.preferences_recorded customer.deleted customer.merged
 customer.erased customer.erasure_confirmed customer.profile_link_issued
-itinerary.created itinerary.changed customer.linked customer.unlinked
+itinerary.created itinerary.changed itinerary.proposal_sent itinerary.proposal_answered customer.linked customer.unlinked
 customer.poc_changed booking.requested booking.confirmed feedback.submitted"
 for topic in $TOPICS; do
   for name in "$topic" "$topic.dlq"; do

@@ -5,7 +5,7 @@ read model is right after applying the newest event, whatever arrived before it.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -78,3 +78,52 @@ class PocChanged(Event):
     event_type: Literal["customer.poc_changed"] = "customer.poc_changed"
     aggregate_type: Literal["itinerary"] = "itinerary"
     data: MembershipChange
+
+
+class ProposalOptionSummary(Payload):
+    option_id: str
+    title: str
+    note: str | None = None
+    prices: dict[str, str] = Field(default_factory=dict, description="Currency -> price with markup, as sent.")
+
+
+class ProposalRecipient(Payload):
+    customer_id: str
+    url: str = Field(description="Signed link to the client-facing proposal page, for this POC only.")
+    expires_at: datetime
+
+
+class ProposalSentData(Payload):
+    itinerary: ItinerarySummary
+    proposal_id: str
+    options: list[ProposalOptionSummary]
+    recipients: list[ProposalRecipient]
+    message: str | None = Field(None, description="The planner's covering note.")
+
+
+class ProposalSent(Event):
+    """The planner sent the POCs options to approve; notify e-mails each their own link."""
+
+    TOPIC = "itinerary.proposal_sent"
+    event_type: Literal["itinerary.proposal_sent"] = "itinerary.proposal_sent"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: ProposalSentData
+
+
+class ProposalAnsweredData(Payload):
+    itinerary: ItinerarySummary
+    proposal_id: str
+    customer_id: str = Field(description="The POC who answered.")
+    outcome: Literal["approved", "changes_requested"]
+    option_id: str | None = None
+    option_title: str | None = None
+    comment: str | None = None
+
+
+class ProposalAnswered(Event):
+    """A POC approved an option (the trip is approved) or asked for changes (back to planning)."""
+
+    TOPIC = "itinerary.proposal_answered"
+    event_type: Literal["itinerary.proposal_answered"] = "itinerary.proposal_answered"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: ProposalAnsweredData

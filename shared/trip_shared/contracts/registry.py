@@ -40,7 +40,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerErased, "customers", "A customer's personal data must be erased everywhere."),
     _spec(privacy.ErasureConfirmed, "any", "A service erased its copy of a customer's personal data."),
     _spec(itinerary.ItineraryCreated, "itinerary", "An itinerary was created."),
-    _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary's title, dates or stage changed."),
+    _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary changed (details, items, stage): what, before "
+                                                   "and after, in words too."),
+    _spec(itinerary.ProposalSent, "itinerary", "Options were sent to the points of contact for approval."),
+    _spec(itinerary.ProposalAnswered, "itinerary", "A point of contact approved an option or asked for changes."),
     _spec(itinerary.CustomerLinked, "itinerary", "A customer was linked to an itinerary."),
     _spec(itinerary.CustomerUnlinked, "itinerary", "A customer was removed from an itinerary."),
     _spec(itinerary.PocChanged, "itinerary", "A linked customer became, or stopped being, a point of contact."),

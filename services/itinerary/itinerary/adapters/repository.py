@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from itinerary.domain.items import Cost, Item, Location, parse_local
 from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_snapshot
+from itinerary.domain.proposals import Decision, ProposalOption, ProposalRound
 from itinerary.domain.stages import StageChange
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
@@ -84,7 +85,13 @@ def _from_document(document: dict) -> Itinerary:
     document["items"] = [_item_from(item) for item in document.get("items", [])]
     document["markup_percent"] = Decimal(document.get("markup_percent", "0"))
     document["stage_history"] = [StageChange(**change) for change in document.get("stage_history", [])]
+    document["proposal_rounds"] = [_round_from(sent) for sent in document.get("proposal_rounds", [])]
     return Itinerary(**document)
+
+
+def _round_from(document: dict) -> ProposalRound:
+    return ProposalRound(**{**document, "options": [ProposalOption(**option) for option in document["options"]],
+                            "decision": Decision(**document["decision"]) if document.get("decision") else None})
 
 
 async def due_for_a_move(db: AsyncDatabase, now: datetime, limit: int = 100) -> list[tuple[str, str]]:

@@ -8,7 +8,20 @@ from decimal import Decimal
 from typing import Literal
 
 from itinerary.domain import feasibility
+from itinerary.domain.budget import summarise
 from itinerary.domain.items import MAX_ITEMS, InvalidItem, Item, item_order
+from itinerary.domain.proposals import (
+    MAX_COMMENT,
+    MAX_OPTIONS,
+    Decision,
+    InvalidProposal,
+    OptionRequest,
+    ProposalOption,
+    ProposalRound,
+    new_option_id,
+    new_round_id,
+    open_round,
+)
 from itinerary.domain.stages import STAGES, SYSTEM_ACTOR, Readiness, StageChange, allowed_moves
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError, NotFoundError
@@ -83,6 +96,7 @@ class Itinerary:
     items: list[Item] = field(default_factory=list)
     markup_percent: Decimal = Decimal(0)
     stage_history: list[StageChange] = field(default_factory=list)
+    proposal_rounds: list[ProposalRound] = field(default_factory=list)
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
@@ -270,6 +284,72 @@ class Itinerary:
                 moves.append(self._record_stage("completed", SYSTEM_ACTOR, now, "the last item has ended"))
             else:
                 return moves
+
+    # --- proposals ------------------------------------------------------------------------------------------
+
+    def send_proposal(self, options: list[OptionRequest], *, actor: str, now: datetime, message: str | None,
+                      readiness: Readiness) -> tuple[ProposalRound, list[Change]]:
+        """Freeze the options as they are now and address them to every POC; the trip becomes proposed."""
+        if self.stage not in ("planning", "proposed"):
+            raise StageMoveRefused(f"A proposal is sent while planning; the trip is {self.stage}.")
+        if not 1 <= len(options) <= MAX_OPTIONS:
+            raise InvalidProposal(f"Send between 1 and {MAX_OPTIONS} options.", code="invalid-options")
+        built = []
+        for request in options:
+            title = (request.title or "").strip()
+            if not title or len(title) > MAX_TITLE:
+                raise InvalidProposal(f"Each option needs a title of at most {MAX_TITLE} characters.",
+                                      code="invalid-options")
+            chosen = self.items if request.item_ids is None else [self.item(item_id) for item_id in request.item_ids]
+            if not chosen:
+                raise InvalidProposal(f"Option '{title}' has no items.", code="invalid-options")
+            prices = summarise(chosen, self.markup_percent, None).totals
+            built.append(ProposalOption(new_option_id(), title, (request.note or "").strip() or None,
+                                        [item.id for item in chosen],
+                                        [{**item_snapshot(item), "id": item.id} for item in chosen],
+                                        {total.currency: str(total.price) for total in prices}))
+        changes = []
+        if self.stage == "planning":
+            changes.append(self.move_to("proposed", actor=actor, now=now, readiness=readiness,
+                                        reason=f"{len(built)} option(s) sent"))
+        elif not self.pocs:
+            raise StageMoveRefused("Link a customer as point of contact first: someone has to approve the trip.")
+        else:
+            self._touch()
+        sent = ProposalRound(new_round_id(), now, actor, self.version, [poc.customer_id for poc in self.pocs], built,
+                             (message or "").strip() or None)
+        self.proposal_rounds.append(sent)
+        changes.append(Change(f"proposals.{sent.id}", None, {"options": [o.title for o in built]},
+                              f"proposal sent with {len(built)} option(s): " + ", ".join(o.title for o in built)))
+        return sent, changes
+
+    def answer_proposal(self, round_id: str, customer_id: str, *, approve: bool, option_id: str | None,
+                        comment: str | None, now: datetime) -> list[Change]:
+        """A POC's answer from their link: approve one option, or ask for changes. The first answer counts."""
+        proposal = open_round(self.proposal_rounds, round_id)
+        if customer_id not in proposal.recipients or not any(p.customer_id == customer_id for p in self.pocs):
+            raise InvalidProposal("Only the trip's points of contact can answer its proposal.", code="not-a-poc")
+        if self.stage != "proposed":
+            raise StageMoveRefused(f"The trip is {self.stage} now; the proposal can no longer be answered.")
+        comment = (comment or "").strip() or None
+        if comment and len(comment) > MAX_COMMENT:
+            raise InvalidProposal(f"Please keep the message under {MAX_COMMENT} characters.", code="comment-too-long")
+        actor = f"customer {customer_id}"
+        if approve:
+            option = proposal.option(option_id)
+            proposal.decision = Decision("approved", customer_id, now, option.id, comment)
+            changes = [self._record_stage("approved", actor, now, f"approved option '{option.title}'")]
+            for item in [item for item in self.items if item.id not in option.item_ids]:
+                self.items.remove(item)
+                changes.append(Change(f"items.{item.id}", item_snapshot(item), None,
+                                      f"'{item.title}' removed: not in the approved option"))
+            return changes
+        if not comment:
+            raise InvalidProposal("Please tell us what you would like changed.", code="comment-required")
+        proposal.decision = Decision("changes_requested", customer_id, now, None, comment)
+        self.notices.append(Notice(kind="changes_requested", message=f"Customer {customer_id} asked for changes: "
+                                                                     f"{comment}", at=now))
+        return [self._record_stage("planning", actor, now, "the client asked for changes")]
 
     def _record_stage(self, stage: str, actor: str, now: datetime, reason: str | None) -> Change:
         before = self.stage

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from itinerary.adapters.repository import sort_key
 from itinerary.domain.items import COST_CATEGORIES, ITEM_KINDS, TRANSFER_MODES, Item
 from itinerary.domain.model import Itinerary
+from itinerary.domain.proposals import OptionRequest, ProposalRound
 from itinerary.domain.stages import STAGES, allowed_moves
+from itinerary.entrypoints.client_pages import proposal_link, trip_link
 from itinerary.entrypoints.deliverables import calendar_feed
 from itinerary.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
@@ -352,6 +354,73 @@ class AuditPage(BaseModel):
     next_after_version: int | None = Field(None, description="Pass as after_version for the next page.")
 
 
+class OptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200, examples=["Classic ryokan"])
+    note: str | None = Field(None, max_length=2000)
+    item_ids: list[str] | None = Field(None, max_length=2000,
+                                       description="The items this option offers; omit for every item.")
+
+
+class ProposalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    options: list[OptionIn] = Field(min_length=1, max_length=5)
+    message: str | None = Field(None, max_length=2000, description="A covering note shown to the client.")
+    valid_days: int = Field(14, ge=1, le=90, description="How long the e-mailed links work.")
+
+
+class OptionOut(BaseModel):
+    id: str
+    title: str
+    note: str | None
+    item_ids: list[str]
+    prices: dict[str, str] = Field(description="Currency -> price with markup, as sent.")
+
+
+class DecisionOut(BaseModel):
+    outcome: Literal["approved", "changes_requested"]
+    customer_id: str
+    at: datetime
+    option_id: str | None
+    comment: str | None
+
+
+class ProposalOut(BaseModel):
+    id: str
+    sent_at: datetime
+    sent_by: str
+    itinerary_version: int
+    recipients: list[str]
+    message: str | None
+    options: list[OptionOut]
+    decision: DecisionOut | None
+    current: bool
+
+    @classmethod
+    def of(cls, proposal: ProposalRound, current: bool) -> ProposalOut:
+        return cls(id=proposal.id, sent_at=proposal.sent_at, sent_by=proposal.sent_by,
+                   itinerary_version=proposal.itinerary_version, recipients=proposal.recipients,
+                   message=proposal.message, current=current,
+                   options=[OptionOut(id=o.id, title=o.title, note=o.note, item_ids=o.item_ids, prices=o.prices)
+                            for o in proposal.options],
+                   decision=DecisionOut(**vars(proposal.decision)) if proposal.decision else None)
+
+
+class ProposalList(BaseModel):
+    items: list[ProposalOut]
+
+
+class ShareLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    valid_days: int = Field(30, ge=1, le=365)
+
+
+class ShareLinkOut(BaseModel):
+    url: str = Field(description="The client-facing itinerary page: day by day, printable.")
+    calendar_url: str = Field(description="The same trip as an iCalendar feed a calendar app can subscribe to.")
+    expires_at: datetime
+
+
 class ItemList(BaseModel):
     items: list[ItemOut]
 
@@ -485,6 +554,40 @@ async def move_stage(itinerary_id: str, body: StageIn, request: Request,
     await services.move_stage(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
                               body.stage, body.reason)
     return await _view(request, principal, itinerary_id)
+
+
+@router.post("/itineraries/{itinerary_id}/proposals", status_code=201, response_model=ProposalOut)
+async def send_proposal(itinerary_id: str, body: ProposalIn, request: Request,
+                        principal: Principal = require("itineraries:write")) -> ProposalOut:
+    """Send the POCs one or more options; each POC is e-mailed a link to approve one or ask for changes."""
+    settings = request.app.state.runtime.settings
+
+    def make_link(round_id: str, customer_id: str):
+        return proposal_link(request.app.state.link_signer, settings.base_url, principal.tenant_id, itinerary_id,
+                             round_id, customer_id, body.valid_days)
+
+    sent = await services.send_proposal(
+        _transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
+        [OptionRequest(o.title, o.note, o.item_ids) for o in body.options], body.message, make_link)
+    return ProposalOut.of(sent, current=True)
+
+
+@router.get("/itineraries/{itinerary_id}/proposals", response_model=ProposalList)
+async def list_proposals(itinerary_id: str, request: Request,
+                         principal: Principal = require("itineraries:read")) -> ProposalList:
+    rounds = (await services.view_itinerary(_transaction(request), principal.tenant_id,
+                                            itinerary_id)).itinerary.proposal_rounds
+    return ProposalList(items=[ProposalOut.of(r, current=r is rounds[-1]) for r in reversed(rounds)])
+
+
+@router.post("/itineraries/{itinerary_id}/share-link", status_code=201, response_model=ShareLinkOut)
+async def share_link(itinerary_id: str, request: Request, body: ShareLinkIn | None = None,
+                     principal: Principal = require("itineraries:write")) -> ShareLinkOut:
+    """A signed, expiring link to the client-facing itinerary page and its calendar feed."""
+    await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)  # 404 if unknown
+    url, expires_at = trip_link(request.app.state.link_signer, request.app.state.runtime.settings.base_url,
+                                principal.tenant_id, itinerary_id, (body or ShareLinkIn()).valid_days)
+    return ShareLinkOut(url=url, calendar_url=f"{url}/calendar.ics", expires_at=expires_at)
 
 
 @router.get("/itineraries/{itinerary_id}/history", response_model=AuditPage)

@@ -11,6 +11,7 @@ from itinerary.domain import budget as budgets
 from itinerary.domain.feasibility import Finding
 from itinerary.domain.items import Item
 from itinerary.domain.model import Change, Itinerary, MembershipChanged
+from itinerary.domain.proposals import OptionRequest, ProposalRound
 from itinerary.domain.stages import SYSTEM_ACTOR, Readiness
 from itinerary.service_layer.unit_of_work import ItineraryUnitOfWork
 from trip_shared.clock import utc_now
@@ -26,6 +27,12 @@ from trip_shared.contracts.itinerary import (
     ItinerarySummary,
     MembershipChange,
     PocChanged,
+    ProposalAnswered,
+    ProposalAnsweredData,
+    ProposalOptionSummary,
+    ProposalRecipient,
+    ProposalSent,
+    ProposalSentData,
 )
 from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.privacy import confirm_erasure
@@ -204,6 +211,52 @@ async def record_preferences(event: customer_events.PreferencesRecorded, uow: It
                                                  event.data.model_dump(mode="json"))
 
 
+MakeLink = Callable[[str, str], tuple[str, datetime]]  # (round id, customer id) -> (url, expires at)
+
+
+async def send_proposal(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
+                        options: list[OptionRequest], message: str | None, make_link: MakeLink) -> ProposalRound:
+    """Freeze the options, move the trip to proposed, and have notify e-mail each POC their own link."""
+    async def work(uow: ItineraryUnitOfWork) -> ProposalRound:
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        expected_version = itinerary.version
+        readiness, _ = await _readiness(uow, itinerary)
+        sent, changes = itinerary.send_proposal(options, actor=actor, now=utc_now(), message=message,
+                                                readiness=readiness)
+        await _commit(uow, itinerary, expected_version, actor, "proposal_sent", changes)
+        recipients = []
+        for customer_id in sent.recipients:
+            url, expires_at = make_link(sent.id, customer_id)
+            recipients.append(ProposalRecipient(customer_id=customer_id, url=url, expires_at=expires_at))
+        uow.emit(ProposalSent(data=ProposalSentData(
+            itinerary=summary(itinerary), proposal_id=sent.id, message=sent.message, recipients=recipients,
+            options=[ProposalOptionSummary(option_id=o.id, title=o.title, note=o.note, prices=o.prices)
+                     for o in sent.options]), **_envelope(itinerary)))
+        return sent
+
+    return await transaction(work)
+
+
+async def answer_proposal(transaction: Transaction, tenant_id: str, itinerary_id: str, round_id: str,
+                          customer_id: str, *, approve: bool, option_id: str | None, comment: str | None) -> None:
+    """A POC's answer from the client page; the trip moves on (approved) or back (planning)."""
+    async def work(uow: ItineraryUnitOfWork) -> None:
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        expected_version = itinerary.version
+        changes = itinerary.answer_proposal(round_id, customer_id, approve=approve, option_id=option_id,
+                                            comment=comment, now=utc_now())
+        answered = itinerary.proposal_rounds[-1]
+        decision = answered.decision
+        await _commit(uow, itinerary, expected_version, f"customer {customer_id}", "proposal_answered", changes)
+        uow.emit(ProposalAnswered(data=ProposalAnsweredData(
+            itinerary=summary(itinerary), proposal_id=round_id, customer_id=customer_id, outcome=decision.outcome,
+            option_id=decision.option_id, comment=decision.comment,
+            option_title=answered.option(decision.option_id).title if decision.option_id else None),
+            **_envelope(itinerary)))
+
+    await transaction(work)
+
+
 @dataclass(frozen=True)
 class ItineraryView:
     """An itinerary with everything shown alongside it: customers, checks, budget, booking readiness."""
@@ -350,7 +403,7 @@ async def record_customer(event: customer_events.CustomerCreated | customer_even
 def _known(snapshot: customer_events.CustomerSnapshot) -> dict:
     expiry = snapshot.passport_expiry.isoformat() if snapshot.passport_expiry else None
     return {"first_name": snapshot.first_name, "last_name": snapshot.last_name, "status": snapshot.status,
-            "passport_expiry": expiry}
+            "passport_expiry": expiry, "preferred_language": snapshot.preferred_language}
 
 
 async def customer_deleted(event: customer_events.CustomerDeleted, uow: ItineraryUnitOfWork) -> None:

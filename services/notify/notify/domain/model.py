@@ -132,6 +132,33 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
             f"Dear {contact.first_name},\n\nYour booking with {vendor}{what} for the trip \"{trip.title}\"{dates} "
             f"is confirmed. Confirmation code: {code}.\n\nIf anything is unclear, just reply to this e-mail.\n",
         )
+    if kind == "proposal":
+        url, until = details.get("url", ""), str(details.get("expires_at", ""))[:10]
+        options = "\n".join(f"  - {o['title']}: " + ", ".join(f"{amount} {currency}" for currency, amount
+                                                               in o.get("prices", {}).items())
+                            for o in details.get("options", []))
+        note = f"\n{details['message']}\n" if details.get("message") else ""
+        if language == "zh-Hans":
+            return (f"行程「{trip.title}」的方案等待您确认",
+                    f"{contact.first_name}，您好：\n\n您的旅行顾问为行程「{trip.title}」{dates}准备了以下方案：\n"
+                    f"{options}\n{note}\n请通过以下链接查看详情，确认其中一个方案或提出修改意见（{until} 前有效，"
+                    f"此链接仅供您本人使用）：\n{url}\n")
+        return (f"Your proposal for {trip.title} is ready",
+                f"Dear {contact.first_name},\n\nYour planner has prepared these options for \"{trip.title}\"{dates}:"
+                f"\n{options}\n{note}\nSee them day by day, approve one or tell us what to change here (the link "
+                f"works until {until} and is for you only):\n{url}\n")
+    if kind == "proposal_answered":
+        approved = details.get("outcome") == "approved"
+        option = details.get("option_title") or ""
+        if language == "zh-Hans":
+            what = f"已确认方案「{option}」，我们将开始预订。" if approved else "已提出修改意见，我们会尽快发送新方案。"
+            return (f"行程「{trip.title}」：{'方案已确认' if approved else '已收到修改意见'}",
+                    f"{contact.first_name}，您好：\n\n行程「{trip.title}」{dates}{what}\n\n如有任何问题，请直接回复此邮件。\n")
+        what = f"option \"{option}\" was approved; we are booking it now." if approved else \
+            "changes were requested; a new proposal will follow."
+        return (f"{trip.title}: {'approved' if approved else 'changes requested'}",
+                f"Dear {contact.first_name},\n\nFor the trip \"{trip.title}\"{dates}, {what}\n\n"
+                f"If anything is unclear, just reply to this e-mail.\n")
     if kind == "poc_assigned":
         if language == "zh-Hans":
             return (

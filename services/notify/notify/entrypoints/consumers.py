@@ -18,6 +18,8 @@ from trip_shared.contracts.itinerary import (
     ItineraryChanged,
     ItineraryCreated,
     PocChanged,
+    ProposalAnswered,
+    ProposalSent,
 )
 from trip_shared.runtime import ServiceRuntime
 
@@ -37,3 +39,5 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)
     consumer.handles(ProfileLinkIssued)(handlers.profile_link_issued)
+    consumer.handles(ProposalSent)(handlers.proposal_sent)
+    consumer.handles(ProposalAnswered)(handlers.proposal_answered)

@@ -26,6 +26,8 @@ from trip_shared.contracts.itinerary import (
     ItineraryCreated,
     ItinerarySummary,
     PocChanged,
+    ProposalAnswered,
+    ProposalSent,
 )
 from trip_shared.errors import NotFoundError
 from trip_shared.privacy import confirm_erasure
@@ -121,6 +123,25 @@ class NotifyHandlers:
                 return
         await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "poc_assigned",
                            [data.customer_id], trip)
+
+    async def proposal_sent(self, event: ProposalSent, uow: NotifyUnitOfWork) -> None:
+        """Each POC gets their own link: it answers the proposal as them, so it is never sent to anyone else."""
+        data = event.data
+        trip = _trip(data.itinerary)
+        options = [{"title": o.title, "prices": o.prices} for o in data.options]
+        for recipient in data.recipients:
+            await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "proposal",
+                               [recipient.customer_id], trip,
+                               {"url": recipient.url, "expires_at": recipient.expires_at.isoformat(),
+                                "options": options, "message": data.message})
+
+    async def proposal_answered(self, event: ProposalAnswered, uow: NotifyUnitOfWork) -> None:
+        """Every POC hears the answer, so a co-traveller knows the trip was approved (or is being reworked)."""
+        data = event.data
+        _, members = await uow.read_models(event.tenant_id).trip(data.itinerary.itinerary_id)
+        pocs = [member["customer_id"] for member in members if member["is_poc"]] or [data.customer_id]
+        await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "proposal_answered", pocs,
+                           _trip(data.itinerary), data.model_dump(include={"outcome", "option_title", "comment"}))
 
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
         """Every POC of the trip hears that a vendor confirmed; if none is known yet, it waits for them."""

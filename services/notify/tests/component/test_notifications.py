@@ -278,3 +278,47 @@ async def test_a_profile_link_is_emailed_to_the_customer_once(service, smtp):
     assert "http://desk/forms/profile/tok" in mail.get_payload(decode=True).decode() and mail["X-Trip-Id"] is None
     [record] = await listed(service, customer_id="c1")
     assert record["kind"] == "profile_form" and record["itinerary_id"] is None and record["status"] == "sent"
+
+
+async def test_each_poc_gets_their_own_proposal_link_and_everyone_hears_the_answer(service, smtp):
+    from trip_shared.contracts.itinerary import (
+        CustomerLinked,
+        ProposalAnswered,
+        ProposalAnsweredData,
+        ProposalOptionSummary,
+        ProposalRecipient,
+        ProposalSent,
+        ProposalSentData,
+    )
+
+    await service.publish(contact("c1", emails=("mei@example.com",), language="zh-Hans"))
+    await service.publish(contact("c2", emails=("tom@example.com",)))
+    members = [("c1", True), ("c2", True)]
+    await service.publish(membership(CustomerLinked, "c1", True, members[:1], 2))
+    await service.publish(membership(CustomerLinked, "c2", True, members, 3))
+    await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 1 or None))
+    trip = TRIP
+    sent = ProposalSent(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=4, producer="itinerary",
+                        trip_id="it-1", data=ProposalSentData(
+                            itinerary=trip, proposal_id="p1", message="Two ways to stay",
+                            options=[ProposalOptionSummary(option_id="a", title="Ryokan", prices={"EUR": "900.00"})],
+                            recipients=[ProposalRecipient(customer_id=c, url=f"http://desk/proposals/{c}-token",
+                                                          expires_at=datetime(2027, 1, 8, tzinfo=UTC))
+                                        for c in ("c1", "c2")]))
+    await service.publish(sent)
+    await service.publish(sent)
+    mails = await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 2 or None))
+    assert mails
+    [tom] = [m for m in smtp.to("tom@example.com") if "proposal" in smtp.subject(m)]
+    tom_body = tom.get_payload(decode=True).decode()
+    assert "http://desk/proposals/c2-token" in tom_body and "c1-token" not in tom_body
+    assert "Ryokan: 900.00 EUR" in tom_body and "Two ways to stay" in tom_body
+    [mei] = [m for m in smtp.to("mei@example.com") if "方案" in smtp.subject(m)]
+    assert "http://desk/proposals/c1-token" in mei.get_payload(decode=True).decode()
+    answered = ProposalAnswered(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=5,
+                                producer="itinerary", trip_id="it-1", data=ProposalAnsweredData(
+                                    itinerary=trip, proposal_id="p1", customer_id="c1", outcome="approved",
+                                    option_id="a", option_title="Ryokan"))
+    await service.publish(answered)
+    await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 3 or None))
+    assert smtp.subject(smtp.to("tom@example.com")[-1]) == "Kyoto in autumn: approved"

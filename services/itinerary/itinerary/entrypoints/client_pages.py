@@ -1,0 +1,235 @@
+"""Client-facing pages, opened from signed links instead of API keys: the proposal a POC answers, and the
+shareable itinerary (printable, with its calendar feed). English or Simplified Chinese.
+
+A link names its purpose, agency, subject and expiry; a proposal link also names the round and the POC, so it
+answers that proposal only, once, for that person.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from html import escape
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from itinerary.domain.items import Item
+from itinerary.domain.model import Itinerary, item_snapshot
+from itinerary.entrypoints.deliverables import calendar_feed
+from itinerary.service_layer import services
+from trip_shared.errors import DomainError
+from trip_shared.web.signed_links import InvalidLink, LinkSigner
+
+PROPOSAL, SHARED_TRIP = "itinerary-proposal", "itinerary-view"
+router = APIRouter(include_in_schema=False)
+
+TEXT = {
+    "en": {"proposal": "Your trip proposal", "options": "Options", "price": "Price", "approve": "Approve this option",
+           "changes": "Ask for changes", "comment": "What would you like changed?", "send": "Send",
+           "approved": "Thank you — you approved “{option}”. Your planner will now book it.",
+           "changes_sent": "Thank you — your planner has your message and will send a new proposal.",
+           "answered": "This proposal was answered on {at}.", "invalid": "This link cannot be used",
+           "untimed": "any time", "to": "to", "print": "Print or save as PDF", "calendar": "Add to calendar",
+           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}"},
+    "zh-Hans": {"proposal": "您的行程方案", "options": "方案", "price": "价格", "approve": "确认此方案",
+                "changes": "提出修改意见", "comment": "您希望修改哪些内容？", "send": "发送",
+                "approved": "谢谢！您已确认方案「{option}」，您的旅行顾问将开始预订。",
+                "changes_sent": "谢谢！您的旅行顾问已收到您的意见，将为您提供新方案。",
+                "answered": "此方案已于 {at} 答复。", "invalid": "此链接无法使用", "untimed": "全天",
+                "to": "至", "print": "打印或保存为 PDF", "calendar": "添加到日历", "trip": "您的行程",
+                "note": "旅行顾问留言", "day": "第{n}天"},
+}
+STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
+         "color:#222}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}"
+         "h3{margin:1.2rem 0 .3rem}ul{list-style:none;padding:0}li{margin:.3rem 0}.when{display:inline-block;"
+         "min-width:11rem;color:#555}.option{border:1px solid #ccc;border-radius:6px;padding:0 1rem 1rem;"
+         "margin:1rem 0}.price{font-weight:600}.error{color:#a00;font-weight:600}textarea{width:100%}"
+         "button{margin-top:.6rem;padding:.5rem 1.2rem}@media print{.noprint{display:none}body{margin:0}"
+         ".option{break-inside:avoid}}")
+
+
+def proposal_link(signer: LinkSigner, base_url: str, tenant_id: str, itinerary_id: str, round_id: str,
+                  customer_id: str, valid_days: int) -> tuple[str, datetime]:
+    token, expires_at = signer.sign(PROPOSAL, tenant_id, f"{itinerary_id}/{round_id}/{customer_id}",
+                                    timedelta(days=valid_days))
+    return f"{base_url}/proposals/{token}", expires_at
+
+
+def trip_link(signer: LinkSigner, base_url: str, tenant_id: str, itinerary_id: str,
+              valid_days: int) -> tuple[str, datetime]:
+    token, expires_at = signer.sign(SHARED_TRIP, tenant_id, itinerary_id, timedelta(days=valid_days))
+    return f"{base_url}/trips/{token}", expires_at
+
+
+def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>{body}</body></html>", status_code=status)
+
+
+def _invalid(error: DomainError) -> HTMLResponse:
+    title = f"{TEXT['en']['invalid']} · {TEXT['zh-Hans']['invalid']}"
+    return _page("en", title, f"<h1>{title}</h1><p>{escape(error.detail)}</p>", error.status)
+
+
+def _when(item: dict | Item, text: dict) -> str:
+    """Local times as the client will live them, with the zone when it changes on the way."""
+    start, end = (item["start"], item["end"]) if isinstance(item, dict) else (_iso(item.start), _iso(item.end))
+    zone = item["timezone"] if isinstance(item, dict) else item.timezone
+    end_zone = (item["end_timezone"] if isinstance(item, dict) else item.end_timezone) or zone
+    if not start:
+        return ""
+    if len(start) == 10:
+        return text["untimed"]
+    shown = start[11:16]
+    if end:
+        shown += f"–{end[11:16]}" if end[:10] == start[:10] and end_zone == zone else \
+            f" {text['to']} {end[:10]} {end[11:16]} ({end_zone})"
+    return shown
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _days_html(items: list[dict], text: dict, first_day: date | None) -> str:
+    by_day: dict[str, list[dict]] = {}
+    for item in items:
+        by_day.setdefault((item.get("start") or "")[:10] or "—", []).append(item)
+    html = ""
+    for day in sorted(by_day):
+        label = day
+        if first_day and day != "—":
+            number = (date.fromisoformat(day) - first_day).days + 1
+            label = f"{text['day'].format(n=number)} · {day}"
+        html += f"<h3>{escape(label)}</h3><ul>"
+        for item in by_day[day]:
+            where = (item.get("location") or {}).get("address")
+            html += (f'<li><span class="when">{escape(_when(item, text))}</span> <strong>{escape(item["title"])}'
+                     f"</strong>{' · ' + escape(where) if where else ''}</li>")
+        html += "</ul>"
+    return html
+
+
+# --- proposals ---------------------------------------------------------------------------------------------------
+
+async def _open_proposal(request: Request, token: str):
+    claims = request.app.state.link_signer.verify(token, PROPOSAL)
+    itinerary_id, round_id, customer_id = (claims.subject_id.split("/") + ["", "", ""])[:3]
+    view = await services.view_itinerary(request.app.state.runtime.transaction, claims.tenant_id, itinerary_id)
+    proposal = next((r for r in view.itinerary.proposal_rounds if r.id == round_id), None)
+    if proposal is None or customer_id not in proposal.recipients:
+        raise InvalidLink("This proposal no longer exists.")
+    language = view.known.get(customer_id, {}).get("preferred_language", "en")
+    return view, proposal, customer_id, (language if language in TEXT else "en")
+
+
+def _proposal_page(itinerary: Itinerary, proposal, token: str, language: str, error: str | None = None,
+                   status: int = 200) -> HTMLResponse:
+    text = TEXT[language]
+    body = f"<h1>{escape(text['proposal'])}: {escape(itinerary.title)}</h1>"
+    if itinerary.start_date:
+        body += f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>"
+    if proposal.message:
+        body += f"<p><em>{escape(text['note'])}:</em> {escape(proposal.message)}</p>"
+    if error:
+        body += f'<p class="error" role="alert">{escape(error)}</p>'
+    answered = proposal.decision is not None or proposal is not itinerary.proposal_rounds[-1]
+    if proposal.decision is not None:
+        body += f"<p><strong>{escape(text['answered'].format(at=proposal.decision.at.date()))}</strong></p>"
+    for option in proposal.options:
+        prices = ", ".join(f"{amount} {currency}" for currency, amount in option.prices.items())
+        body += (f'<section class="option"><h2>{escape(option.title)}</h2>'
+                 + (f"<p>{escape(option.note)}</p>" if option.note else "")
+                 + f'<p class="price">{escape(text["price"])}: {escape(prices or "—")}</p>'
+                 + _days_html(option.items, text, itinerary.start_date))
+        if not answered:
+            body += (f'<form method="post" action="/proposals/{escape(token)}" class="noprint">'
+                     f'<input type="hidden" name="action" value="approve">'
+                     f'<input type="hidden" name="option" value="{escape(option.id)}">'
+                     f'<button type="submit">{escape(text["approve"])}</button></form>')
+        body += "</section>"
+    if not answered:
+        body += (f'<section class="noprint"><h2>{escape(text["changes"])}</h2>'
+                 f'<form method="post" action="/proposals/{escape(token)}"><input type="hidden" name="action" '
+                 f'value="changes"><label for="comment">{escape(text["comment"])}</label>'
+                 f'<textarea id="comment" name="comment" rows="4"></textarea>'
+                 f'<button type="submit">{escape(text["send"])}</button></form></section>')
+    return _page(language, f"{text['proposal']}: {itinerary.title}", body, status)
+
+
+@router.get("/proposals/{token}")
+async def proposal_page(token: str, request: Request) -> HTMLResponse:
+    try:
+        view, proposal, _, language = await _open_proposal(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    return _proposal_page(view.itinerary, proposal, token, language)
+
+
+@router.post("/proposals/{token}")
+async def answer_proposal(token: str, request: Request) -> HTMLResponse:
+    try:
+        view, proposal, customer_id, language = await _open_proposal(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    form = {key: values[-1] for key, values in parse_qs((await request.body()).decode(errors="replace"),
+                                                        keep_blank_values=True).items()}
+    approve = form.get("action") == "approve"
+    if form.get("action") not in ("approve", "changes"):
+        return _proposal_page(view.itinerary, proposal, token, language, "Please choose an option or write to us.",
+                              422)
+    try:
+        await services.answer_proposal(request.app.state.runtime.transaction, view.itinerary.tenant_id,
+                                       view.itinerary.id, proposal.id, customer_id, approve=approve,
+                                       option_id=form.get("option"), comment=form.get("comment"))
+    except DomainError as error:
+        current, fresh_proposal, _, _ = await _open_proposal(request, token)
+        return _proposal_page(current.itinerary, fresh_proposal, token, language, error.detail, error.status)
+    text = TEXT[language]
+    if approve:
+        option = proposal.option(form.get("option"))
+        message = text["approved"].format(option=option.title)
+    else:
+        message = text["changes_sent"]
+    return _page(language, text["proposal"], f"<h1>{escape(message)}</h1>")
+
+
+# --- the shared itinerary -------------------------------------------------------------------------------------------
+
+async def _open_trip(request: Request, token: str) -> services.ItineraryView:
+    claims = request.app.state.link_signer.verify(token, SHARED_TRIP)
+    view = await services.view_itinerary(request.app.state.runtime.transaction, claims.tenant_id, claims.subject_id)
+    if view.itinerary.stage == "cancelled":
+        raise InvalidLink("This trip was cancelled.")
+    return view
+
+
+@router.get("/trips/{token}")
+async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLResponse:
+    try:
+        view = await _open_trip(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    language = lang if lang in TEXT else "en"
+    text = TEXT[language]
+    itinerary = view.itinerary
+    items = [{**item_snapshot(item), "id": item.id} for item in itinerary.items]
+    switch = "zh-Hans" if language == "en" else "en"
+    body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
+            + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
+            + f'<p class="noprint"><a href="/trips/{escape(token)}/calendar.ics">{escape(text["calendar"])}</a> · '
+              f'<a href="javascript:window.print()">{escape(text["print"])}</a> · '
+              f'<a href="/trips/{escape(token)}?lang={switch}">{"中文" if switch == "zh-Hans" else "English"}</a></p>'
+            + _days_html(items, text, itinerary.start_date))
+    return _page(language, f"{text['trip']}: {itinerary.title}", body)
+
+
+@router.get("/trips/{token}/calendar.ics")
+async def shared_calendar(token: str, request: Request):
+    try:
+        view = await _open_trip(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    return Response(calendar_feed(view.itinerary), media_type="text/calendar; charset=utf-8")

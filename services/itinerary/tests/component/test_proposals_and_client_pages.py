@@ -1,0 +1,112 @@
+"""Proposals answered by a POC on the client page, and the shareable itinerary page."""
+from urllib.parse import urlsplit
+
+from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
+from trip_shared.contracts.itinerary import ProposalAnswered, ProposalSent
+from trip_shared.testing.service import auth
+
+HOTEL = {"kind": "accommodation", "start": "2027-05-02T15:00", "end": "2027-05-05T11:00", "timezone": "Asia/Tokyo"}
+
+
+async def known_customer(service, customer_id, language="en"):
+    await service.publish(CustomerCreated(
+        tenant_id="tenant-a", aggregate_id=customer_id, aggregate_version=1, producer="customers",
+        data=CustomerSnapshot(customer_id=customer_id, first_name=customer_id.title(), preferred_language=language)))
+
+
+async def planned_trip(service):
+    await known_customer(service, "mei", "zh-Hans")
+    await known_customer(service, "tom")
+    created = await service.client.post("/v1/itineraries", json={
+        "title": "Kyoto", "start_date": "2027-05-01", "end_date": "2027-05-06"}, headers=auth())
+    trip = created.json()
+    base = f"/v1/itineraries/{trip['id']}"
+    for customer in ("mei", "tom"):
+        assert (await service.client.post(f"{base}/customers", json={"customer_id": customer},
+                                          headers=auth())).status_code == 201
+    items = {}
+    for title, body in (("Walk", {"kind": "activity", "start": "2027-05-03T10:00", "end": "2027-05-03T12:00",
+                                  "timezone": "Asia/Tokyo"}),
+                        ("Ryokan", {**HOTEL, "cost": {"amount": 900, "currency": "EUR"}}),
+                        ("Hotel", {**HOTEL, "cost": {"amount": 600, "currency": "EUR"}})):
+        response = await service.client.post(f"{base}/items", json={"title": title, **body}, headers=auth())
+        items[title] = response.json()["id"]
+    await service.client.post(f"{base}/stage", json={"stage": "planning"}, headers=auth())
+    return base, items
+
+
+async def send(service, base, items):
+    response = await service.client.post(f"{base}/proposals", headers=auth(), json={
+        "message": "Two ways to stay", "options": [
+            {"title": "Classic ryokan", "item_ids": [items["Walk"], items["Ryokan"]]},
+            {"title": "City hotel", "note": "Closer to the station", "item_ids": [items["Walk"], items["Hotel"]]}]})
+    assert response.status_code == 201, response.text
+    [event] = [ProposalSent.model_validate_json(row["payload"]) async for row in
+               service.runtime.outbox.rows.find({"event_type": "itinerary.proposal_sent"})]
+    return response.json(), {r.customer_id: urlsplit(r.url).path for r in event.data.recipients}
+
+
+async def test_a_poc_approves_one_option_from_their_link_and_the_trip_becomes_that_option(service):
+    base, items = await planned_trip(service)
+    proposal, links = await send(service, base, items)
+    assert list(links) == ["mei"], "only points of contact are asked"
+    assert [o["prices"] for o in proposal["options"]] == [{"EUR": "900.00"}, {"EUR": "600.00"}]
+    assert (await service.client.get(base, headers=auth())).json()["stage"] == "proposed"
+    page = await service.client.get(links["mei"])
+    assert page.status_code == 200 and "确认此方案" in page.text and "Closer to the station" in page.text
+    city = proposal["options"][1]["id"]
+    answered = await service.client.post(links["mei"], data={"action": "approve", "option": city})
+    assert answered.status_code == 200 and "City hotel" in answered.text
+    trip = (await service.client.get(base, headers=auth())).json()
+    assert trip["stage"] == "approved" and [i["title"] for i in trip["items"]] == ["Hotel", "Walk"]
+    assert trip["stage_history"][-1]["actor"] == "customer mei"
+    assert "approved option 'City hotel'" in trip["stage_history"][-1]["reason"]
+    [event] = [ProposalAnswered.model_validate_json(row["payload"]) async for row in
+               service.runtime.outbox.rows.find({"event_type": "itinerary.proposal_answered"})]
+    assert (event.data.outcome, event.data.option_title, event.data.customer_id) == ("approved", "City hotel", "mei")
+    again = await service.client.post(links["mei"], data={"action": "approve", "option": city})
+    assert again.status_code == 409 and "already been answered" in again.text
+    assert "确认此方案" not in (await service.client.get(links["mei"])).text
+    listed = (await service.client.get(f"{base}/proposals", headers=auth())).json()["items"]
+    assert listed[0]["decision"]["option_id"] == city and listed[0]["current"] is True
+
+
+async def test_asking_for_changes_sends_the_trip_back_to_planning_with_the_clients_words(service):
+    base, items = await planned_trip(service)
+    _, links = await send(service, base, items)
+    empty = await service.client.post(links["mei"], data={"action": "changes", "comment": "  "})
+    assert empty.status_code == 422 and "修改" in empty.text
+    assert (await service.client.get(base, headers=auth())).json()["stage"] == "proposed"
+    answered = await service.client.post(links["mei"], data={"action": "changes", "comment": "No raw fish, please"})
+    assert answered.status_code == 200
+    trip = (await service.client.get(base, headers=auth())).json()
+    assert trip["stage"] == "planning" and trip["item_count"] == 3
+    assert trip["notices"][-1]["kind"] == "changes_requested" and "No raw fish" in trip["notices"][-1]["message"]
+
+
+async def test_a_new_round_supersedes_the_old_links_and_bad_links_are_refused(service):
+    base, items = await planned_trip(service)
+    _, first = await send(service, base, items)
+    await service.runtime.outbox.rows.delete_many({})
+    _, second = await send(service, base, items)
+    superseded = await service.client.post(first["mei"], data={"action": "changes", "comment": "x"})
+    assert superseded.status_code == 409 and "newer proposal" in superseded.text
+    token = second["mei"].rsplit("/", 1)[1]
+    forged = await service.client.get(f"/proposals/{token[:-2]}xx")
+    assert forged.status_code == 403
+    wrong_purpose = await service.client.get(f"/trips/{token}")
+    assert wrong_purpose.status_code == 403
+
+
+async def test_the_shared_itinerary_page_and_its_calendar_open_without_an_api_key(service):
+    base, _ = await planned_trip(service)
+    link = await service.client.post(f"{base}/share-link", json={"valid_days": 7}, headers=auth())
+    assert link.status_code == 201
+    page = await service.client.get(urlsplit(link.json()["url"]).path)
+    assert page.status_code == 200 and "Ryokan" in page.text and "Day 3 · 2027-05-03" in page.text
+    assert "10:00–12:00" in page.text and "@media print" in page.text
+    chinese = await service.client.get(urlsplit(link.json()["url"]).path, params={"lang": "zh-Hans"})
+    assert "第3天" in chinese.text
+    feed = await service.client.get(urlsplit(link.json()["calendar_url"]).path)
+    assert feed.status_code == 200 and feed.text.count("BEGIN:VEVENT") == 3
+    assert (await service.client.post(f"{base}/share-link", headers=auth("tenant-b"))).status_code == 404
