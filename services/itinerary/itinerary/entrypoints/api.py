@@ -236,6 +236,13 @@ class PocIn(BaseModel):
     is_poc: bool
 
 
+class RequirementsOut(BaseModel):
+    pace: str | None = None
+    dietary: list[str] = []
+    accessibility: list[str] = []
+    special_requirements: str | None = None
+
+
 class LinkedCustomerOut(BaseModel):
     customer_id: str
     is_poc: bool
@@ -244,6 +251,8 @@ class LinkedCustomerOut(BaseModel):
     last_name: str | None
     passport_expires_before_trip_ends: bool = Field(
         False, description="True when the customer's passport expires before the trip's last day.")
+    requirements: RequirementsOut | None = Field(
+        None, description="From the customer's latest consultation: what the trip must accommodate.")
 
 
 class NoticeOut(BaseModel):
@@ -267,7 +276,9 @@ class ItineraryOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, itinerary: Itinerary, known: dict[str, dict]) -> ItineraryOut:
+    def of(cls, itinerary: Itinerary, known: dict[str, dict], preferences: dict[str, dict] | None = None
+           ) -> ItineraryOut:
+        preferences = preferences or {}
         return cls(
             id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date, end_date=itinerary.end_date,
             stage=itinerary.stage, version=itinerary.version, created_at=itinerary.created_at,
@@ -279,7 +290,8 @@ class ItineraryOut(BaseModel):
                                   first_name=known.get(c.customer_id, {}).get("first_name"),
                                   last_name=known.get(c.customer_id, {}).get("last_name"),
                                   passport_expires_before_trip_ends=itinerary.passport_expires_too_soon(
-                                      _date(known.get(c.customer_id, {}).get("passport_expiry"))))
+                                      _date(known.get(c.customer_id, {}).get("passport_expiry"))),
+                                  requirements=_requirements(preferences.get(c.customer_id)))
                 for c in itinerary.customers
             ],
         )
@@ -297,7 +309,7 @@ class ItineraryDetailOut(ItineraryOut):
     @classmethod
     def of_view(cls, view: services.ItineraryView) -> ItineraryDetailOut:
         itinerary = view.itinerary
-        base = ItineraryOut.of(itinerary, view.known).model_dump()
+        base = ItineraryOut.of(itinerary, view.known, view.preferences).model_dump()
         return cls(
             **base,
             items=[ItemOut.of(item, view.bookings_by_item.get(item.id)) for item in itinerary.items],
@@ -425,6 +437,14 @@ class ItemList(BaseModel):
     items: list[ItemOut]
 
 
+def _requirements(preferences: dict | None) -> RequirementsOut | None:
+    if not preferences:
+        return None
+    return RequirementsOut(pace=preferences.get("pace"), dietary=preferences.get("dietary") or [],
+                           accessibility=preferences.get("accessibility") or [],
+                           special_requirements=preferences.get("special_requirements"))
+
+
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -454,8 +474,8 @@ async def _view(request: Request, principal: Principal, itinerary_id: str) -> It
 @router.post("/itineraries", status_code=201, response_model=ItineraryOut)
 async def create_itinerary(body: ItineraryIn, request: Request, response: Response,
                            principal: Principal = require("itineraries:write")) -> ItineraryOut:
-    itinerary = await services.create_itinerary(_transaction(request), principal.tenant_id, body.title,
-                                                body.start_date, body.end_date)
+    itinerary = await services.create_itinerary(_transaction(request), principal.tenant_id, _actor(principal),
+                                                body.title, body.start_date, body.end_date)
     response.headers["Location"] = f"/v1/itineraries/{itinerary.id}"
     return ItineraryOut.of(itinerary, {})
 

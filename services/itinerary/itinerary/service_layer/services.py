@@ -68,12 +68,15 @@ async def _load(uow: ItineraryUnitOfWork, tenant_id: str, itinerary_id: str) -> 
     return itinerary
 
 
-async def create_itinerary(transaction: Transaction, tenant_id: str, title: str, start_date: date | None,
-                           end_date: date | None) -> Itinerary:
+async def create_itinerary(transaction: Transaction, tenant_id: str, actor: str, title: str,
+                           start_date: date | None, end_date: date | None) -> Itinerary:
     itinerary = Itinerary.draft(tenant_id, title, start_date, end_date)
 
     async def work(uow: ItineraryUnitOfWork) -> None:
         await uow.itineraries(tenant_id).add(itinerary)
+        await uow.audit(tenant_id).record(itinerary, actor, "created", [
+            Change(name, None, value.isoformat() if isinstance(value, date) else value, f"{name} set")
+            for name, value in (("title", title), ("start_date", start_date), ("end_date", end_date)) if value])
         uow.emit(ItineraryCreated(data=summary(itinerary), **_envelope(itinerary)))
 
     await transaction(work)

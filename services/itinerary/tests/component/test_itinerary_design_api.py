@@ -73,7 +73,8 @@ async def test_the_clients_pace_and_budget_come_from_their_latest_consultation(s
                                                                                       first_name="Ana")))
     await service.publish(PreferencesRecorded(
         tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2, producer="customers", customer_id="c1",
-        consultation_version=1, data=Preferences(pace="relaxed", budget=Budget(maximum=1300, currency="EUR"))))
+        consultation_version=1, data=Preferences(pace="relaxed", budget=Budget(maximum=1300, currency="EUR"),
+                                                 dietary=["vegetarian"], special_requirements="Ground floor room")))
     itinerary = await trip(service)
     assert (await service.client.post(f"/v1/itineraries/{itinerary['id']}/customers", json={"customer_id": "c1"},
                                       headers=auth())).status_code == 201
@@ -84,6 +85,8 @@ async def test_the_clients_pace_and_budget_come_from_their_latest_consultation(s
     patched = await service.client.patch(f"/v1/itineraries/{itinerary['id']}", json={"markup_percent": 10},
                                          headers=auth())
     detail = patched.json()
+    assert detail["customers"][0]["requirements"] == {"pace": "relaxed", "dietary": ["vegetarian"], "accessibility": [],
+                                                      "special_requirements": "Ground floor room"}
     assert detail["feasibility"]["pace"] == "relaxed"
     [pace] = [f for f in detail["feasibility"]["findings"] if f["kind"] == "pace_exceeded"]
     assert pace["day"] == "2027-05-04" and len(pace["items"]) == 3 and "relaxed pace allows 2" in pace["message"]
@@ -107,7 +110,7 @@ async def test_a_date_change_that_would_drop_items_is_refused_unless_confirmed(s
                                            json={"start_date": "2027-05-03"}, headers=auth())
     assert confirmed.status_code == 200 and confirmed.json()["items"] == []
     history = (await service.client.get(f"{url}/history", headers=auth())).json()["items"]
-    assert [entry["action"] for entry in history] == ["item_added", "details_changed"]
+    assert [entry["action"] for entry in history] == ["created", "item_added", "details_changed"]
     dropped = history[-1]["changes"]
     assert dropped[0] == {"field": "start_date", "before": "2027-05-01", "after": "2027-05-03",
                           "description": "start date changed from 2027-05-01 to 2027-05-03"}
