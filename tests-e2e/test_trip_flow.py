@@ -263,3 +263,52 @@ def test_a_customer_completes_their_profile_from_the_emailed_link(api, stack):
     assert api.ok("GET", "customers", f"/v1/customers/{customer['id']}")["last_name"] == "Wang"
     [consultation] = api.ok("GET", "customers", f"/v1/customers/{customer['id']}/consultations")["items"]
     assert consultation["source"] == "profile_form" and consultation["preferences"]["dietary"] == ["halal"]
+
+
+def test_a_trip_is_designed_from_the_consultation_approved_by_its_poc_and_booked(api, stack):
+    import re
+
+    import httpx
+
+    email = f"{unique('designer')}@example.com"
+    customer = create_customer(api, "Aiko", last_name="Sato", email=email)
+    api.ok("POST", "customers", f"/v1/customers/{customer['id']}/consultations", 201,
+           json={"pace": "relaxed", "dietary": ["vegetarian"], "budget": {"maximum": 5000, "currency": "EUR"}})
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201,
+                       json={"title": unique("Hokkaido "), "start_date": "2027-06-01", "end_date": "2027-06-08"})
+    base = f"/v1/itineraries/{itinerary['id']}"
+    api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": customer["id"]})
+    flight = api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "flight", "title": "Tokyo to Sapporo", "start": "2027-06-01T09:00", "end": "2027-06-01T10:35",
+        "timezone": "Asia/Tokyo", "requires_booking": True, "cost": {"amount": 180, "currency": "EUR"}})
+    api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "activity", "title": "Otaru canal walk", "start": "2027-06-02", "timezone": "Asia/Tokyo"})
+    designed = eventually(lambda: (d := api.ok("GET", "itinerary", base))["customers"][0]["requirements"] and d,
+                          message="the consultation never reached the itinerary")
+    assert designed["feasibility"]["pace"] == "relaxed" and designed["budget"]["status"] == "within"
+    assert designed["customers"][0]["requirements"]["dietary"] == ["vegetarian"]
+
+    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
+    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201,
+                      json={"options": [{"title": "Summer in Hokkaido"}], "message": "As we discussed"})
+
+    def proposal_mail():
+        return [m for m in mails_to(stack, email) if "proposal" in subject(m)]
+
+    [mail] = eventually(proposal_mail, message="the POC never received the proposal")
+    url = re.search(r"(http://\S+/proposals/\S+)", mail.get_payload(decode=True).decode()).group(1)
+    page = httpx.get(url)
+    assert page.status_code == 200 and "Otaru canal walk" in page.text and "As we discussed" in page.text
+    answered = httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]})
+    assert answered.status_code == 200, answered.text
+    assert api.ok("GET", "itinerary", base)["stage"] == "approved"
+
+    booking = api.ok("POST", "booking", "/v1/bookings", 201, json={
+        "itinerary_id": itinerary["id"], "item_id": flight["id"], "vendor_name": "ANA"})
+    api.ok("POST", "booking", f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "NH-55"})
+    booked = eventually(lambda: (d := api.ok("GET", "itinerary", base))["stage"] == "booked" and d,
+                        message="the confirmed booking never made the trip booked")
+    assert booked["readiness"]["label"] == "1 of 1 confirmed"
+    assert booked["items"][0]["booking"]["confirmation_code"] == "NH-55"
+    history = api.ok("GET", "itinerary", f"{base}/history")["items"]
+    assert [e["action"] for e in history][-3:] == ["proposal_sent", "proposal_answered", "stage_moved"]
