@@ -14,7 +14,7 @@ from itinerary.domain.model import Itinerary
 from itinerary.domain.proposals import OptionRequest, ProposalRound
 from itinerary.domain.stages import STAGES, allowed_moves
 from itinerary.entrypoints.client_pages import proposal_link, trip_link
-from itinerary.entrypoints.deliverables import calendar_feed
+from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf
 from itinerary.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.pagination import decode_cursor, encode_cursor
@@ -627,6 +627,16 @@ async def calendar(itinerary_id: str, request: Request, principal: Principal = r
     view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
     return Response(calendar_feed(view.itinerary), media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="itinerary-{itinerary_id}.ics"'})
+
+
+@router.get("/itineraries/{itinerary_id}/itinerary.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "Printable itinerary."}})
+async def itinerary_document(itinerary_id: str, request: Request,
+                             language: Literal["en", "zh-Hans"] = Query("en"),
+                             principal: Principal = require("itineraries:read")):
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return Response(itinerary_pdf(view.itinerary, language), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="itinerary-{itinerary_id}.pdf"'})
 
 
 @router.get("/itineraries/{itinerary_id}/customers", response_model=LinkedCustomerList)

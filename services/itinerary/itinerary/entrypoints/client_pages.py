@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary, item_snapshot
-from itinerary.entrypoints.deliverables import calendar_feed
+from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf
 from itinerary.service_layer import services
 from trip_shared.errors import DomainError
 from trip_shared.web.signed_links import InvalidLink, LinkSigner
@@ -30,14 +30,14 @@ TEXT = {
            "changes_sent": "Thank you — your planner has your message and will send a new proposal.",
            "answered": "This proposal was answered on {at}.", "invalid": "This link cannot be used",
            "untimed": "any time", "to": "to", "print": "Print or save as PDF", "calendar": "Add to calendar",
-           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}"},
+           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF"},
     "zh-Hans": {"proposal": "您的行程方案", "options": "方案", "price": "价格", "approve": "确认此方案",
                 "changes": "提出修改意见", "comment": "您希望修改哪些内容？", "send": "发送",
                 "approved": "谢谢！您已确认方案「{option}」，您的旅行顾问将开始预订。",
                 "changes_sent": "谢谢！您的旅行顾问已收到您的意见，将为您提供新方案。",
                 "answered": "此方案已于 {at} 答复。", "invalid": "此链接无法使用", "untimed": "全天",
                 "to": "至", "print": "打印或保存为 PDF", "calendar": "添加到日历", "trip": "您的行程",
-                "note": "旅行顾问留言", "day": "第{n}天"},
+                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版"},
 }
 STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
          "color:#222}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}"
@@ -220,6 +220,7 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
     body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
             + f'<p class="noprint"><a href="/trips/{escape(token)}/calendar.ics">{escape(text["calendar"])}</a> · '
+              f'<a href="/trips/{escape(token)}/itinerary.pdf?lang={language}">{escape(text["pdf"])}</a> · '
               f'<a href="javascript:window.print()">{escape(text["print"])}</a> · '
               f'<a href="/trips/{escape(token)}?lang={switch}">{"中文" if switch == "zh-Hans" else "English"}</a></p>'
             + _days_html(items, text, itinerary.start_date))
@@ -233,3 +234,12 @@ async def shared_calendar(token: str, request: Request):
     except DomainError as error:
         return _invalid(error)
     return Response(calendar_feed(view.itinerary), media_type="text/calendar; charset=utf-8")
+
+
+@router.get("/trips/{token}/itinerary.pdf")
+async def shared_pdf(token: str, request: Request, lang: str = "en"):
+    try:
+        view = await _open_trip(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    return Response(itinerary_pdf(view.itinerary, lang if lang in TEXT else "en"), media_type="application/pdf")

@@ -1,4 +1,4 @@
-"""What the client receives: the itinerary as an iCalendar (RFC 5545) feed.
+"""What the client receives: the itinerary as an iCalendar (RFC 5545) feed, and as a printable PDF.
 
 Each timed item keeps its own zone (DTSTART;TZID=Europe/London, a flight's DTEND in the zone it lands in), and
 every zone used comes with a VTIMEZONE holding the UTC-offset changes of the trip's period, so calendar
@@ -6,8 +6,19 @@ applications show the times the client will see on the ground. Untimed items are
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from html import escape
 from zoneinfo import ZoneInfo
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary
@@ -121,3 +132,84 @@ def _fold(line: str) -> str:
         current += piece
     parts.append(current.decode())
     return "\r\n ".join(parts)
+
+
+# --- PDF ---------------------------------------------------------------------------------------------------------
+
+# Chinese text uses a standard CID font that every PDF reader supplies (nothing to embed or install); Latin text
+# uses Helvetica, so accented names keep their accents.
+CJK_FONT = "STSong-Light"
+pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+_CJK = re.compile(r"([\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)")
+PDF_TEXT = {
+    "en": {"days": "Day {n} · {date}", "when": "When", "what": "What", "where": "Where", "untimed": "Any time",
+           "unscheduled": "Not yet scheduled", "version": "Version {v}, {at}", "to": "to"},
+    "zh-Hans": {"days": "第{n}天 · {date}", "when": "时间", "what": "安排", "where": "地点", "untimed": "全天",
+                "unscheduled": "待定", "version": "版本 {v}，{at}", "to": "至"},
+}
+
+
+def _rich(text: str | None) -> str:
+    """Paragraph markup with CJK runs in the CJK font."""
+    return _CJK.sub(lambda m: f'<font name="{CJK_FONT}">{m.group(1)}</font>', escape(text or ""))
+
+
+def itinerary_pdf(itinerary: Itinerary, language: str = "en") -> bytes:
+    text = PDF_TEXT.get(language, PDF_TEXT["en"])
+    title = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=18, leading=22, spaceAfter=4 * mm)
+    heading = ParagraphStyle("day", fontName="Helvetica-Bold", fontSize=12, leading=15, spaceBefore=5 * mm,
+                             spaceAfter=2 * mm)
+    body = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=12)
+    small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
+    story = [Paragraph(_rich(itinerary.title), title)]
+    if itinerary.start_date:
+        story.append(Paragraph(_rich(f"{itinerary.start_date} {text['to']} {itinerary.end_date or ''}"), body))
+    first_day = itinerary.start_date
+    for day, entries in itinerary.days():
+        number = (day - first_day).days + 1 if first_day else ""
+        story.append(Paragraph(_rich(text["days"].format(n=number, date=_long_date(day, language))), heading))
+        rows = [[Paragraph(f"<b>{_rich(text[name])}</b>", body) for name in ("when", "what", "where")]]
+        for item, role in entries:
+            if role == "continues":
+                continue
+            rows.append([Paragraph(_rich(_when_on(item, day, role, text)), body),
+                         Paragraph(_rich(item.title) + (f"<br/>{_rich(item.vendor)}" if item.vendor else "")
+                                   + (f'<br/><font size="8">{_rich(item.notes)}</font>' if item.notes else ""), body),
+                         Paragraph(_rich(_where(item, role)), body)])
+        table = Table(rows, colWidths=[38 * mm, 82 * mm, 55 * mm], repeatRows=1)
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                   ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+                                   ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey)]))
+        story.append(table)
+    unscheduled = [item for item in itinerary.items if item.start is None]
+    if unscheduled:
+        story.append(Paragraph(_rich(text["unscheduled"]), heading))
+        story += [Paragraph(_rich(item.title), body) for item in unscheduled]
+    footer = text["version"].format(v=itinerary.version, at=itinerary.updated_at.date())
+    story += [Spacer(1, 6 * mm), Paragraph(_rich(footer), small)]
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4, title=itinerary.title, leftMargin=16 * mm, rightMargin=16 * mm,
+                      topMargin=16 * mm, bottomMargin=16 * mm).build(story)
+    return buffer.getvalue()
+
+
+def _long_date(day: date, language: str) -> str:
+    if language == "zh-Hans":
+        return f"{day.year}年{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]}"
+    return day.strftime("%a %d %b %Y")
+
+
+def _when_on(item: Item, day: date, role: str, text: dict) -> str:
+    if not item.timed:
+        return text["untimed"]
+    if role == "ends":
+        return f"{text['to']} {item.end:%H:%M} ({item.end_timezone or item.timezone})"
+    shown = f"{item.start:%H:%M}"
+    if item.end and item.end_day == day and not item.end_timezone:
+        shown += f"–{item.end:%H:%M}"
+    return f"{shown} ({item.timezone})"
+
+
+def _where(item: Item, role: str) -> str:
+    location = item.arrival_location if role == "ends" else item.location
+    return location.address if location and location.address else ""
