@@ -23,8 +23,9 @@ BUSY_KINDS = ("flight", "transfer", "activity", "dining", "event")
 
 # Door-to-door estimates: average speed (km/h), fixed overhead (min), and detour over the straight line.
 TRAVEL = {"walk": (4.5, 0, 1.3), "car": (35.0, 10, 1.3), "coach": (30.0, 15, 1.3), "train": (80.0, 20, 1.2),
-          "ferry": (25.0, 20, 1.1)}
+          "ferry": (25.0, 20, 1.1), "road": (70.0, 15, 1.25)}
 WALKING_DISTANCE_KM = 1.2
+CITY_DISTANCE_KM = 25  # beyond this, a car or coach is mostly on main roads
 AIRPORT_CHECK_IN_MIN = 120  # at the airport before departure: check-in, bag drop, security
 AIRPORT_ARRIVAL_MIN = 45  # after landing: taxiing, passport control, baggage
 HOTEL_CHECK_IN, HOTEL_CHECK_OUT = 15, 11  # usual local hours
@@ -46,6 +47,11 @@ class _Slot:
     item: Item
     start: datetime
     end: datetime
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"'{self.item.title}'" + (f" ({self.label})" if self.label else "")
 
 
 def travel_minutes(origin: Location | None, destination: Location | None, mode: str | None = None) -> float | None:
@@ -57,9 +63,15 @@ def travel_minutes(origin: Location | None, destination: Location | None, mode: 
         return None
     if km < 0.05:
         return 0.0
-    mode = mode or ("walk" if km <= WALKING_DISTANCE_KM else "car")
+    mode = mode or default_mode(km)
+    if mode in ("car", "coach") and km > CITY_DISTANCE_KM:
+        mode = "road"
     speed, overhead, detour = TRAVEL[mode]
     return overhead + km * detour / speed * 60
+
+
+def default_mode(km: float) -> str:
+    return "walk" if km <= WALKING_DISTANCE_KM else "car"
 
 
 def check(items: list[Item], *, start_date: date | None, end_date: date | None,
@@ -105,7 +117,13 @@ def _overlaps(slots: list[_Slot], kind: str, verb: str):
 
 
 def _transfers(slots: list[_Slot]):
+    """Consecutive places on the timeline: is there time to get from one to the next? A stay counts twice, as
+    the moment of check-in and of check-out, so the drive from the airport to the hotel is checked too."""
     chain = [slot for slot in slots if slot.item.kind in BUSY_KINDS]
+    for stay in (slot for slot in slots if slot.item.kind == "accommodation"):
+        chain += [_Slot(stay.item, stay.start, stay.start, "check-in"), _Slot(stay.item, stay.end, stay.end,
+                                                                               "check-out")]
+    chain.sort(key=lambda slot: (slot.start, slot.end, slot.item.id))
     for slot in chain:
         item = slot.item
         if item.kind == "transfer" and item.end_location:
@@ -114,11 +132,11 @@ def _transfers(slots: list[_Slot]):
             if needed is not None and planned < needed:
                 km = item.location.km_to(item.end_location)
                 yield Finding("insufficient_transfer_time", "error", (item.id,),
-                              f"'{item.title}' allows {planned:.0f} min, but {km:.1f} km by {item.mode or 'car'} "
-                              f"takes about {needed:.0f} min.", item.start_day)
+                              f"'{item.title}' allows {planned:.0f} min, but {km:.1f} km by "
+                              f"{item.mode or default_mode(km)} takes about {needed:.0f} min.", item.start_day)
     for before, after in zip(chain, chain[1:], strict=False):
-        if after.start < before.end:
-            continue  # reported as an overlap
+        if after.start < before.end or before.item is after.item:
+            continue  # an overlap (reported as such), or a stay's own check-in and check-out
         gap = (after.start - before.end).total_seconds() / 60
         travel = travel_minutes(before.item.arrival_location, after.item.location)
         buffer, reasons = 0, []
@@ -134,8 +152,9 @@ def _transfers(slots: list[_Slot]):
         needed = buffer + (travel or 0)
         if needed and gap < needed:
             yield Finding("insufficient_transfer_time", "error", (before.item.id, after.item.id),
-                          f"Only {gap:.0f} min between '{before.item.title}' and '{after.item.title}'; "
-                          f"{needed:.0f} min needed: {', '.join(reasons)}.", after.item.start_day)
+                          f"Only {gap:.0f} min between {before.name} and {after.name}; "
+                          f"{needed:.0f} min needed: {', '.join(reasons)}.",
+                          after.item.end_day if after.label == "check-out" else after.item.start_day)
 
 
 def _accommodation_windows(slots: list[_Slot]):

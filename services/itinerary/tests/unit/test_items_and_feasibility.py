@@ -120,3 +120,16 @@ def test_budget_totals_by_category_and_currency_with_markup():
     assert within.status == "within"
     over = summarise(items[:2], Decimal("30"), ClientBudget(None, Decimal("1500"), "EUR"))
     assert over.status == "over" and "125.65 over" in over.message
+
+
+def test_getting_from_the_airport_to_a_hotel_in_another_city_is_checked():
+    landing = item("flight", title="BA7", start="2027-05-01T19:00", end="2027-05-02T15:30", timezone="Europe/London",
+                   end_timezone="Asia/Tokyo", location={"address": "Heathrow", "lat": 51.47, "lon": -0.4543},
+                   end_location={"address": "Haneda", "lat": 35.5494, "lon": 139.7798})
+    ryokan = item("accommodation", title="Ryokan", start="2027-05-02T16:00", end="2027-05-04T11:00",
+                  location={"address": "Kyoto", "lat": 35.0116, "lon": 135.7681})
+    [finding] = [f for f in check([landing, ryokan], start_date=None, end_date=None)
+                 if f.kind == "insufficient_transfer_time"]
+    assert "'Ryokan' (check-in)" in finding.message and finding.day == date(2027, 5, 2)
+    # 370 km by road: hours, not days.
+    assert 300 < travel_minutes(landing.end_location, ryokan.location) < 600
