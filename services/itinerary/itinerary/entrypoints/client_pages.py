@@ -83,9 +83,11 @@ def _when(item: dict | Item, text: dict) -> str:
     if len(start) == 10:
         return text["untimed"]
     shown = start[11:16]
+    if end and end[:10] == start[:10] and end_zone == zone:
+        return f"{shown}–{end[11:16]}"
     if end:
-        shown += f"–{end[11:16]}" if end[:10] == start[:10] and end_zone == zone else \
-            f" {text['to']} {end[:10]} {end[11:16]} ({end_zone})"
+        start_zone = f" ({zone})" if end_zone != zone else ""
+        return f"{shown}{start_zone} {text['to']} {end[:10]} {end[11:16]} ({end_zone})"
     return shown
 
 
