@@ -85,6 +85,7 @@ class Outbox:
                     "event_id": str(event.event_id),
                     "event_type": event.event_type,
                     "tenant_id": event.tenant_id,
+                    "aggregate_id": event.aggregate_id,
                     "topic": event.TOPIC,
                     "key": event.partition_key,
                     "payload": event.model_dump_json(),
@@ -101,6 +102,13 @@ class Outbox:
             ordered=True,
             session=session,
         )
+
+    async def forget_published(self, session: AsyncClientSession, tenant_id: str, aggregate_id: str) -> int:
+        """Drop the copies of events already published about one aggregate (an erased customer's details);
+        rows not yet published stay, so consumers still see every change in order."""
+        result = await self.rows.delete_many({"tenant_id": tenant_id, "aggregate_id": aggregate_id,
+                                              "status": PUBLISHED}, session=session)
+        return result.deleted_count
 
     async def due(self, limit: int) -> list[dict]:
         cursor = self.rows.find({"status": PENDING}).sort("_id", ASCENDING).limit(limit)

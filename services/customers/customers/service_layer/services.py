@@ -26,6 +26,7 @@ from trip_shared.contracts.customers import (
 )
 from trip_shared.contracts.privacy import ErasureConfirmed
 from trip_shared.errors import ConflictError, NotFoundError
+from trip_shared.privacy import forget_published_events
 
 PRODUCER = "customers"
 Transaction = Callable[[Callable[[CustomersUnitOfWork], Awaitable]], Awaitable]
@@ -132,6 +133,7 @@ async def erase_customer(transaction: Transaction, tenant_id: str, actor: str, c
         repository = uow.customers(tenant_id)
         await repository.save(customer, customer.version - 1)
         await repository.erase_records(customer, actor)
+        await forget_published_events(uow, tenant_id, customer_id)
         await uow.erasures(tenant_id).open(customer_id, actor, ERASURE_CONFIRMERS)
         uow.emit(CustomerErased(data=ErasedCustomer(customer_id=customer_id), **_envelope(customer)))
 

@@ -329,6 +329,8 @@ async def test_erasure_scrubs_the_record_and_tracks_every_services_confirmation(
     url = f"/v1/customers/{created['id']}"
     await service.client.patch(url, json={"last_name": "Chan"}, headers=auth())
     await service.client.post(f"{url}/consultations", headers=auth(), json={"dietary": ["no peanuts"]})
+    await service.flush_outbox()
+    assert await service.runtime.outbox.rows.count_documents({"aggregate_id": created["id"]}) == 3
     assert (await service.client.get(f"{url}/erasure", headers=auth())).status_code == 404
     started = await service.client.post(f"{url}/erasure", headers=auth())
     assert started.status_code == 202, started.text
@@ -343,6 +345,9 @@ async def test_erasure_scrubs_the_record_and_tracks_every_services_confirmation(
         assert personal not in flat, personal
     assert (await service.client.get("/v1/customers?q=mei&include_inactive=true", headers=auth())).json()["items"] == []
     assert (await service.client.post(f"{url}/erasure", headers=auth())).status_code == 409
+    kept = [row async for row in service.runtime.outbox.rows.find({"aggregate_id": created["id"]})]
+    assert [row["event_type"] for row in kept] == ["customer.erased"], "published copies of the details are gone"
+    assert all("Chan" not in row["payload"] and "peanuts" not in row["payload"] for row in kept)
     row = await service.runtime.outbox.rows.find_one({"event_type": "customer.erased"})
     request = CustomerErased.model_validate_json(row["payload"])
     for name in ("itinerary", "notify", "feedback"):
