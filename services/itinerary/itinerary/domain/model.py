@@ -300,7 +300,13 @@ class Itinerary:
             if not title or len(title) > MAX_TITLE:
                 raise InvalidProposal(f"Each option needs a title of at most {MAX_TITLE} characters.",
                                       code="invalid-options")
-            chosen = self.items if request.item_ids is None else [self.item(item_id) for item_id in request.item_ids]
+            known = {item.id: item for item in self.items}
+            unknown = [item_id for item_id in request.item_ids or [] if item_id not in known]
+            if unknown:
+                raise InvalidProposal(f"Option '{title}' lists items this trip does not have: {', '.join(unknown)}.",
+                                      code="unknown-item")
+            chosen = self.items if request.item_ids is None else [known[item_id] for item_id in
+                                                                   dict.fromkeys(request.item_ids)]
             if not chosen:
                 raise InvalidProposal(f"Option '{title}' has no items.", code="invalid-options")
             prices = summarise(chosen, self.markup_percent, None).totals

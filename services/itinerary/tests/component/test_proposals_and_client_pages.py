@@ -110,3 +110,36 @@ async def test_the_shared_itinerary_page_and_its_calendar_open_without_an_api_ke
     feed = await service.client.get(urlsplit(link.json()["calendar_url"]).path)
     assert feed.status_code == 200 and feed.text.count("BEGIN:VEVENT") == 3
     assert (await service.client.post(f"{base}/share-link", headers=auth("tenant-b"))).status_code == 404
+
+
+async def test_bad_proposal_and_deliverable_requests_get_problem_details_and_change_nothing(service):
+    base, items = await planned_trip(service)
+    before = (await service.client.get(base, headers=auth())).json()
+    client = service.client
+    cases = [
+        (await client.post(f"{base}/proposals", json={"options": []}, headers=auth()), 422, "invalid-request"),
+        (await client.post(f"{base}/proposals", json={"options": [{"title": "A", "item_ids": ["nope"]}]},
+                           headers=auth()), 422, "unknown-item"),
+        (await client.post(f"{base}/proposals", json={"options": [{"title": "A", "item_ids": []}]},
+                           headers=auth()), 422, "invalid-options"),
+        (await client.post(f"{base}/proposals", json={"options": [{"title": "A"}] * 6}, headers=auth()), 422,
+         "invalid-request"),
+        (await client.post(f"{base}/proposals", json={"options": [{"title": "A"}], "valid_days": 0},
+                           headers=auth()), 422, "invalid-request"),
+        (await client.post(f"{base}/proposals", json={"options": [{"title": "A"}]}, headers=auth("read-only")),
+         403, "forbidden"),
+        (await client.post("/v1/itineraries/nope/proposals", json={"options": [{"title": "A"}]}, headers=auth()),
+         404, "itinerary-not-found"),
+        (await client.post(f"{base}/share-link", json={"valid_days": 1000}, headers=auth()), 422, "invalid-request"),
+        (await client.get(f"{base}/history", params={"after_version": -1}, headers=auth()), 422, "invalid-request"),
+        (await client.post(f"{base}/stage", json={"stage": "flying"}, headers=auth()), 422, "invalid-request"),
+        (await client.get("/v1/itineraries/nope/calendar.ics", headers=auth()), 404, "itinerary-not-found"),
+        (await client.get(f"{base}/calendar.ics"), 401, "unauthorized"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, (response.request.url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == code, (response.request.url, response.json())
+    after = (await service.client.get(base, headers=auth())).json()
+    assert after["version"] == before["version"] and after["stage"] == "planning"
+    assert (await service.client.get(f"{base}/proposals", headers=auth())).json()["items"] == []
