@@ -27,6 +27,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[ITINERARIES].create_index([("tenant_id", ASCENDING), ("sort_key", DESCENDING)])
     await db[ITINERARIES].create_index([("tenant_id", ASCENDING), ("customers.customer_id", ASCENDING)])
+    await db[ITINERARIES].create_index([("tenant_id", ASCENDING), ("stage", ASCENDING), ("sort_key", DESCENDING)])
     await db[KNOWN_CUSTOMERS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[CUSTOMER_PREFERENCES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     # The clock moves trips on their own: booked ones from their first item's start, running ones at their end.
@@ -122,11 +123,14 @@ class ItineraryRepository:
     async def with_customer(self, customer_id: str) -> list[Itinerary]:
         return [_from_document(doc) async for doc in self._itineraries.find({"customers.customer_id": customer_id})]
 
-    async def list(self, *, customer_id: str | None, limit: int, before: str | None) -> list[Itinerary]:
+    async def list(self, *, customer_id: str | None, limit: int, before: str | None,
+                   stage: str | None = None) -> list[Itinerary]:
         """Newest first; ``before`` is the sort key of the last itinerary of the previous page."""
         query: dict = {}
         if customer_id:
             query["customers.customer_id"] = customer_id
+        if stage:
+            query["stage"] = stage
         if before:
             query["sort_key"] = {"$lt": before}
         cursor = self._itineraries.find(query).sort("sort_key", DESCENDING).limit(limit)

@@ -387,9 +387,10 @@ async def get_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: 
 
 
 async def list_itineraries(transaction: Transaction, tenant_id: str, *, customer_id: str | None, limit: int,
-                           before: str | None) -> tuple[list[Itinerary], dict]:
+                           before: str | None, stage: str | None = None) -> tuple[list[Itinerary], dict]:
     async def work(uow: ItineraryUnitOfWork):
-        found = await uow.itineraries(tenant_id).list(customer_id=customer_id, limit=limit, before=before)
+        found = await uow.itineraries(tenant_id).list(customer_id=customer_id, limit=limit, before=before,
+                                                      stage=stage)
         ids = sorted({c.customer_id for itinerary in found for c in itinerary.customers})
         return found, await uow.known_customers(tenant_id).get_many(ids)
 

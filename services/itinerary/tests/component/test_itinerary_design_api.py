@@ -182,6 +182,10 @@ async def test_stages_move_by_the_rules_and_keep_who_moved_them(service):
     assert [(h["from_stage"], h["to_stage"], h["actor"]) for h in body["stage_history"]] == [
         ("inquiry", "planning", "a"), ("planning", "cancelled", "a")]
     assert body["stage_history"][-1]["reason"] == "client changed plans"
+    other = await trip(service)
+    listed = (await service.client.get("/v1/itineraries", params={"stage": "cancelled"}, headers=auth())).json()
+    assert [i["id"] for i in listed["items"]] == [itinerary["id"]] and other["id"] != itinerary["id"]
+    assert (await service.client.get("/v1/itineraries", params={"stage": "gone"}, headers=auth())).status_code == 422
     again = await service.client.post(url, json={"stage": "planning"}, headers=auth())
     assert again.status_code == 409 and "nowhere" in again.json()["detail"]
     frozen = await service.client.post(f"/v1/itineraries/{itinerary['id']}/items", json=SUSHI, headers=auth())
