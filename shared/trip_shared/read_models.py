@@ -9,15 +9,19 @@ from typing import Any
 from trip_shared.mongo import TenantCollection
 
 
-async def apply_if_newer(collection: TenantCollection, key: str, version: int, fields: dict) -> bool:
+async def apply_if_newer(collection: TenantCollection, key: str, version: int, fields: dict, *,
+                         part: str | None = None) -> bool:
     """Store ``fields`` for ``key`` unless an equal or newer ``aggregate_version`` is already there.
 
-    Topics are ordered per key but not across topics, so an older event can arrive after a newer one.
+    Topics are ordered per key but not across topics, so an older event can arrive after a newer one. Fields that
+    only some events carry (a trip's ``members``, from membership topics) are a ``part`` with a version of their
+    own: a newer ``itinerary.changed`` must not make an older, not yet applied membership change look stale.
     """
-    current = await collection.find_one({"_id": key}, projection={"version": 1})
-    if current and current.get("version", 0) >= version:
+    version_field = f"{part}_version" if part else "version"
+    current = await collection.find_one({"_id": key}, projection={version_field: 1})
+    if current and current.get(version_field, 0) >= version:
         return False
-    await collection.update_one({"_id": key}, {"$set": {**fields, "version": version}}, upsert=True)
+    await collection.update_one({"_id": key}, {"$set": {**fields, version_field: version}}, upsert=True)
     return True
 
 

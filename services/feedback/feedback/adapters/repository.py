@@ -59,5 +59,5 @@ class KnownTrips:
     async def get(self, itinerary_id: str) -> dict | None:
         return await self._trips.find_one({"_id": itinerary_id})
 
-    async def apply(self, itinerary_id: str, version: int, fields: dict) -> bool:
-        return await apply_if_newer(self._trips, itinerary_id, version, fields)
+    async def apply(self, itinerary_id: str, version: int, fields: dict, part: str | None = None) -> bool:
+        return await apply_if_newer(self._trips, itinerary_id, version, fields, part=part)

@@ -64,10 +64,10 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Feed
 
 async def record_membership(event: CustomerLinked | CustomerUnlinked | PocChanged, uow: FeedbackUnitOfWork) -> None:
     data = event.data
-    await uow.known_trips(event.tenant_id).apply(
-        data.itinerary.itinerary_id, event.aggregate_version,
-        {"title": data.itinerary.title, "members": [member.model_dump() for member in data.customers]},
-    )
+    trips = uow.known_trips(event.tenant_id)
+    await trips.apply(data.itinerary.itinerary_id, event.aggregate_version, {"title": data.itinerary.title})
+    await trips.apply(data.itinerary.itinerary_id, event.aggregate_version,
+                      {"members": [member.model_dump() for member in data.customers]}, part="members")
 
 
 async def customer_erased(event: CustomerErased, uow: FeedbackUnitOfWork) -> None:

@@ -2,6 +2,7 @@ from trip_shared.contracts.feedback import FeedbackSubmitted
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
+    ItineraryChanged,
     ItineraryCreated,
     ItineraryMember,
     ItinerarySummary,
@@ -50,6 +51,16 @@ async def test_travellers_follow_the_newest_membership_event(service):
     await service.publish(membership(CustomerLinked, 2, ["c1"]))  # late and stale
     refused = await submit(service, customer_id="c1")
     assert refused.status_code == 422 and refused.json()["code"] == "customer-not-on-trip"
+
+
+async def test_a_newer_itinerary_change_does_not_hide_an_older_membership_change(service):
+    await service.publish(created())
+    # Different topics, no order between them: the item added at version 3 arrives before the link at version 2.
+    await service.publish(ItineraryChanged(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=3,
+                                           trip_id="it-1", producer="itinerary", data=TRIP, action="item_added"))
+    await service.publish(membership(CustomerLinked, 2, ["c1"]))
+    accepted = await submit(service, customer_id="c1")
+    assert accepted.status_code == 201, accepted.text
 
 
 async def test_bad_input_gets_problem_details_and_changes_nothing(service):

@@ -54,10 +54,13 @@ class ReadModels:
         await self._contacts.delete_one({"_id": customer_id})
 
     async def apply_trip(self, trip: Trip, version: int, members: list[dict] | None = None) -> bool:
+        """Keep the newest summary and, separately, the newest membership; with ``members``, True when they are
+        now the trip's current membership."""
         fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date)}
-        if members is not None:
-            fields["members"] = members
-        return await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
+        applied = await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
+        if members is None:
+            return applied
+        return await apply_if_newer(self._trips, trip.itinerary_id, version, {"members": members}, part="members")
 
     async def trip(self, itinerary_id: str) -> tuple[Trip | None, list[dict]]:
         document = await self._trips.find_one({"_id": itinerary_id})

@@ -322,3 +322,15 @@ async def test_each_poc_gets_their_own_proposal_link_and_everyone_hears_the_answ
     await service.publish(answered)
     await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 3 or None))
     assert smtp.subject(smtp.to("tom@example.com")[-1]) == "Kyoto in autumn: approved"
+
+
+
+async def test_a_poc_linked_before_a_newer_item_change_arrives_is_still_told(service, smtp):
+    from trip_shared.contracts.itinerary import CustomerLinked, ItineraryChanged
+
+    await service.publish(contact("c1"))
+    await service.publish(ItineraryChanged(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=3,
+                                           trip_id="it-1", producer="itinerary", data=TRIP, action="item_added"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    assert smtp.subject(mail).startswith("You are the point of contact")
