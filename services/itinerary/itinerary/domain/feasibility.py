@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from itinerary.domain.items import Item, Location
+from itinerary.domain.items import Item, Location, zone
 
 # How much a client can take in a day, by the pace recorded in their consultation.
 PACE_PROFILES = {
@@ -197,7 +197,10 @@ def _pace(items: list[Item], pace: str):
         day_items[day].append(item.id)
         activities[day] += item.kind in ACTIVITY_KINDS
         if item.timed and item.end:
-            hours = (item.end_utc - item.start_utc).total_seconds() / 3600
+            # An overnight item (a red-eye flight) weighs on its first day only until local midnight.
+            next_day = datetime.combine(day + timedelta(days=1), datetime.min.time())
+            midnight = next_day.replace(tzinfo=zone(item.timezone))
+            hours = (min(item.end_utc, midnight) - item.start_utc).total_seconds() / 3600
             busy_hours[day] += hours
             if item.kind != "flight":
                 paced_hours[day] += hours

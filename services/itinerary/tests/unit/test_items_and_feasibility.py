@@ -133,3 +133,9 @@ def test_getting_from_the_airport_to_a_hotel_in_another_city_is_checked():
     assert "'Ryokan' (check-in)" in finding.message and finding.day == date(2027, 5, 2)
     # 370 km by road: hours, not days.
     assert 300 < travel_minutes(landing.end_location, ryokan.location) < 600
+
+
+def test_an_evening_flight_weighs_on_its_day_only_until_midnight():
+    red_eye = item("flight", title="BA7", start="2027-05-01T19:00", end="2027-05-02T15:30", timezone="Europe/London",
+                   end_timezone="Asia/Tokyo")
+    assert check([red_eye], start_date=None, end_date=None, pace="relaxed") == []
