@@ -8,8 +8,7 @@ from decimal import Decimal
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from itinerary.domain.items import Cost, Item, Location, parse_local
-from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_snapshot
+from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_from_snapshot, item_snapshot
 from itinerary.domain.proposals import Decision, ProposalOption, ProposalRound
 from itinerary.domain.stages import StageChange
 from trip_shared.mongo import TenantCollection
@@ -59,21 +58,6 @@ def _next_due_at(itinerary: Itinerary) -> datetime | None:
     return None
 
 
-def _item_from(document: dict) -> Item:
-    cost = document.get("cost")
-    return Item(
-        id=document["id"], kind=document["kind"], title=document["title"], timezone=document["timezone"],
-        start=parse_local(document.get("start"), "start"), end=parse_local(document.get("end"), "end"),
-        end_timezone=document.get("end_timezone"),
-        location=Location(**document["location"]) if document.get("location") else None,
-        end_location=Location(**document["end_location"]) if document.get("end_location") else None,
-        mode=document.get("mode"), vendor=document.get("vendor"),
-        cost=Cost(Decimal(cost["amount"]), cost["currency"], cost["category"]) if cost else None,
-        notes=document.get("notes"), requires_booking=document.get("requires_booking", False),
-        created_at=document.get("created_at"),
-    )
-
-
 def _from_document(document: dict) -> Itinerary:
     document = dict(document)
     document["id"] = document.pop("_id")
@@ -83,7 +67,7 @@ def _from_document(document: dict) -> Itinerary:
         document[name] = date.fromisoformat(document[name]) if document[name] else None
     document["customers"] = [LinkedCustomer(**linked) for linked in document["customers"]]
     document["notices"] = [Notice(**notice) for notice in document.get("notices", [])]
-    document["items"] = [_item_from(item) for item in document.get("items", [])]
+    document["items"] = [item_from_snapshot(item) for item in document.get("items", [])]
     document["markup_percent"] = Decimal(document.get("markup_percent", "0"))
     document["stage_history"] = [StageChange(**change) for change in document.get("stage_history", [])]
     document["proposal_rounds"] = [_round_from(sent) for sent in document.get("proposal_rounds", [])]

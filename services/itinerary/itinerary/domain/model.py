@@ -9,7 +9,7 @@ from typing import Literal
 
 from itinerary.domain import feasibility
 from itinerary.domain.budget import summarise
-from itinerary.domain.items import MAX_ITEMS, InvalidItem, Item, item_order
+from itinerary.domain.items import MAX_ITEMS, Cost, InvalidItem, Item, Location, item_order, parse_local
 from itinerary.domain.proposals import (
     MAX_COMMENT,
     MAX_OPTIONS,
@@ -208,21 +208,7 @@ class Itinerary:
                               code="item-outside-trip-dates")
 
     def days(self) -> list[tuple[date, list[tuple[Item, str]]]]:
-        """Day by day, in each item's local days: what starts, what ends there (a flight's arrival day at its
-        destination, a check-out), and the nights of a stay in between."""
-        by_day: dict[date, list[tuple[Item, str]]] = {}
-        for item in self.items:
-            if item.start is None:
-                continue
-            by_day.setdefault(item.start_day, []).append((item, "starts"))
-            if item.end_day != item.start_day:
-                if item.kind == "accommodation":
-                    day = item.start_day + timedelta(days=1)
-                    while day < item.end_day:
-                        by_day.setdefault(day, []).append((item, "continues"))
-                        day += timedelta(days=1)
-                by_day.setdefault(item.end_day, []).append((item, "ends"))
-        return sorted(by_day.items())
+        return days_of(self.items)
 
     @property
     def first_start(self) -> datetime | None:
@@ -461,6 +447,40 @@ def _plain(value):
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def days_of(items: list[Item]) -> list[tuple[date, list[tuple[Item, str]]]]:
+    """Day by day, in each item's local days: what starts, what ends there (a flight's arrival day at its
+    destination, a check-out), and the nights of a stay in between."""
+    by_day: dict[date, list[tuple[Item, str]]] = {}
+    for item in items:
+        if item.start is None:
+            continue
+        by_day.setdefault(item.start_day, []).append((item, "starts"))
+        if item.end_day != item.start_day:
+            if item.kind == "accommodation":
+                day = item.start_day + timedelta(days=1)
+                while day < item.end_day:
+                    by_day.setdefault(day, []).append((item, "continues"))
+                    day += timedelta(days=1)
+            by_day.setdefault(item.end_day, []).append((item, "ends"))
+    return sorted(by_day.items())
+
+
+def item_from_snapshot(snapshot: dict) -> Item:
+    """The inverse of :func:`item_snapshot` (with the item's ``id``): how stored and proposed items come back."""
+    cost = snapshot.get("cost")
+    return Item(
+        id=snapshot["id"], kind=snapshot["kind"], title=snapshot["title"], timezone=snapshot["timezone"],
+        start=parse_local(snapshot.get("start"), "start"), end=parse_local(snapshot.get("end"), "end"),
+        end_timezone=snapshot.get("end_timezone"),
+        location=Location(**snapshot["location"]) if snapshot.get("location") else None,
+        end_location=Location(**snapshot["end_location"]) if snapshot.get("end_location") else None,
+        mode=snapshot.get("mode"), vendor=snapshot.get("vendor"),
+        cost=Cost(Decimal(cost["amount"]), cost["currency"], cost["category"]) if cost else None,
+        notes=snapshot.get("notes"), requires_booking=snapshot.get("requires_booking", False),
+        created_at=snapshot.get("created_at"),
+    )
 
 
 def item_snapshot(item: Item) -> dict:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from itinerary.domain.items import Item
-from itinerary.domain.model import Itinerary, item_snapshot
+from itinerary.domain.model import Itinerary, days_of, item_from_snapshot
 from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf
 from itinerary.service_layer import services
 from trip_shared.errors import DomainError
@@ -30,20 +30,23 @@ TEXT = {
            "changes_sent": "Thank you — your planner has your message and will send a new proposal.",
            "answered": "This proposal was answered on {at}.", "invalid": "This link cannot be used",
            "untimed": "any time", "to": "to", "print": "Print or save as PDF", "calendar": "Add to calendar",
-           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF"},
+           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF",
+           "arrives": "arrives", "check_in": "check-in", "check_out": "check-out", "until": "until"},
     "zh-Hans": {"proposal": "您的行程方案", "options": "方案", "price": "价格", "approve": "确认此方案",
                 "changes": "提出修改意见", "comment": "您希望修改哪些内容？", "send": "发送",
                 "approved": "谢谢！您已确认方案「{option}」，您的旅行顾问将开始预订。",
                 "changes_sent": "谢谢！您的旅行顾问已收到您的意见，将为您提供新方案。",
                 "answered": "此方案已于 {at} 答复。", "invalid": "此链接无法使用", "untimed": "全天",
                 "to": "至", "print": "打印或保存为 PDF", "calendar": "添加到日历", "trip": "您的行程",
-                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版"},
+                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版",
+                "arrives": "抵达", "check_in": "入住", "check_out": "退房", "until": "至"},
 }
 STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
          "color:#222}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}"
-         "h3{margin:1.2rem 0 .3rem}ul{list-style:none;padding:0}li{margin:.3rem 0}.when{display:inline-block;"
-         "min-width:11rem;color:#555}.option{border:1px solid #ccc;border-radius:6px;padding:0 1rem 1rem;"
-         "margin:1rem 0}.price{font-weight:600}.error{color:#a00;font-weight:600}textarea{width:100%}"
+         "h3{margin:1.2rem 0 .3rem}table{border-collapse:collapse;width:100%}td{padding:.25rem .5rem .25rem 0;"
+         "vertical-align:top}td.when{width:13rem;color:#555}"
+         ".option{border:1px solid #ccc;border-radius:6px;padding:0 1rem 1rem;margin:1rem 0}"
+         ".price{font-weight:600}.error{color:#a00;font-weight:600}textarea{width:100%}"
          "button{margin-top:.6rem;padding:.5rem 1.2rem}@media print{.noprint{display:none}body{margin:0}"
          ".option{break-inside:avoid}}")
 
@@ -73,44 +76,34 @@ def _invalid(error: DomainError) -> HTMLResponse:
     return _page("en", title, f"<h1>{title}</h1><p>{escape(error.detail)}</p>", error.status)
 
 
-def _when(item: dict | Item, text: dict) -> str:
-    """Local times as the client will live them, with the zone when it changes on the way."""
-    start, end = (item["start"], item["end"]) if isinstance(item, dict) else (_iso(item.start), _iso(item.end))
-    zone = item["timezone"] if isinstance(item, dict) else item.timezone
-    end_zone = (item["end_timezone"] if isinstance(item, dict) else item.end_timezone) or zone
-    if not start:
-        return ""
-    if len(start) == 10:
+def _when(item: Item, role: str, text: dict) -> str:
+    """Local times as the client will live them, with the zone where it changes on the way."""
+    if not item.timed:
         return text["untimed"]
-    shown = start[11:16]
-    if end and end[:10] == start[:10] and end_zone == zone:
-        return f"{shown}–{end[11:16]}"
-    if end:
-        start_zone = f" ({zone})" if end_zone != zone else ""
-        return f"{shown}{start_zone} {text['to']} {end[:10]} {end[11:16]} ({end_zone})"
-    return shown
+    if role == "ends":
+        word = {"flight": text["arrives"], "accommodation": text["check_out"]}.get(item.kind, text["until"])
+        zone = f" ({item.end_timezone})" if item.end_timezone else ""
+        return f"{word} {item.end:%H:%M}{zone}"
+    if item.kind == "accommodation":
+        return f"{text['check_in']} {item.start:%H:%M}"
+    if item.end and item.end_day == item.start_day and not item.end_timezone:
+        return f"{item.start:%H:%M}–{item.end:%H:%M}"
+    return f"{item.start:%H:%M}" + (f" ({item.timezone})" if item.end_timezone else "")
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _days_html(items: list[dict], text: dict, first_day: date | None) -> str:
-    by_day: dict[str, list[dict]] = {}
-    for item in items:
-        by_day.setdefault((item.get("start") or "")[:10] or "—", []).append(item)
+def _days_html(items: list[Item], text: dict, first_day: date | None) -> str:
     html = ""
-    for day in sorted(by_day):
-        label = day
-        if first_day and day != "—":
-            number = (date.fromisoformat(day) - first_day).days + 1
-            label = f"{text['day'].format(n=number)} · {day}"
-        html += f"<h3>{escape(label)}</h3><ul>"
-        for item in by_day[day]:
-            where = (item.get("location") or {}).get("address")
-            html += (f'<li><span class="when">{escape(_when(item, text))}</span> <strong>{escape(item["title"])}'
-                     f"</strong>{' · ' + escape(where) if where else ''}</li>")
-        html += "</ul>"
+    for day, entries in days_of(items):
+        label = f"{text['day'].format(n=(day - first_day).days + 1)} · {day}" if first_day else str(day)
+        html += f"<h3>{escape(label)}</h3><table>"
+        for item, role in entries:
+            if role == "continues":
+                continue
+            location = item.arrival_location if role == "ends" else item.location
+            where = location.address if location and location.address else ""
+            html += (f'<tr><td class="when">{escape(_when(item, role, text))}</td><td><strong>'
+                     f"{escape(item.title)}</strong>{' · ' + escape(where) if where else ''}</td></tr>")
+        html += "</table>"
     return html
 
 
@@ -145,7 +138,7 @@ def _proposal_page(itinerary: Itinerary, proposal, token: str, language: str, er
         body += (f'<section class="option"><h2>{escape(option.title)}</h2>'
                  + (f"<p>{escape(option.note)}</p>" if option.note else "")
                  + f'<p class="price">{escape(text["price"])}: {escape(prices or "—")}</p>'
-                 + _days_html(option.items, text, itinerary.start_date))
+                 + _days_html([item_from_snapshot(item) for item in option.items], text, itinerary.start_date))
         if not answered:
             body += (f'<form method="post" action="/proposals/{escape(token)}" class="noprint">'
                      f'<input type="hidden" name="action" value="approve">'
@@ -217,7 +210,6 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
     language = lang if lang in TEXT else "en"
     text = TEXT[language]
     itinerary = view.itinerary
-    items = [{**item_snapshot(item), "id": item.id} for item in itinerary.items]
     switch = "zh-Hans" if language == "en" else "en"
     body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
@@ -225,7 +217,7 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
               f'<a href="/trips/{escape(token)}/itinerary.pdf?lang={language}">{escape(text["pdf"])}</a> · '
               f'<a href="javascript:window.print()">{escape(text["print"])}</a> · '
               f'<a href="/trips/{escape(token)}?lang={switch}">{"中文" if switch == "zh-Hans" else "English"}</a></p>'
-            + _days_html(items, text, itinerary.start_date))
+            + _days_html(itinerary.items, text, itinerary.start_date))
     return _page(language, f"{text['trip']}: {itinerary.title}", body)
 
 
