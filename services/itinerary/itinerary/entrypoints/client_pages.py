@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary, days_of, item_from_snapshot
-from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf
+from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf, local_time_label
 from itinerary.service_layer import services
 from trip_shared.errors import DomainError
 from trip_shared.web.signed_links import InvalidLink, LinkSigner
@@ -76,21 +76,6 @@ def _invalid(error: DomainError) -> HTMLResponse:
     return _page("en", title, f"<h1>{title}</h1><p>{escape(error.detail)}</p>", error.status)
 
 
-def _when(item: Item, role: str, text: dict) -> str:
-    """Local times as the client will live them, with the zone where it changes on the way."""
-    if not item.timed:
-        return text["untimed"]
-    if role == "ends":
-        word = {"flight": text["arrives"], "accommodation": text["check_out"]}.get(item.kind, text["until"])
-        zone = f" ({item.end_timezone})" if item.end_timezone else ""
-        return f"{word} {item.end:%H:%M}{zone}"
-    if item.kind == "accommodation":
-        return f"{text['check_in']} {item.start:%H:%M}"
-    if item.end and item.end_day == item.start_day and not item.end_timezone:
-        return f"{item.start:%H:%M}–{item.end:%H:%M}"
-    return f"{item.start:%H:%M}" + (f" ({item.timezone})" if item.end_timezone else "")
-
-
 def _days_html(items: list[Item], text: dict, first_day: date | None) -> str:
     html = ""
     for day, entries in days_of(items):
@@ -101,7 +86,7 @@ def _days_html(items: list[Item], text: dict, first_day: date | None) -> str:
                 continue
             location = item.arrival_location if role == "ends" else item.location
             where = location.address if location and location.address else ""
-            html += (f'<tr><td class="when">{escape(_when(item, role, text))}</td><td><strong>'
+            html += (f'<tr><td class="when">{escape(local_time_label(item, role, text))}</td><td><strong>'
                      f"{escape(item.title)}</strong>{' · ' + escape(where) if where else ''}</td></tr>")
         html += "</table>"
     return html

@@ -143,9 +143,11 @@ pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 _CJK = re.compile(r"([\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)")
 PDF_TEXT = {
     "en": {"days": "Day {n} · {date}", "when": "When", "what": "What", "where": "Where", "untimed": "Any time",
-           "unscheduled": "Not yet scheduled", "version": "Version {v}, {at}", "to": "to"},
+           "unscheduled": "Not yet scheduled", "version": "Version {v}, {at}", "to": "to", "arrives": "arrives",
+           "check_in": "check-in", "check_out": "check-out", "until": "until"},
     "zh-Hans": {"days": "第{n}天 · {date}", "when": "时间", "what": "安排", "where": "地点", "untimed": "全天",
-                "unscheduled": "待定", "version": "版本 {v}，{at}", "to": "至"},
+                "unscheduled": "待定", "version": "版本 {v}，{at}", "to": "至", "arrives": "抵达", "check_in": "入住",
+                "check_out": "退房", "until": "至"},
 }
 
 
@@ -172,7 +174,7 @@ def itinerary_pdf(itinerary: Itinerary, language: str = "en") -> bytes:
         for item, role in entries:
             if role == "continues":
                 continue
-            rows.append([Paragraph(_rich(_when_on(item, day, role, text)), body),
+            rows.append([Paragraph(_rich(local_time_label(item, role, text)), body),
                          Paragraph(_rich(item.title) + (f"<br/>{_rich(item.vendor)}" if item.vendor else "")
                                    + (f'<br/><font size="8">{_rich(item.notes)}</font>' if item.notes else ""), body),
                          Paragraph(_rich(_where(item, role)), body)])
@@ -199,15 +201,20 @@ def _long_date(day: date, language: str) -> str:
     return day.strftime("%a %d %b %Y")
 
 
-def _when_on(item: Item, day: date, role: str, text: dict) -> str:
+def local_time_label(item: Item, role: str, words: dict) -> str:
+    """An item's time as the client lives it on that day: "10:00–12:00", "arrives 15:30 (Asia/Tokyo)", with
+    the zone wherever it changes on the way. ``words`` holds untimed, arrives, check_in, check_out, until."""
     if not item.timed:
-        return text["untimed"]
+        return words["untimed"]
     if role == "ends":
-        return f"{text['to']} {item.end:%H:%M} ({item.end_timezone or item.timezone})"
-    shown = f"{item.start:%H:%M}"
-    if item.end and item.end_day == day and not item.end_timezone:
-        shown += f"–{item.end:%H:%M}"
-    return f"{shown} ({item.timezone})"
+        word = {"flight": words["arrives"], "accommodation": words["check_out"]}.get(item.kind, words["until"])
+        zone = f" ({item.end_timezone})" if item.end_timezone else ""
+        return f"{word} {item.end:%H:%M}{zone}"
+    if item.kind == "accommodation":
+        return f"{words['check_in']} {item.start:%H:%M}"
+    if item.end and item.end_day == item.start_day and not item.end_timezone:
+        return f"{item.start:%H:%M}–{item.end:%H:%M}"
+    return f"{item.start:%H:%M}" + (f" ({item.timezone})" if item.end_timezone else "")
 
 
 def _where(item: Item, role: str) -> str:
