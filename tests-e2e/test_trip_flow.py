@@ -312,3 +312,11 @@ def test_a_trip_is_designed_from_the_consultation_approved_by_its_poc_and_booked
     assert booked["items"][0]["booking"]["confirmation_code"] == "NH-55"
     history = api.ok("GET", "itinerary", f"{base}/history")["items"]
     assert [e["action"] for e in history][-3:] == ["proposal_sent", "proposal_answered", "stage_moved"]
+
+    shared = api.ok("POST", "itinerary", f"{base}/share-link", 201)
+    trip_page = httpx.get(shared["url"])
+    assert trip_page.status_code == 200 and "Tokyo to Sapporo" in trip_page.text and "Day 2" in trip_page.text
+    calendar = httpx.get(shared["calendar_url"])
+    assert "DTSTART;TZID=Asia/Tokyo:20270601T090000" in calendar.text
+    pdf = httpx.get(shared["url"] + "/itinerary.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
