@@ -181,15 +181,42 @@ class ServiceRuntime:
             app.include_router(router)
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider,
                                            excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"],
-                                           server_request_hook=_redact_query_string)
+                                           server_request_hook=_redact_request)
         return app
 
 
-def _redact_query_string(span, scope: dict) -> None:
-    """Query strings carry search terms (names, e-mails, phones): spans keep the path only."""
-    if span.is_recording() and scope.get("query_string"):
-        span.set_attribute("http.url", f"{scope.get('scheme', 'http')}://{scope.get('server', ('', ''))[0]}"
-                                       f"{scope.get('path', '')}?[redacted]")
+# Client pages whose next path segment is a signed link: a credential, kept out of traces like a password.
+SIGNED_LINK_PREFIXES = ("/forms/profile/", "/proposals/", "/trips/")
+_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.path")
+
+
+def _redacted_path(path: str) -> str:
+    for prefix in SIGNED_LINK_PREFIXES:
+        if path.startswith(prefix):
+            _, _, rest = path[len(prefix):].partition("/")
+            return prefix + "[link]" + (f"/{rest}" if rest else "")
+    return path
+
+
+def _redact_request(span, scope: dict) -> None:
+    """Spans keep the path only: query strings carry search terms (names, e-mails, phones), and the token of a
+    signed link is a credential."""
+    if not span.is_recording():
+        return
+    path = scope.get("path", "")
+    safe_path = _redacted_path(path)
+    if not scope.get("query_string") and safe_path == path:
+        return
+    query = "?[redacted]" if scope.get("query_string") else ""
+    origin = f"{scope.get('scheme', 'http')}://{scope.get('server', ('', ''))[0]}"
+    values = {"http.url": f"{origin}{safe_path}{query}", "url.full": f"{origin}{safe_path}{query}",
+              "http.target": f"{safe_path}{query}", "url.path": safe_path}
+    recorded = getattr(span, "attributes", None) or {}
+    for name in _URL_ATTRIBUTES:
+        if name in recorded or name == "http.url":
+            span.set_attribute(name, values[name])
+    if "url.query" in recorded:
+        span.set_attribute("url.query", "[redacted]")
 
 
 def serve(create_app: Callable[[ServiceSettings], FastAPI], service_name: str) -> None:

@@ -143,3 +143,27 @@ async def test_bad_proposal_and_deliverable_requests_get_problem_details_and_cha
     after = (await service.client.get(base, headers=auth())).json()
     assert after["version"] == before["version"] and after["stage"] == "planning"
     assert (await service.client.get(f"{base}/proposals", headers=auth())).json()["items"] == []
+
+
+async def test_signed_link_tokens_do_not_reach_traces(mongodb_url, mongo_database_name):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from itinerary.bootstrap import create_app
+    from trip_shared.testing.service import component_settings, running_service
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(component_settings("itinerary", mongodb_url, mongo_database_name), tracer_provider=provider)
+    async with running_service(app) as service:
+        base, _ = await planned_trip(service)
+        link = (await service.client.post(f"{base}/share-link", headers=auth())).json()
+        path = urlsplit(link["url"]).path
+        assert (await service.client.get(f"{path}/calendar.ics")).status_code == 200
+        assert (await service.client.get(path, params={"lang": "zh-Hans"})).status_code == 200
+    token = path.rsplit("/", 1)[1]
+    recorded = " ".join(f"{span.name} {dict(span.attributes)}" for span in exporter.get_finished_spans())
+    assert "/trips/[link]/calendar.ics" in recorded
+    assert token not in recorded and token[:20] not in recorded
