@@ -1,461 +1,47 @@
-"""HTTP API of the itinerary service: request/response shapes and routing only."""
+"""HTTP API of the itinerary service: routing only; the shapes are in schemas.py."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
 from fastapi import Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from itinerary.adapters.repository import sort_key
-from itinerary.domain.items import COST_CATEGORIES, ITEM_KINDS, TRANSFER_MODES, Item
-from itinerary.domain.model import Itinerary
-from itinerary.domain.proposals import OptionRequest, ProposalRound
-from itinerary.domain.stages import STAGES, allowed_moves
+from itinerary.domain.proposals import OptionRequest
+from itinerary.domain.stages import STAGES
 from itinerary.entrypoints.client_pages import proposal_link, trip_link
 from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf
+from itinerary.entrypoints.schemas import (
+    AuditEntryOut,
+    AuditPage,
+    BudgetOut,
+    FeasibilityOut,
+    ItemIn,
+    ItemList,
+    ItemOut,
+    ItemPatch,
+    ItineraryDetailOut,
+    ItineraryIn,
+    ItineraryOut,
+    ItineraryPage,
+    ItineraryPatch,
+    LinkedCustomerList,
+    LinkIn,
+    PocIn,
+    ProposalIn,
+    ProposalList,
+    ProposalOut,
+    ShareLinkIn,
+    ShareLinkOut,
+    StageIn,
+    budget_of,
+    feasibility_of,
+)
 from itinerary.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.pagination import decode_cursor, encode_cursor
 from trip_shared.web.problems import ApiProblem
 
 router = v1_router(tags=["itineraries"])
-
-
-class ItineraryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=200)
-    start_date: date | None = None
-    end_date: date | None = None
-
-
-class ItineraryPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(None, min_length=1, max_length=200)
-    start_date: date | None = None
-    end_date: date | None = None
-    markup_percent: Decimal | None = Field(None, ge=0, le=500, description="Added to costs for the client's price.")
-
-
-class LocationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: str | None = Field(None, max_length=500)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-
-
-class CostIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
-    currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")
-    category: Literal[COST_CATEGORIES] | None = Field(  # type: ignore[valid-type]
-        None, description="Defaults from the item's kind (a flight is transport, a hotel accommodation).")
-
-
-_LOCAL_TIME = ("Local wall-clock time where the item happens, e.g. 2026-05-01T09:30, or a date (2026-05-01) "
-               "for an untimed item. No UTC offset: the time zone is the item's own.")
-
-
-class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal[ITEM_KINDS]  # type: ignore[valid-type]
-    title: str = Field(min_length=1, max_length=200)
-    start: str | None = Field(None, max_length=25, description=_LOCAL_TIME)
-    end: str | None = Field(None, max_length=25, description=_LOCAL_TIME + " A flight's end is in end_timezone.")
-    timezone: str = Field(max_length=64, description="IANA time zone of start (and of end unless end_timezone).")
-    end_timezone: str | None = Field(None, max_length=64, description="Where a flight lands, when elsewhere.")
-    location: LocationIn | None = Field(None, description="Where it happens; a flight's or transfer's origin.")
-    end_location: LocationIn | None = Field(None, description="A flight's or transfer's destination.")
-    mode: Literal[TRANSFER_MODES] | None = Field(None, description="How a transfer travels.")  # type: ignore[valid-type]
-    vendor: str | None = Field(None, max_length=200)
-    cost: CostIn | None = None
-    notes: str | None = Field(None, max_length=5000)
-    requires_booking: bool = False
-
-
-class ItemPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(None, min_length=1, max_length=200)
-    start: str | None = Field(None, max_length=25, description=_LOCAL_TIME)
-    end: str | None = Field(None, max_length=25)
-    timezone: str | None = Field(None, max_length=64)
-    end_timezone: str | None = Field(None, max_length=64)
-    location: LocationIn | None = None
-    end_location: LocationIn | None = None
-    mode: Literal[TRANSFER_MODES] | None = None  # type: ignore[valid-type]
-    vendor: str | None = Field(None, max_length=200)
-    cost: CostIn | None = None
-    notes: str | None = Field(None, max_length=5000)
-    requires_booking: bool | None = None
-
-
-class StageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    stage: Literal[STAGES]  # type: ignore[valid-type]
-    reason: str | None = Field(None, max_length=1000)
-
-
-class LocationOut(BaseModel):
-    address: str | None
-    lat: float | None
-    lon: float | None
-
-
-class CostOut(BaseModel):
-    amount: Decimal
-    currency: str
-    category: str
-
-
-class BookingOut(BaseModel):
-    booking_id: str
-    status: str
-    vendor_name: str | None = None
-    confirmation_code: str | None = None
-
-
-class ItemOut(BaseModel):
-    id: str
-    kind: str
-    title: str
-    start: str | None = Field(description="Local time (or date, for an untimed item) in timezone.")
-    end: str | None = Field(description="Local time (or date) in end_timezone, else timezone.")
-    timezone: str
-    end_timezone: str | None
-    start_utc: datetime | None
-    end_utc: datetime | None
-    day: date | None = Field(description="The local day the item starts on.")
-    end_day: date | None = Field(description="The local day it ends on: a flight's arrival day where it lands.")
-    location: LocationOut | None
-    end_location: LocationOut | None
-    mode: str | None
-    vendor: str | None
-    cost: CostOut | None
-    notes: str | None
-    requires_booking: bool
-    booking: BookingOut | None = Field(None, description="From the booking service's events.")
-
-    @classmethod
-    def of(cls, item: Item, booking: dict | None = None) -> ItemOut:
-        def where(location):
-            return LocationOut(address=location.address, lat=location.lat, lon=location.lon) if location else None
-
-        return cls(
-            id=item.id, kind=item.kind, title=item.title,
-            start=item.start.isoformat(timespec="minutes") if item.timed else _iso(item.start),
-            end=item.end.isoformat(timespec="minutes") if item.timed and item.end else _iso(item.end),
-            timezone=item.timezone, end_timezone=item.end_timezone, start_utc=item.start_utc, end_utc=item.end_utc,
-            day=item.start_day, end_day=item.end_day, location=where(item.location),
-            end_location=where(item.end_location), mode=item.mode, vendor=item.vendor,
-            cost=CostOut(amount=item.cost.amount, currency=item.cost.currency, category=item.cost.category)
-            if item.cost else None,
-            notes=item.notes, requires_booking=item.requires_booking,
-            booking=BookingOut(booking_id=booking["_id"], status=booking["status"],
-                               vendor_name=booking.get("vendor_name"),
-                               confirmation_code=booking.get("confirmation_code")) if booking else None,
-        )
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-class FindingOut(BaseModel):
-    kind: str = Field(description="overlap, insufficient_transfer_time, pace_exceeded, no_leisure_time, "
-                                  "outside_trip_dates, checkout_after_departure, accommodation_overlap, "
-                                  "check_in_window, check_out_window.")
-    severity: Literal["error", "warning"]
-    items: list[str]
-    day: date | None
-    message: str
-
-
-class FeasibilityOut(BaseModel):
-    pace: str = Field(description="The pace checked against: the slowest linked traveller's, else standard.")
-    findings: list[FindingOut]
-
-
-class CurrencyTotalOut(BaseModel):
-    currency: str
-    cost: Decimal
-    price: Decimal = Field(description="Cost plus markup: what the client pays.")
-    by_category: dict[str, Decimal]
-
-
-class ClientBudgetOut(BaseModel):
-    minimum: Decimal | None
-    maximum: Decimal | None
-    currency: str
-
-
-class BudgetOut(BaseModel):
-    markup_percent: Decimal
-    totals: list[CurrencyTotalOut]
-    client_budget: ClientBudgetOut | None = Field(description="From the POC's latest consultation.")
-    status: Literal["within", "under", "over", "no_budget", "not_comparable"]
-    message: str
-    unpriced_items: list[str]
-
-
-class ReadinessOut(BaseModel):
-    confirmed: int
-    required: int
-    complete: bool
-    label: str = Field(description='e.g. "3 of 5 confirmed".')
-
-
-class StageChangeOut(BaseModel):
-    from_stage: str
-    to_stage: str
-    at: datetime
-    actor: str
-    reason: str | None
-
-
-class DayEntryOut(BaseModel):
-    item_id: str
-    title: str
-    kind: str
-    role: Literal["starts", "continues", "ends"]
-
-
-class DayOut(BaseModel):
-    date: date
-    entries: list[DayEntryOut]
-
-
-class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    customer_id: str = Field(min_length=1, max_length=100)
-    is_poc: bool | None = Field(None, description="Omit to let the first linked customer become the POC.")
-
-
-class PocIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    is_poc: bool
-
-
-class RequirementsOut(BaseModel):
-    pace: str | None = None
-    dietary: list[str] = []
-    accessibility: list[str] = []
-    special_requirements: str | None = None
-
-
-class LinkedCustomerOut(BaseModel):
-    customer_id: str
-    is_poc: bool
-    linked_at: datetime
-    first_name: str | None = Field(description="From the customers service; null until its event arrives.")
-    last_name: str | None
-    passport_expires_before_trip_ends: bool = Field(
-        False, description="True when the customer's passport expires before the trip's last day.")
-    requirements: RequirementsOut | None = Field(
-        None, description="From the customer's latest consultation: what the trip must accommodate.")
-
-
-class NoticeOut(BaseModel):
-    kind: str
-    message: str
-    at: datetime
-
-
-class ItineraryOut(BaseModel):
-    id: str
-    title: str
-    start_date: date | None
-    end_date: date | None
-    stage: str
-    customers: list[LinkedCustomerOut]
-    notices: list[NoticeOut] = Field(description="Changes the platform made for the planner to review.")
-    markup_percent: Decimal
-    item_count: int
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, itinerary: Itinerary, known: dict[str, dict], preferences: dict[str, dict] | None = None
-           ) -> ItineraryOut:
-        preferences = preferences or {}
-        return cls(
-            id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date, end_date=itinerary.end_date,
-            stage=itinerary.stage, version=itinerary.version, created_at=itinerary.created_at,
-            markup_percent=itinerary.markup_percent, item_count=len(itinerary.items),
-            updated_at=itinerary.updated_at,
-            notices=[NoticeOut(kind=n.kind, message=n.message, at=n.at) for n in itinerary.notices],
-            customers=[
-                LinkedCustomerOut(customer_id=c.customer_id, is_poc=c.is_poc, linked_at=c.linked_at,
-                                  first_name=known.get(c.customer_id, {}).get("first_name"),
-                                  last_name=known.get(c.customer_id, {}).get("last_name"),
-                                  passport_expires_before_trip_ends=itinerary.passport_expires_too_soon(
-                                      _date(known.get(c.customer_id, {}).get("passport_expiry"))),
-                                  requirements=_requirements(preferences.get(c.customer_id)))
-                for c in itinerary.customers
-            ],
-        )
-
-
-class ItineraryDetailOut(ItineraryOut):
-    items: list[ItemOut]
-    days: list[DayOut] = Field(description="Day by day in local days.")
-    feasibility: FeasibilityOut
-    budget: BudgetOut
-    readiness: ReadinessOut
-    stage_history: list[StageChangeOut]
-    next_stages: list[str] = Field(description="Stages a planner may move the trip to from here.")
-
-    @classmethod
-    def of_view(cls, view: services.ItineraryView) -> ItineraryDetailOut:
-        itinerary = view.itinerary
-        base = ItineraryOut.of(itinerary, view.known, view.preferences).model_dump()
-        return cls(
-            **base,
-            items=[ItemOut.of(item, view.bookings_by_item.get(item.id)) for item in itinerary.items],
-            days=[DayOut(date=day, entries=[DayEntryOut(item_id=item.id, title=item.title, kind=item.kind,
-                                                        role=role) for item, role in entries])
-                  for day, entries in itinerary.days()],
-            feasibility=_feasibility(view), budget=_budget(view), readiness=_readiness(view),
-            stage_history=[StageChangeOut(**vars(change)) for change in itinerary.stage_history],
-            next_stages=list(allowed_moves(itinerary.stage)),
-        )
-
-
-def _feasibility(view: services.ItineraryView) -> FeasibilityOut:
-    return FeasibilityOut(pace=view.pace or "standard", findings=[
-        FindingOut(kind=f.kind, severity=f.severity, items=list(f.items), day=f.day, message=f.message)
-        for f in view.findings()])
-
-
-def _budget(view: services.ItineraryView) -> BudgetOut:
-    summary = view.budget()
-    budget = summary.client_budget
-    return BudgetOut(
-        markup_percent=summary.markup_percent, status=summary.status, message=summary.message,
-        unpriced_items=summary.unpriced_items,
-        totals=[CurrencyTotalOut(currency=t.currency, cost=t.cost, price=t.price, by_category=t.by_category)
-                for t in summary.totals],
-        client_budget=ClientBudgetOut(minimum=budget.minimum, maximum=budget.maximum, currency=budget.currency)
-        if budget else None)
-
-
-def _readiness(view: services.ItineraryView) -> ReadinessOut:
-    readiness = view.readiness
-    return ReadinessOut(confirmed=readiness.confirmed, required=readiness.required, complete=readiness.complete,
-                        label=f"{readiness.confirmed} of {readiness.required} confirmed")
-
-
-class ChangeOut(BaseModel):
-    field: str
-    before: object
-    after: object
-    description: str
-
-
-class AuditEntryOut(BaseModel):
-    version: int
-    at: datetime
-    actor: str
-    action: str
-    changes: list[ChangeOut]
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEntryOut]
-    next_after_version: int | None = Field(None, description="Pass as after_version for the next page.")
-
-
-class OptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=200, examples=["Classic ryokan"])
-    note: str | None = Field(None, max_length=2000)
-    item_ids: list[str] | None = Field(None, max_length=2000,
-                                       description="The items this option offers; omit for every item.")
-
-
-class ProposalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    options: list[OptionIn] = Field(min_length=1, max_length=5)
-    message: str | None = Field(None, max_length=2000, description="A covering note shown to the client.")
-    valid_days: int = Field(14, ge=1, le=90, description="How long the e-mailed links work.")
-
-
-class OptionOut(BaseModel):
-    id: str
-    title: str
-    note: str | None
-    item_ids: list[str]
-    prices: dict[str, str] = Field(description="Currency -> price with markup, as sent.")
-
-
-class DecisionOut(BaseModel):
-    outcome: Literal["approved", "changes_requested"]
-    customer_id: str
-    at: datetime
-    option_id: str | None
-    comment: str | None
-
-
-class ProposalOut(BaseModel):
-    id: str
-    sent_at: datetime
-    sent_by: str
-    itinerary_version: int
-    recipients: list[str]
-    message: str | None
-    options: list[OptionOut]
-    decision: DecisionOut | None
-    current: bool
-
-    @classmethod
-    def of(cls, proposal: ProposalRound, current: bool) -> ProposalOut:
-        return cls(id=proposal.id, sent_at=proposal.sent_at, sent_by=proposal.sent_by,
-                   itinerary_version=proposal.itinerary_version, recipients=proposal.recipients,
-                   message=proposal.message, current=current,
-                   options=[OptionOut(id=o.id, title=o.title, note=o.note, item_ids=o.item_ids, prices=o.prices)
-                            for o in proposal.options],
-                   decision=DecisionOut(**vars(proposal.decision)) if proposal.decision else None)
-
-
-class ProposalList(BaseModel):
-    items: list[ProposalOut]
-
-
-class ShareLinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    valid_days: int = Field(30, ge=1, le=365)
-
-
-class ShareLinkOut(BaseModel):
-    url: str = Field(description="The client-facing itinerary page: day by day, printable.")
-    calendar_url: str = Field(description="The same trip as an iCalendar feed a calendar app can subscribe to.")
-    expires_at: datetime
-
-
-class ItemList(BaseModel):
-    items: list[ItemOut]
-
-
-def _requirements(preferences: dict | None) -> RequirementsOut | None:
-    if not preferences:
-        return None
-    return RequirementsOut(pace=preferences.get("pace"), dietary=preferences.get("dietary") or [],
-                           accessibility=preferences.get("accessibility") or [],
-                           special_requirements=preferences.get("special_requirements"))
-
-
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-class ItineraryPage(BaseModel):
-    items: list[ItineraryOut]
-    next_cursor: str | None = None
-
-
-class LinkedCustomerList(BaseModel):
-    items: list[LinkedCustomerOut]
 
 
 def _transaction(request: Request):
@@ -559,14 +145,14 @@ async def remove_item(itinerary_id: str, item_id: str, request: Request,
 
 
 @router.get("/itineraries/{itinerary_id}/feasibility", response_model=FeasibilityOut)
-async def check_feasibility(itinerary_id: str, request: Request,
+async def checkfeasibility_of(itinerary_id: str, request: Request,
                             principal: Principal = require("itineraries:read")) -> FeasibilityOut:
-    return _feasibility(await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id))
+    return feasibility_of(await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id))
 
 
 @router.get("/itineraries/{itinerary_id}/budget", response_model=BudgetOut)
 async def budget(itinerary_id: str, request: Request, principal: Principal = require("itineraries:read")) -> BudgetOut:
-    return _budget(await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id))
+    return budget_of(await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id))
 
 
 @router.post("/itineraries/{itinerary_id}/stage", response_model=ItineraryDetailOut)

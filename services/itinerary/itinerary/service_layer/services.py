@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from itinerary.adapters.repository import due_for_a_move
 from itinerary.domain import budget as budgets
 from itinerary.domain.feasibility import Finding
 from itinerary.domain.items import Item
@@ -174,7 +173,7 @@ async def move_stage(transaction: Transaction, tenant_id: str, actor: str, itine
 async def move_due_itineraries(transaction: Transaction, now: datetime | None = None) -> int:
     """The clock's part: start trips whose first item has begun and complete those whose last item has ended."""
     now = now or utc_now()
-    due = await transaction(lambda uow: due_for_a_move(uow.db, now))
+    due = await transaction(lambda uow: uow.due_for_a_move(now))
     moved = 0
     for tenant_id, itinerary_id in due:
         async def work(uow: ItineraryUnitOfWork, tenant_id=tenant_id, itinerary_id=itinerary_id) -> int:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from itinerary.adapters.repository import (
     AUDIT,
     BOOKINGS,
@@ -11,6 +13,7 @@ from itinerary.adapters.repository import (
     ItemBookings,
     ItineraryRepository,
     KnownCustomers,
+    due_for_a_move,
 )
 from trip_shared.unit_of_work import UnitOfWork
 
@@ -30,3 +33,7 @@ class ItineraryUnitOfWork(UnitOfWork):
 
     def bookings(self, tenant_id: str) -> ItemBookings:
         return ItemBookings(self.collection(BOOKINGS, tenant_id))
+
+    async def due_for_a_move(self, now: datetime) -> list[tuple[str, str]]:
+        """(tenant, itinerary) pairs the clock moves now: the one query that spans every agency."""
+        return await due_for_a_move(self.db, now)
