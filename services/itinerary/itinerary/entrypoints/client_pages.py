@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary, days_of, item_from_snapshot
-from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf, local_time_label
+from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf, local_time_label, place_label
 from itinerary.service_layer import services
 from trip_shared.errors import DomainError
 from trip_shared.web.signed_links import InvalidLink, LinkSigner
@@ -84,8 +84,7 @@ def _days_html(items: list[Item], text: dict, first_day: date | None) -> str:
         for item, role in entries:
             if role == "continues":
                 continue
-            location = item.arrival_location if role == "ends" else item.location
-            where = location.address if location and location.address else ""
+            where = place_label(item, role)
             html += (f'<tr><td class="when">{escape(local_time_label(item, role, text))}</td><td><strong>'
                      f"{escape(item.title)}</strong>{' · ' + escape(where) if where else ''}</td></tr>")
         html += "</table>"

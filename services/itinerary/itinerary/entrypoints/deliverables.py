@@ -177,7 +177,7 @@ def itinerary_pdf(itinerary: Itinerary, language: str = "en") -> bytes:
             rows.append([Paragraph(_rich(local_time_label(item, role, text)), body),
                          Paragraph(_rich(item.title) + (f"<br/>{_rich(item.vendor)}" if item.vendor else "")
                                    + (f'<br/><font size="8">{_rich(item.notes)}</font>' if item.notes else ""), body),
-                         Paragraph(_rich(_where(item, role)), body)])
+                         Paragraph(_rich(place_label(item, role)), body)])
         table = Table(rows, colWidths=[38 * mm, 82 * mm, 55 * mm], repeatRows=1)
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                    ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
@@ -217,6 +217,7 @@ def local_time_label(item: Item, role: str, words: dict) -> str:
     return f"{item.start:%H:%M}" + (f" ({item.timezone})" if item.end_timezone else "")
 
 
-def _where(item: Item, role: str) -> str:
+def place_label(item: Item, role: str) -> str:
+    """Where the client is for that entry: the arrival point on the day an item ends there."""
     location = item.arrival_location if role == "ends" else item.location
     return location.address if location and location.address else ""
