@@ -111,6 +111,19 @@ class ServiceRuntime:
         """Start a long-running task once the broker runs; cancelled at shutdown."""
         self._background_loops.append((loop, name))
 
+    def run_periodically(self, step: Callable[[], Awaitable[object]], interval_s: float, name: str) -> None:
+        """Run ``step`` every ``interval_s`` in the background. A failed step is logged and retried next time:
+        the loop must outlive a database or SMTP hiccup."""
+        async def loop() -> None:
+            while True:
+                try:
+                    await step()
+                except Exception:
+                    log.exception("%s failed; retrying in %s s", name, interval_s)
+                await asyncio.sleep(interval_s)
+
+        self.run_in_background(loop, name)
+
     async def readiness(self) -> dict:
         mongo_ok = await self.store.ping()
         try:

@@ -22,7 +22,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                             SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
                             tracer_provider=runtime.tracer_provider, sweep_interval_s=sweep_interval_s)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
-    runtime.run_in_background(dispatcher.run_forever, "notification-sweep")
+    runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
     consumers.register(runtime, NotifyHandlers(dispatcher))
     app = runtime.create_app(
         title="Notify service",

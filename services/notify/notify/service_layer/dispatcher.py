@@ -7,7 +7,6 @@ trace context stored with each notification.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from opentelemetry import propagate, trace
@@ -39,16 +38,6 @@ class Dispatcher:
             await self._deliver(claimed, reattach=True)
             sent += 1
         return sent
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("notification sweep failed; retrying")
-            await asyncio.sleep(self.sweep_interval_s)
 
     async def _deliver(self, document: dict, reattach: bool) -> None:
         notification = from_document(document)
