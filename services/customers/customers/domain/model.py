@@ -217,16 +217,12 @@ class Customer:
             found += [digits(phone), "0" + str(phonenumbers.parse(phone).national_number)]
         return sorted(set(found))
 
-    def index_terms(self) -> dict[str, list[str]]:
-        """What the search index holds: short prefixes of the text keys, and 4-digit runs of the phone numbers.
+    def index_entries(self) -> dict[str, dict[str, int]]:
+        """What the search index holds: short prefixes of the text keys and 4-digit runs of the phone numbers,
+        each with its rank for this customer: 0 a whole name, 1 the start of a name, 2 anything else.
 
         Lookups are equality matches on these, which every MongoDB-protocol engine answers from an index (SecantusDB
         scans the whole collection for any regex, and a range over an array is not exact on MongoDB).
-        """
-        return {field: sorted(ranks) for field, ranks in self.index_entries().items()}
-
-    def index_entries(self) -> dict[str, dict[str, int]]:
-        """Each index term with its rank for this customer: 0 a whole name, 1 the start of a name, 2 anything else.
 
         A planner typing "li" wants the Li family before Lima and Lindqvist, and names before e-mail addresses;
         a phone fragment ranks first when it is how the number ends, the way people quote numbers.

@@ -52,7 +52,7 @@ def test_search_keys_fold_case_and_accents():
 
 
 def test_the_index_holds_short_prefixes_and_phone_digit_runs():
-    terms = register(first_name="Ana", last_name="Lima", phones=["+447911123456"]).index_terms()
+    terms = register(first_name="Ana", last_name="Lima", phones=["+447911123456"]).index_entries()
     assert {"a", "an", "ana", "ana l", "ana li", "l", "lima", "lima a"} <= set(terms["search_prefixes"])
     assert "ana lim" not in terms["search_prefixes"], "longer prefixes are checked, not indexed"
     assert {"4479", "0791", "3456"} <= set(terms["phone_grams"])

@@ -191,7 +191,7 @@ async def list_proposals(itinerary_id: str, request: Request,
 async def share_link(itinerary_id: str, request: Request, body: ShareLinkIn | None = None,
                      principal: Principal = require("itineraries:write")) -> ShareLinkOut:
     """A signed, expiring link to the client-facing itinerary page and its calendar feed."""
-    await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)  # 404 if unknown
+    await services.get_itinerary(_transaction(request), principal.tenant_id, itinerary_id)  # 404 if unknown
     url, expires_at = trip_link(request.app.state.link_signer, request.app.state.runtime.settings.base_url,
                                 principal.tenant_id, itinerary_id, (body or ShareLinkIn()).valid_days)
     return ShareLinkOut(url=url, calendar_url=f"{url}/calendar.ics", expires_at=expires_at)
@@ -211,8 +211,8 @@ async def itinerary_history(itinerary_id: str, request: Request, after_version: 
 @router.get("/itineraries/{itinerary_id}/calendar.ics", response_class=Response,
             responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545) feed."}})
 async def calendar(itinerary_id: str, request: Request, principal: Principal = require("itineraries:read")):
-    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return Response(calendar_feed(view.itinerary), media_type="text/calendar; charset=utf-8",
+    itinerary = await services.get_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return Response(calendar_feed(itinerary), media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="itinerary-{itinerary_id}.ics"'})
 
 
@@ -221,8 +221,8 @@ async def calendar(itinerary_id: str, request: Request, principal: Principal = r
 async def itinerary_document(itinerary_id: str, request: Request,
                              language: Literal["en", "zh-Hans"] = Query("en"),
                              principal: Principal = require("itineraries:read")):
-    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return Response(itinerary_pdf(view.itinerary, language), media_type="application/pdf",
+    itinerary = await services.get_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return Response(itinerary_pdf(itinerary, language), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="itinerary-{itinerary_id}.pdf"'})
 
 

@@ -177,23 +177,23 @@ async def answer_proposal(token: str, request: Request) -> HTMLResponse:
 
 # --- the shared itinerary -------------------------------------------------------------------------------------------
 
-async def _open_trip(request: Request, token: str) -> services.ItineraryView:
+async def _open_trip(request: Request, token: str) -> Itinerary:
     claims = request.app.state.link_signer.verify(token, SHARED_TRIP)
-    view = await services.view_itinerary(request.app.state.runtime.transaction, claims.tenant_id, claims.subject_id)
-    if view.itinerary.stage == "cancelled":
+    itinerary = await services.get_itinerary(request.app.state.runtime.transaction, claims.tenant_id,
+                                             claims.subject_id)
+    if itinerary.stage == "cancelled":
         raise InvalidLink("This trip was cancelled.")
-    return view
+    return itinerary
 
 
 @router.get("/trips/{token}")
 async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLResponse:
     try:
-        view = await _open_trip(request, token)
+        itinerary = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
     language = lang if lang in TEXT else "en"
     text = TEXT[language]
-    itinerary = view.itinerary
     switch = "zh-Hans" if language == "en" else "en"
     body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
@@ -208,16 +208,16 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
 @router.get("/trips/{token}/calendar.ics")
 async def shared_calendar(token: str, request: Request):
     try:
-        view = await _open_trip(request, token)
+        itinerary = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
-    return Response(calendar_feed(view.itinerary), media_type="text/calendar; charset=utf-8")
+    return Response(calendar_feed(itinerary), media_type="text/calendar; charset=utf-8")
 
 
 @router.get("/trips/{token}/itinerary.pdf")
 async def shared_pdf(token: str, request: Request, lang: str = "en"):
     try:
-        view = await _open_trip(request, token)
+        itinerary = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
-    return Response(itinerary_pdf(view.itinerary, lang if lang in TEXT else "en"), media_type="application/pdf")
+    return Response(itinerary_pdf(itinerary, lang if lang in TEXT else "en"), media_type="application/pdf")

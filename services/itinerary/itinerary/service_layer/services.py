@@ -375,14 +375,9 @@ def _membership_change(change: MembershipChanged) -> Change:
                   f"customer {change.customer_id} {change.kind.replace('_', ' ')}{why}")
 
 
-async def get_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> tuple[Itinerary, dict]:
-    """The itinerary and what is known of its customers (names), by customer id."""
-    async def work(uow: ItineraryUnitOfWork):
-        itinerary = await _load(uow, tenant_id, itinerary_id)
-        known = await uow.known_customers(tenant_id).get_many([c.customer_id for c in itinerary.customers])
-        return itinerary, known
-
-    return await transaction(work)
+async def get_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> Itinerary:
+    """The itinerary alone, for what needs nothing else (the calendar, the PDF, the shared page)."""
+    return await transaction(lambda uow: _load(uow, tenant_id, itinerary_id))
 
 
 async def list_itineraries(transaction: Transaction, tenant_id: str, *, customer_id: str | None, limit: int,
