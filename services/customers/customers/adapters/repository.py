@@ -34,7 +34,6 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await entries.create_index([("tenant_id", ASCENDING), ("field", ASCENDING), ("term", ASCENDING),
                                 ("status", ASCENDING), ("order_key", ASCENDING)])
     await entries.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING)])
-    await customers.create_index([("tenant_id", ASCENDING), ("sort_key", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("emails", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("phones", ASCENDING)])
     await _rebuild_outdated_search_rows(db)
@@ -75,7 +74,6 @@ def _to_document(customer: Customer) -> dict:
     document["search_keys"] = customer.search_keys()
     document["phone_digits"] = customer.phone_digits()
     document["family_initial"] = _family_initial(customer)
-    document["sort_key"] = customer.sort_key
     return document
 
 
@@ -87,7 +85,7 @@ def _family_initial(customer: Customer) -> str | None:
 def _from_document(document: dict) -> Customer:
     document = dict(document)
     document["id"] = document.pop("_id")
-    for derived in ("search_keys", "phone_digits", "family_initial", "sort_key"):
+    for derived in ("search_keys", "phone_digits", "family_initial", "sort_key"):  # sort_key: older documents
         document.pop(derived, None)
     for name in _DATE_FIELDS:
         document[name] = date.fromisoformat(document[name]) if document.get(name) else None
