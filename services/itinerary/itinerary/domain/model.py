@@ -265,12 +265,17 @@ class Itinerary:
         moves = []
         while True:
             if self.stage == "approved" and self.required_bookings() and readiness.complete:
-                moves.append(self._record_stage("booked", SYSTEM_ACTOR, now, "all required bookings confirmed"))
+                moves.append(self._record_stage("booked", SYSTEM_ACTOR, now, "all required bookings confirmed",
+                                                touch=False))
             elif self.stage == "booked" and self.first_start and now >= self.first_start:
-                moves.append(self._record_stage("in_progress", SYSTEM_ACTOR, now, "the first item has started"))
+                moves.append(self._record_stage("in_progress", SYSTEM_ACTOR, now, "the first item has started",
+                                                touch=False))
             elif self.stage == "in_progress" and self.last_end and now >= self.last_end:
-                moves.append(self._record_stage("completed", SYSTEM_ACTOR, now, "the last item has ended"))
+                moves.append(self._record_stage("completed", SYSTEM_ACTOR, now, "the last item has ended",
+                                                touch=False))
             else:
+                if moves:  # several moves at once (the platform was down over a whole trip) are one version
+                    self._touch()
                 return moves
 
     # --- proposals ------------------------------------------------------------------------------------------
@@ -345,11 +350,13 @@ class Itinerary:
                                                                      f"{comment}", at=now))
         return [self._record_stage("planning", actor, now, "the client asked for changes")]
 
-    def _record_stage(self, stage: str, actor: str, now: datetime, reason: str | None) -> Change:
+    def _record_stage(self, stage: str, actor: str, now: datetime, reason: str | None, *,
+                      touch: bool = True) -> Change:
         before = self.stage
         self.stage = stage
         self.stage_history.append(StageChange(before, stage, now, actor, reason))
-        self._touch()
+        if touch:
+            self._touch()
         return Change("stage", before, stage, f"stage moved from {before} to {stage}"
                       + (f": {reason}" if reason else ""))
 

@@ -189,8 +189,6 @@ async def _apply_due_moves(uow: ItineraryUnitOfWork, itinerary: Itinerary, now: 
     readiness, _ = await _readiness(uow, itinerary)
     moves = itinerary.due_moves(now, readiness)
     if moves:
-        # Several moves at once (the platform was down over a whole trip) still make one version each.
-        itinerary.version = expected_version + 1
         await _commit(uow, itinerary, expected_version, SYSTEM_ACTOR, "stage_moved", moves)
     return len(moves)
 
