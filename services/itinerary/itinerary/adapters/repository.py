@@ -44,7 +44,7 @@ def _to_document(itinerary: Itinerary) -> dict:
     document["markup_percent"] = str(itinerary.markup_percent)
     document["items"] = [{**item_snapshot(item), "id": item.id, "created_at": item.created_at}
                          for item in itinerary.items]
-    document["sort_key"] = f"{itinerary.created_at.isoformat()}\x00{itinerary.id}"
+    document["sort_key"] = sort_key(itinerary)
     document["next_due_at"] = _next_due_at(itinerary)
     return document
 
@@ -122,7 +122,8 @@ class ItineraryRepository:
 
 
 def sort_key(itinerary: Itinerary) -> str:
-    return _to_document(itinerary)["sort_key"]
+    """Newest-first page order; the id makes it unique, so it can serve as a cursor."""
+    return f"{itinerary.created_at.isoformat()}\x00{itinerary.id}"
 
 
 class KnownCustomers:
