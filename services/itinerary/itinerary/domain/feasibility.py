@@ -91,13 +91,13 @@ def check(items: list[Item], *, start_date: date | None, end_date: date | None,
 
 def _outside_trip_dates(items: list[Item], start_date: date | None, end_date: date | None):
     for item in items:
-        if item.start is None:
+        if not item.outside(start_date, end_date):
             continue
         if start_date and item.start_day < start_date:
             yield Finding("outside_trip_dates", "error", (item.id,),
                           f"'{item.title}' starts on {item.start_day}, before the trip starts on {start_date}.",
                           item.start_day)
-        elif end_date and item.end_day > end_date:
+        else:
             yield Finding("outside_trip_dates", "error", (item.id,),
                           f"'{item.title}' ends on {item.end_day}, after the trip ends on {end_date}.",
                           item.end_day)

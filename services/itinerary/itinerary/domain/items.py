@@ -216,6 +216,11 @@ class Item:
             return self.start_day
         return self.end.date() if self.timed else self.end
 
+    def outside(self, first_day: date | None, last_day: date | None) -> bool:
+        """Whether the item starts before ``first_day`` or ends after ``last_day``, in its own local days."""
+        return self.start is not None and bool((first_day and self.start_day < first_day)
+                                               or (last_day and self.end_day > last_day))
+
     @property
     def arrival_location(self) -> Location | None:
         return self.end_location or self.location

@@ -119,7 +119,7 @@ class Itinerary:
         self._require_open("change the trip")
         before = {name: getattr(self, name) for name in EDITABLE_FIELDS}
         self._set_details({**before, **changes})
-        outside = [item for item in self.items if self._outside_dates(item)]
+        outside = [item for item in self.items if item.outside(self.start_date, self.end_date)]
         if outside and not drop_items_outside:
             self._set_details(before)
             raise ItemsWouldBeDropped(
@@ -198,13 +198,8 @@ class Itinerary:
         return [Change(f"items.{item.id}", item_snapshot(item), None,
                        f"'{item.title}' ({item.describe_when()}) removed")]
 
-    def _outside_dates(self, item: Item) -> bool:
-        """Whether a scheduled item starts before the trip or ends after it, in its own local days."""
-        return item.start is not None and bool(
-            (self.start_date and item.start_day < self.start_date) or (self.end_date and item.end_day > self.end_date))
-
     def _refuse_outside_dates(self, item: Item) -> None:
-        if self._outside_dates(item):
+        if item.outside(self.start_date, self.end_date):
             raise InvalidItem(f"'{item.title}' ({item.describe_when()}) falls outside the trip "
                               f"({self.start_date} to {self.end_date}); change the trip dates first.",
                               code="item-outside-trip-dates")
