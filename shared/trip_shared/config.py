@@ -44,6 +44,11 @@ class ServiceSettings:
     smtp_sender: str = "Trip Desk <trips@agency.example>"
     otlp_endpoint: str = ""
     log_level: str = "INFO"
+    # The HTTP edge: no body is parsed beyond this size, no request runs past this deadline, and a client that
+    # fails authentication this many times in a minute waits.
+    http_max_body_bytes: int = 256 * 1024
+    request_timeout_s: float = 10.0
+    auth_failures_per_minute: int = 20
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,4 +88,7 @@ class ServiceSettings:
             smtp_sender=_env("SMTP_SENDER", "Trip Desk <trips@agency.example>"),
             otlp_endpoint=_env("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
             log_level=_env("LOG_LEVEL", "INFO"),
+            http_max_body_bytes=int(_env("HTTP_MAX_BODY_BYTES", str(256 * 1024))),
+            request_timeout_s=float(_env("REQUEST_TIMEOUT_S", "10")),
+            auth_failures_per_minute=int(_env("AUTH_FAILURES_PER_MINUTE", "20")),
         )

@@ -12,11 +12,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import pymongo
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 
+from trip_shared import deadline
 from trip_shared.config import ServiceSettings
 from trip_shared.contracts.registry import TOPICS
 from trip_shared.messaging.broker import create_broker, publish_raw
@@ -27,6 +29,7 @@ from trip_shared.mongo import MongoStore
 from trip_shared.telemetry import create_tracer_provider, install_global_tracer_provider, instrument_pymongo
 from trip_shared.unit_of_work import UnitOfWork
 from trip_shared.web.auth import ApiKeyRegistry
+from trip_shared.web.edge import FailureLimiter, HttpEdge, redacted_path
 from trip_shared.web.metrics import ServiceMetrics
 from trip_shared.web.problems import install_problem_handlers
 
@@ -50,6 +53,7 @@ class ServiceRuntime:
         instrument_pymongo(self.tracer_provider)
         self.metrics = ServiceMetrics(settings.service_name)
         self.api_keys = ApiKeyRegistry.from_settings(settings)
+        self.failure_limiter = FailureLimiter(settings.auth_failures_per_minute)
         self.store = MongoStore(settings.mongodb_url, settings.database_name)
         self.broker = create_broker(settings, self.tracer_provider)
         self.outbox = Outbox(self.store.db)
@@ -82,7 +86,9 @@ class ServiceRuntime:
             committed[:] = [uow]
             return result
 
-        result = await self.store.run_in_transaction(attempt)
+        # Inside a request, the transaction gets what is left of the request's deadline: past it, it is aborted.
+        with pymongo.timeout(deadline.remaining_s()):
+            result = await self.store.run_in_transaction(attempt)
         uow = committed[0]
         if uow.events:
             self.relay.nudge()
@@ -177,6 +183,10 @@ class ServiceRuntime:
         for consumer in self._consumers:
             consumer.subscribe()
         install_problem_handlers(app)
+        # Nothing reaches a route (or its body parser) without crossing the edge; the metrics, added after it and
+        # so wrapped around it, also count the requests the edge refused.
+        app.add_middleware(HttpEdge, api_keys=lambda: self.api_keys, max_body_bytes=self.settings.http_max_body_bytes,
+                           request_timeout_s=self.settings.request_timeout_s, failure_limiter=self.failure_limiter)
         self.metrics.install(app)
 
         @app.get("/healthz", tags=["operations"])
@@ -198,17 +208,7 @@ class ServiceRuntime:
         return app
 
 
-# Client pages whose next path segment is a signed link: a credential, kept out of traces like a password.
-SIGNED_LINK_PREFIXES = ("/forms/profile/", "/proposals/", "/trips/")
 _URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.path")
-
-
-def _redacted_path(path: str) -> str:
-    for prefix in SIGNED_LINK_PREFIXES:
-        if path.startswith(prefix):
-            _, _, rest = path[len(prefix):].partition("/")
-            return prefix + "[link]" + (f"/{rest}" if rest else "")
-    return path
 
 
 def _redact_request(span, scope: dict) -> None:
@@ -217,7 +217,7 @@ def _redact_request(span, scope: dict) -> None:
     if not span.is_recording():
         return
     path = scope.get("path", "")
-    safe_path = _redacted_path(path)
+    safe_path = redacted_path(path)
     if not scope.get("query_string") and safe_path == path:
         return
     query = "?[redacted]" if scope.get("query_string") else ""

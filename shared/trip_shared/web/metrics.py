@@ -6,6 +6,8 @@ import time
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 
 class ServiceMetrics:
     def __init__(self, service_name: str) -> None:
@@ -43,10 +45,12 @@ class ServiceMetrics:
                 status = response.status_code
                 return response
             finally:
+                # Label values come from a fixed set: a client can send any method and any path.
                 route = request.scope.get("route")
                 template = getattr(route, "path", "unmatched")
-                self.http_requests.labels(request.method, template, str(status)).inc()
-                self.http_latency.labels(request.method, template).observe(time.perf_counter() - started)
+                method = request.method if request.method in KNOWN_METHODS else "OTHER"
+                self.http_requests.labels(method, template, str(status)).inc()
+                self.http_latency.labels(method, template).observe(time.perf_counter() - started)
 
         @app.get("/metrics", include_in_schema=False)
         async def metrics() -> Response:

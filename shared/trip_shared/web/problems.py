@@ -1,15 +1,18 @@
 """RFC 9457 problem details: the one error format of every service."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trip_shared.errors import DomainError
 
+log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 _TYPE_PREFIX = "https://trip-desk.example/problems/"
 
@@ -18,12 +21,17 @@ _HTTP_CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "
                422: "invalid-request", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
 
 
+def problem_json_response(status: int, code: str, title: str, detail: str, instance: str,
+                          headers: dict | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": _TYPE_PREFIX + code, "title": title, "status": status, "detail": detail,
+            "instance": instance, "code": code, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
 def problem_response(
     request: Request, status: int, code: str, title: str, detail: str, headers: dict | None = None, **extra: Any
 ) -> JSONResponse:
-    body = {"type": _TYPE_PREFIX + code, "title": title, "status": status, "detail": detail,
-            "instance": request.url.path, "code": code, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return problem_json_response(status, code, title, detail, request.url.path, headers, **extra)
 
 
 class ApiProblem(Exception):
@@ -65,6 +73,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "error")
         return problem_response(request, exc.status_code, code, code.replace("-", " ").capitalize(),
                                 str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(PyMongoError)
+    async def database_error(request: Request, exc: PyMongoError) -> JSONResponse:
+        # A timeout is the request's deadline passing (its transaction was aborted, not committed); the rest is
+        # the database being unreachable. Either way nothing changed, and the same request may be retried.
+        if exc.timeout:
+            log.warning("request stopped at its deadline: %s", type(exc).__name__, extra={"path": request.url.path})
+            return problem_response(request, 503, "deadline-exceeded", "The request took too long",
+                                    "The request did not finish in time and changed nothing; retry it.",
+                                    headers={"Retry-After": "1"})
+        log.error("database error: %s", type(exc).__name__, extra={"path": request.url.path})
+        return problem_response(request, 503, "unavailable", "Service unavailable",
+                                "The database is not reachable right now; nothing was changed. Retry shortly.",
+                                headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -22,6 +22,7 @@ from trip_shared.web.signed_links import InvalidLink, LinkSigner
 
 PROPOSAL, SHARED_TRIP = "itinerary-proposal", "itinerary-view"
 router = APIRouter(include_in_schema=False)
+PRINT_SCRIPT = "/assets/print.js"
 
 TEXT = {
     "en": {"proposal": "Your trip proposal", "options": "Options", "price": "Price", "approve": "Approve this option",
@@ -199,10 +200,18 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
             + f'<p class="noprint"><a href="/trips/{escape(token)}/calendar.ics">{escape(text["calendar"])}</a> · '
               f'<a href="/trips/{escape(token)}/itinerary.pdf?lang={language}">{escape(text["pdf"])}</a> · '
-              f'<a href="javascript:window.print()">{escape(text["print"])}</a> · '
+              f'<button type="button" id="print-page">{escape(text["print"])}</button> · '
               f'<a href="/trips/{escape(token)}?lang={switch}">{"中文" if switch == "zh-Hans" else "English"}</a></p>'
-            + _days_html(itinerary.items, text, itinerary.start_date))
+            + _days_html(itinerary.items, text, itinerary.start_date)
+            + f'<script src="{PRINT_SCRIPT}" defer></script>')
     return _page(language, f"{text['trip']}: {itinerary.title}", body)
+
+
+@router.get(PRINT_SCRIPT)
+async def print_script() -> Response:
+    # A file of its own, not an inline handler: the pages' Content-Security-Policy allows scripts from here only.
+    return Response("document.getElementById('print-page')?.addEventListener('click', () => window.print());\n",
+                    media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/trips/{token}/calendar.ics")

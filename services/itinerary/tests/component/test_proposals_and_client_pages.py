@@ -105,6 +105,11 @@ async def test_the_shared_itinerary_page_and_its_calendar_open_without_an_api_ke
     page = await service.client.get(urlsplit(link.json()["url"]).path)
     assert page.status_code == 200 and "Ryokan" in page.text and "Day 3 · 2027-05-03" in page.text
     assert "10:00–12:00" in page.text and "@media print" in page.text
+    # The page's policy forbids inline scripts: printing is wired up by the script file the page names.
+    assert "javascript:" not in page.text and "script-src 'self'" in page.headers["content-security-policy"]
+    script = await service.client.get("/assets/print.js")
+    assert 'src="/assets/print.js"' in page.text and "window.print()" in script.text
+    assert script.headers["content-type"].startswith("text/javascript")
     chinese = await service.client.get(urlsplit(link.json()["url"]).path, params={"lang": "zh-Hans"})
     assert "第3天" in chinese.text
     feed = await service.client.get(urlsplit(link.json()["calendar_url"]).path)
