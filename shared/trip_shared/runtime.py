@@ -28,6 +28,7 @@ from trip_shared.messaging.outbox import Outbox, OutboxRelay
 from trip_shared.mongo import MongoStore
 from trip_shared.telemetry import create_tracer_provider, install_global_tracer_provider, instrument_pymongo
 from trip_shared.unit_of_work import UnitOfWork
+from trip_shared.web import ops
 from trip_shared.web.auth import ApiKeyRegistry
 from trip_shared.web.edge import FailureLimiter, HttpEdge, redacted_path
 from trip_shared.web.metrics import ServiceMetrics
@@ -138,7 +139,12 @@ class ServiceRuntime:
             kafka_ok = False
         report: dict = {"mongodb": "ok" if mongo_ok else "unreachable", "kafka": "ok" if kafka_ok else "unreachable"}
         if mongo_ok:
-            report["outbox"] = (await self.outbox.backlog()).as_dict()
+            backlog = await self.outbox.backlog()
+            report["outbox"] = backlog.as_dict()
+            if backlog.parked:
+                # Still ready: the other keys publish. But a person has to decide about these (/v1/ops/outbox).
+                report["attention"] = [f"{backlog.parked} outbox event(s) parked, {backlog.held} held behind them: "
+                                       f"{backlog.parked_error}"]
         report["status"] = "ready" if mongo_ok and kafka_ok else "not-ready"
         return report
 
@@ -200,7 +206,7 @@ class ServiceRuntime:
             report = await self.readiness()
             return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
 
-        for router in routers:
+        for router in (*routers, ops.router):
             app.include_router(router)
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider,
                                            excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"],

@@ -1,9 +1,15 @@
 """Transactional outbox and its relay.
 
 A use case writes its events to the ``outbox`` collection in the same transaction as its data (:meth:`Outbox.stage`).
-The relay publishes pending rows to Kafka in the order they were written, retrying with backoff. Each row keeps its
-attempts and last error, and :meth:`Outbox.backlog` reports what is waiting, so a stuck relay is visible on
-``/readyz`` and ``/metrics`` instead of silently dropping events.
+The relay publishes pending rows to Kafka in the order they were written *per partition key* (the trip, or else the
+aggregate): that is the only order Kafka keeps anyway, and it means one trip's trouble never holds back another's.
+
+- A broker that is down or slow stops the cycle; every row waits and is retried with backoff.
+- A row Kafka refuses for what it is (too large, a topic it may not write) would fail forever: it is *parked* with
+  its error, and the rows behind it of the same key are *held* so they don't overtake it. Everything else goes on.
+  An operator retries or drops a parked row (``/v1/ops/outbox``), which releases the held rows in their order.
+- Each row keeps its attempts and last error, and :meth:`Outbox.backlog` reports what waits and what is parked, on
+  ``/readyz`` and ``/metrics``.
 """
 from __future__ import annotations
 
@@ -15,22 +21,48 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from aiokafka import errors as kafka_errors
 from bson import ObjectId
 from opentelemetry import propagate, trace
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from trip_shared.contracts.envelope import Event
+from trip_shared.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-PENDING, PUBLISHED = "pending", "published"
+PENDING, PUBLISHED, PARKED, HELD, DROPPED = "pending", "published", "parked", "held", "dropped"
 PUBLISHED_RETENTION = timedelta(days=7)
-LEASE_DURATION = timedelta(seconds=15)
+# Renewed at every batch, so a relay whose process died hands over within seconds.
+LEASE_DURATION = timedelta(seconds=5)
+# Below Kafka's default message.max.bytes (1 MiB) with room for the headers: a bigger event is refused at the
+# source, in the request that would have written it, instead of being refused by Kafka after it was committed.
+MAX_EVENT_BYTES = 900 * 1024
 
 Publish = Callable[[str, str, bytes, dict[str, str]], Awaitable[None]]
+
+# What Kafka refuses because of the record itself: retrying the same bytes can never succeed.
+_REFUSED_RECORD = (
+    kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordTooLargeError, kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidTopicError, kafka_errors.TopicAuthorizationFailedError, kafka_errors.CorruptRecordException,
+    kafka_errors.PolicyViolationError, kafka_errors.UnsupportedForMessageFormatError,
+    ValueError, TypeError, KeyError,
+)
+# What says the broker itself is unreachable: every other row would fail the same way right now.
+_BROKER_UNREACHABLE = (
+    kafka_errors.KafkaConnectionError, kafka_errors.NodeNotReadyError, kafka_errors.NoBrokersAvailable,
+    kafka_errors.KafkaTimeoutError, kafka_errors.RequestTimedOutError, kafka_errors.ProducerClosed,
+    ConnectionError, OSError, TimeoutError,
+)
+
+
+class EventTooLarge(DomainError):
+    status = 413
+    code = "change-too-large"
+    title = "The change is too large to announce"
 
 
 def _now() -> datetime:
@@ -53,6 +85,9 @@ class OutboxBacklog:
     oldest_pending_age_s: float
     failing: int
     last_error: str | None
+    parked: int = 0
+    held: int = 0
+    parked_error: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +102,7 @@ class Outbox:
 
     async def ensure_indexes(self) -> None:
         await self.rows.create_index([("status", ASCENDING), ("_id", ASCENDING)])
+        await self.rows.create_index([("status", ASCENDING), ("key", ASCENDING), ("_id", ASCENDING)])
         await self.rows.create_index("event_id", unique=True)
         await self.rows.create_index(
             "published_at", expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()), sparse=True
@@ -78,30 +114,32 @@ class Outbox:
         trace_context: dict[str, str] = {}
         propagate.inject(trace_context)
         now = _now()
-        await self.rows.insert_many(
-            [
-                {
-                    "_id": ObjectId(),
-                    "event_id": str(event.event_id),
-                    "event_type": event.event_type,
-                    "tenant_id": event.tenant_id,
-                    "aggregate_id": event.aggregate_id,
-                    "topic": event.TOPIC,
-                    "key": event.partition_key,
-                    "payload": event.model_dump_json(),
-                    "headers": event_headers(event),
-                    "trace_context": trace_context,
-                    "status": PENDING,
-                    "created_at": now,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_error": None,
-                }
-                for event in events
-            ],
-            ordered=True,
-            session=session,
-        )
+        rows = []
+        for event in events:
+            payload = event.model_dump_json()
+            if len(payload.encode()) > MAX_EVENT_BYTES:
+                raise EventTooLarge(
+                    f"This change would make a {event.event_type} event of {len(payload.encode()) // 1024} KiB, "
+                    f"more than the {MAX_EVENT_BYTES // 1024} KiB an event may carry; nothing was changed. "
+                    "Shorten the longest texts, or split the change.")
+            rows.append({
+                "_id": ObjectId(),
+                "event_id": str(event.event_id),
+                "event_type": event.event_type,
+                "tenant_id": event.tenant_id,
+                "aggregate_id": event.aggregate_id,
+                "topic": event.TOPIC,
+                "key": event.partition_key,
+                "payload": payload,
+                "headers": event_headers(event),
+                "trace_context": trace_context,
+                "status": PENDING,
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": None,
+            })
+        await self.rows.insert_many(rows, ordered=True, session=session)
 
     async def forget_published(self, session: AsyncClientSession, tenant_id: str, aggregate_id: str) -> int:
         """Drop the copies of events already published about one aggregate (an erased customer's details);
@@ -110,14 +148,20 @@ class Outbox:
                                               "status": PUBLISHED}, session=session)
         return result.deleted_count
 
-    async def due(self, limit: int) -> list[dict]:
-        cursor = self.rows.find({"status": PENDING}).sort("_id", ASCENDING).limit(limit)
+    async def due(self, limit: int, after: ObjectId | None = None) -> list[dict]:
+        query: dict = {"status": PENDING}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self.rows.find(query).sort("_id", ASCENDING).limit(limit)
         return await cursor.to_list(limit)
 
-    async def mark_published(self, row_id: ObjectId) -> None:
-        await self.rows.update_one(
-            {"_id": row_id}, {"$set": {"status": PUBLISHED, "published_at": _now(), "last_error": None}}
-        )
+    async def mark_published(self, row_ids: Sequence[ObjectId]) -> None:
+        if not row_ids:
+            return
+        now = _now()
+        await self.rows.bulk_write(
+            [UpdateOne({"_id": row_id}, {"$set": {"status": PUBLISHED, "published_at": now, "last_error": None}})
+             for row_id in row_ids], ordered=False)
 
     async def mark_failed(self, row: dict, error: str, retry_in: timedelta) -> None:
         await self.rows.update_one(
@@ -125,15 +169,65 @@ class Outbox:
             {"$set": {"last_error": error, "next_attempt_at": _now() + retry_in}, "$inc": {"attempts": 1}},
         )
 
+    async def park(self, row: dict, error: str) -> None:
+        await self.rows.update_one(
+            {"_id": row["_id"], "status": PENDING},
+            {"$set": {"status": PARKED, "last_error": error, "parked_at": _now()}, "$inc": {"attempts": 1}},
+        )
+
+    async def parked_keys(self) -> set[str]:
+        return {row["key"] async for row in self.rows.find({"status": PARKED}, {"key": 1})}
+
+    async def hold(self, key: str) -> int:
+        """Rows behind a parked row of the same key wait for the operator's decision on it."""
+        result = await self.rows.update_many({"status": PENDING, "key": key}, {"$set": {"status": HELD}})
+        return result.modified_count
+
+    async def release(self, key: str) -> None:
+        if await self.rows.find_one({"status": PARKED, "key": key}) is None:
+            await self.rows.update_many({"status": HELD, "key": key}, {"$set": {"status": PENDING}})
+
+    # --- what an operator does about a parked row, from the ops API --------------------------------------------
+
+    async def retry_parked(self, tenant_id: str, event_id: str) -> dict | None:
+        row = await self.rows.find_one_and_update(
+            {"tenant_id": tenant_id, "event_id": event_id, "status": PARKED},
+            {"$set": {"status": PENDING, "next_attempt_at": _now(), "retried_at": _now()}})
+        if row:
+            await self.release(row["key"])
+        return row
+
+    async def drop_parked(self, tenant_id: str, event_id: str, actor: str) -> dict | None:
+        row = await self.rows.find_one_and_update(
+            {"tenant_id": tenant_id, "event_id": event_id, "status": PARKED},
+            {"$set": {"status": DROPPED, "dropped_by": actor, "dropped_at": _now()}})
+        if row:
+            await self.release(row["key"])
+        return row
+
+    async def find(self, tenant_id: str, statuses: Sequence[str], limit: int) -> list[dict]:
+        rows = []
+        for status in statuses:  # one indexed query per status: no $in (SecantusDB would scan for it)
+            cursor = self.rows.find({"status": status, "tenant_id": tenant_id}, {"payload": 0}).sort("_id", ASCENDING)
+            rows += await cursor.limit(limit).to_list(limit)
+        return sorted(rows, key=lambda row: row["_id"])[:limit]
+
+    async def get(self, tenant_id: str, event_id: str) -> dict | None:
+        return await self.rows.find_one({"tenant_id": tenant_id, "event_id": event_id})
+
     async def backlog(self) -> OutboxBacklog:
         pending = await self.rows.count_documents({"status": PENDING})
         oldest = await self.rows.find_one({"status": PENDING}, sort=[("_id", ASCENDING)])
         failing = await self.rows.count_documents({"status": PENDING, "attempts": {"$gt": 0}})
+        parked = await self.rows.count_documents({"status": PARKED})
+        held = await self.rows.count_documents({"status": HELD})
+        first_parked = await self.rows.find_one({"status": PARKED}, sort=[("_id", ASCENDING)]) if parked else None
         age = (_now() - oldest["created_at"]).total_seconds() if oldest else 0.0
-        return OutboxBacklog(pending, round(age, 3), failing, oldest.get("last_error") if oldest else None)
+        return OutboxBacklog(pending, round(age, 3), failing, oldest.get("last_error") if oldest else None,
+                             parked, held, first_parked.get("last_error") if first_parked else None)
 
     async def acquire_lease(self, owner: str) -> bool:
-        """One relay per database publishes at a time, so rows leave in the order they were written."""
+        """One relay per database publishes at a time, so each key's rows leave in the order they were written."""
         now = _now()
         try:
             await self.leases.find_one_and_update(
@@ -149,11 +243,17 @@ class Outbox:
         await self.leases.delete_one({"_id": "relay", "owner": owner})
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
 class OutboxRelay:
     """Publishes outbox rows to Kafka. Woken at once by :meth:`nudge` after a commit, and polls as a safety net."""
 
     BATCH = 200
     MAX_BACKOFF = timedelta(seconds=30)
+    # Rows of keys that wait (backing off, held) are skipped; a cycle looks this many batches past them at most.
+    MAX_BATCHES_PER_CYCLE = 20
 
     def __init__(
         self,
@@ -207,34 +307,54 @@ class OutboxRelay:
             self._wake.clear()
 
     async def drain(self) -> int:
-        """Publish every due row in order; stop at the first failure so later events don't overtake it."""
+        """Publish every due row, in order per key; a key whose head row can't go now waits, the others go on."""
         if not await self.outbox.acquire_lease(self._owner):
             return 0
         published = failed = 0
-        while True:
-            rows = await self.outbox.due(self.BATCH)
+        waiting_keys = await self.outbox.parked_keys()
+        for key in waiting_keys:
+            await self.outbox.hold(key)
+        after: ObjectId | None = None
+        for _ in range(self.MAX_BATCHES_PER_CYCLE):
+            rows = await self.outbox.due(self.BATCH, after)
             if not rows:
                 break
-            blocked = False
+            after = rows[-1]["_id"]
+            sent: list[ObjectId] = []
+            broker_down = False
             for row in rows:
+                key = row["key"]
+                if key in waiting_keys:
+                    continue
                 if row["next_attempt_at"] > _now():
-                    blocked = True
-                    break
+                    waiting_keys.add(key)
+                    continue
                 try:
                     await self._publish_row(row)
+                except _REFUSED_RECORD as exc:
+                    failed += 1
+                    waiting_keys.add(key)
+                    await self.outbox.park(row, _describe(exc))
+                    await self.outbox.hold(key)
+                    log.error("outbox event refused by Kafka; parked until an operator retries or drops it",
+                              extra={"event_id": row["event_id"], "topic": row["topic"], "error": _describe(exc)})
                 except Exception as exc:  # broker down, topic missing, timeout: keep the row and back off
                     failed += 1
+                    waiting_keys.add(key)
                     retry_in = min(self.MAX_BACKOFF, timedelta(seconds=0.5 * 2 ** min(row["attempts"], 6)))
-                    await self.outbox.mark_failed(row, f"{type(exc).__name__}: {exc}", retry_in)
+                    await self.outbox.mark_failed(row, _describe(exc), retry_in)
                     log.warning(
                         "outbox publish failed; will retry",
                         extra={"event_id": row["event_id"], "topic": row["topic"], "attempt": row["attempts"] + 1},
                     )
-                    blocked = True
-                    break
-                await self.outbox.mark_published(row["_id"])
-                published += 1
-            if blocked or len(rows) < self.BATCH:
+                    if isinstance(exc, _BROKER_UNREACHABLE):
+                        broker_down = True
+                        break
+                else:
+                    sent.append(row["_id"])
+            await self.outbox.mark_published(sent)
+            published += len(sent)
+            if broker_down or len(rows) < self.BATCH or not await self.outbox.acquire_lease(self._owner):
                 break
         if self._on_cycle:
             self._on_cycle(await self.outbox.backlog(), published, failed)

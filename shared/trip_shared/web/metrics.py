@@ -21,6 +21,10 @@ class ServiceMetrics:
                                     registry=self.registry)
         self.outbox_oldest_age = Gauge("outbox_oldest_pending_age_seconds", "Age of the oldest unpublished event",
                                        registry=self.registry)
+        self.outbox_parked = Gauge("outbox_parked_events", "Events Kafka refused, waiting for an operator",
+                                   registry=self.registry)
+        self.outbox_held = Gauge("outbox_held_events", "Events waiting behind a parked event of the same key",
+                                 registry=self.registry)
         self.outbox_published = Counter("outbox_published_total", "Events published by the relay",
                                         registry=self.registry)
         self.outbox_failures = Counter("outbox_publish_failures_total", "Failed publish attempts",
@@ -32,6 +36,8 @@ class ServiceMetrics:
         if backlog is not None:
             self.outbox_pending.set(backlog.pending)
             self.outbox_oldest_age.set(backlog.oldest_pending_age_s)
+            self.outbox_parked.set(backlog.parked)
+            self.outbox_held.set(backlog.held)
         self.outbox_published.inc(published)
         self.outbox_failures.inc(failed)
 

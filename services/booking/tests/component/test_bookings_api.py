@@ -1,6 +1,7 @@
 from trip_shared.contracts.booking import BookingConfirmed, BookingRequested
 from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated, ItinerarySummary
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+from trip_shared.web import ops
 
 
 def itinerary_event(itinerary_id="it-1", version=1, title="Kyoto", tenant="tenant-a"):
@@ -74,4 +75,4 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 
 async def test_every_route_requires_an_api_key(service):
-    assert await assert_every_v1_route_requires_auth(service) == 4
+    assert await assert_every_v1_route_requires_auth(service) == 4 + len(ops.router.routes)
