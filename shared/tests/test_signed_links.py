@@ -33,3 +33,15 @@ def test_an_expired_link_is_refused_with_its_own_code():
     with pytest.raises(InvalidLink) as error:
         signer.verify(token, "profile")
     assert error.value.code == "link-expired"
+
+
+@pytest.mark.parametrize("expiry", [10**20, -(10**20), 1e308, "soon", None])
+def test_a_correctly_signed_link_with_an_absurd_expiry_is_refused_not_a_crash(expiry):
+    import base64
+    import json
+
+    body = base64.urlsafe_b64encode(json.dumps({"p": "profile", "t": "acme", "s": "c-1", "e": expiry}).encode())
+    body_text = body.decode().rstrip("=")
+    token = f"{body_text}.{signer._signature(body_text)}"
+    with pytest.raises(InvalidLink):
+        signer.verify(token, "profile")

@@ -94,3 +94,48 @@ async def assert_every_v1_route_requires_auth(service: RunningService) -> int:
                 assert response.headers["content-type"] == "application/problem+json"
             checked += 1
     return checked
+
+
+def unbounded_inputs(app: FastAPI) -> list[str]:
+    """Every request body field and query parameter a client can make arbitrarily large: strings without a
+    ``maxLength`` (or enum, format, or digit bound), arrays without ``maxItems``, open-ended maps. Path
+    parameters are bounded by the server's limit on the request line."""
+    spec = app.openapi()
+    definitions = spec.get("components", {}).get("schemas", {})
+    found: list[str] = []
+
+    def walk(schema: dict, where: str, seen: frozenset[str]) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                walk(definitions[name], where, seen | {name})
+            return
+        alternatives = schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", [])
+        # A Decimal is "number or numeric string": bounded when the number is.
+        is_decimal = any(alt.get("type") == "number" and "maximum" in alt for alt in alternatives) and any(
+            alt.get("type") == "string" for alt in alternatives)
+        for alternative in alternatives:
+            if not (is_decimal and alternative.get("type") == "string"):
+                walk(alternative, where, seen)
+        kind = schema.get("type")
+        if kind == "string" and not ({"maxLength", "enum", "const"} & set(schema)) \
+                and schema.get("format") not in ("date", "date-time", "uuid"):
+            found.append(where)
+        if kind == "array":
+            if "maxItems" not in schema:
+                found.append(f"{where}[]")
+            walk(schema.get("items", {}), f"{where}[]", seen)
+        for name, child in schema.get("properties", {}).items():
+            walk(child, f"{where}.{name}", seen)
+        if isinstance(schema.get("additionalProperties"), dict) and "maxProperties" not in schema:
+            found.append(f"{where}{{*}}")
+
+    for template, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            label = f"{method.upper()} {template}"
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                walk(content["schema"], f"{label} body", frozenset())
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] != "path":
+                    walk(parameter.get("schema", {}), f"{label} {parameter['in']} {parameter['name']}", frozenset())
+    return found

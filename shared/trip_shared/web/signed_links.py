@@ -62,7 +62,7 @@ class LinkSigner:
             claims = json.loads(_unb64(body))
             expires_at = datetime.fromtimestamp(claims["e"], tz=utc_now().tzinfo)
             parsed = LinkClaims(claims["p"], claims["t"], claims["s"], expires_at)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:  # OverflowError: an absurd expiry
             raise InvalidLink("This link is damaged.") from exc
         if parsed.purpose != purpose:
             raise InvalidLink("This link is for something else.")

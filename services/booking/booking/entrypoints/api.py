@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from booking.domain.model import Booking
 from booking.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
+from trip_shared.web.fields import Line, Text
 
 router = v1_router(tags=["bookings"])
 
@@ -16,14 +17,14 @@ router = v1_router(tags=["bookings"])
 class BookingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     itinerary_id: str = Field(min_length=1, max_length=100)
-    vendor_name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
+    vendor_name: Line = Field(min_length=1, max_length=200)
+    description: Text | None = Field(None, max_length=2000)
     item_id: str | None = Field(None, max_length=100)
 
 
 class ConfirmationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    confirmation_code: str = Field(min_length=1, max_length=100)
+    confirmation_code: Line = Field(min_length=1, max_length=100)
 
 
 class BookingOut(BaseModel):

@@ -1,6 +1,6 @@
 from trip_shared.contracts.booking import BookingConfirmed, BookingRequested
 from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated, ItinerarySummary
-from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 from trip_shared.web import ops
 
 
@@ -67,6 +67,8 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
         (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={}, headers=auth()), 422, "invalid-request"),
         (await client.get(f"/v1/bookings/{booking['id']}", headers=auth("tenant-b")), 404, "booking-not-found"),
         (await client.get("/v1/bookings", headers=auth()), 422, "invalid-request"),
+        (await request(service, vendor_name="Hotel\u202e"), 422, "invalid-request"),
+        (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "A\nB"}, headers=auth()), 422, "invalid-request"),
     ]
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
@@ -76,3 +78,4 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 async def test_every_route_requires_an_api_key(service):
     assert await assert_every_v1_route_requires_auth(service) == 4 + len(ops.router.routes)
+    assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"

@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError
 from trip_shared.privacy import ERASED
-from trip_shared.text import digits, fold
+from trip_shared.text import digits, fold, unsafe_character
 
 Status = Literal["active", "inactive", "merged", "erased"]
 # Services that hold copies of customers' personal data and confirm an erasure (see customer.erased).
@@ -22,6 +22,7 @@ LANGUAGES = {"en", "zh-Hans"}
 EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "date_of_birth",
                    "nationality", "passport_number", "passport_expiry", "notes", "status")
 MAX_NOTES = 5000
+MAX_NAME = 200
 PREFIX_LENGTH = 6  # text queries up to this long are answered by the index alone
 GRAM_LENGTH = 4  # phone fragments need at least this many digits
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -51,6 +52,18 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidCustomer(f"'{raw}' is not a valid phone number.", code="invalid-phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _checked_text(name: str, value: str | None, max_length: int, multiline: bool = False) -> str | None:
+    """Stripped text, or None when blank; every way in (API, profile form, merge) meets the same limits."""
+    text = (value or "").strip()
+    problem = unsafe_character(text, multiline=multiline)
+    if problem:
+        raise InvalidCustomer(f"{name} must not contain {problem}.", code="invalid-characters")
+    if len(text) > max_length:
+        raise InvalidCustomer(f"{name} is longer than {max_length} characters.",
+                              code=f"{name.replace('_', '-')}-too-long")
+    return text or None
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -108,12 +121,12 @@ class Customer:
 
     def _apply(self, changes: dict, phone_region: str | None) -> None:
         if "first_name" in changes:
-            first_name = (changes["first_name"] or "").strip()
+            first_name = _checked_text("first_name", changes["first_name"], MAX_NAME)
             if not first_name:
                 raise InvalidCustomer("first_name is required and cannot be blank.", code="first-name-required")
             self.first_name = first_name
         if "last_name" in changes:
-            self.last_name = (changes["last_name"] or "").strip() or None
+            self.last_name = _checked_text("last_name", changes["last_name"], MAX_NAME)
         if "emails" in changes:
             self.emails = _unique([normalise_email(e) for e in changes["emails"] or []])
         if "phones" in changes:
@@ -143,10 +156,7 @@ class Customer:
         if "passport_expiry" in changes:
             self.passport_expiry = changes["passport_expiry"]
         if "notes" in changes:
-            notes = (changes["notes"] or "").strip() or None
-            if notes and len(notes) > MAX_NOTES:
-                raise InvalidCustomer(f"notes are longer than {MAX_NOTES} characters.", code="notes-too-long")
-            self.notes = notes
+            self.notes = _checked_text("notes", changes["notes"], MAX_NOTES, multiline=True)
         if "status" in changes:
             if changes["status"] not in ("active", "inactive"):
                 raise InvalidCustomer("status must be 'active' or 'inactive'.", code="invalid-status")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,38 +10,44 @@ from pydantic import BaseModel, ConfigDict, Field
 from customers.domain.consultation import Consultation, Source
 from customers.domain.model import Customer
 from customers.entrypoints import forms
+from customers.entrypoints.schemas import PreferencesIn
 from customers.service_layer import services
 from trip_shared.contracts.customers import Preferences
 from trip_shared.web.auth import Principal, require, v1_router
+from trip_shared.web.fields import IsoDate, Line, Text
 from trip_shared.web.pagination import decode_cursor, encode_cursor
 from trip_shared.web.problems import ApiProblem
 
 router = v1_router(tags=["customers"])
 
 
+Email = Annotated[Line, Field(max_length=320)]
+Phone = Annotated[Line, Field(max_length=40)]
+
+
 class CustomerDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    last_name: str | None = Field(None, max_length=200)
+    last_name: Line | None = Field(None, max_length=200)
     preferred_language: Literal["en", "zh-Hans"] | None = None
-    date_of_birth: date | None = None
-    nationality: str | None = Field(None, description="ISO 3166 alpha-2, e.g. CN, GB.")
-    passport_number: str | None = Field(None, max_length=30)
-    passport_expiry: date | None = None
-    notes: str | None = Field(None, max_length=5000, description="E.g. group relationships: 'travels with ...'.")
+    date_of_birth: IsoDate | None = None
+    nationality: Line | None = Field(None, max_length=2, description="ISO 3166 alpha-2, e.g. CN, GB.")
+    passport_number: Line | None = Field(None, max_length=30)
+    passport_expiry: IsoDate | None = None
+    notes: Text | None = Field(None, max_length=5000, description="E.g. group relationships: 'travels with ...'.")
 
 
 class CustomerIn(CustomerDetails):
-    first_name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(None, description="Shorthand for a single e-mail; added first to `emails`.")
-    phone: str | None = Field(None, description="Shorthand for a single phone, with country code.")
-    emails: list[str] = Field(default_factory=list, max_length=10)
-    phones: list[str] = Field(default_factory=list, max_length=10)
+    first_name: Line = Field(min_length=1, max_length=200)
+    email: Email | None = Field(None, description="Shorthand for a single e-mail; added first to `emails`.")
+    phone: Phone | None = Field(None, description="Shorthand for a single phone, with country code.")
+    emails: list[Email] = Field(default_factory=list, max_length=10)
+    phones: list[Phone] = Field(default_factory=list, max_length=10)
 
 
 class CustomerPatch(CustomerDetails):
-    first_name: str | None = Field(None, min_length=1, max_length=200)
-    emails: list[str] | None = Field(None, max_length=10)
-    phones: list[str] | None = Field(None, max_length=10)
+    first_name: Line | None = Field(None, min_length=1, max_length=200)
+    emails: list[Email] | None = Field(None, max_length=10)
+    phones: list[Phone] | None = Field(None, max_length=10)
     status: Literal["active", "inactive"] | None = None
 
 
@@ -77,7 +83,7 @@ class MergeIn(BaseModel):
     duplicate_id: str = Field(min_length=1, max_length=100, description="The record to fold into this one.")
 
 
-class ConsultationIn(Preferences):
+class ConsultationIn(PreferencesIn):
     model_config = ConfigDict(extra="forbid")
     source: Source = Field("interview", description="How the preferences were gathered.")
 
@@ -139,7 +145,7 @@ async def search_customers(
                    "Whole-name matches come first, then name prefixes, then e-mail matches; each group by name."),
     include_inactive: bool = Query(False, description="Also return inactive customers."),
     limit: int = Query(20, ge=1, le=100),
-    cursor: str | None = Query(None),
+    cursor: str | None = Query(None, max_length=500),
     principal: Principal = require("customers:read"),
 ) -> CustomerPage:
     found = await services.search_customers(

@@ -11,9 +11,11 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 
 from customers.domain.consultation import check_preferences
 from customers.domain.model import Customer
+from customers.entrypoints.schemas import PreferencesIn
 from customers.service_layer import services
 from trip_shared.contracts.customers import Preferences
 from trip_shared.errors import DomainError
@@ -148,8 +150,12 @@ async def submit_profile(token: str, request: Request) -> HTMLResponse:
                   "interests": _listed(form.get("interests", "")), "dietary": _listed(form.get("dietary", "")),
                   "accessibility": _listed(form.get("accessibility", "")),
                   "special_requirements": form.get("special_requirements") or None}
-        new_preferences = Preferences.model_validate(wishes)
-    except ValueError as error:  # a malformed date or pace: say so on the form, change nothing
+        new_preferences = PreferencesIn.model_validate(wishes)
+    except ValidationError as error:  # a malformed pace, a too-long wish: say which, change nothing
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return _form(customer, token, preferences, f"Please check the form: {where}: {first['msg']}")
+    except ValueError as error:  # a malformed date
         return _form(customer, token, preferences, f"Please check the form: {error}".splitlines()[0])
     transaction = request.app.state.runtime.transaction
     try:

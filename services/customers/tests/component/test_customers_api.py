@@ -1,6 +1,6 @@
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated
-from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 
 
 async def create(service, tenant="tenant-a", **body):
@@ -116,6 +116,14 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
         (await client.patch("/v1/customers/unknown", json={"last_name": "x"}, headers=auth()), 404, "customer-not-found"),
         (await client.get("/v1/customers?cursor=%%%", headers=auth()), 400, "invalid-cursor"),
         (await client.get("/v1/customers?limit=0", headers=auth()), 422, "invalid-request"),
+        # Control characters would break e-mail headers and calendar lines; bidi overrides disguise names.
+        (await client.post("/v1/customers", json={"first_name": "Ana\r\nBcc: x@evil.example"}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "\u202eanA"}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "Ana", "notes": "red \x1b[31m"}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "x" * 201}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "Ana", "date_of_birth": 19900517}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "Ana", "emails": ["a@example.com" + "m" * 400]}, headers=auth()), 422, "invalid-request"),
+        (await client.post("/v1/customers", json={"first_name": "x" * 300_000}, headers=auth()), 413, "payload-too-large"),
     ]
     for response, status, code in cases:
         assert response.status_code == status, (response.request.url, response.text)
@@ -147,6 +155,7 @@ async def test_probes_and_metrics_are_open(service):
 
 async def test_every_route_requires_an_api_key(service):
     assert await assert_every_v1_route_requires_auth(service) >= 4
+    assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
 async def test_search_terms_do_not_reach_traces(mongodb_url, mongo_database_name):
@@ -399,9 +408,13 @@ async def test_the_profile_form_refuses_bad_input_and_bad_links_and_changes_noth
     path = urlsplit((await service.client.post(f"/v1/customers/{created['id']}/profile-link",
                                                headers=auth())).json()["url"]).path
     for form in ({"first_name": "Ana", "date_of_birth": "17/05/1990"}, {"first_name": "Ana", "pace": "frantic"},
-                 {"first_name": "", "phone": "12"}, {"first_name": "Ana", "nationality": "Portugal"}):
+                 {"first_name": "", "phone": "12"}, {"first_name": "Ana", "nationality": "Portugal"},
+                 {"first_name": "A" * 201}, {"first_name": "Ana\x00"}, {"first_name": "Ana", "interests": "x" * 101},
+                 {"first_name": "Ana", "special_requirements": "x" * 2001}):
         refused = await service.client.post(path, data=form)
         assert refused.status_code == 422 and 'class="error"' in refused.text, form
+    oversized = await service.client.post(path, data={"first_name": "A" * 1_100_000})
+    assert oversized.status_code == 413, "the page limits its body like the API: nothing that large is parsed"
     current = (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()
     assert current["version"] == 1 and current["first_name"] == "Ana"
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from feedback.domain.model import Feedback, average_rating
 from feedback.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
+from trip_shared.web.fields import Text
 
 router = v1_router(tags=["feedback"])
 
@@ -18,7 +19,7 @@ class FeedbackIn(BaseModel):
     itinerary_id: str = Field(min_length=1, max_length=100)
     customer_id: str | None = Field(None, max_length=100)
     rating: int = Field(ge=1, le=5, strict=True)
-    comment: str | None = Field(None, max_length=5000)
+    comment: Text | None = Field(None, max_length=5000)
 
 
 class FeedbackOut(BaseModel):

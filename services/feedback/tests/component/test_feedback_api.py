@@ -8,7 +8,7 @@ from trip_shared.contracts.itinerary import (
     ItinerarySummary,
     MembershipChange,
 )
-from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 from trip_shared.web import ops
 
 TRIP = ItinerarySummary(itinerary_id="it-1", title="Kyoto")
@@ -78,6 +78,8 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
         (await submit(service, tenant="read-only"), 403, "forbidden"),
         (await client.get("/v1/feedback/nope", headers=auth()), 404, "feedback-not-found"),
         (await client.get("/v1/feedback", headers=auth()), 422, "invalid-request"),
+        (await submit(service, comment="lovely\x07\x07"), 422, "invalid-request"),
+        (await submit(service, comment="x" * 5001), 422, "invalid-request"),
     ]
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
@@ -87,3 +89,4 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 async def test_every_route_requires_an_api_key(service):
     assert await assert_every_v1_route_requires_auth(service) == 3 + len(ops.router.routes)
+    assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"

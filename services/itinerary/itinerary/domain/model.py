@@ -25,6 +25,7 @@ from itinerary.domain.proposals import (
 from itinerary.domain.stages import STAGES, SYSTEM_ACTOR, Readiness, StageChange, allowed_moves
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError, NotFoundError
+from trip_shared.text import unsafe_character
 
 MAX_TITLE = 200
 EDITABLE_FIELDS = ("title", "start_date", "end_date", "markup_percent")
@@ -328,6 +329,10 @@ class Itinerary:
         comment = (comment or "").strip() or None
         if comment and len(comment) > MAX_COMMENT:
             raise InvalidProposal(f"Please keep the message under {MAX_COMMENT} characters.", code="comment-too-long")
+        problem = unsafe_character(comment or "", multiline=True)
+        if problem:
+            raise InvalidProposal(f"The message contains a character we cannot accept ({problem}).",
+                                  code="invalid-characters")
         actor = f"customer {customer_id}"
         if approve:
             option = proposal.option(option_id)

@@ -69,7 +69,7 @@ async def create_itinerary(body: ItineraryIn, request: Request, response: Respon
 @router.get("/itineraries", response_model=ItineraryPage)
 async def list_itineraries(request: Request, customer_id: str | None = Query(None, max_length=100),
                            stage: Literal[STAGES] | None = Query(None),  # type: ignore[valid-type]
-                           limit: int = Query(20, ge=1, le=100), cursor: str | None = Query(None),
+                           limit: int = Query(20, ge=1, le=100), cursor: str | None = Query(None, max_length=500),
                            principal: Principal = require("itineraries:read")) -> ItineraryPage:
     found, known = await services.list_itineraries(_transaction(request), principal.tenant_id,
                                                    customer_id=customer_id, limit=limit + 1,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,33 +12,34 @@ from itinerary.domain.model import Itinerary
 from itinerary.domain.proposals import ProposalRound
 from itinerary.domain.stages import STAGES, allowed_moves
 from itinerary.service_layer.services import ItineraryView
+from trip_shared.web.fields import IsoDate, Line, Text
 
 
 class ItineraryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=200)
-    start_date: date | None = None
-    end_date: date | None = None
+    title: Line = Field(min_length=1, max_length=200)
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
 
 
 class ItineraryPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(None, min_length=1, max_length=200)
-    start_date: date | None = None
-    end_date: date | None = None
+    title: Line | None = Field(None, min_length=1, max_length=200)
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     markup_percent: Decimal | None = Field(None, ge=0, le=500, description="Added to costs for the client's price.")
 
 
 class LocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    address: str | None = Field(None, max_length=500)
+    address: Line | None = Field(None, max_length=500)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
 
 
 class CostIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    amount: Decimal = Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")
     category: Literal[COST_CATEGORIES] | None = Field(  # type: ignore[valid-type]
         None, description="Defaults from the item's kind (a flight is transport, a hotel accommodation).")
@@ -51,7 +52,7 @@ _LOCAL_TIME = ("Local wall-clock time where the item happens, e.g. 2026-05-01T09
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal[ITEM_KINDS]  # type: ignore[valid-type]
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
     start: str | None = Field(None, max_length=25, description=_LOCAL_TIME)
     end: str | None = Field(None, max_length=25, description=_LOCAL_TIME + " A flight's end is in end_timezone.")
     timezone: str = Field(max_length=64, description="IANA time zone of start (and of end unless end_timezone).")
@@ -59,15 +60,15 @@ class ItemIn(BaseModel):
     location: LocationIn | None = Field(None, description="Where it happens; a flight's or transfer's origin.")
     end_location: LocationIn | None = Field(None, description="A flight's or transfer's destination.")
     mode: Literal[TRANSFER_MODES] | None = Field(None, description="How a transfer travels.")  # type: ignore[valid-type]
-    vendor: str | None = Field(None, max_length=200)
+    vendor: Line | None = Field(None, max_length=200)
     cost: CostIn | None = None
-    notes: str | None = Field(None, max_length=5000)
+    notes: Text | None = Field(None, max_length=5000)
     requires_booking: bool = False
 
 
 class ItemPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: Line | None = Field(None, min_length=1, max_length=200)
     start: str | None = Field(None, max_length=25, description=_LOCAL_TIME)
     end: str | None = Field(None, max_length=25)
     timezone: str | None = Field(None, max_length=64)
@@ -75,16 +76,16 @@ class ItemPatch(BaseModel):
     location: LocationIn | None = None
     end_location: LocationIn | None = None
     mode: Literal[TRANSFER_MODES] | None = None  # type: ignore[valid-type]
-    vendor: str | None = Field(None, max_length=200)
+    vendor: Line | None = Field(None, max_length=200)
     cost: CostIn | None = None
-    notes: str | None = Field(None, max_length=5000)
+    notes: Text | None = Field(None, max_length=5000)
     requires_booking: bool | None = None
 
 
 class StageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Literal[STAGES]  # type: ignore[valid-type]
-    reason: str | None = Field(None, max_length=1000)
+    reason: Text | None = Field(None, max_length=1000)
 
 
 class LocationOut(BaseModel):
@@ -359,16 +360,16 @@ class AuditPage(BaseModel):
 
 class OptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=200, examples=["Classic ryokan"])
-    note: str | None = Field(None, max_length=2000)
-    item_ids: list[str] | None = Field(None, max_length=2000,
+    title: Line = Field(min_length=1, max_length=200, examples=["Classic ryokan"])
+    note: Text | None = Field(None, max_length=2000)
+    item_ids: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=2000,
                                        description="The items this option offers; omit for every item.")
 
 
 class ProposalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     options: list[OptionIn] = Field(min_length=1, max_length=5)
-    message: str | None = Field(None, max_length=2000, description="A covering note shown to the client.")
+    message: Text | None = Field(None, max_length=2000, description="A covering note shown to the client.")
     valid_days: int = Field(14, ge=1, le=90, description="How long the e-mailed links work.")
 
 

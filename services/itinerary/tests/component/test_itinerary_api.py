@@ -1,7 +1,7 @@
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot, CustomerUpdated
 from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, PocChanged
-from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 
 
 def customer_event(customer_id: str, version: int = 1, tenant: str = "tenant-a", first_name: str = "Ana",
@@ -132,6 +132,10 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
         (await client.patch(f"{path}/customers/c1", json={"is_poc": True}, headers=auth()), 404),
         (await client.delete(f"{path}/customers/c1", headers=auth()), 404),
         (await client.get("/v1/itineraries?cursor=abc", headers=auth()), 400),
+        (await client.post("/v1/itineraries", json={"title": "Kyoto\nDESCRIPTION:injected"}, headers=auth()), 422),
+        (await client.patch(path, json={"title": "Kyoto \u2066evil"}, headers=auth()), 422),
+        (await client.post("/v1/itineraries", json={"title": "X", "start_date": 20270501}, headers=auth()), 422),
+        (await client.patch(path, json={"start_date": "2027-05-01T00:00"}, headers=auth()), 422),
     ]
     for response, status in cases:
         assert response.status_code == status, (response.request.method, response.request.url, response.text)
@@ -143,6 +147,7 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 async def test_every_route_requires_an_api_key(service):
     assert await assert_every_v1_route_requires_auth(service) >= 7
+    assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
 async def test_a_deactivated_customer_can_no_longer_be_linked(service):

@@ -154,6 +154,10 @@ async def test_bad_items_get_problem_details_and_change_nothing(service):
         "negative": ({**SUSHI, "cost": {"amount": -5, "currency": "EUR"}}, "invalid-request"),
         "half location": ({**SUSHI, "location": {"lat": 35.6}}, "invalid-location"),
         "extra field": ({**SUSHI, "colour": "red"}, "invalid-request"),
+        "line break in a title": ({**SUSHI, "title": "Sushi\r\nclass"}, "invalid-request"),
+        "escape in notes": ({**SUSHI, "notes": "see \x1b]8;;http://evil\x07"}, "invalid-request"),
+        "NUL in a vendor": ({**SUSHI, "vendor": "Tsukiji\x00"}, "invalid-request"),
+        "huge amount": ({**SUSHI, "cost": {"amount": "1" * 40, "currency": "EUR"}}, "invalid-request"),
     }
     for name, (body, code) in cases.items():
         response = await service.client.post(url, json=body, headers=auth())

@@ -76,6 +76,10 @@ async def test_asking_for_changes_sends_the_trip_back_to_planning_with_the_clien
     _, links = await send(service, base, items)
     empty = await service.client.post(links["mei"], data={"action": "changes", "comment": "  "})
     assert empty.status_code == 422 and "修改" in empty.text
+    escape_codes = await service.client.post(links["mei"], data={"action": "changes", "comment": "no \x1b[2J fish"})
+    assert escape_codes.status_code == 422 and "U+001B" in escape_codes.text
+    too_large = await service.client.post(links["mei"], data={"action": "changes", "comment": "x" * 300_000})
+    assert too_large.status_code == 413
     assert (await service.client.get(base, headers=auth())).json()["stage"] == "proposed"
     answered = await service.client.post(links["mei"], data={"action": "changes", "comment": "No raw fish, please"})
     assert answered.status_code == 200

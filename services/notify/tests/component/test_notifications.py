@@ -10,7 +10,7 @@ from trip_shared.contracts.itinerary import (
     MembershipChange,
     PocChanged,
 )
-from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth
+from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 from trip_shared.web import ops
 
 TRIP = ItinerarySummary(itinerary_id="it-1", title="Kyoto in autumn")
@@ -169,6 +169,7 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
     assert await assert_every_v1_route_requires_auth(service) == 3 + len(ops.router.routes)
+    assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
 async def test_a_confirmed_booking_is_announced_to_every_poc_of_the_trip(service, smtp):
