@@ -10,13 +10,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
 from trip_shared.errors import PermanentEventError
 from trip_shared.runtime import ServiceRuntime
-from trip_shared.testing.service import component_settings, running_service
+from trip_shared.testing.service import auth, component_settings, running_service
 
 
 def created(first_name: str = "Ana") -> CustomerCreated:
     customer_id = f"c-{uuid.uuid4().hex[:8]}"
     return CustomerCreated(tenant_id="tenant-a", aggregate_id=customer_id, aggregate_version=1, producer="test",
                            data=CustomerSnapshot(customer_id=customer_id, first_name=first_name))
+
+
+def raw_bytes(message):
+    return message.body
 
 
 class Harness:
@@ -26,7 +30,8 @@ class Harness:
         self.runtime = ServiceRuntime(settings, tracer_provider=TracerProvider())
         self.failures_left: dict[str, int] = {}
         self.calls: list[str] = []
-        self.dead_letters: list[tuple[bytes, dict]] = []
+        self.dead_letters: list[bytes] = []
+        self.dead_letter_headers: list[dict] = []
         consumer = self.runtime.consumer("policy-test")
 
         @consumer.handles(CustomerCreated)
@@ -40,12 +45,13 @@ class Harness:
                 self.failures_left[name] -= 1
                 raise RuntimeError(f"transient failure for {name}")
 
-        @self.runtime.broker.subscriber(CustomerCreated.TOPIC + ".dlq", group_id="dlq-reader",
+        @self.runtime.broker.subscriber(CustomerCreated.TOPIC + ".dlq", group_id="dlq-reader", decoder=raw_bytes,
                                         ack_policy=AckPolicy.ACK, auto_offset_reset="earliest",
                                         session_timeout_ms=settings.kafka_session_timeout_ms,
                                         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms)
         async def dead_letter(message: KafkaMessage) -> None:
             self.dead_letters.append(message.body)
+            self.dead_letter_headers.append(message.headers)
 
         self.app = self.runtime.create_app(title="policy test", description="", routers=[])
 
@@ -123,3 +129,52 @@ async def test_on_a_real_broker_a_poison_message_is_dead_lettered_and_the_partit
         assert await harness.seen() == ["After"]
     assert harness.calls.count("Poison") == 2
     assert CustomerCreated.model_validate_json(harness.dead_letters[0]).event_id == poison.event_id
+
+
+
+async def test_a_message_that_is_not_json_is_dead_lettered_with_why_whatever_its_content_type(harness):
+    async with running_service(harness.app) as service:
+        await service.broker.publish(b"\xff\xfe not json", topic=CustomerCreated.TOPIC,
+                                     headers={"content-type": "application/json", "tenant_id": "tenant-a"})
+        await publish(service.broker, created("After"))
+        assert harness.dead_letters == [b"\xff\xfe not json"]
+        assert "not a valid customer.created event" in harness.dead_letter_headers[0]["dlq-error"]
+        assert await harness.seen() == ["After"], "the consumer moved on"
+        listed = (await service.client.get("/v1/ops/dead-letters", headers=auth())).json()["items"]
+        assert len(listed) == 1 and "not a valid" in listed[0]["error"]
+        detail = (await service.client.get(f"/v1/ops/dead-letters/{listed[0]['id']}", headers=auth())).json()
+        assert "not json" in detail["body"] and detail["headers"]["dlq-consumer-group"] == "policy-test"
+
+
+async def test_an_event_for_an_unknown_agency_is_dead_lettered_and_not_stored(harness):
+    async with running_service(harness.app) as service:
+        stranger = created("Ghost").model_copy(update={"tenant_id": "no-such-agency"})
+        await publish(service.broker, stranger)
+        assert harness.calls == [] and await harness.seen() == []
+        assert "unknown tenant 'no-such-agency'" in harness.dead_letter_headers[0]["dlq-error"]
+        assert (await service.client.get("/v1/ops/dead-letters", headers=auth())).json()["items"] == [], \
+            "another agency's (or no agency's) dead letters are not shown to this one"
+
+
+async def test_a_dead_letter_is_replayed_once_after_its_cause_is_fixed(harness):
+    harness.failures_left["Flaky"] = -1
+    async with running_service(harness.app) as service:
+        event = created("Flaky")
+        await publish(service.broker, event)
+        [dead] = (await service.client.get("/v1/ops/dead-letters", headers=auth())).json()["items"]
+        assert dead["event_id"] == str(event.event_id) and dead["attempts"] == 3
+        assert (await service.client.get(f"/v1/ops/dead-letters/{dead['id']}", headers=auth("tenant-b"))).status_code == 404
+        assert (await service.client.post(f"/v1/ops/dead-letters/{dead['id']}/replay",
+                                          headers=auth("read-only"))).status_code == 403
+        still_failing = await service.client.post(f"/v1/ops/dead-letters/{dead['id']}/replay", headers=auth())
+        assert still_failing.status_code == 409 and still_failing.json()["code"] == "replay-failed"
+        assert await harness.seen() == []
+        harness.failures_left["Flaky"] = 0  # the cause is fixed
+        replayed = await service.client.post(f"/v1/ops/dead-letters/{dead['id']}/replay", headers=auth())
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.json()["status"] == "replayed" and replayed.json()["replay_outcome"] == "processed"
+        assert replayed.json()["replayed_by"] == "a"
+        assert await harness.seen() == ["Flaky"]
+        again = await service.client.post(f"/v1/ops/dead-letters/{dead['id']}/replay", headers=auth())
+        assert again.status_code == 409 and again.json()["code"] == "already-replayed"
+        assert (await service.client.get("/readyz")).json()["dead_letters_open"] == 0

@@ -23,6 +23,7 @@ from trip_shared.config import ServiceSettings
 from trip_shared.contracts.registry import TOPICS
 from trip_shared.messaging.broker import create_broker, publish_raw
 from trip_shared.messaging.consumer import EventConsumer
+from trip_shared.messaging.dead_letters import DeadLetters
 from trip_shared.messaging.inbox import Inbox
 from trip_shared.messaging.outbox import Outbox, OutboxRelay
 from trip_shared.mongo import MongoStore
@@ -59,6 +60,7 @@ class ServiceRuntime:
         self.broker = create_broker(settings, self.tracer_provider)
         self.outbox = Outbox(self.store.db)
         self.inbox = Inbox(self.store.db)
+        self.dead_letters = DeadLetters(self.store.db)
         self.relay = OutboxRelay(
             self.outbox,
             lambda topic, key, body, headers: publish_raw(self.broker, topic, key, body, headers),
@@ -99,6 +101,10 @@ class ServiceRuntime:
             except Exception:  # post-commit work is best-effort; its own retry loop picks it up later
                 log.exception("after-commit callback failed")
         return result
+
+    def consumer_of(self, group_id: str, topic: str) -> EventConsumer | None:
+        return next((consumer for consumer in self._consumers
+                     if consumer.group_id == group_id and consumer.handles_topic(topic)), None)
 
     def consumer(self, group_id: str) -> EventConsumer:
         consumer = EventConsumer(self, group_id)
@@ -141,6 +147,7 @@ class ServiceRuntime:
         if mongo_ok:
             backlog = await self.outbox.backlog()
             report["outbox"] = backlog.as_dict()
+            report["dead_letters_open"] = await self.dead_letters.count_open()
             if backlog.parked:
                 # Still ready: the other keys publish. But a person has to decide about these (/v1/ops/outbox).
                 report["attention"] = [f"{backlog.parked} outbox event(s) parked, {backlog.held} held behind them: "
@@ -160,6 +167,7 @@ class ServiceRuntime:
     async def lifespan(self, app: FastAPI):
         await self.outbox.ensure_indexes()
         await self.inbox.ensure_indexes()
+        await self.dead_letters.ensure_indexes()
         for hook in self._startup_hooks:
             await hook()
         await self._ensure_topics()

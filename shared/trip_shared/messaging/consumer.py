@@ -3,12 +3,17 @@
 Every subscriber has an explicit group, ``AckPolicy.MANUAL`` and ``auto_offset_reset="earliest"``. A message is
 acknowledged only after its effects and its inbox row are committed in one transaction (at-least-once in, exactly-once
 effects). A failing message is retried with backoff a bounded number of times, then copied to ``<topic>.dlq`` with the
-error, and the partition moves on. If even the dead-letter publish fails, the message is not acknowledged: it is
-sought back and delivered again.
+error (and recorded in the service's ``dead_letters``, for ``/v1/ops/dead-letters``), and the partition moves on. If
+even the dead-letter publish fails, the message is not acknowledged: it is sought back and delivered again.
+
+Bodies reach the handler as raw bytes, whatever their ``content-type`` says, so a message that is not even JSON is
+this module's to dead-letter, not the framework's to drop. An event naming an agency the platform does not know is
+dead-lettered too: nothing is stored for a tenant no one can see.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
@@ -73,6 +78,7 @@ class EventConsumer:
         consume.__name__ = f"{self.group_id}_consumer"
         self.runtime.broker.subscriber(
             *[Topic(topic, num_partitions=settings.kafka_topic_partitions) for topic in self._handlers],
+            decoder=_raw_body,
             group_id=self.group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
@@ -85,9 +91,9 @@ class EventConsumer:
         metrics = self.runtime.metrics
         topic = contract.TOPIC
         try:
-            event = contract.model_validate_json(msg.body)
-        except ValidationError as exc:
-            await self._dead_letter(msg, topic, f"contract violation: {exc}", attempts=1)
+            event = self._parse(contract, msg.body)
+        except PermanentEventError as exc:
+            await self._dead_letter(msg, topic, str(exc), attempts=1)
             return
         max_attempts = max(1, self.runtime.settings.consumer_max_attempts)
         error = ""
@@ -110,6 +116,25 @@ class EventConsumer:
                     metrics.events_consumed.labels(topic, self.group_id, "retried").inc()
                     await asyncio.sleep(self.runtime.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
         await self._dead_letter(msg, topic, error, attempts=attempt)
+
+    def _parse(self, contract: type[E], body: bytes) -> E:
+        try:
+            event = contract.model_validate_json(body)
+        except ValidationError as exc:
+            raise PermanentEventError(f"not a valid {contract.TOPIC} event: {exc}") from exc
+        if not self.runtime.api_keys.knows_tenant(event.tenant_id):
+            raise PermanentEventError(f"unknown tenant {event.tenant_id!r}: no agency of this platform")
+        return event
+
+    async def replay(self, topic: str, body: bytes) -> str:
+        """Handle a dead-lettered message once more, after its cause was fixed; raises when it fails again."""
+        contract, handler = self._handlers[topic]
+        outcome = await self.process(self._parse(contract, body), handler)
+        self.runtime.metrics.events_consumed.labels(topic, self.group_id, "replayed").inc()
+        return outcome
+
+    def handles_topic(self, topic: str) -> bool:
+        return topic in self._handlers
 
     async def process(self, event: E, handler: Handler[E]) -> str:
         """Apply the handler and record the event in the inbox, atomically. Returns the outcome label."""
@@ -141,6 +166,11 @@ class EventConsumer:
         key = getattr(raw, "key", None)
         try:
             await self.runtime.broker.publish(msg.body, topic=dlq_topic(topic), key=key, headers=headers)
+            tenant_id, event_id = _envelope_of(msg.body, headers)
+            await self.runtime.dead_letters.record(
+                group_id=self.group_id, topic=topic, partition=headers["dlq-original-partition"],
+                offset=headers["dlq-original-offset"], key=key, body=msg.body, headers=headers, error=error,
+                attempts=attempts, tenant_id=tenant_id, event_id=event_id)
         except Exception:
             log.exception("dead-letter publish failed; the message will be redelivered", extra={"topic": topic})
             await asyncio.sleep(1.0)
@@ -152,3 +182,24 @@ class EventConsumer:
             extra={"topic": topic, "dlq_topic": dlq_topic(topic), "group": self.group_id, "error": error[:500]},
         )
         await msg.ack()
+
+
+def _raw_body(message: KafkaMessage) -> bytes:
+    """The subscriber's decoder: the bytes as they came, decoded by :meth:`EventConsumer.deliver` itself."""
+    return message.body
+
+
+def _envelope_of(body: bytes, headers: dict[str, str]) -> tuple[str | None, str | None]:
+    """A dead letter's agency and event id, from its envelope if it parses that far, else from its headers."""
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        envelope = None
+    if not isinstance(envelope, dict):
+        envelope = {}
+
+    def field(name: str) -> str | None:
+        value = envelope.get(name)
+        return value if isinstance(value, str) and value else headers.get(name)
+
+    return field("tenant_id"), field("event_id")

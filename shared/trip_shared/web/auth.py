@@ -54,6 +54,10 @@ class ApiKeyRegistry:
     def lookup(self, key: str) -> Principal | None:
         return self._by_digest.get(hash_key(key))
 
+    def knows_tenant(self, tenant_id: str) -> bool:
+        """Whether the agency is one of this platform's: consumers refuse events for any other."""
+        return any(principal.tenant_id == tenant_id for principal in self._by_digest.values())
+
 
 def _unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})

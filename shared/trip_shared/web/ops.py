@@ -104,3 +104,82 @@ async def drop_outbox_row(event_id: str, request: Request,
         raise _not_parked(await _row_or_404(request, principal.tenant_id, event_id))
     request.app.state.runtime.relay.nudge()
     return OutboxRow.of({**row, "status": "dropped", "dropped_by": principal.name})
+
+
+# --- dead letters -------------------------------------------------------------------------------------------------
+
+class DeadLetter(BaseModel):
+    id: str
+    group_id: str = Field(description="The consumer group that gave up on the message.")
+    topic: str
+    partition: int | str
+    offset: int | str
+    event_id: str | None
+    error: str = Field(description="Why it could not be handled.")
+    attempts: int
+    status: Literal["open", "replayed"]
+    dead_lettered_at: datetime
+    replayed_by: str | None = None
+    replayed_at: datetime | None = None
+    replay_outcome: str | None = Field(None, description="processed, or duplicate when it had taken effect before.")
+    last_replay_error: str | None = None
+
+    @classmethod
+    def of(cls, row: dict) -> DeadLetter:
+        return cls(id=row["_id"], **{name: row.get(name) for name in cls.model_fields if name != "id"})
+
+
+class DeadLetterDetail(DeadLetter):
+    headers: dict[str, str]
+    body: str = Field(description="The message as it arrived (UTF-8; undecodable bytes shown as �).")
+
+
+class DeadLetterList(BaseModel):
+    items: list[DeadLetter]
+
+
+@router.get("/ops/dead-letters", response_model=DeadLetterList)
+async def list_dead_letters(request: Request, status: Literal["open", "replayed"] = "open",
+                            limit: int = Query(50, ge=1, le=500),
+                            principal: Principal = require("ops:read")) -> DeadLetterList:
+    """Messages this service's consumers could not handle, newest first."""
+    rows = await request.app.state.runtime.dead_letters.find(principal.tenant_id, status, limit)
+    return DeadLetterList(items=[DeadLetter.of(row) for row in rows])
+
+
+async def _dead_letter_or_404(request: Request, tenant_id: str, dead_letter_id: str) -> dict:
+    row = await request.app.state.runtime.dead_letters.get(tenant_id, dead_letter_id)
+    if row is None:
+        raise NotFoundError(f"No dead letter {dead_letter_id}.", code="dead-letter-not-found")
+    return row
+
+
+@router.get("/ops/dead-letters/{dead_letter_id}", response_model=DeadLetterDetail)
+async def get_dead_letter(dead_letter_id: str, request: Request,
+                          principal: Principal = require("ops:read")) -> DeadLetterDetail:
+    row = await _dead_letter_or_404(request, principal.tenant_id, dead_letter_id)
+    return DeadLetterDetail(**DeadLetter.of(row).model_dump(), headers=row["headers"],
+                            body=bytes(row["body"]).decode("utf-8", errors="replace"))
+
+
+@router.post("/ops/dead-letters/{dead_letter_id}/replay", response_model=DeadLetter)
+async def replay_dead_letter(dead_letter_id: str, request: Request,
+                             principal: Principal = require("ops:write")) -> DeadLetter:
+    """Hand the message to its consumer once more, after the cause was fixed. It takes effect once at most: an
+    event that had taken effect before is a ``duplicate``. A message that fails again stays open (409)."""
+    runtime = request.app.state.runtime
+    row = await _dead_letter_or_404(request, principal.tenant_id, dead_letter_id)
+    if row["status"] != "open":
+        raise ConflictError(f"Dead letter {dead_letter_id} was already replayed.", code="already-replayed")
+    consumer = runtime.consumer_of(row["group_id"], row["topic"])
+    if consumer is None:
+        raise ConflictError(f"This service no longer consumes {row['topic']} as {row['group_id']}.",
+                            code="no-consumer")
+    try:
+        outcome = await consumer.replay(row["topic"], bytes(row["body"]))
+    except Exception as exc:  # the handler's own error: the operator needs it, the message stays for later
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        await runtime.dead_letters.note_failed_replay(dead_letter_id, error)
+        raise ConflictError(f"Replaying failed again: {error}", code="replay-failed") from exc
+    await runtime.dead_letters.mark_replayed(dead_letter_id, principal.name, outcome)
+    return DeadLetter.of(await _dead_letter_or_404(request, principal.tenant_id, dead_letter_id))
