@@ -15,6 +15,7 @@ from trip_shared.runtime import ServiceRuntime
 from trip_shared.testing.service import auth, component_settings, running_service
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.edge import FailureLimiter
+from trip_shared.web.idempotency import fingerprint
 from trip_shared.web.signed_links import LinkSigner
 
 
@@ -198,3 +199,67 @@ async def test_a_transaction_stuck_behind_a_lock_is_aborted_at_the_deadline_and_
     assert (await db["counters"].find_one({"_id": "c-1"}))["bumps"] == 0
     assert (await service.client.post("/v1/counters/c-1", headers=auth())).status_code == 200
     assert (await db["counters"].find_one({"_id": "c-1"}))["bumps"] == 1
+
+
+def keyed(key: str) -> dict[str, str]:
+    return {**auth(), "Idempotency-Key": key}
+
+
+async def test_a_retried_post_with_its_idempotency_key_takes_effect_once_and_gets_the_same_answer(service):
+    first = await service.client.post("/v1/things", json={"name": "once"}, headers=keyed("k-1"))
+    again = await service.client.post("/v1/things", json={"name": "once"}, headers=keyed("k-1"))
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert service.app.state.calls == ["once"]
+    other_agency = await service.client.post("/v1/things", json={"name": "once"},
+                                             headers={**auth("tenant-b"), "Idempotency-Key": "k-1"})
+    assert other_agency.status_code == 201, "keys are per agency"
+    assert service.app.state.calls == ["once", "once"]
+
+
+async def test_the_same_key_with_another_body_is_a_422_and_a_refused_request_frees_its_key(service):
+    await service.client.post("/v1/things", json={"name": "a"}, headers=keyed("k-2"))
+    reused = await service.client.post("/v1/things", json={"name": "b"}, headers=keyed("k-2"))
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency-key-reused"
+    refused = await service.client.post("/v1/things", json={"nom": "c"}, headers=keyed("k-3"))
+    assert refused.status_code == 422
+    fixed = await service.client.post("/v1/things", json={"name": "c"}, headers=keyed("k-3"))
+    assert fixed.status_code == 201 and service.app.state.calls == ["a", "c"]
+    bad_key = await service.client.post("/v1/things", json={"name": "d"}, headers=keyed("k" * 300))
+    assert bad_key.status_code == 400 and bad_key.json()["code"] == "invalid-idempotency-key"
+
+
+async def test_a_key_in_use_is_a_409_and_one_left_by_a_dead_process_is_taken_over_unless_it_committed(service):
+    from datetime import UTC, datetime, timedelta
+
+    keys = service.runtime.idempotency_keys
+    body = b'{"name": "x"}'
+    running = fingerprint("POST", "/v1/things", b"", body)
+    assert (await keys.reserve("tenant-a", "k-4", running)).record_id
+    busy = await service.client.post("/v1/things", content=body,
+                                     headers={**keyed("k-4"), "content-type": "application/json"})
+    assert busy.status_code == 409 and busy.json()["code"] == "idempotency-key-in-use" and busy.headers["retry-after"]
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    await keys.rows.update_one({"_id": "tenant-a:k-4"}, {"$set": {"started_at": long_ago}})
+    taken_over = await service.client.post("/v1/things", content=body,
+                                           headers={**keyed("k-4"), "content-type": "application/json"})
+    assert taken_over.status_code == 201 and service.app.state.calls == ["x"]
+
+    bump = fingerprint("POST", "/v1/counters/c-9", b"", b"")
+    await keys.rows.insert_one({"_id": "tenant-a:k-5", "tenant_id": "tenant-a", "fingerprint": bump,
+                                "status": "in_progress", "committed": True, "started_at": long_ago,
+                                "expires_at": datetime.now(UTC) + timedelta(hours=1)})
+    applied = await service.client.post("/v1/counters/c-9", headers=keyed("k-5"))
+    assert applied.status_code == 409 and applied.json()["code"] == "idempotency-key-applied"
+    assert await service.runtime.store.db["counters"].find_one({"_id": "c-9"}) is None
+
+
+async def test_the_key_is_marked_committed_in_the_requests_own_transaction(service):
+    response = await service.client.post("/v1/counters/c-7", headers=keyed("k-6"))
+    assert response.status_code == 200
+    row = await service.runtime.idempotency_keys.rows.find_one({"_id": "tenant-a:k-6"})
+    assert row["committed"] is True and row["status"] == "completed"
+    replay = await service.client.post("/v1/counters/c-7", headers=keyed("k-6"))
+    assert replay.json() == {"bumped": "c-7"}
+    assert (await service.runtime.store.db["counters"].find_one({"_id": "c-7"}))["bumps"] == 1

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TypeVar
 
 import pymongo
@@ -29,9 +30,10 @@ from trip_shared.messaging.outbox import Outbox, OutboxRelay
 from trip_shared.mongo import MongoStore
 from trip_shared.telemetry import create_tracer_provider, install_global_tracer_provider, instrument_pymongo
 from trip_shared.unit_of_work import UnitOfWork
-from trip_shared.web import ops
+from trip_shared.web import idempotency, ops
 from trip_shared.web.auth import ApiKeyRegistry
 from trip_shared.web.edge import FailureLimiter, HttpEdge, redacted_path
+from trip_shared.web.idempotency import IdempotencyKeys
 from trip_shared.web.metrics import ServiceMetrics
 from trip_shared.web.problems import install_problem_handlers
 
@@ -61,6 +63,9 @@ class ServiceRuntime:
         self.outbox = Outbox(self.store.db)
         self.inbox = Inbox(self.store.db)
         self.dead_letters = DeadLetters(self.store.db)
+        # A reservation older than any request can run belongs to a process that died.
+        self.idempotency_keys = IdempotencyKeys(self.store.db,
+                                                stale_after=timedelta(seconds=settings.request_timeout_s + 5))
         self.relay = OutboxRelay(
             self.outbox,
             lambda topic, key, body, headers: publish_raw(self.broker, topic, key, body, headers),
@@ -86,6 +91,7 @@ class ServiceRuntime:
             result = await work(uow)
             if uow.events:
                 await self.outbox.stage(session, uow.events)
+            await idempotency.mark_committed_in(session)
             committed[:] = [uow]
             return result
 
@@ -168,6 +174,7 @@ class ServiceRuntime:
         await self.outbox.ensure_indexes()
         await self.inbox.ensure_indexes()
         await self.dead_letters.ensure_indexes()
+        await self.idempotency_keys.ensure_indexes()
         for hook in self._startup_hooks:
             await hook()
         await self._ensure_topics()
@@ -200,7 +207,8 @@ class ServiceRuntime:
         # Nothing reaches a route (or its body parser) without crossing the edge; the metrics, added after it and
         # so wrapped around it, also count the requests the edge refused.
         app.add_middleware(HttpEdge, api_keys=lambda: self.api_keys, max_body_bytes=self.settings.http_max_body_bytes,
-                           request_timeout_s=self.settings.request_timeout_s, failure_limiter=self.failure_limiter)
+                           request_timeout_s=self.settings.request_timeout_s, failure_limiter=self.failure_limiter,
+                           idempotency_keys=self.idempotency_keys)
         self.metrics.install(app)
 
         @app.get("/healthz", tags=["operations"])
@@ -216,10 +224,31 @@ class ServiceRuntime:
 
         for router in (*routers, ops.router):
             app.include_router(router)
+        _document_idempotency_keys(app)
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider,
                                            excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"],
                                            server_request_hook=_redact_request)
         return app
+
+
+def _document_idempotency_keys(app: FastAPI) -> None:
+    """The edge honours ``Idempotency-Key`` on every POST; say so in each POST's OpenAPI parameters."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for template, operations in schema["paths"].items():
+            if template.startswith("/v1") and "post" in operations:
+                operations["post"].setdefault("parameters", []).append({
+                    "name": "Idempotency-Key", "in": "header", "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+                    "description": "Send the same key when you retry: the request takes effect once and the retry "
+                                   "gets the first response. The same key with another body is a 422."})
+        return schema
+
+    app.openapi = openapi
 
 
 _URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.path")

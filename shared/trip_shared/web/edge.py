@@ -27,6 +27,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trip_shared import deadline
+from trip_shared.web import idempotency
+from trip_shared.web.idempotency import IdempotencyKeys
 from trip_shared.web.problems import problem_json_response
 
 if TYPE_CHECKING:
@@ -101,12 +103,14 @@ class _BodyTooLarge(Exception):
 
 class HttpEdge:
     def __init__(self, app: ASGIApp, *, api_keys: Callable[[], ApiKeyRegistry], max_body_bytes: int,
-                 request_timeout_s: float, failure_limiter: FailureLimiter) -> None:
+                 request_timeout_s: float, failure_limiter: FailureLimiter,
+                 idempotency_keys: IdempotencyKeys | None = None) -> None:
         self.app = app
         self._api_keys = api_keys
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
         self.limiter = failure_limiter
+        self.idempotency_keys = idempotency_keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -143,7 +147,11 @@ class HttpEdge:
             await self._refuse(scope, receive, observed_send, 413, "payload-too-large", "Request body too large",
                                f"The request body is larger than {self.max_body_bytes} bytes.", {"Connection": "close"})
             return
-        await self._run_with_deadline(scope, _replay(body, receive), observed_send, status_seen)
+        key = headers.get(idempotency.HEADER)
+        if key is not None and scope["method"] == "POST" and is_api_path(path) and self.idempotency_keys:
+            await self._run_once(scope, body, receive, observed_send, status_seen, principal.tenant_id, key)
+        else:
+            await self._run_with_deadline(scope, _replay(body, receive), observed_send, status_seen)
         if status_seen and is_signed_link_path(path) and status_seen[0] == 403:
             self._failed(client, path, "invalid signed link")
 
@@ -186,6 +194,52 @@ class HttpEdge:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+    async def _run_once(self, scope: Scope, body: bytes, receive: Receive, send: Send, status_seen: list[int],
+                        tenant_id: str, key: str) -> None:
+        if not idempotency.valid_key(key):
+            await self._refuse(scope, receive, send, 400, "invalid-idempotency-key", "Invalid Idempotency-Key",
+                               f"An Idempotency-Key is 1 to {idempotency.MAX_KEY_LENGTH} printable ASCII characters "
+                               "(a UUID is a good one).", {})
+            return
+        request_fingerprint = idempotency.fingerprint(scope["method"], scope["path"], scope.get("query_string", b""),
+                                                      body)
+        reservation = await self.idempotency_keys.reserve(tenant_id, key, request_fingerprint)
+        if reservation.refusal:
+            status, code, detail = reservation.refusal
+            await self._refuse(scope, receive, send, status, code, "Idempotency-Key conflict", detail,
+                               {"Retry-After": "1"} if code == "idempotency-key-in-use" else {})
+            return
+        if reservation.replay:
+            stored = reservation.replay
+            await send({"type": "http.response.start", "status": stored.status,
+                        "headers": [(name.encode(), value.encode()) for name, value in stored.headers]
+                        + [(b"idempotent-replayed", b"true"), (b"content-length", str(len(stored.body)).encode())]})
+            await send({"type": "http.response.body", "body": stored.body})
+            return
+        record_id = reservation.record_id
+        response_headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers.extend((name.decode().lower(), value.decode()) for name, value in message["headers"]
+                                        if name.decode().lower() in idempotency.REPLAYED_HEADERS)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        token = idempotency.start(self.idempotency_keys.db, record_id)
+        completed = False
+        try:
+            await self._run_with_deadline(scope, _replay(body, receive), recording_send, status_seen)
+            if status_seen and 200 <= status_seen[0] < 300:
+                await self.idempotency_keys.complete(record_id, status_seen[0], response_headers, b"".join(chunks))
+                completed = True
+        finally:
+            idempotency.reset(token)
+            if not completed:
+                await self.idempotency_keys.release(record_id)
 
     async def _run_with_deadline(self, scope: Scope, receive: Receive, send: Send, status_seen: list[int]) -> None:
         # The database operations of the request stop at the deadline on their own (and abort their transaction);

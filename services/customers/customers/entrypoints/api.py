@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from customers.domain.consultation import Consultation, Source
@@ -13,6 +13,8 @@ from customers.entrypoints import forms
 from customers.entrypoints.schemas import PreferencesIn
 from customers.service_layer import services
 from trip_shared.contracts.customers import Preferences
+from trip_shared.preconditions import Precondition
+from trip_shared.web import conditional
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import IsoDate, Line, Text
 from trip_shared.web.pagination import decode_cursor, encode_cursor
@@ -135,6 +137,7 @@ async def create_customer(body: CustomerIn, request: Request, response: Response
     customer = await services.create_customer(_transaction(request), principal.tenant_id, principal.name, details,
                                               allow_duplicate)
     response.headers["Location"] = f"/v1/customers/{customer.id}"
+    conditional.tag(response, customer.version)
     return CustomerOut.of(customer)
 
 
@@ -158,13 +161,16 @@ async def search_customers(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-async def get_customer(customer_id: str, request: Request,
+async def get_customer(customer_id: str, request: Request, response: Response,
                        principal: Principal = require("customers:read")) -> CustomerOut:
-    return CustomerOut.of(await services.get_customer(_transaction(request), principal.tenant_id, customer_id))
+    customer = await services.get_customer(_transaction(request), principal.tenant_id, customer_id)
+    conditional.tag(response, customer.version)
+    return CustomerOut.of(customer)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut)
-async def update_customer(customer_id: str, body: CustomerPatch, request: Request,
+async def update_customer(customer_id: str, body: CustomerPatch, request: Request, response: Response,
+                          precondition: Precondition | None = Depends(conditional.if_match),
                           principal: Principal = require("customers:write")) -> CustomerOut:
     changes = body.model_dump(exclude_unset=True)
     if any(changes.get(name) is None for name in ("first_name", "status", "preferred_language", "emails", "phones")
@@ -172,7 +178,8 @@ async def update_customer(customer_id: str, body: CustomerPatch, request: Reques
         raise ApiProblem(422, "invalid-request", "The request is not valid",
                          "first_name, status, preferred_language, emails and phones cannot be null.")
     customer = await services.update_customer(_transaction(request), principal.tenant_id, principal.name,
-                                              customer_id, changes)
+                                              customer_id, changes, precondition)
+    conditional.tag(response, customer.version)
     return CustomerOut.of(customer)
 
 
@@ -232,9 +239,11 @@ async def erasure_status(customer_id: str, request: Request,
 
 @router.delete("/customers/{customer_id}", status_code=204)
 async def delete_customer(customer_id: str, request: Request,
+                          precondition: Precondition | None = Depends(conditional.if_match),
                           principal: Principal = require("customers:write")) -> Response:
     """Deletes the record and unlinks the customer from every itinerary. Deactivating keeps booking history."""
-    await services.delete_customer(_transaction(request), principal.tenant_id, principal.name, customer_id)
+    await services.delete_customer(_transaction(request), principal.tenant_id, principal.name, customer_id,
+                                   precondition)
     return Response(status_code=204)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from customers.domain.consultation import Consultation, Source
 from customers.domain.model import ERASURE_CONFIRMERS, Customer, SearchQuery, duplicate_reasons
 from customers.service_layer.unit_of_work import CustomersUnitOfWork
+from trip_shared import preconditions
 from trip_shared.clock import utc_now
 from trip_shared.contracts.customers import (
     CustomerCreated,
@@ -26,6 +27,7 @@ from trip_shared.contracts.customers import (
 )
 from trip_shared.contracts.privacy import ErasureConfirmed
 from trip_shared.errors import ConflictError, NotFoundError
+from trip_shared.preconditions import Precondition
 from trip_shared.privacy import forget_published_events
 
 PRODUCER = "customers"
@@ -86,10 +88,11 @@ async def create_customer(transaction: Transaction, tenant_id: str, actor: str, 
 
 
 async def update_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str,
-                          changes: dict) -> Customer:
+                          changes: dict, precondition: Precondition | None = None) -> Customer:
     async def work(uow: CustomersUnitOfWork) -> Customer:
         repository = uow.customers(tenant_id)
         customer = await _load(uow, tenant_id, customer_id)
+        preconditions.check(precondition, customer.version, "customer")
         expected_version = customer.version
         changed = customer.update(changes)
         if changed:
@@ -170,10 +173,12 @@ async def issue_profile_link(transaction: Transaction, tenant_id: str, customer_
     return await transaction(work)
 
 
-async def delete_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str) -> None:
+async def delete_customer(transaction: Transaction, tenant_id: str, actor: str, customer_id: str,
+                          precondition: Precondition | None = None) -> None:
     """Delete the record for good (prefer deactivating); every itinerary then unlinks the customer."""
     async def work(uow: CustomersUnitOfWork) -> None:
         customer = await _load(uow, tenant_id, customer_id)
+        preconditions.check(precondition, customer.version, "customer")
         await uow.customers(tenant_id).delete(customer, actor)
         uow.emit(CustomerDeleted(data=DeletedCustomer(customer_id=customer_id), tenant_id=tenant_id,
                                  aggregate_id=customer_id, aggregate_version=customer.version + 1,

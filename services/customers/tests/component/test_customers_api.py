@@ -442,3 +442,21 @@ async def test_a_near_identical_name_is_flagged_as_a_possible_duplicate(service)
     other_family = await service.client.post("/v1/customers", json={"first_name": "Jon", "last_name": "Smyth"},
                                              headers=auth())
     assert other_family.status_code == 201
+
+
+async def test_changes_sent_with_if_match_apply_only_to_the_revision_read(service):
+    created = await service.client.post("/v1/customers", json={"first_name": "Ana"}, headers=auth())
+    url = f"/v1/customers/{created.json()['id']}"
+    read = await service.client.get(url, headers=auth())
+    assert read.headers["etag"] == created.headers["etag"] == '"1"'
+    changed = await service.client.patch(url, json={"last_name": "Lima"}, headers={**auth(), "If-Match": '"1"'})
+    assert changed.status_code == 200 and changed.headers["etag"] == '"2"'
+    stale = await service.client.patch(url, json={"last_name": "Costa"}, headers={**auth(), "If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.json()["code"] == "precondition-failed"
+    assert stale.json()["current_etag"] == '"2"'
+    stale_delete = await service.client.delete(url, headers={**auth(), "If-Match": '"1"'})
+    assert stale_delete.status_code == 412
+    after = (await service.client.get(url, headers=auth())).json()
+    assert (after["last_name"], after["version"]) == ("Lima", 2), "a refused change changed nothing"
+    assert (await service.client.patch(url, json={"notes": "x"}, headers={**auth(), "If-Match": "*"})).status_code == 200
+    assert (await service.client.delete(url, headers={**auth(), "If-Match": 'W/"3"'})).status_code == 204

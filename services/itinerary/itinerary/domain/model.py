@@ -1,6 +1,8 @@
 """Itineraries and the rules for linking customers and Points of Contact (POCs). Plain Python: no I/O."""
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -503,6 +505,13 @@ def item_snapshot(item: Item) -> dict:
         if item.cost else None,
         "notes": item.notes, "requires_booking": item.requires_booking,
     }
+
+
+def item_revision(item: Item) -> str:
+    """A fingerprint of everything the item says, from its stored form: it changes whenever the item does, only
+    then, and reads the same before and after a round trip through the database (its ETag)."""
+    canonical = json.dumps({"id": item.id, **item_snapshot(item)}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
 
 
 def _location_snapshot(location) -> dict | None:

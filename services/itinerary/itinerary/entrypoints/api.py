@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from itinerary.adapters.repository import sort_key
+from itinerary.domain.model import item_revision
 from itinerary.domain.proposals import OptionRequest
 from itinerary.domain.stages import STAGES
 from itinerary.entrypoints.client_pages import proposal_link, trip_link
@@ -37,6 +38,8 @@ from itinerary.entrypoints.schemas import (
     feasibility_of,
 )
 from itinerary.service_layer import services
+from trip_shared.preconditions import Precondition
+from trip_shared.web import conditional
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.pagination import decode_cursor, encode_cursor
 from trip_shared.web.problems import ApiProblem
@@ -52,8 +55,11 @@ def _actor(principal: Principal) -> str:
     return principal.name
 
 
-async def _view(request: Request, principal: Principal, itinerary_id: str) -> ItineraryDetailOut:
+async def _view(request: Request, principal: Principal, itinerary_id: str,
+                response: Response | None = None) -> ItineraryDetailOut:
     view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    if response is not None:
+        conditional.tag(response, view.itinerary.version)
     return ItineraryDetailOut.of_view(view)
 
 
@@ -80,16 +86,17 @@ async def list_itineraries(request: Request, customer_id: str | None = Query(Non
 
 
 @router.get("/itineraries/{itinerary_id}", response_model=ItineraryDetailOut)
-async def get_itinerary(itinerary_id: str, request: Request,
+async def get_itinerary(itinerary_id: str, request: Request, response: Response,
                         principal: Principal = require("itineraries:read")) -> ItineraryDetailOut:
-    return await _view(request, principal, itinerary_id)
+    return await _view(request, principal, itinerary_id, response)
 
 
 @router.patch("/itineraries/{itinerary_id}", response_model=ItineraryDetailOut)
 async def revise_itinerary(
-    itinerary_id: str, body: ItineraryPatch, request: Request,
+    itinerary_id: str, body: ItineraryPatch, request: Request, response: Response,
     drop_items_outside: bool = Query(False, description="Confirm that items outside new trip dates are removed; "
                                                         "without it such a change is refused (409)."),
+    precondition: Precondition | None = Depends(conditional.if_match),
     principal: Principal = require("itineraries:write"),
 ) -> ItineraryDetailOut:
     changes = body.model_dump(exclude_unset=True)
@@ -97,8 +104,8 @@ async def revise_itinerary(
         if name in changes and changes[name] is None:
             raise ApiProblem(422, "invalid-request", "The request is not valid", f"{name} cannot be null.")
     await services.revise_itinerary(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
-                                    changes, drop_items_outside=drop_items_outside)
-    return await _view(request, principal, itinerary_id)
+                                    changes, drop_items_outside=drop_items_outside, precondition=precondition)
+    return await _view(request, principal, itinerary_id, response)
 
 
 @router.post("/itineraries/{itinerary_id}/items", status_code=201, response_model=ItemOut)
@@ -108,6 +115,7 @@ async def add_item(itinerary_id: str, body: ItemIn, request: Request, response: 
     _, item = await services.add_item(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
                                       fields)
     response.headers["Location"] = f"/v1/itineraries/{itinerary_id}/items/{item.id}"
+    conditional.tag(response, item_revision(item))
     return ItemOut.of(item)
 
 
@@ -119,28 +127,34 @@ async def list_items(itinerary_id: str, request: Request,
 
 
 @router.get("/itineraries/{itinerary_id}/items/{item_id}", response_model=ItemOut)
-async def get_item(itinerary_id: str, item_id: str, request: Request,
+async def get_item(itinerary_id: str, item_id: str, request: Request, response: Response,
                    principal: Principal = require("itineraries:read")) -> ItemOut:
     view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return ItemOut.of(view.itinerary.item(item_id), view.bookings_by_item.get(item_id))
+    item = view.itinerary.item(item_id)
+    conditional.tag(response, item_revision(item))
+    return ItemOut.of(item, view.bookings_by_item.get(item_id))
 
 
 @router.patch("/itineraries/{itinerary_id}/items/{item_id}", response_model=ItemOut)
-async def change_item(itinerary_id: str, item_id: str, body: ItemPatch, request: Request,
+async def change_item(itinerary_id: str, item_id: str, body: ItemPatch, request: Request, response: Response,
+                      precondition: Precondition | None = Depends(conditional.if_match),
                       principal: Principal = require("itineraries:write")) -> ItemOut:
     changes = body.model_dump(exclude_unset=True, mode="python")
     for name in ("title", "timezone", "requires_booking"):
         if name in changes and changes[name] is None:
             raise ApiProblem(422, "invalid-request", "The request is not valid", f"{name} cannot be null.")
     _, item = await services.change_item(_transaction(request), principal.tenant_id, _actor(principal),
-                                         itinerary_id, item_id, changes)
+                                         itinerary_id, item_id, changes, precondition)
+    conditional.tag(response, item_revision(item))
     return ItemOut.of(item)
 
 
 @router.delete("/itineraries/{itinerary_id}/items/{item_id}", status_code=204)
 async def remove_item(itinerary_id: str, item_id: str, request: Request,
+                      precondition: Precondition | None = Depends(conditional.if_match),
                       principal: Principal = require("itineraries:write")) -> Response:
-    await services.remove_item(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id, item_id)
+    await services.remove_item(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id, item_id,
+                               precondition)
     return Response(status_code=204)
 
 
@@ -242,16 +256,18 @@ async def link_customer(itinerary_id: str, body: LinkIn, request: Request,
 
 
 @router.patch("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryDetailOut)
-async def set_poc(itinerary_id: str, customer_id: str, body: PocIn, request: Request,
+async def set_poc(itinerary_id: str, customer_id: str, body: PocIn, request: Request, response: Response,
+                  precondition: Precondition | None = Depends(conditional.if_match),
                   principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
     await services.set_poc(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id, customer_id,
-                           body.is_poc)
-    return await _view(request, principal, itinerary_id)
+                           body.is_poc, precondition)
+    return await _view(request, principal, itinerary_id, response)
 
 
 @router.delete("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryDetailOut)
-async def unlink_customer(itinerary_id: str, customer_id: str, request: Request,
+async def unlink_customer(itinerary_id: str, customer_id: str, request: Request, response: Response,
+                          precondition: Precondition | None = Depends(conditional.if_match),
                           principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
     await services.unlink_customer(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
-                                   customer_id)
-    return await _view(request, principal, itinerary_id)
+                                   customer_id, precondition)
+    return await _view(request, principal, itinerary_id, response)

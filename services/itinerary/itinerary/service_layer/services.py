@@ -9,10 +9,11 @@ from decimal import Decimal
 from itinerary.domain import budget as budgets
 from itinerary.domain.feasibility import Finding
 from itinerary.domain.items import Item
-from itinerary.domain.model import Change, Itinerary, MembershipChanged
+from itinerary.domain.model import Change, Itinerary, MembershipChanged, item_revision
 from itinerary.domain.proposals import OptionRequest, ProposalRound
 from itinerary.domain.stages import SYSTEM_ACTOR, Readiness
 from itinerary.service_layer.unit_of_work import ItineraryUnitOfWork
+from trip_shared import preconditions
 from trip_shared.clock import utc_now
 from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts import customers as customer_events
@@ -34,6 +35,7 @@ from trip_shared.contracts.itinerary import (
     ProposalSentData,
 )
 from trip_shared.errors import ConflictError, NotFoundError
+from trip_shared.preconditions import Precondition
 from trip_shared.privacy import confirm_erasure
 from trip_shared.read_models import wait_until_known
 
@@ -60,10 +62,12 @@ def _membership_event(itinerary: Itinerary, change: MembershipChanged):
     return MEMBERSHIP_EVENTS[change.kind](data=data, **_envelope(itinerary))
 
 
-async def _load(uow: ItineraryUnitOfWork, tenant_id: str, itinerary_id: str) -> Itinerary:
+async def _load(uow: ItineraryUnitOfWork, tenant_id: str, itinerary_id: str,
+                precondition: Precondition | None = None) -> Itinerary:
     itinerary = await uow.itineraries(tenant_id).get(itinerary_id)
     if itinerary is None:
         raise NotFoundError(f"No itinerary {itinerary_id}.", code="itinerary-not-found")
+    preconditions.check(precondition, itinerary.version, "itinerary")
     return itinerary
 
 
@@ -96,9 +100,9 @@ async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_versi
 
 
 async def revise_itinerary(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, changes: dict,
-                           *, drop_items_outside: bool = False) -> Itinerary:
+                           *, drop_items_outside: bool = False, precondition: Precondition | None = None) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
-        itinerary = await _load(uow, tenant_id, itinerary_id)
+        itinerary = await _load(uow, tenant_id, itinerary_id, precondition)
         expected_version = itinerary.version
         changed = itinerary.revise(changes, drop_items_outside=drop_items_outside)
         if changed:
@@ -121,9 +125,10 @@ async def add_item(transaction: Transaction, tenant_id: str, actor: str, itinera
 
 
 async def change_item(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, item_id: str,
-                      changes: dict) -> tuple[Itinerary, Item]:
+                      changes: dict, precondition: Precondition | None = None) -> tuple[Itinerary, Item]:
     async def work(uow: ItineraryUnitOfWork):
         itinerary = await _load(uow, tenant_id, itinerary_id)
+        preconditions.check(precondition, item_revision(itinerary.item(item_id)), "item")
         expected_version = itinerary.version
         item, changed = itinerary.change_item(item_id, changes)
         if changed:
@@ -134,9 +139,10 @@ async def change_item(transaction: Transaction, tenant_id: str, actor: str, itin
 
 
 async def remove_item(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
-                      item_id: str) -> Itinerary:
+                      item_id: str, precondition: Precondition | None = None) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork):
         itinerary = await _load(uow, tenant_id, itinerary_id)
+        preconditions.check(precondition, item_revision(itinerary.item(item_id)), "item")
         expected_version = itinerary.version
         changed = itinerary.remove_item(item_id)
         await _commit(uow, itinerary, expected_version, actor, "item_removed", changed)
@@ -337,9 +343,9 @@ async def link_customer(transaction: Transaction, tenant_id: str, actor: str, it
 
 
 async def set_poc(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, customer_id: str,
-                  is_poc: bool) -> Itinerary:
+                  is_poc: bool, precondition: Precondition | None = None) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
-        itinerary = await _load(uow, tenant_id, itinerary_id)
+        itinerary = await _load(uow, tenant_id, itinerary_id, precondition)
         change = itinerary.set_poc(customer_id, is_poc)
         return await _apply_membership(uow, itinerary, change, actor) if change else itinerary
 
@@ -347,9 +353,9 @@ async def set_poc(transaction: Transaction, tenant_id: str, actor: str, itinerar
 
 
 async def unlink_customer(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
-                          customer_id: str) -> Itinerary:
+                          customer_id: str, precondition: Precondition | None = None) -> Itinerary:
     async def work(uow: ItineraryUnitOfWork) -> Itinerary:
-        itinerary = await _load(uow, tenant_id, itinerary_id)
+        itinerary = await _load(uow, tenant_id, itinerary_id, precondition)
         return await _apply_membership(uow, itinerary, itinerary.unlink(customer_id), actor)
 
     return await transaction(work)

@@ -269,3 +269,32 @@ async def test_the_printable_pdf_lists_each_day_in_local_time(service):
     refused = await service.client.get(f"/v1/itineraries/{itinerary['id']}/itinerary.pdf",
                                        params={"language": "fr"}, headers=auth())
     assert refused.status_code == 422
+
+
+async def test_itineraries_and_items_carry_etags_and_if_match_refuses_stale_changes(service):
+    itinerary = await trip(service)
+    url = f"/v1/itineraries/{itinerary['id']}"
+    read = await service.client.get(url, headers=auth())
+    assert read.headers["etag"] == f'"{read.json()["version"]}"'
+    added = await service.client.post(f"{url}/items", json={**SUSHI, "cost": {"amount": "40.5", "currency": "EUR"}},
+                                      headers=auth())
+    item_url = f"{url}/items/{added.json()['id']}"
+    item_tag = (await service.client.get(item_url, headers=auth())).headers["etag"]
+    assert item_tag == added.headers["etag"], "the same item read back has the same revision"
+    stale_trip = await service.client.patch(url, json={"title": "Osaka"}, headers={**auth(), "If-Match": read.headers["etag"]})
+    assert stale_trip.status_code == 412, "adding an item moved the itinerary on"
+    other_item = await service.client.post(f"{url}/items", json={**SUSHI, "title": "Tea ceremony", "start": "2027-05-03T10:00",
+                                                                 "end": "2027-05-03T11:00"}, headers=auth())
+    assert other_item.status_code == 201
+    assert (await service.client.get(item_url, headers=auth())).headers["etag"] == item_tag, \
+        "another item's change leaves this item's revision as it was"
+    moved = await service.client.patch(item_url, json={"title": "Sushi masterclass"}, headers={**auth(), "If-Match": item_tag})
+    assert moved.status_code == 200 and moved.headers["etag"] != item_tag
+    stale_item = await service.client.patch(item_url, json={"title": "Ramen"}, headers={**auth(), "If-Match": item_tag})
+    assert stale_item.status_code == 412 and stale_item.json()["current_etag"] == moved.headers["etag"]
+    assert (await service.client.delete(item_url, headers={**auth(), "If-Match": item_tag})).status_code == 412
+    assert (await service.client.get(item_url, headers=auth())).json()["title"] == "Sushi masterclass"
+    current = (await service.client.get(url, headers=auth())).headers["etag"]
+    renamed = await service.client.patch(url, json={"title": "Osaka"}, headers={**auth(), "If-Match": current})
+    assert renamed.status_code == 200 and renamed.headers["etag"] != current
+    assert (await service.client.delete(item_url, headers={**auth(), "If-Match": moved.headers["etag"]})).status_code == 204
