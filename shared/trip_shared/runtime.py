@@ -79,6 +79,7 @@ class ServiceRuntime:
         self._background_loops: list[tuple[Callable[[], Awaitable[None]], str]] = []
         self._background: list[asyncio.Task] = []
         self._consumers: list[EventConsumer] = []
+        self._readiness_reports: list[tuple[str, Callable[[], Awaitable[dict]]]] = []
 
     # --- use cases -------------------------------------------------------------------------------------------
 
@@ -143,6 +144,10 @@ class ServiceRuntime:
 
         self.run_in_background(loop, name)
 
+    def report_on_readiness(self, name: str, report: Callable[[], Awaitable[dict]]) -> None:
+        """Add a section of the service's own to ``/readyz`` (it informs; it does not make the service unready)."""
+        self._readiness_reports.append((name, report))
+
     async def readiness(self) -> dict:
         mongo_ok = await self.store.ping()
         try:
@@ -158,6 +163,9 @@ class ServiceRuntime:
                 # Still ready: the other keys publish. But a person has to decide about these (/v1/ops/outbox).
                 report["attention"] = [f"{backlog.parked} outbox event(s) parked, {backlog.held} held behind them: "
                                        f"{backlog.parked_error}"]
+        if mongo_ok:
+            for name, section in self._readiness_reports:
+                report[name] = await section()
         report["status"] = "ready" if mongo_ok and kafka_ok else "not-ready"
         return report
 

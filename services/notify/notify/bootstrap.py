@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from notify.adapters.repository import NOTIFICATIONS, DeliveryQueue, ensure_indexes
 from notify.adapters.smtp import SmtpMailer
 from notify.entrypoints import api, consumers
-from notify.service_layer.dispatcher import Dispatcher
+from notify.service_layer.dispatcher import DeliveryGauges, Dispatcher
 from notify.service_layer.services import NotifyHandlers
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.config import ServiceSettings
@@ -30,4 +30,13 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
         routers=[api.router],
     )
     app.state.dispatcher = dispatcher
+    deliveries = DeliveryGauges(runtime.metrics.registry)
+
+    async def delivery_report() -> dict:
+        counts = await dispatcher.queue.counts()
+        deliveries.update(counts, dispatcher.channel.up)
+        return {"smtp": dispatcher.channel.as_dict(), **counts}
+
+    runtime.report_on_readiness("deliveries", delivery_report)
+    runtime.metrics.before_scrape(delivery_report)
     return app

@@ -1,17 +1,21 @@
 """Prometheus metrics, one registry per service instance."""
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+log = logging.getLogger(__name__)
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ServiceMetrics:
     def __init__(self, service_name: str) -> None:
         self.registry = CollectorRegistry()
+        self._before_scrape: list[Callable[[], Awaitable[None]]] = []
         self.service_name = service_name
         self.http_requests = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"],
                                      registry=self.registry)
@@ -60,4 +64,13 @@ class ServiceMetrics:
 
         @app.get("/metrics", include_in_schema=False)
         async def metrics() -> Response:
+            for refresh in self._before_scrape:
+                try:
+                    await refresh()
+                except Exception:  # a gauge left at its last value beats no metrics at all
+                    log.warning("could not refresh a gauge before the scrape", exc_info=True)
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def before_scrape(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Refresh gauges that are read from the database when Prometheus asks, not on a timer."""
+        self._before_scrape.append(refresh)

@@ -24,6 +24,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
         [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", DESCENDING)])
     await notifications.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("status", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+    await notifications.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
     await db[DEFERRED].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
 
 
@@ -135,13 +136,21 @@ class DeliveryQueue:
     async def claim(self, notification_id: str | None = None) -> dict | None:
         """Move one due notification (or the given one) to ``sending`` under a lease; None if there is none."""
         now = datetime.now(UTC)
-        due = {"$or": [{"status": "pending", "next_attempt_at": {"$lte": now}},
-                       {"status": "sending", "lease_until": {"$lt": now}}]}
-        query = {"$and": [due, {"_id": notification_id}]} if notification_id else due
-        return await self._notifications.find_one_and_update(
-            query, {"$set": {"status": "sending", "lease_until": now + SEND_LEASE}},
-            sort=[("next_attempt_at", ASCENDING)], return_document=ReturnDocument.AFTER,
-        )
+        claim = {"$set": {"status": "sending", "lease_until": now + SEND_LEASE}}
+        # Two indexed queries, not one $or (which SecantusDB answers by scanning every notification ever sent).
+        for due, order in (({"status": "pending", "next_attempt_at": {"$lte": now}}, "next_attempt_at"),
+                           ({"status": "sending", "lease_until": {"$lt": now}}, "lease_until")):
+            query = {**due, "_id": notification_id} if notification_id else due
+            claimed = await self._notifications.find_one_and_update(
+                query, claim, sort=[(order, ASCENDING)], return_document=ReturnDocument.AFTER)
+            if claimed is not None:
+                return claimed
+        return None
+
+    async def counts(self) -> dict[str, int]:
+        """How many deliveries wait, are being sent, or failed for good (across agencies, for ops)."""
+        return {status: await self._notifications.count_documents({"status": status})
+                for status in ("pending", "sending", "failed", "waiting_for_contact")}
 
     async def mark_sent(self, notification_id: str, message_id: str) -> None:
         await self._notifications.update_one(

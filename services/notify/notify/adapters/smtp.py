@@ -1,4 +1,9 @@
-"""Sending e-mail over SMTP. Blocking smtplib runs in a worker thread so the event loop keeps serving."""
+"""Sending e-mail over SMTP. Blocking smtplib runs in a worker thread so the event loop keeps serving.
+
+Failures say whose they are: :class:`ChannelUnavailable` when the mail server can't be reached or is not taking mail
+right now (refused, timed out, disconnected, 421) — nothing is wrong with the message; :class:`MessageRefused` when
+the server refused this message (permanently for a 5xx reply, for now for a 4xx one).
+"""
 from __future__ import annotations
 
 import asyncio
@@ -6,6 +11,27 @@ import re
 import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate
+
+
+class ChannelUnavailable(Exception):
+    """The mail server is unreachable or not accepting mail; every message would fail the same way now."""
+
+
+class MessageRefused(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def _classified(exc: BaseException) -> Exception:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return MessageRefused(f"recipient refused: {exc.recipients}", permanent=all(code >= 500 for code in codes))
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code != 421:
+        return MessageRefused(f"{exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500)
+    if isinstance(exc, (OSError, smtplib.SMTPException)):  # refused, timed out, disconnected, 421 closing
+        return ChannelUnavailable(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 class SmtpMailer:
@@ -27,9 +53,25 @@ class SmtpMailer:
         for name, value in headers.items():
             message[name] = value
         message.set_content(body, charset="utf-8")
-        await asyncio.to_thread(self._deliver, message)
+        try:
+            await asyncio.to_thread(self._deliver, message)
+        except Exception as exc:
+            raise _classified(exc) from exc
         return message["Message-ID"]
+
+    async def probe(self) -> None:
+        """Is the mail server taking mail? Raises :class:`ChannelUnavailable` if not."""
+        try:
+            await asyncio.to_thread(self._noop)
+        except Exception as exc:
+            raise _classified(exc) from exc
 
     def _deliver(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
             smtp.send_message(message)
+
+    def _noop(self) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+            code, reply = smtp.noop()
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, reply)

@@ -11,7 +11,8 @@ from trip_shared.errors import ConflictError
 Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled"]
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
-SEND_LEASE = timedelta(seconds=60)
+# Longer than a send can take (the SMTP timeout), short enough that a crashed sender's claim lapses soon.
+SEND_LEASE = timedelta(seconds=30)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Notification:
         self.next_attempt_at = utc_now()
 
     def failed_attempt(self, error: str) -> None:
+        """The mail server took the connection but not this message, for now: that counts as an attempt."""
         self.attempts += 1
         self.last_error = error[:500]
         if self.attempts >= MAX_ATTEMPTS:
@@ -75,6 +77,18 @@ class Notification:
         else:
             self.status = "pending"
             self.next_attempt_at = utc_now() + retry_delay(self.attempts)
+
+    def refused(self, error: str) -> None:
+        """The mail server refused this message for good (an unknown mailbox, say): retrying cannot help."""
+        self.attempts += 1
+        self.last_error = error[:500]
+        self.status = "failed"
+
+    def channel_unavailable(self, error: str) -> None:
+        """The mail server could not be reached: not this message's fault, so no attempt is counted. It goes as
+        soon as the server is back (the dispatcher watches for that)."""
+        self.status = "pending"
+        self.last_error = f"waiting for the mail server: {error}"[:500]
 
     def retry(self) -> None:
         """An operator sends a failed notification again (after fixing the address, say)."""

@@ -4,17 +4,52 @@ Right after a consumer commits new notifications they are sent within the consum
 from the planner's HTTP request to the SMTP send. A background sweep sends whatever is left (SMTP was down, or the
 process died between claim and send: the lease expires and the notification is claimed again), re-attaching the
 trace context stored with each notification.
+
+The mail server being down is the channel's problem, not the messages': the dispatcher then stops sending, counts no
+attempts, and probes the server with backoff; the moment it answers, everything waiting goes out. Only a server that
+takes the connection and refuses a message counts against that message (and a permanent refusal fails it at once).
 """
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 
 from opentelemetry import propagate, trace
+from prometheus_client import CollectorRegistry, Gauge
 
 from notify.adapters.repository import DeliveryQueue, from_document
-from notify.adapters.smtp import SmtpMailer
+from notify.adapters.smtp import ChannelUnavailable, MessageRefused, SmtpMailer
 
 log = logging.getLogger(__name__)
+
+MAX_PROBE_INTERVAL_S = 30.0
+
+
+@dataclass
+class ChannelState:
+    up: bool = True
+    down_since: float | None = None  # time.time()
+    last_error: str | None = None
+    next_probe_at: float = 0.0  # time.monotonic()
+    failed_probes: int = 0
+
+    def as_dict(self) -> dict:
+        return {"status": "ok" if self.up else "unreachable", "down_since": self.down_since,
+                "last_error": self.last_error}
+
+
+class DeliveryGauges:
+    """What ops watch: deliveries by status, and whether the mail server takes mail."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.by_status = Gauge("notifications", "Notifications by delivery status", ["status"], registry=registry)
+        self.smtp_up = Gauge("smtp_up", "1 while the mail server accepts connections", registry=registry)
+
+    def update(self, counts: dict[str, int], channel_up: bool) -> None:
+        for status, count in counts.items():
+            self.by_status.labels(status).set(count)
+        self.smtp_up.set(1 if channel_up else 0)
 
 
 class Dispatcher:
@@ -23,21 +58,49 @@ class Dispatcher:
         self.queue = queue
         self.mailer = mailer
         self.sweep_interval_s = sweep_interval_s
+        self.channel = ChannelState()
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
 
     async def send_now(self, notification_ids: list[str]) -> None:
         """Send these at once, in the current trace (called after the creating transaction commits)."""
         for notification_id in notification_ids:
+            if not self.channel.up:
+                return  # they wait, pending; the sweep sends them when the server is back
             claimed = await self.queue.claim(notification_id)
             if claimed:
                 await self._deliver(claimed, reattach=False)
 
     async def sweep(self) -> int:
+        if not self.channel.up and not await self._channel_back():
+            return 0
         sent = 0
-        while (claimed := await self.queue.claim()) is not None:
+        while self.channel.up and (claimed := await self.queue.claim()) is not None:
             await self._deliver(claimed, reattach=True)
             sent += 1
         return sent
+
+    async def _channel_back(self) -> bool:
+        if time.monotonic() < self.channel.next_probe_at:
+            return False
+        try:
+            await self.mailer.probe()
+        except ChannelUnavailable as exc:
+            self._channel_failed(str(exc))
+            return False
+        log.warning("the mail server is back; sending what waited",
+                    extra={"down_for_s": round(time.time() - (self.channel.down_since or time.time()), 1)})
+        self.channel = ChannelState()
+        return True
+
+    def _channel_failed(self, error: str) -> None:
+        channel = self.channel
+        if channel.up:
+            log.error("the mail server is unreachable; notifications wait without using up attempts",
+                      extra={"error": error})
+            channel.up, channel.down_since, channel.failed_probes = False, time.time(), 0
+        channel.last_error = error[:500]
+        channel.failed_probes += 1
+        channel.next_probe_at = time.monotonic() + min(MAX_PROBE_INTERVAL_S, 0.5 * 2 ** channel.failed_probes)
 
     async def _deliver(self, document: dict, reattach: bool) -> None:
         notification = from_document(document)
@@ -53,8 +116,15 @@ class Dispatcher:
                     headers={"X-Notification-Id": notification.id,
                              **({"X-Trip-Id": notification.itinerary_id} if notification.itinerary_id else {})},
                 )
-            except Exception as exc:  # SMTP down, refused, timed out: keep it, count it, try again later
-                notification.failed_attempt(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, ChannelUnavailable):
+                    notification.channel_unavailable(str(exc))
+                    self._channel_failed(str(exc))
+                elif isinstance(exc, MessageRefused) and exc.permanent:
+                    notification.refused(error)
+                else:  # refused for now, or something unexpected: it counts, and is tried again later
+                    notification.failed_attempt(error)
                 await self.queue.mark_failed(notification)
                 span.record_exception(exc)
                 span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
@@ -63,5 +133,3 @@ class Dispatcher:
                 return
             await self.queue.mark_sent(notification.id, message_id)
             log.info("notification sent", extra={"notification_id": notification.id, "kind": notification.kind})
-
-

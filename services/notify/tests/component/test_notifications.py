@@ -105,15 +105,25 @@ async def test_a_stale_poc_link_is_not_announced_once_the_customer_was_removed(s
     assert smtp.messages == [] and await listed(service) == []
 
 
-async def test_while_smtp_is_down_notifications_stay_pending_with_the_error_then_go_out(service, smtp_port):
-    # No SMTP server listens yet on smtp_port: the send fails and the record says so.
+async def test_a_long_smtp_outage_uses_up_no_attempts_and_what_waited_goes_out_by_itself(service, smtp_port):
+    # No SMTP server listens yet on smtp_port: the channel is down, and the record and /readyz say so.
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
     [record] = await listed(service)
-    assert record["status"] == "pending" and record["attempts"] == 1 and "Connection" in record["last_error"]
+    assert record["status"] == "pending" and record["attempts"] == 0
+    assert "waiting for the mail server" in record["last_error"] and "Connection" in record["last_error"]
+    dispatcher = service.app.state.dispatcher
+    for _ in range(20):  # far more probes than the 8 attempts a message gets
+        dispatcher.channel.next_probe_at = 0
+        await dispatcher.sweep()
+    [record] = await listed(service)
+    assert record["status"] == "pending" and record["attempts"] == 0, "an outage is not the message's fault"
+    ready = (await service.client.get("/readyz")).json()
+    assert ready["status"] == "ready" and ready["deliveries"]["smtp"]["status"] == "unreachable"
+    assert ready["deliveries"]["pending"] == 1
+    metrics = (await service.client.get("/metrics")).text
+    assert "smtp_up 0.0" in metrics and 'notifications{status="pending"} 1.0' in metrics
     from aiosmtpd.controller import Controller
-
-    from notify.adapters.repository import NOTIFICATIONS
 
     received = []
 
@@ -125,13 +135,44 @@ async def test_while_smtp_is_down_notifications_stay_pending_with_the_error_then
     controller = Controller(Handler(), hostname="127.0.0.1", port=smtp_port)
     controller.start()
     try:
-        # Skip the backoff wait so the sweep picks it up now.
-        await service.runtime.store.db[NOTIFICATIONS].update_one(
-            {"_id": record["id"]}, {"$set": {"next_attempt_at": datetime.now(UTC)}})
-        await eventually(lambda: listed(service, status="sent"))
-        assert len(received) == 1
+        dispatcher.channel.next_probe_at = 0  # the next probe is due now rather than in up to 30 s
+        [sent] = await eventually(lambda: listed(service, status="sent"))
+        assert len(received) == 1 and sent["attempts"] == 0
+        assert (await service.client.get("/readyz")).json()["deliveries"]["smtp"]["status"] == "ok"
+        assert "smtp_up 1.0" in (await service.client.get("/metrics")).text
     finally:
         controller.stop()
+
+
+async def test_a_message_the_server_refuses_counts_and_a_permanent_refusal_fails_it_at_once(service, smtp_port):
+    from aiosmtpd.controller import Controller
+
+    replies = {"mei@example.com": "451 4.3.0 try again later", "bo@example.com": "550 5.1.1 no such mailbox"}
+
+    class Refusing:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+            return replies[address]
+
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        await service.publish(contact("c1"))
+        await service.publish(contact("c2", emails=("bo@example.com",)))
+        await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+        await service.publish(membership(CustomerLinked, "c2", True, [("c1", True), ("c2", True)], 3))
+        records = {r["customer_id"]: r for r in await eventually(
+            lambda: _when(listed(service), lambda items: len(items) == 2 and all(i["attempts"] for i in items)))}
+        assert records["c1"]["status"] == "pending" and records["c1"]["attempts"] == 1
+        assert "451" in records["c1"]["last_error"]
+        assert records["c2"]["status"] == "failed" and "550" in records["c2"]["last_error"]
+        assert service.app.state.dispatcher.channel.up, "the server answered: the channel is fine"
+    finally:
+        controller.stop()
+
+
+async def _when(listing, condition):
+    items = await listing
+    return items if condition(items) else None
 
 
 async def test_a_send_interrupted_by_a_crash_is_sent_once_when_its_lease_expires(service, smtp):

@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from notify.domain.model import MAX_ATTEMPTS, Contact, Notification, Trip, notification_id, render
+from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
 
 TRIP = Trip("it-1", "Kyoto in autumn", date(2027, 10, 1), date(2027, 10, 9))
@@ -51,6 +52,17 @@ def test_failures_back_off_and_give_up_visibly():
     for _ in range(MAX_ATTEMPTS - 1):
         notification.failed_attempt("still down")
     assert notification.status == "failed" and notification.attempts == MAX_ATTEMPTS
+
+
+def test_an_unreachable_mail_server_costs_no_attempt_and_a_permanent_refusal_fails_at_once():
+    notification = new_notification()
+    notification.address(Contact("c-1", "Mei", emails=["m@example.com"]), TRIP)
+    for _ in range(MAX_ATTEMPTS * 3):
+        notification.channel_unavailable("ConnectionRefusedError: smtp down")
+    assert notification.status == "pending" and notification.attempts == 0
+    assert notification.next_attempt_at <= utc_now(), "it goes as soon as the server is back"
+    notification.refused("550 no such mailbox")
+    assert notification.status == "failed" and notification.attempts == 1 and "550" in notification.last_error
 
 
 def test_only_failed_notifications_can_be_retried():
