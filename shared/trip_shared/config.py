@@ -3,13 +3,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
 
+DEVELOPMENT_LINK_SECRET = "development-only-link-secret"
+_LOCAL_HOSTS = {"localhost", "0.0.0.0", "::1", "::"}
 DEFAULT_PORTS = {"customers": 8101, "itinerary": 8102, "booking": 8103, "notify": 8104, "feedback": 8105}
 
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
+
+
+def _secret(name: str, default: str) -> str:
+    """A secret from ``NAME`` or from the file ``NAME_FILE`` names (how Docker and Kubernetes mount secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return _env(name, default)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -38,7 +50,7 @@ class ServiceSettings:
     api_keys_file: str = ""
     public_base_url: str = ""
     # Signs links to client-facing pages; must be the same on every replica and kept secret.
-    link_signing_secret: str = "development-only-link-secret"
+    link_signing_secret: str = DEVELOPMENT_LINK_SECRET
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_sender: str = "Trip Desk <trips@agency.example>"
@@ -49,7 +61,25 @@ class ServiceSettings:
     http_max_body_bytes: int = 256 * 1024
     request_timeout_s: float = 10.0
     auth_failures_per_minute: int = 20
+    # "production" refuses settings that are only safe on a developer's machine (see production_problems).
+    environment: str = "development"
     extra: dict[str, str] = field(default_factory=dict)
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe to serve real clients with; empty when they are fine."""
+        problems = []
+        if self.link_signing_secret == DEVELOPMENT_LINK_SECRET or len(self.link_signing_secret) < 32:
+            problems.append("LINK_SIGNING_SECRET (or LINK_SIGNING_SECRET_FILE) must be set to a random secret of "
+                            "at least 32 characters: the development value is public, and anyone could forge "
+                            "client links with it")
+        url = urlsplit(self.public_base_url)
+        if not self.public_base_url:
+            problems.append("PUBLIC_BASE_URL must be set to the address clients use (it goes into e-mailed links)")
+        elif url.scheme != "https" or not url.hostname or url.hostname in _LOCAL_HOSTS \
+                or url.hostname.startswith("127."):
+            problems.append(f"PUBLIC_BASE_URL={self.public_base_url!r} must be an https:// address clients can "
+                            "reach, not a local one: links carry credentials")
+        return problems
 
     @property
     def database_name(self) -> str:
@@ -82,7 +112,7 @@ class ServiceSettings:
             api_keys=_env("API_KEYS", ""),
             api_keys_file=_env("API_KEYS_FILE", ""),
             public_base_url=_env("PUBLIC_BASE_URL", ""),
-            link_signing_secret=_env("LINK_SIGNING_SECRET", "development-only-link-secret"),
+            link_signing_secret=_secret("LINK_SIGNING_SECRET", DEVELOPMENT_LINK_SECRET),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "2525")),
             smtp_sender=_env("SMTP_SENDER", "Trip Desk <trips@agency.example>"),
@@ -91,4 +121,5 @@ class ServiceSettings:
             http_max_body_bytes=int(_env("HTTP_MAX_BODY_BYTES", str(256 * 1024))),
             request_timeout_s=float(_env("REQUEST_TIMEOUT_S", "10")),
             auth_failures_per_minute=int(_env("AUTH_FAILURES_PER_MINUTE", "20")),
+            environment=_env("TRIP_DESK_ENV", "development").strip().lower(),
         )

@@ -42,6 +42,10 @@ T = TypeVar("T")
 Hook = Callable[[], Awaitable[None]]
 
 
+class UnsafeSettings(RuntimeError):
+    """Settings that must not serve real clients."""
+
+
 class ServiceRuntime:
     def __init__(
         self,
@@ -50,6 +54,9 @@ class ServiceRuntime:
         uow_class: type[UnitOfWork] = UnitOfWork,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
+        if settings.environment == "production" and settings.production_problems():
+            raise UnsafeSettings("Refusing to start in production mode (TRIP_DESK_ENV=production): "
+                                 + "; ".join(settings.production_problems()) + ".")
         self.settings = settings
         self.tracer_provider = tracer_provider or create_tracer_provider(settings.service_name, settings.otlp_endpoint)
         if tracer_provider is None:
@@ -291,5 +298,9 @@ def serve(create_app: Callable[[ServiceSettings], FastAPI], service_name: str) -
 
     settings = ServiceSettings.from_env(service_name)
     configure_logging(service_name, settings.log_level)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except UnsafeSettings as refusal:
+        log.critical("%s", refusal)
+        raise SystemExit(2) from None
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=20)
