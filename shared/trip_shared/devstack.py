@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -41,8 +40,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from trip_shared import embedded
+from trip_shared import api_keys, embedded
 from trip_shared.embedded import EmbeddedStartError, ManagedProcess
+from trip_shared.web.auth import hash_key
 
 SERVICES: tuple[str, ...] = ("customers", "itinerary", "booking", "notify", "feedback")
 INFRA: tuple[str, ...] = ("kafka", "mongodb", "smtp")
@@ -83,26 +83,37 @@ def ports_from_env(environ: Mapping[str, str] | None = None) -> dict[str, int]:
     return ports
 
 
-def hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+def tenants_from_env(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The agencies the local stack gets a development key for: ``STACK_TENANTS=dev-agency,second-agency``."""
+    environ = os.environ if environ is None else environ
+    names = [name.strip() for name in environ.get("STACK_TENANTS", "").split(",") if name.strip()]
+    return tuple(dict.fromkeys(names)) or (API_KEY_TENANT,)
 
 
-def ensure_dev_api_key(var_dir: Path) -> str:
-    """The development API key: read from var/dev-api-key.txt, generated on first use.
-
-    Also (re)writes var/api-keys.json, the file the services read through API_KEYS_FILE.
-    """
+def ensure_dev_api_keys(var_dir: Path, tenants: Iterable[str] = (API_KEY_TENANT,)) -> dict[str, str]:
+    """A development key per agency, kept across runs (var/dev-api-keys.json; the first agency's also in
+    var/dev-api-key.txt), merged into var/api-keys.json, the file the services read (API_KEYS_FILE). Keys made
+    there with ``python -m trip_shared.api_keys`` are kept."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    key_file = var_dir / "dev-api-key.txt"
-    key = key_file.read_text().strip() if key_file.exists() else ""
-    if not key:
-        key = "dev_" + secrets.token_urlsafe(32)
-        key_file.write_text(key + "\n")
+    tenants = list(tenants)
+    store = var_dir / "dev-api-keys.json"
+    keys: dict[str, str] = json.loads(store.read_text()) if store.exists() else {}
+    legacy = var_dir / "dev-api-key.txt"
+    if legacy.exists() and API_KEY_TENANT not in keys:
+        keys[API_KEY_TENANT] = legacy.read_text().strip()
+    for tenant in tenants:
+        keys.setdefault(tenant, "dev_" + secrets.token_urlsafe(32))
+    api_keys.write_entries(store, keys)
+    legacy.write_text(keys[tenants[0]] + "\n")
+    for secret_file in (store, legacy):
         with contextlib.suppress(OSError):
-            key_file.chmod(0o600)
-    keys = [{"name": "dev", "tenant_id": API_KEY_TENANT, "scopes": ["*"], "key_sha256": hash_api_key(key)}]
-    (var_dir / "api-keys.json").write_text(json.dumps(keys, indent=2) + "\n")
-    return key
+            secret_file.chmod(0o600)
+    key_file = var_dir / "api-keys.json"
+    kept = [entry for entry in api_keys.read_entries(key_file) if entry.get("source") != "devstack"]
+    managed = [{"id": f"dev-{tenant}", "name": "dev", "tenant_id": tenant, "scopes": ["*"],
+                "key_sha256": hash_key(keys[tenant]), "source": "devstack"} for tenant in tenants]
+    api_keys.write_entries(key_file, managed + kept)
+    return {tenant: keys[tenant] for tenant in tenants}
 
 
 def ensure_link_secret(var_dir: Path) -> str:
@@ -139,6 +150,7 @@ class EmbeddedStack:
     :param kafka_bootstrap: use this Kafka instead of starting Tansu.
     :param mongodb_url: use this MongoDB instead of starting SecantusDB.
     :param services: which services to run (default: all five).
+    :param tenants: the agencies that get a development API key (the first is ``api_key``).
     """
 
     def __init__(
@@ -151,6 +163,7 @@ class EmbeddedStack:
         kafka_bootstrap: str | None = None,
         mongodb_url: str | None = None,
         services: Iterable[str] = SERVICES,
+        tenants: Iterable[str] = (API_KEY_TENANT,),
         ready_timeout: float = READY_TIMEOUT_S,
         python: str = sys.executable,
         log: Any = None,
@@ -175,7 +188,8 @@ class EmbeddedStack:
             raise ValueError(f"unknown port names: {sorted(unknown_ports)}")
         self._explicit_ports = set(given)
         self.ports: dict[str, int] = {name: given.get(name) or 0 for name in DEFAULT_STACK_PORTS}
-        self.api_key: str = ""
+        self.tenants = tuple(tenants)
+        self.api_keys: dict[str, str] = {}
         self.link_secret: str = ""
         self.kafka: embedded.KafkaServer | None = None
         self.mongodb: embedded.MongoServer | None = None
@@ -183,6 +197,11 @@ class EmbeddedStack:
         self.processes: dict[str, ManagedProcess] = {}
         self._lock = threading.RLock()
         self._started = False
+
+    @property
+    def api_key(self) -> str:
+        """The first agency's development key."""
+        return self.api_keys.get(self.tenants[0], "")
 
     # ------------------------------------------------------------------ addresses
 
@@ -207,6 +226,7 @@ class EmbeddedStack:
         return {
             "services": {name: self.service_url(name) for name in self.services},
             "api_key": self.api_key,
+            "api_keys": dict(self.api_keys),
             "kafka": self.kafka_bootstrap,
             "mongodb": self.mongodb_url,
             "smtp": self.smtp_address,
@@ -288,7 +308,7 @@ class EmbeddedStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.var_dir / "stack.json").unlink(missing_ok=True)
         self._assign_ports()
-        self.api_key = ensure_dev_api_key(self.var_dir)
+        self.api_keys = ensure_dev_api_keys(self.var_dir, self.tenants)
         self.link_secret = ensure_link_secret(self.var_dir)
 
         t0 = time.monotonic()
@@ -429,8 +449,8 @@ def _summary(stack: EmbeddedStack) -> str:
         lines.append(f"  {name:<{width}}{url}   (docs: {url}/docs)")
     lines += [
         "",
-        f"API key:    {info['api_key']}",
-        f"            (tenant {API_KEY_TENANT}; stored in {stack.var_dir / 'dev-api-key.txt'})",
+        *[f"API key:    {key}   (tenant {tenant})" for tenant, key in info["api_keys"].items()],
+        f"            (stored in {stack.var_dir / 'dev-api-keys.json'}; more: python -m trip_shared.api_keys)",
         "",
         f"Kafka:      {info['kafka']}",
         f"MongoDB:    {info['mongodb']}",
@@ -465,6 +485,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         args.var_dir,
         ports=ports,
         ephemeral=args.ephemeral,
+        tenants=tenants_from_env(),
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
         mongodb_url=os.environ.get("MONGODB_URL") or None,
         log=say,
