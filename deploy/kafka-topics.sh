@@ -8,7 +8,7 @@ PARTITIONS="${PARTITIONS:-6}"
 REPLICATION="${REPLICATION:-1}"
 KAFKA_TOPICS="${KAFKA_TOPICS_BIN:-kafka-topics.sh}"
 TOPICS="customer.created customer.updated customer.deactivated customer.preferences_recorded customer.deleted customer.merged
-customer.erased customer.erasure_confirmed customer.profile_link_issued
+customer.erased customer.erasure_confirmed customer.profile_link_issued customer.email_confirmation_requested
 itinerary.created itinerary.changed itinerary.proposal_sent itinerary.proposal_answered customer.linked customer.unlinked
 customer.poc_changed booking.requested booking.confirmed feedback.submitted"
 # Customer events carry personal details: an erasure scrubs every service's copy and the producer's outbox at

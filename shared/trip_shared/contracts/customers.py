@@ -141,3 +141,19 @@ class ProfileLinkIssued(Event):
     event_type: Literal["customer.profile_link_issued"] = "customer.profile_link_issued"
     aggregate_type: Literal["customer"] = "customer"
     data: ProfileLink
+
+
+class EmailConfirmation(Payload):
+    customer_id: str
+    email: str = Field(description="The address to confirm; the message goes to it, not to the current one.")
+    url: str = Field(description="Signed, single-use link that confirms the address.")
+    expires_at: datetime
+
+
+class EmailConfirmationRequested(Event):
+    """A customer gave a new e-mail address on their profile form; it is used once its owner confirms it."""
+
+    TOPIC = "customer.email_confirmation_requested"
+    event_type: Literal["customer.email_confirmation_requested"] = "customer.email_confirmation_requested"
+    aggregate_type: Literal["customer"] = "customer"
+    data: EmailConfirmation

@@ -35,6 +35,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerDeactivated, "customers", "A customer became inactive."),
     _spec(customers.PreferencesRecorded, "customers", "A consultation recorded the customer's preferences."),
     _spec(customers.ProfileLinkIssued, "customers", "A customer was sent a link to their profile form."),
+    _spec(customers.EmailConfirmationRequested, "customers", "A customer gave a new e-mail address on their "
+                                                             "profile form; it is confirmed before it is used."),
     _spec(customers.CustomersMerged, "customers", "A duplicate customer was merged into another record."),
     _spec(customers.CustomerDeleted, "customers", "A customer record was deleted; copies go, links are removed."),
     _spec(customers.CustomerErased, "customers", "A customer's personal data must be erased everywhere."),

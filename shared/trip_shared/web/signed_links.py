@@ -29,6 +29,7 @@ class LinkClaims:
     tenant_id: str
     subject_id: str
     expires_at: datetime
+    link_id: str | None = None  # names one issued link, for links that can be used once or superseded
 
 
 def _b64(data: bytes) -> str:
@@ -48,9 +49,12 @@ class LinkSigner:
     def _signature(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
-    def sign(self, purpose: str, tenant_id: str, subject_id: str, valid_for: timedelta) -> tuple[str, datetime]:
+    def sign(self, purpose: str, tenant_id: str, subject_id: str, valid_for: timedelta,
+             link_id: str | None = None) -> tuple[str, datetime]:
         expires_at = utc_now() + valid_for
         claims = {"p": purpose, "t": tenant_id, "s": subject_id, "e": int(expires_at.timestamp())}
+        if link_id:
+            claims["i"] = link_id
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{body}.{self._signature(body)}", expires_at
 
@@ -61,7 +65,7 @@ class LinkSigner:
         try:
             claims = json.loads(_unb64(body))
             expires_at = datetime.fromtimestamp(claims["e"], tz=utc_now().tzinfo)
-            parsed = LinkClaims(claims["p"], claims["t"], claims["s"], expires_at)
+            parsed = LinkClaims(claims["p"], claims["t"], claims["s"], expires_at, claims.get("i"))
         except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:  # OverflowError: an absurd expiry
             raise InvalidLink("This link is damaged.") from exc
         if parsed.purpose != purpose:

@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from customers.domain.consultation import Consultation
+from customers.domain.links import IssuedLink
 from customers.domain.model import Customer, SearchQuery
 from trip_shared.clock import utc_now
 from trip_shared.mongo import TenantCollection
@@ -18,6 +19,7 @@ from trip_shared.privacy import ERASED
 from trip_shared.text import fold
 
 CUSTOMERS, HISTORY, CONSULTATIONS, ERASURES = "customers", "customer_history", "consultations", "erasures"
+ISSUED_LINKS = "issued_links"
 SEARCH_ENTRIES = "customer_search_entries"
 _SEARCHABLE = ("active", "inactive")
 _DATE_FIELDS = ("date_of_birth", "passport_expiry")
@@ -37,6 +39,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await customers.create_index([("tenant_id", ASCENDING), ("emails", ASCENDING)])
     await customers.create_index([("tenant_id", ASCENDING), ("phones", ASCENDING)])
     await _rebuild_outdated_search_rows(db)
+    await db[ISSUED_LINKS].create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING),
+                                         ("purpose", ASCENDING)])
     await db[HISTORY].create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("version", ASCENDING)])
     await db[CONSULTATIONS].create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING),
                                           ("version", DESCENDING)], unique=True)
@@ -307,3 +311,30 @@ class ErasureRequests:
 
     async def get(self, customer_id: str) -> dict | None:
         return await self._requests.find_one({"_id": customer_id}, projection={"tenant_id": 0})
+
+
+class IssuedLinks:
+    """Links sent to customers (profile forms, e-mail confirmations), so each is used once and a newer one wins."""
+
+    def __init__(self, links: TenantCollection) -> None:
+        self._links = links
+
+    async def issue(self, link: IssuedLink) -> None:
+        await self._links.update_many(
+            {"customer_id": link.customer_id, "purpose": link.purpose, "used_at": None, "superseded_at": None},
+            {"$set": {"superseded_at": link.issued_at}})
+        await self._links.insert_one({"_id": link.id, **{name: value for name, value in vars(link).items()
+                                                         if name not in ("id", "tenant_id")}})
+
+    async def get(self, link_id: str, purpose: str) -> IssuedLink | None:
+        document = await self._links.find_one({"_id": link_id, "purpose": purpose})
+        if document is None:
+            return None
+        document = dict(document)
+        return IssuedLink(id=document.pop("_id"), **document)
+
+    async def mark_used(self, link: IssuedLink) -> None:
+        await self._links.update_one({"_id": link.id, "used_at": None}, {"$set": {"used_at": link.used_at}})
+
+    async def forget(self, customer_id: str) -> None:
+        await self._links.delete_many({"customer_id": customer_id})

@@ -1,7 +1,7 @@
 """HTTP API of the customers service: request/response shapes and routing only."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request, Response
@@ -208,9 +208,8 @@ async def profile_link(customer_id: str, request: Request, body: ProfileLinkIn |
     """A signed, expiring link to a page where the customer completes or corrects their details and wishes.
     The customer is e-mailed the link; it is also returned, to send another way."""
     url, expires_at = await services.issue_profile_link(
-        _transaction(request), principal.tenant_id, customer_id,
-        lambda: forms.issue_link(request.app.state.link_signer, request.app.state.runtime.settings.base_url,
-                                 principal.tenant_id, customer_id, (body or ProfileLinkIn()).valid_days))
+        _transaction(request), principal.tenant_id, customer_id, timedelta(days=(body or ProfileLinkIn()).valid_days),
+        lambda link: forms.link_url(request.app.state.link_signer, request.app.state.runtime.settings.base_url, link))
     return ProfileLinkOut(url=url, expires_at=expires_at)
 
 

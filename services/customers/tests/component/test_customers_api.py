@@ -388,7 +388,9 @@ async def test_a_customer_completes_their_profile_through_the_signed_link(servic
     assert saved.status_code == 200 and "Thank you" in saved.text
     customer = (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()
     assert (customer["last_name"], customer["nationality"], customer["passport_expiry"]) == ("Chen", "CN", "2031-01-31")
-    assert customer["emails"] == ["mei.chen@example.com"] and customer["phones"] == ["+8613800138000"]
+    assert customer["emails"] == ["mei@example.com"], "a new address is used only once its owner confirms it"
+    assert customer["phones"] == ["+8613800138000"] and customer["passport_number"] == "E12345678"
+    assert "mei.chen@example.com" in saved.text, "the page says where the confirmation went"
     [consultation] = (await service.client.get(f"/v1/customers/{created['id']}/consultations",
                                                headers=auth())).json()["items"]
     assert consultation["source"] == "profile_form" and consultation["preferences"]["interests"] == ["tea", "gardens"]
@@ -396,6 +398,46 @@ async def test_a_customer_completes_their_profile_through_the_signed_link(servic
     assert {h["actor"] for h in history[1:]} == {"customer (profile form)"}
     updated = await service.runtime.outbox.rows.count_documents({"event_type": "customer.updated"})
     assert updated == 1
+
+    spent = await service.client.get(path)
+    assert spent.status_code == 403 and "already used" in spent.text, "the link works once"
+    assert (await service.client.post(path, data=form)).status_code == 403
+
+    import json
+    row = await service.runtime.outbox.rows.find_one({"event_type": "customer.email_confirmation_requested"})
+    confirmation = json.loads(row["payload"])["data"]
+    assert confirmation["email"] == "mei.chen@example.com" and "/forms/email/" in confirmation["url"]
+    confirm_path = urlsplit(confirmation["url"]).path
+    shown = await service.client.get(confirm_path)
+    assert shown.status_code == 200 and "mei.chen@example.com" in shown.text and 'method="post"' in shown.text
+    assert (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()["emails"] == \
+        ["mei@example.com"], "opening the link (as a mail scanner would) confirms nothing"
+    confirmed = await service.client.post(confirm_path)
+    assert confirmed.status_code == 200
+    customer = (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()
+    assert customer["emails"] == ["mei.chen@example.com", "mei@example.com"]
+    assert (await service.client.post(confirm_path)).status_code == 403, "a confirmation works once too"
+
+
+async def test_the_profile_page_never_shows_the_passport_number_and_a_newer_link_supersedes_the_old(service):
+    from urllib.parse import urlsplit
+
+    created = await create(service, first_name="Ana", passport_number="P1234567")
+    first = urlsplit((await service.client.post(f"/v1/customers/{created['id']}/profile-link",
+                                                headers=auth())).json()["url"]).path
+    page = await service.client.get(first)
+    assert "P1234567" not in page.text and "4567" in page.text and "••••" in page.text
+    kept = await service.client.post(first, data={"first_name": "Ana", "passport_number": ""})
+    assert kept.status_code == 200
+    assert (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()["passport_number"] == \
+        "P1234567", "left empty, the number on record stays"
+    second = urlsplit((await service.client.post(f"/v1/customers/{created['id']}/profile-link",
+                                                 headers=auth())).json()["url"]).path
+    third = urlsplit((await service.client.post(f"/v1/customers/{created['id']}/profile-link",
+                                                headers=auth())).json()["url"]).path
+    superseded = await service.client.get(second)
+    assert superseded.status_code == 403 and "newer link" in superseded.text
+    assert (await service.client.get(third)).status_code == 200
 
 
 async def test_the_profile_form_refuses_bad_input_and_bad_links_and_changes_nothing(service):
@@ -426,8 +468,12 @@ async def test_the_profile_form_refuses_bad_input_and_bad_links_and_changes_noth
     assert "expired" in (await service.client.get(f"/forms/profile/{expired}")).text
     other_purpose, _ = signer.sign("proposal-approval", "tenant-a", created["id"], timedelta(days=1))
     assert (await service.client.get(f"/forms/profile/{other_purpose}")).status_code == 403
-    other_tenant, _ = signer.sign("customer-profile", "tenant-b", created["id"], timedelta(days=1))
-    assert (await service.client.get(f"/forms/profile/{other_tenant}")).status_code == 404
+    link_id = (await service.runtime.store.db["issued_links"].find_one({"customer_id": created["id"]}))["_id"]
+    other_tenant, _ = signer.sign("customer-profile", "tenant-b", created["id"], timedelta(days=1), link_id)
+    assert (await service.client.get(f"/forms/profile/{other_tenant}")).status_code == 403, \
+        "a link issued in one agency opens nothing in another"
+    never_issued, _ = signer.sign("customer-profile", "tenant-a", created["id"], timedelta(days=1), "made-up")
+    assert (await service.client.get(f"/forms/profile/{never_issued}")).status_code == 403
     assert token and (await service.client.post(f"/v1/customers/{created['id']}/profile-link", headers=auth(),
                                                 json={"valid_days": 90})).status_code == 422
 

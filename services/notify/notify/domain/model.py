@@ -55,16 +55,19 @@ class Notification:
     sent_at: datetime | None = None
 
     def address(self, contact: Contact | None, trip: Trip | None) -> None:
-        """Decide where it goes and in which words; it waits, visibly, until there is somewhere to send it."""
+        """Decide where it goes (the contact's first address, unless the message names its own ``to_address``,
+        like the confirmation of a new address) and in which words; it waits, visibly, until there is somewhere to
+        send it."""
         if contact is None:
             self.status = "waiting_for_contact"
             return
         self.language = contact.preferred_language
         self.subject, self.body = render(self.kind, self.language, contact, trip, self.details)
-        if not contact.emails:
+        recipient = self.details.get("to_address") or (contact.emails[0] if contact.emails else None)
+        if not recipient:
             self.status, self.recipient = "no_address", None
             return
-        self.recipient = contact.emails[0]
+        self.recipient = recipient
         self.status = "pending"
         self.next_attempt_at = utc_now()
 
@@ -130,6 +133,17 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
         return ("Please complete your travel profile",
                 f"Dear {contact.first_name},\n\nPlease check and complete your details and travel wishes here "
                 f"(the link works until {until}):\n{url}\n\nIf anything is unclear, just reply to this e-mail.\n")
+    if kind == "email_confirmation":
+        url, until = details.get("url", ""), str(details.get("expires_at", ""))[:10]
+        if language == "zh-Hans":
+            return ("请确认您的电子邮箱",
+                    f"{contact.first_name}，您好：\n\n您在旅行资料中填写了此邮箱。"
+                    f"请通过以下链接确认（{until} 前有效）；确认后，我们会将行程相关邮件发送到此地址：\n{url}\n\n"
+                    "如果这不是您本人的操作，请忽略此邮件。\n")
+        return ("Please confirm your e-mail address",
+                f"Dear {contact.first_name},\n\nThis address was given on your travel profile. Please confirm it "
+                f"here (the link works until {until}); we will then send your trip messages to it:\n{url}\n\n"
+                "If this was not you, just ignore this e-mail.\n")
     trip = trip or Trip("", "")
     dates = _dates(trip, language)
     if kind == "booking_confirmed":

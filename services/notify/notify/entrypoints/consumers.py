@@ -10,6 +10,7 @@ from trip_shared.contracts.customers import (
     CustomerErased,
     CustomersMerged,
     CustomerUpdated,
+    EmailConfirmationRequested,
     ProfileLinkIssued,
 )
 from trip_shared.contracts.itinerary import (
@@ -39,5 +40,6 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)
     consumer.handles(ProfileLinkIssued)(handlers.profile_link_issued)
+    consumer.handles(EmailConfirmationRequested)(handlers.email_confirmation_requested)
     consumer.handles(ProposalSent)(handlers.proposal_sent)
     consumer.handles(ProposalAnswered)(handlers.proposal_answered)

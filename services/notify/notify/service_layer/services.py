@@ -17,6 +17,7 @@ from trip_shared.contracts.customers import (
     CustomerErased,
     CustomersMerged,
     CustomerUpdated,
+    EmailConfirmationRequested,
     ProfileLinkIssued,
 )
 from trip_shared.contracts.itinerary import (
@@ -95,6 +96,18 @@ class NotifyHandlers:
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": event.data.url, "expires_at": event.data.expires_at.isoformat()})
         notification.address(await uow.read_models(event.tenant_id).contact(event.data.customer_id), None)
+        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
+            self._send_after_commit(uow, [notification.id])
+
+    async def email_confirmation_requested(self, event: EmailConfirmationRequested, uow: NotifyUnitOfWork) -> None:
+        """The confirmation goes to the new address itself: whoever reads it there is who confirms it."""
+        data = event.data
+        notification = Notification(
+            id=notification_id(str(event.event_id), data.customer_id, "email_confirmation"),
+            tenant_id=event.tenant_id, kind="email_confirmation", itinerary_id=None, customer_id=data.customer_id,
+            source_event_id=str(event.event_id), trace_context=_current_trace(),
+            details={"url": data.url, "expires_at": data.expires_at.isoformat(), "to_address": data.email})
+        notification.address(await uow.read_models(event.tenant_id).contact(data.customer_id), None)
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 

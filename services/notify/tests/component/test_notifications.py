@@ -377,3 +377,17 @@ async def test_a_poc_linked_before_a_newer_item_change_arrives_is_still_told(ser
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
     [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     assert smtp.subject(mail).startswith("You are the point of contact")
+
+
+async def test_a_new_address_is_confirmed_by_a_message_to_that_address_not_to_the_current_one(service, smtp):
+    from trip_shared.contracts.customers import EmailConfirmation, EmailConfirmationRequested
+
+    await service.publish(contact("c1", language="zh-Hans"))
+    await service.publish(EmailConfirmationRequested(
+        tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2, producer="customers",
+        data=EmailConfirmation(customer_id="c1", email="mei.new@example.com",
+                               url="https://customers.example/forms/email/tok", expires_at=datetime.now(UTC))))
+    await eventually(lambda: asyncio.sleep(0, smtp.to("mei.new@example.com")))
+    [message] = smtp.to("mei.new@example.com")
+    assert smtp.subject(message) == "请确认您的电子邮箱" and smtp.to("mei@example.com") == []
+    assert "https://customers.example/forms/email/tok" in message.get_payload(decode=True).decode()
