@@ -24,6 +24,8 @@ class ItinerarySummary(Payload):
     start_date: date | None = None
     end_date: date | None = None
     stage: str = "inquiry"
+    item_ids: list[str] | None = Field(None, description="The trip's items after the change (absent from events "
+                                                         "published before this field existed).")
 
 
 class FieldChange(Payload):

@@ -7,7 +7,7 @@ from booking.domain.model import Booking
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.contracts.booking import BookingConfirmed, BookingDetails, BookingRequested
 from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated
-from trip_shared.errors import NotFoundError
+from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.read_models import wait_until_known
 
 PRODUCER = "booking"
@@ -28,13 +28,22 @@ def _envelope(booking: Booking) -> dict:
 async def request_booking(transaction: Transaction, tenant_id: str, itinerary_id: str, vendor_name: str,
                           description: str | None, item_id: str | None, itinerary_wait_s: float) -> Booking:
     booking = Booking.request(tenant_id, itinerary_id, vendor_name, description, item_id)
-    await wait_until_known(transaction, lambda uow: uow.known_itineraries(tenant_id).get(itinerary_id),
-                           itinerary_wait_s)
+
+    async def known_with_item(uow: BookingUnitOfWork) -> dict | None:
+        trip = await uow.known_itineraries(tenant_id).get(itinerary_id)
+        return trip if trip and (item_id is None or item_id in (trip.get("item_ids") or [])) else None
+
+    # The itinerary, or the item just added to it, may not have reached this service yet: give it a moment.
+    await wait_until_known(transaction, known_with_item, itinerary_wait_s)
 
     async def work(uow: BookingUnitOfWork) -> None:
-        if await uow.known_itineraries(tenant_id).get(itinerary_id) is None:
+        trip = await uow.known_itineraries(tenant_id).get(itinerary_id)
+        if trip is None:
             raise NotFoundError(f"No itinerary {itinerary_id} in this agency. If it was created just now, retry "
                                 "in a moment.", code="itinerary-not-found")
+        if item_id is not None and item_id not in (trip.get("item_ids") or []):
+            raise DomainError(f"Item {item_id} is not on itinerary {itinerary_id}. If it was added just now, "
+                              "retry in a moment.", code="item-not-on-itinerary")
         await uow.bookings(tenant_id).add(booking)
         uow.emit(BookingRequested(data=details(booking), **_envelope(booking)))
 
@@ -69,5 +78,7 @@ async def bookings_for(transaction: Transaction, tenant_id: str, itinerary_id: s
 
 
 async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: BookingUnitOfWork) -> None:
-    await uow.known_itineraries(event.tenant_id).apply(event.data.itinerary_id, event.aggregate_version,
-                                                       {"title": event.data.title})
+    known = {"title": event.data.title}
+    if event.data.item_ids is not None:
+        known["item_ids"] = event.data.item_ids
+    await uow.known_itineraries(event.tenant_id).apply(event.data.itinerary_id, event.aggregate_version, known)

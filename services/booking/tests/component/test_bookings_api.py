@@ -4,10 +4,11 @@ from trip_shared.testing.service import assert_every_v1_route_requires_auth, aut
 from trip_shared.web import ops
 
 
-def itinerary_event(itinerary_id="it-1", version=1, title="Kyoto", tenant="tenant-a"):
+def itinerary_event(itinerary_id="it-1", version=1, title="Kyoto", tenant="tenant-a", item_ids=None):
     contract = ItineraryCreated if version == 1 else ItineraryChanged
     return contract(tenant_id=tenant, aggregate_id=itinerary_id, aggregate_version=version, trip_id=itinerary_id,
-                    producer="itinerary", data=ItinerarySummary(itinerary_id=itinerary_id, title=title))
+                    producer="itinerary", data=ItinerarySummary(itinerary_id=itinerary_id, title=title,
+                                                                item_ids=item_ids))
 
 
 async def outbox_events(service, contract):
@@ -79,3 +80,16 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 async def test_every_route_requires_an_api_key(service):
     assert await assert_every_v1_route_requires_auth(service) == 4 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
+
+
+async def test_a_booking_names_an_item_of_its_own_itinerary(service):
+    await service.publish(itinerary_event(item_ids=["flight-1"]))
+    await service.publish(itinerary_event("it-2", item_ids=["hotel-2"]))
+    assert (await request(service, item_id="flight-1")).status_code == 201
+    elsewhere = await request(service, item_id="hotel-2")
+    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "item-not-on-itinerary"
+    made_up = await request(service, item_id="nope")
+    assert made_up.status_code == 422 and made_up.json()["code"] == "item-not-on-itinerary"
+    await service.publish(itinerary_event(version=2, item_ids=["flight-1", "dinner-3"]))
+    assert (await request(service, item_id="dinner-3")).status_code == 201, "an item added later is bookable"
+    assert await service.runtime.store.db["bookings"].count_documents({}) == 2

@@ -46,7 +46,8 @@ MEMBERSHIP_EVENTS = {"linked": CustomerLinked, "unlinked": CustomerUnlinked, "po
 
 def summary(itinerary: Itinerary) -> ItinerarySummary:
     return ItinerarySummary(itinerary_id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date,
-                            end_date=itinerary.end_date, stage=itinerary.stage)
+                            end_date=itinerary.end_date, stage=itinerary.stage,
+                            item_ids=[item.id for item in itinerary.items])
 
 
 def _envelope(itinerary: Itinerary) -> dict:
