@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel
 
+from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.runtime import ServiceRuntime
 from trip_shared.testing.service import auth, component_settings, running_service
 from trip_shared.web.auth import Principal, require, v1_router
@@ -46,6 +47,26 @@ def build_app(settings):
 
         await runtime.transaction(work)
         return {"bumped": counter_id}
+
+    @router.post("/links/{counter_id}", status_code=201)
+    async def link(counter_id: str, principal: Principal = require("things:write")) -> dict:
+        """Reads, and refuses (404) until the counter exists: like linking a customer not known yet."""
+        found = await runtime.transaction(
+            lambda uow: uow.collection("counters", principal.tenant_id).find_one({"_id": counter_id}))
+        if found is None:
+            raise NotFoundError(f"No counter {counter_id} yet.")
+        calls.append(f"linked {counter_id}")
+        return {"linked": counter_id}
+
+    @router.post("/two-steps/{counter_id}")
+    async def two_steps(counter_id: str, principal: Principal = require("things:write")) -> dict:
+        """Changes something, then fails: a retry must not change it again."""
+        async def work(uow):
+            await uow.collection("counters", principal.tenant_id).update_one(
+                {"_id": counter_id}, {"$inc": {"bumps": 1}}, upsert=True)
+
+        await runtime.transaction(work)
+        raise ConflictError("The second step failed.", code="second-step-failed")
 
     signer = LinkSigner(settings.link_signing_secret)
 
@@ -263,3 +284,15 @@ async def test_the_key_is_marked_committed_in_the_requests_own_transaction(servi
     replay = await service.client.post("/v1/counters/c-7", headers=keyed("k-6"))
     assert replay.json() == {"bumped": "c-7"}
     assert (await service.runtime.store.db["counters"].find_one({"_id": "c-7"}))["bumps"] == 1
+
+
+async def test_a_refusal_after_reading_frees_the_key_but_one_after_a_change_is_kept(service):
+    early = await service.client.post("/v1/links/c-3", headers=keyed("k-7"))
+    assert early.status_code == 404, "it only read, and changed nothing"
+    await service.runtime.store.db["counters"].insert_one({"_id": "c-3", "tenant_id": "tenant-a", "bumps": 0})
+    later = await service.client.post("/v1/links/c-3", headers=keyed("k-7"))
+    assert later.status_code == 201, "the same key may try again once the thing exists"
+    failed = await service.client.post("/v1/two-steps/c-4", headers=keyed("k-8"))
+    again = await service.client.post("/v1/two-steps/c-4", headers=keyed("k-8"))
+    assert failed.status_code == again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
+    assert (await service.runtime.store.db["counters"].find_one({"_id": "c-4"}))["bumps"] == 1

@@ -41,6 +41,10 @@ class ServiceSettings:
     # Tansu joins groups slowly with the client defaults (10 s / 3 s); the embedded stack lowers these.
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
+    # How often the service checks that Kafka still has its topics and identity (0: never), and how far back its
+    # outbox publishes again when Kafka lost its data.
+    kafka_watch_interval_s: float = 2.0
+    kafka_recovery_republish_s: float = 900.0
     consumer_max_attempts: int = 4
     consumer_retry_backoff_s: float = 0.5
     outbox_poll_interval_s: float = 1.0
@@ -105,6 +109,8 @@ class ServiceSettings:
             kafka_create_topics=_env_bool("KAFKA_CREATE_TOPICS", True),
             kafka_session_timeout_ms=int(_env("KAFKA_SESSION_TIMEOUT_MS", "10000")),
             kafka_heartbeat_interval_ms=int(_env("KAFKA_HEARTBEAT_INTERVAL_MS", "3000")),
+            kafka_watch_interval_s=float(_env("KAFKA_WATCH_INTERVAL_S", "2")),
+            kafka_recovery_republish_s=float(_env("KAFKA_RECOVERY_REPUBLISH_S", "900")),
             consumer_max_attempts=int(_env("CONSUMER_MAX_ATTEMPTS", "4")),
             consumer_retry_backoff_s=float(_env("CONSUMER_RETRY_BACKOFF_S", "0.5")),
             outbox_poll_interval_s=float(_env("OUTBOX_POLL_INTERVAL_S", "1.0")),

@@ -249,7 +249,9 @@ class EmbeddedStack:
                 "MONGODB_DATABASE": name,
                 "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
                 "KAFKA_TOPIC_PARTITIONS": str(TOPIC_PARTITIONS),
-                "KAFKA_CREATE_TOPICS": "false",
+                # Each service re-creates any missing topic (and its .dlq twin) when the embedded broker comes
+                # back empty; the stack has created them all before the services start.
+                "KAFKA_CREATE_TOPICS": "true",
                 "KAFKA_SESSION_TIMEOUT_MS": "2000",
                 "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
                 "API_KEYS_FILE": str(self.var_dir / "api-keys.json"),
@@ -393,6 +395,14 @@ class EmbeddedStack:
                     f"see {proc.log_path}\n--- last lines of {proc.log_path} ---\n{proc.log_tail()}"
                 )
             time.sleep(0.2)
+
+    def restart_kafka(self) -> None:
+        """Kill the embedded broker and start an empty one on the same port (topics, offsets and groups gone), as
+        a crash of the memory-only broker would. The services must notice and recover on their own."""
+        if self.kafka is None:
+            raise StackError("this stack uses an external Kafka; it cannot restart it")
+        self.kafka.stop(kill=True)
+        self.kafka = embedded.start_kafka(self.ports["kafka"], self.log_dir)
 
     def start_service(self, name: str, timeout: float | None = None) -> None:
         """(Re)start service ``name`` on its port and wait until its /readyz answers 200."""

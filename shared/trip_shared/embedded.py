@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -354,9 +355,13 @@ def start_kafka(
     env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV_VARS}
     env.setdefault("RUST_LOG", "warn")
     listener = f"tcp://{host}:{port}"
+    # A cluster id of its own for every start: a broker that comes back empty (it keeps everything in memory) then
+    # says so, and the services notice (see trip_shared.messaging.broker_watch).
+    cluster_id = f"trip-desk-{uuid.uuid4().hex[:12]}"
     handle = start_process(
         name,
-        [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", listener],
+        [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+         "--cluster-id", cluster_id],
         log_dir,
         env=env,
         cls=KafkaServer,

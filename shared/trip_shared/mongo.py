@@ -43,12 +43,14 @@ class TenantCollection:
     Repositories use this instead of raw collections, so no query can reach another agency's documents.
     """
 
-    def __init__(self, collection: AsyncCollection, tenant_id: str, session: AsyncClientSession | None) -> None:
+    def __init__(self, collection: AsyncCollection, tenant_id: str, session: AsyncClientSession | None,
+                 on_write: Callable[[], None] | None = None) -> None:
         if not tenant_id:
             raise ValueError("tenant_id is required")
         self._collection = collection
         self.tenant_id = tenant_id
         self._session = session
+        self._on_write = on_write or (lambda: None)
 
     def _scoped(self, filter_: Mapping[str, Any] | None) -> dict[str, Any]:
         return {**(filter_ or {}), "tenant_id": self.tenant_id}
@@ -63,14 +65,17 @@ class TenantCollection:
         return await self._collection.count_documents(self._scoped(filter_), session=self._session)
 
     async def insert_one(self, document: Mapping[str, Any]) -> None:
+        self._on_write()
         await self._collection.insert_one({**document, "tenant_id": self.tenant_id}, session=self._session)
 
     async def insert_many(self, documents: list[Mapping[str, Any]]) -> None:
+        self._on_write()
         if documents:
             await self._collection.insert_many([{**doc, "tenant_id": self.tenant_id} for doc in documents],
                                                session=self._session)
 
     async def replace_one(self, filter_: Mapping[str, Any], document: Mapping[str, Any], *, upsert: bool = False):
+        self._on_write()
         return await self._collection.replace_one(
             self._scoped(filter_), {**document, "tenant_id": self.tenant_id}, upsert=upsert, session=self._session
         )
@@ -84,13 +89,17 @@ class TenantCollection:
                                 code="concurrent-update")
 
     async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False):
+        self._on_write()
         return await self._collection.update_one(self._scoped(filter_), update, upsert=upsert, session=self._session)
 
     async def update_many(self, filter_: Mapping[str, Any], update: Mapping[str, Any]):
+        self._on_write()
         return await self._collection.update_many(self._scoped(filter_), update, session=self._session)
 
     async def delete_one(self, filter_: Mapping[str, Any]):
+        self._on_write()
         return await self._collection.delete_one(self._scoped(filter_), session=self._session)
 
     async def delete_many(self, filter_: Mapping[str, Any]):
+        self._on_write()
         return await self._collection.delete_many(self._scoped(filter_), session=self._session)

@@ -21,8 +21,9 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from trip_shared import deadline
 from trip_shared.config import ServiceSettings
-from trip_shared.contracts.registry import TOPICS
+from trip_shared.contracts.registry import all_topic_names
 from trip_shared.messaging.broker import create_broker, publish_raw
+from trip_shared.messaging.broker_watch import BrokerWatch
 from trip_shared.messaging.consumer import EventConsumer
 from trip_shared.messaging.dead_letters import DeadLetters
 from trip_shared.messaging.inbox import Inbox
@@ -81,12 +82,21 @@ class ServiceRuntime:
             on_cycle=self.metrics.record_relay_cycle,
         )
         self.uow_class = uow_class
+        self.broker_watch = BrokerWatch(
+            settings.kafka_bootstrap_servers, all_topic_names(),
+            create_topics=self._ensure_topics if settings.kafka_create_topics else None,
+            republish_since=self.outbox.republish_since, restart_consumers=self._restart_consumers,
+            republish_window=timedelta(seconds=settings.kafka_recovery_republish_s),
+            on_recovery=self.metrics.kafka_recoveries.inc,
+        ) if settings.kafka_watch_interval_s > 0 else None
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
         self._background_loops: list[tuple[Callable[[], Awaitable[None]], str]] = []
         self._background: list[asyncio.Task] = []
         self._consumers: list[EventConsumer] = []
         self._readiness_reports: list[tuple[str, Callable[[], Awaitable[dict]]]] = []
+        if self.broker_watch:
+            self.run_periodically(self.broker_watch.check, settings.kafka_watch_interval_s, "kafka-watch")
 
     # --- use cases -------------------------------------------------------------------------------------------
 
@@ -99,7 +109,8 @@ class ServiceRuntime:
             result = await work(uow)
             if uow.events:
                 await self.outbox.stage(session, uow.events)
-            await idempotency.mark_committed_in(session)
+            if uow.wrote:
+                await idempotency.mark_committed_in(session)
             committed[:] = [uow]
             return result
 
@@ -161,7 +172,9 @@ class ServiceRuntime:
             kafka_ok = bool(await self.broker.ping(timeout=2.0))
         except Exception:
             kafka_ok = False
-        report: dict = {"mongodb": "ok" if mongo_ok else "unreachable", "kafka": "ok" if kafka_ok else "unreachable"}
+        in_step = self.broker_watch is None or self.broker_watch.problem is None
+        kafka = ("ok" if in_step else self.broker_watch.problem) if kafka_ok else "unreachable"
+        report: dict = {"mongodb": "ok" if mongo_ok else "unreachable", "kafka": kafka}
         if mongo_ok:
             backlog = await self.outbox.backlog()
             report["outbox"] = backlog.as_dict()
@@ -173,7 +186,7 @@ class ServiceRuntime:
         if mongo_ok:
             for name, section in self._readiness_reports:
                 report[name] = await section()
-        report["status"] = "ready" if mongo_ok and kafka_ok else "not-ready"
+        report["status"] = "ready" if mongo_ok and kafka_ok and in_step else "not-ready"
         return report
 
     async def _ensure_topics(self) -> None:
@@ -181,8 +194,19 @@ class ServiceRuntime:
             return
         from trip_shared.embedded import ensure_topics
 
-        names = [name for spec in TOPICS for name in (spec.name, spec.dlq)]
-        await ensure_topics(self.settings.kafka_bootstrap_servers, names, self.settings.kafka_topic_partitions)
+        await ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(),
+                            self.settings.kafka_topic_partitions)
+
+    async def _restart_consumers(self) -> None:
+        """Leave the old broker's groups and join the new one's, reading its topics from the beginning."""
+        try:
+            await asyncio.wait_for(self.broker.stop(), timeout=30)
+        except Exception:  # a client confused by the restart may not stop cleanly; it is replaced anyway
+            log.warning("stopping the Kafka clients after the broker lost its data failed", exc_info=True)
+        for consumer in self._consumers:
+            consumer.rewind_on_next_assignments()
+        await self.broker.start()
+        self.relay.nudge()
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI):
@@ -195,6 +219,11 @@ class ServiceRuntime:
         await self._ensure_topics()
         await self.broker.start()
         self.relay.start()
+        if self.broker_watch:
+            try:
+                await self.broker_watch.check()  # the identity to keep in step with
+            except Exception:
+                log.warning("could not read Kafka's identity at start; the watch retries", exc_info=True)
         self._background = [asyncio.create_task(loop(), name=name) for loop, name in self._background_loops]
         log.info("service started", extra={"port": self.settings.port})
         try:
@@ -207,6 +236,8 @@ class ServiceRuntime:
             for hook in reversed(self._shutdown_hooks):
                 await hook()
             await self.relay.stop()
+            if self.broker_watch:
+                await self.broker_watch.close()
             await self.broker.stop()
             await self.store.close()
             log.info("service stopped")

@@ -20,13 +20,22 @@ class UnitOfWork:
         self.session = session
         self.events: list[Event] = []
         self.after_commit: list = []
+        self._wrote = False
         self.bind()
+
+    @property
+    def wrote(self) -> bool:
+        """Whether this unit of work changes anything (a read-only one commits nothing worth remembering)."""
+        return self._wrote or bool(self.events)
+
+    def _note_write(self) -> None:
+        self._wrote = True
 
     def bind(self) -> None:
         """Create repositories here; they share ``self.session``."""
 
     def collection(self, name: str, tenant_id: str) -> TenantCollection:
-        return TenantCollection(self.db[name], tenant_id, self.session)
+        return TenantCollection(self.db[name], tenant_id, self.session, on_write=self._note_write)
 
     def emit(self, event: Event) -> None:
         self.events.append(event)

@@ -24,3 +24,4 @@ def create_broker(settings: ServiceSettings, tracer_provider: TracerProvider | N
 
 async def publish_raw(broker: KafkaBroker, topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
     await broker.publish(body, topic=topic, key=key.encode(), headers=headers)
+

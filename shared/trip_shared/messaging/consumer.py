@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from aiokafka import ConsumerRebalanceListener
 from faststream import AckPolicy
 from faststream.kafka import Topic
 from faststream.kafka.annotations import KafkaMessage
@@ -51,6 +53,8 @@ class EventConsumer:
         self.group_id = group_id
         self._handlers: dict[str, tuple[type[Event], Handler]] = {}
         self._subscribed = False
+        self._subscriber = None
+        self._rewind_until = 0.0
 
     def handles(self, contract: type[E]) -> Callable[[Handler[E]], Handler[E]]:
         if self._subscribed:
@@ -76,7 +80,7 @@ class EventConsumer:
             await self.deliver(contract, handler, msg)
 
         consume.__name__ = f"{self.group_id}_consumer"
-        self.runtime.broker.subscriber(
+        self._subscriber = self.runtime.broker.subscriber(
             *[Topic(topic, num_partitions=settings.kafka_topic_partitions) for topic in self._handlers],
             decoder=_raw_body,
             group_id=self.group_id,
@@ -84,8 +88,22 @@ class EventConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            listener=_RewindAfterBrokerLoss(self),
             title=self.group_id,
-        )(consume)
+        )
+        self._subscriber(consume)
+
+    def rewind_on_next_assignments(self, for_s: float = 60.0) -> None:
+        """After the broker came back empty, read every partition assigned in the next minute from its beginning.
+
+        The new logs start again at 0, while the group's committed positions may be the old logs' (a consumer that
+        lived through the restart commits them there): the group would wait past every new message. Seeking on
+        assignment needs no say over the group's offsets; the inbox makes re-reading what was handled harmless."""
+        self._rewind_until = time.monotonic() + for_s
+
+    @property
+    def rewinding(self) -> bool:
+        return time.monotonic() < self._rewind_until
 
     async def deliver(self, contract: type[E], handler: Handler[E], msg: KafkaMessage) -> None:
         metrics = self.runtime.metrics
@@ -132,6 +150,10 @@ class EventConsumer:
         outcome = await self.process(self._parse(contract, body), handler)
         self.runtime.metrics.events_consumed.labels(topic, self.group_id, "replayed").inc()
         return outcome
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._handlers)
 
     def handles_topic(self, topic: str) -> bool:
         return topic in self._handlers
@@ -182,6 +204,20 @@ class EventConsumer:
             extra={"topic": topic, "dlq_topic": dlq_topic(topic), "group": self.group_id, "error": error[:500]},
         )
         await msg.ack()
+
+
+class _RewindAfterBrokerLoss(ConsumerRebalanceListener):
+    def __init__(self, owner: EventConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        if assigned and self.owner.rewinding:
+            await self.owner._subscriber.consumer.seek_to_beginning(*assigned)
+            log.warning("read again from the beginning after the broker lost its data",
+                        extra={"group": self.owner.group_id, "partitions": len(assigned)})
 
 
 def _raw_body(message: KafkaMessage) -> bytes:

@@ -148,6 +148,17 @@ class Outbox:
                                               "status": PUBLISHED}, session=session)
         return result.deleted_count
 
+    async def republish_since(self, since: datetime) -> int:
+        """After the broker lost its data: what was published since then goes again (in its order), and what was
+        waiting on a backoff goes now. Consumers dedupe by event id, so nothing takes effect twice."""
+        now = _now()
+        again = await self.rows.update_many({"status": PUBLISHED, "published_at": {"$gte": since}},
+                                            {"$set": {"status": PENDING, "next_attempt_at": now,
+                                                      "republished_at": now}, "$unset": {"published_at": ""}})
+        await self.rows.update_many({"status": PENDING, "next_attempt_at": {"$gt": now}},
+                                    {"$set": {"next_attempt_at": now}})
+        return again.modified_count
+
     async def due(self, limit: int, after: ObjectId | None = None) -> list[dict]:
         query: dict = {"status": PENDING}
         if after is not None:

@@ -36,7 +36,7 @@ def test_api_keys() -> str:
 def component_settings(service_name: str, mongodb_url: str, database: str, **overrides) -> ServiceSettings:
     # Route-walking tests make hundreds of deliberately unauthenticated calls from one address.
     defaults = dict(kafka_create_topics=False, api_keys=test_api_keys(), consumer_retry_backoff_s=0.01,
-                    auth_failures_per_minute=100_000,
+                    auth_failures_per_minute=100_000, kafka_watch_interval_s=0,
                     outbox_poll_interval_s=0.05, read_model_wait_s=0.3)
     return ServiceSettings(service_name=service_name, mongodb_url=mongodb_url, mongodb_database=database,
                            **{**defaults, **overrides})
@@ -98,8 +98,8 @@ async def assert_every_v1_route_requires_auth(service: RunningService) -> int:
 
 def unbounded_inputs(app: FastAPI) -> list[str]:
     """Every request body field and query parameter a client can make arbitrarily large: strings without a
-    ``maxLength`` (or enum, format, or digit bound), arrays without ``maxItems``, open-ended maps. Path
-    parameters are bounded by the server's limit on the request line."""
+    ``maxLength`` (or enum, format, or digit bound), numbers without a ``maximum``, arrays without ``maxItems``,
+    open-ended maps. Path parameters are bounded by the server's limit on the request line."""
     spec = app.openapi()
     definitions = spec.get("components", {}).get("schemas", {})
     found: list[str] = []
@@ -121,6 +121,9 @@ def unbounded_inputs(app: FastAPI) -> list[str]:
         if kind == "string" and not ({"maxLength", "enum", "const"} & set(schema)) \
                 and schema.get("format") not in ("date", "date-time", "uuid"):
             found.append(where)
+        if kind in ("integer", "number") and not ({"maximum", "exclusiveMaximum", "enum"} & set(schema)) \
+                and not is_decimal:
+            found.append(where)  # MongoDB stores 8-byte integers: an unbounded one can overflow a query
         if kind == "array":
             if "maxItems" not in schema:
                 found.append(f"{where}[]")

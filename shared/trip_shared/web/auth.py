@@ -17,7 +17,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 
 from trip_shared.config import ServiceSettings
-from trip_shared.web.problems import ApiProblem
+from trip_shared.web.problems import PROBLEM_RESPONSES, ApiProblem
 
 log = logging.getLogger(__name__)
 
@@ -156,4 +156,4 @@ def require(scope: str):
 
 def v1_router(**kwargs) -> APIRouter:
     """Every ``/v1`` route goes through this router, so none can be reached without a valid key."""
-    return APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], **kwargs)
+    return APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], responses=PROBLEM_RESPONSES, **kwargs)

@@ -233,7 +233,9 @@ class HttpEdge:
         completed = False
         try:
             await self._run_with_deadline(scope, _replay(body, receive), recording_send, status_seen)
-            if status_seen and 200 <= status_seen[0] < 300:
+            # A success is kept; so is any answer to a request that changed something before it failed, since
+            # running it again would change it twice. A refusal that changed nothing frees the key.
+            if status_seen and (200 <= status_seen[0] < 300 or await self.idempotency_keys.committed(record_id)):
                 await self.idempotency_keys.complete(record_id, status_seen[0], response_headers, b"".join(chunks))
                 completed = True
         finally:

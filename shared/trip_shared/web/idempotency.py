@@ -10,8 +10,9 @@ stored under the key for a day. Then, for the same agency and key:
 - a reservation left by a process that died is taken over if nothing committed, and refused (409) if it did, since
   running it again would apply it twice.
 
-Only successful responses are stored: a refused request changed nothing, so running it again is safe, and it may
-succeed later (a customer another service has just created becomes linkable).
+Successful responses are stored, and so is any response to a request whose transaction wrote something before it
+failed. A refused request that changed nothing frees its key: running it again is safe, and it may succeed later
+(a customer another service has just created becomes linkable). Read-only transactions mark nothing.
 """
 from __future__ import annotations
 
@@ -115,6 +116,10 @@ class IdempotencyKeys:
         await self.rows.update_one({"_id": record_id}, {"$set": {
             "status": "completed", "completed_at": _now(),
             "response": {"status": status, "headers": [list(h) for h in headers], "body": Binary(body)}}})
+
+    async def committed(self, record_id: str) -> bool:
+        row = await self.rows.find_one({"_id": record_id}, {"committed": 1})
+        return bool(row and row.get("committed"))
 
     async def release(self, record_id: str) -> None:
         """The request failed without taking effect: the key is free for a retry."""

@@ -33,6 +33,9 @@ class ServiceMetrics:
                                         registry=self.registry)
         self.outbox_failures = Counter("outbox_publish_failures_total", "Failed publish attempts",
                                        registry=self.registry)
+        self.kafka_recoveries = Counter("kafka_recoveries_total", "Times Kafka had lost its data and the service "
+                                        "re-created topics, republished and restarted its consumers",
+                                        registry=self.registry)
         self.events_consumed = Counter("events_consumed_total", "Consumed events by outcome",
                                        ["topic", "group", "outcome"], registry=self.registry)
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,6 +20,31 @@ _TYPE_PREFIX = "https://trip-desk.example/problems/"
 _HTTP_CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
                406: "not-acceptable", 409: "conflict", 413: "payload-too-large", 415: "unsupported-media-type",
                422: "invalid-request", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong, for a person.")
+    instance: str = Field(description="The path of the request.")
+    code: str = Field(description="Stable, machine-readable: what to branch on.")
+    model_config = ConfigDict(extra="allow")
+
+
+_WHEN = {400: "Malformed JSON, a bad cursor or header", 401: "No valid API key", 403: "The key lacks the scope",
+         404: "Not found in this agency", 409: "The request conflicts with the current state",
+         412: "If-Match did not match the current ETag", 413: "The body is too large",
+         422: "The request is not valid", 429: "Too many failed authentications; see Retry-After",
+         503: "Past the request's deadline, or the database is unreachable; nothing changed, retry"}
+# Documented on every /v1 operation, so clients (and Schemathesis) know each error's shape.
+_PROBLEM_SCHEMA = Problem.model_json_schema()
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
+    for status, description in _WHEN.items()
+}
 
 
 def problem_json_response(status: int, code: str, title: str, detail: str, instance: str,

@@ -212,7 +212,7 @@ async def share_link(itinerary_id: str, request: Request, body: ShareLinkIn | No
 
 
 @router.get("/itineraries/{itinerary_id}/history", response_model=AuditPage)
-async def itinerary_history(itinerary_id: str, request: Request, after_version: int = Query(0, ge=0),
+async def itinerary_history(itinerary_id: str, request: Request, after_version: int = Query(0, ge=0, le=2**31),
                             limit: int = Query(50, ge=1, le=200),
                             principal: Principal = require("itineraries:read")) -> AuditPage:
     entries = await services.history(_transaction(request), principal.tenant_id, itinerary_id, limit=limit + 1,
