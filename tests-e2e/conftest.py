@@ -19,6 +19,7 @@ from trip_shared.testing.otlp_receiver import OtlpReceiver
 from trip_shared.web.auth import hash_key
 
 OTHER_TENANT_KEY = "e2e-other-agency-key"
+FUZZ_TENANT_KEY = "e2e-fuzz-agency-key"
 
 
 def docker_available() -> bool:
@@ -56,7 +57,10 @@ def traces() -> Iterator[OtlpReceiver]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, traces) -> Iterator[EmbeddedStack]:
     other_tenant = [{"name": "e2e-other", "tenant_id": "other-agency", "scopes": ["*"],
-                     "key_sha256": hash_key(OTHER_TENANT_KEY)}]
+                     "key_sha256": hash_key(OTHER_TENANT_KEY)},
+                    # Schemathesis gets an agency of its own: what it creates stays out of the other tests' way.
+                    {"name": "e2e-fuzz", "tenant_id": "fuzz-agency", "scopes": ["*"],
+                     "key_sha256": hash_key(FUZZ_TENANT_KEY)}]
     extra_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint, "API_KEYS": json.dumps(other_tenant),
                  "LOG_LEVEL": "INFO"}
     with ExitStack() as resources:
@@ -97,3 +101,8 @@ def api(stack) -> Api:
 @pytest.fixture(scope="session")
 def other_agency(stack) -> Api:
     return Api(stack, OTHER_TENANT_KEY)
+
+
+@pytest.fixture(scope="session")
+def fuzz_agency(stack) -> str:
+    return FUZZ_TENANT_KEY

@@ -6,6 +6,7 @@ import pytest
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.sdk.trace import TracerProvider
+from pymongo.errors import AutoReconnect
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
 from trip_shared.errors import PermanentEventError
@@ -29,6 +30,7 @@ class Harness:
     def __init__(self, settings):
         self.runtime = ServiceRuntime(settings, tracer_provider=TracerProvider())
         self.failures_left: dict[str, int] = {}
+        self.outage_left: dict[str, int] = {}
         self.calls: list[str] = []
         self.dead_letters: list[bytes] = []
         self.dead_letter_headers: list[dict] = []
@@ -41,6 +43,9 @@ class Harness:
             await uow.collection("seen", event.tenant_id).insert_one({"_id": event.aggregate_id, "name": name})
             if name == "Permanent":
                 raise PermanentEventError("this event can never be applied")
+            if self.outage_left.get(name, 0):
+                self.outage_left[name] -= 1
+                raise AutoReconnect("connection refused: the database is restarting")
             if self.failures_left.get(name, 0) != 0:
                 self.failures_left[name] -= 1
                 raise RuntimeError(f"transient failure for {name}")
@@ -178,3 +183,13 @@ async def test_a_dead_letter_is_replayed_once_after_its_cause_is_fixed(harness):
         again = await service.client.post(f"/v1/ops/dead-letters/{dead['id']}/replay", headers=auth())
         assert again.status_code == 409 and again.json()["code"] == "already-replayed"
         assert (await service.client.get("/readyz")).json()["dead_letters_open"] == 0
+
+
+async def test_a_database_outage_uses_up_no_attempts_and_never_dead_letters_a_good_event(harness):
+    harness.outage_left["Patient"] = 10  # far more than the 3 attempts a failing event gets
+    async with running_service(harness.app) as service:
+        await publish(service.broker, created("Patient"))
+        assert await harness.seen() == ["Patient"] and harness.dead_letters == []
+        assert harness.calls.count("Patient") == 11
+        metrics = (await service.client.get("/metrics")).text
+        assert 'outcome="waited_for_database"' in metrics

@@ -404,6 +404,16 @@ class EmbeddedStack:
         self.kafka.stop(kill=True)
         self.kafka = embedded.start_kafka(self.ports["kafka"], self.log_dir)
 
+    def restart_mongodb(self, down_s: float = 0.0) -> None:
+        """Kill the embedded database (SIGKILL, mid-write as it may be) and start it again on its files."""
+        if self.mongodb is None:
+            raise StackError("this stack uses an external MongoDB; it cannot restart it")
+        if self.mongo_storage == ":memory:":
+            raise StackError("an ephemeral stack keeps MongoDB in memory: a restart would lose everything")
+        self.mongodb.stop(kill=True)
+        time.sleep(down_s)
+        self.mongodb = embedded.start_mongodb(self.ports["mongodb"], self.mongo_storage, self.log_dir)
+
     def start_service(self, name: str, timeout: float | None = None) -> None:
         """(Re)start service ``name`` on its port and wait until its /readyz answers 200."""
         if name not in self.services:

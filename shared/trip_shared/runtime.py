@@ -229,17 +229,20 @@ class ServiceRuntime:
         try:
             yield
         finally:
+            # Each step of a shutdown gets a bound: a stop that hangs (a task stuck on a dead connection) is logged
+            # with what it awaits and left behind, instead of keeping the process, or a test run, alive forever.
             for task in self._background:
                 task.cancel()
-            await asyncio.gather(*self._background, return_exceptions=True)
+            await _bounded("background tasks", asyncio.gather(*self._background, return_exceptions=True),
+                           self._background)
             self._background.clear()
             for hook in reversed(self._shutdown_hooks):
-                await hook()
-            await self.relay.stop()
+                await _bounded("a shutdown hook", hook())
+            await _bounded("the outbox relay", self.relay.stop(), [self.relay._task] if self.relay._task else [])
             if self.broker_watch:
-                await self.broker_watch.close()
-            await self.broker.stop()
-            await self.store.close()
+                await _bounded("the Kafka watch", self.broker_watch.close())
+            await _bounded("the Kafka broker", self.broker.stop())
+            await _bounded("MongoDB", self.store.close())
             log.info("service stopped")
 
     def create_app(self, *, title: str, description: str, routers: Sequence[APIRouter],
@@ -262,7 +265,9 @@ class ServiceRuntime:
             """Liveness: the process answers."""
             return {"status": "ok", "service": self.settings.service_name}
 
-        @app.get("/readyz", tags=["operations"])
+        @app.get("/readyz", tags=["operations"], responses={
+            503: {"description": "Not ready: MongoDB or Kafka unreachable, or Kafka lost its data and the service "
+                                 "is catching up. The body says which."}})
         async def readyz() -> JSONResponse:
             """Readiness: MongoDB and Kafka reachable; also reports the outbox backlog."""
             report = await self.readiness()
@@ -275,6 +280,31 @@ class ServiceRuntime:
                                            excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"],
                                            server_request_hook=_redact_request)
         return app
+
+
+SHUTDOWN_STEP_TIMEOUT_S = 20.0
+
+
+async def _bounded(what: str, step: Awaitable, tasks: Sequence[asyncio.Task] = ()) -> None:
+    try:
+        await asyncio.wait_for(step, SHUTDOWN_STEP_TIMEOUT_S)
+    except TimeoutError:
+        stuck = [task for task in tasks if not task.done()]
+        awaiting = "; ".join(f"{task.get_name()} at {_where(task)}" for task in stuck)
+        log.error("stopping %s took over %s s; going on without it%s", what, SHUTDOWN_STEP_TIMEOUT_S,
+                  f" ({awaiting})" if awaiting else "")
+    except Exception:
+        log.exception("stopping %s failed; going on", what)
+
+
+def _where(task: asyncio.Task) -> str:
+    """The chain of awaits a task is suspended in (the innermost last), e.g. ``drain:371 > backlog:230 > …``."""
+    places, awaited = [], task.get_coro()
+    while awaited is not None and getattr(awaited, "cr_frame", None) is not None:
+        frame = awaited.cr_frame
+        places.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        awaited = getattr(awaited, "cr_await", None)
+    return " > ".join(places[-6:]) or "?"
 
 
 def _document_idempotency_keys(app: FastAPI) -> None:

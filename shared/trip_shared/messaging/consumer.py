@@ -25,6 +25,7 @@ from faststream import AckPolicy
 from faststream.kafka import Topic
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
 from trip_shared.contracts.envelope import Event
 from trip_shared.contracts.registry import dlq_topic
@@ -115,7 +116,9 @@ class EventConsumer:
             return
         max_attempts = max(1, self.runtime.settings.consumer_max_attempts)
         error = ""
-        for attempt in range(1, max_attempts + 1):
+        attempt = 1
+        outage_waits = 0
+        while attempt <= max_attempts:
             try:
                 outcome = await self.process(event, handler)
                 metrics.events_consumed.labels(topic, self.group_id, outcome).inc()
@@ -124,6 +127,16 @@ class EventConsumer:
             except PermanentEventError as exc:
                 error = f"permanent: {exc}"
                 break
+            except _DATABASE_UNREACHABLE as exc:
+                # The database being down says nothing about the message: wait for it, using up no attempt, so
+                # an outage cannot push good events into the dead-letter topic.
+                outage_waits += 1
+                log.warning("database unreachable while handling an event; waiting for it: %s", type(exc).__name__,
+                            extra={"topic": topic, "event_id": str(event.event_id), "waits": outage_waits})
+                metrics.events_consumed.labels(topic, self.group_id, "waited_for_database").inc()
+                backoff = self.runtime.settings.consumer_retry_backoff_s * 2 ** min(outage_waits, 4)
+                await asyncio.sleep(min(5.0, backoff))
+                continue
             except Exception as exc:
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 log.warning(
@@ -133,7 +146,8 @@ class EventConsumer:
                 if attempt < max_attempts:
                     metrics.events_consumed.labels(topic, self.group_id, "retried").inc()
                     await asyncio.sleep(self.runtime.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
-        await self._dead_letter(msg, topic, error, attempts=attempt)
+                attempt += 1
+        await self._dead_letter(msg, topic, error, attempts=min(attempt, max_attempts))
 
     def _parse(self, contract: type[E], body: bytes) -> E:
         try:
@@ -218,6 +232,11 @@ class _RewindAfterBrokerLoss(ConsumerRebalanceListener):
             await self.owner._subscriber.consumer.seek_to_beginning(*assigned)
             log.warning("read again from the beginning after the broker lost its data",
                         extra={"group": self.owner.group_id, "partitions": len(assigned)})
+
+
+# Connection refused, reset, timed out, no primary: the database, not the event. (A write conflict is transient too,
+# but with_transaction already retries those.)
+_DATABASE_UNREACHABLE = (ConnectionFailure, ServerSelectionTimeoutError, NetworkTimeout)
 
 
 def _raw_body(message: KafkaMessage) -> bytes:

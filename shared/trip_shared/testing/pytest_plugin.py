@@ -78,3 +78,23 @@ def kafka_bootstrap() -> Iterator[str]:
 def mongo_database_name() -> str:
     """A database of its own for each test, so tests never see each other's documents."""
     return f"t_{uuid.uuid4().hex[:12]}"
+
+
+def _print_asyncio_tasks(signum, frame) -> None:  # pragma: no cover - a debugging aid
+    """``kill -USR1 <pytest pid>``: every asyncio task's stack on stderr, to see what a stuck test awaits."""
+    import asyncio
+    import sys
+
+    loop = asyncio._get_running_loop()
+    print(f"\n=== asyncio tasks ({'no running loop' if loop is None else len(asyncio.all_tasks(loop))}) ===",
+          file=sys.stderr)
+    for task in asyncio.all_tasks(loop) if loop else ():
+        task.print_stack(file=sys.stderr)
+    sys.stderr.flush()
+
+
+def pytest_configure(config) -> None:
+    import signal
+
+    if hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, _print_asyncio_tasks)
