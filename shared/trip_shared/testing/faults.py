@@ -37,6 +37,7 @@ class Tally:
     requests: int = 0
     retries: int = 0
     faults: Counter = field(default_factory=Counter)
+    given_up: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, **counts: int) -> None:
@@ -56,6 +57,7 @@ class Client:
         key = uuid.uuid4().hex
         deadline = time.monotonic() + self.patience_s
         first = True
+        last = "no answer"
         while time.monotonic() < deadline:
             if not first:
                 self.tally.add(retries=1)
@@ -65,13 +67,19 @@ class Client:
             try:
                 response = self.http.post(self.stack.service_url(service) + path, json=body,
                                           headers={"Idempotency-Key": key})
-            except httpx.HTTPError:  # the service is down, or restarting
+            except httpx.HTTPError as error:  # the service is down, or restarting
+                last = type(error).__name__
                 continue
             if response.status_code in (200, 201):
                 return response.json()
             if response.status_code in (404, 409, 429) or response.status_code >= 500:
-                continue  # not known yet (events on their way), in progress, or the platform's trouble
+                # not known yet (events on their way), in progress, or the platform's trouble
+                problem = response.headers.get("content-type", "").startswith("application/problem")
+                last = f"{response.status_code} {response.json().get('code') if problem else ''}"
+                continue
             raise AssertionError(f"POST {path}: {response.status_code} {response.text}")
+        with self.tally.lock:
+            self.tally.given_up.append(f"POST {service} {path.split('/')[2]}…: last {last}")
         return None
 
     def trip_flow(self, n: int) -> str | None:
@@ -162,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  duplicated           {len(duplicated)}")
     print(f"notifications stuck    {len(stuck)}")
     print(f"time                   {flows_s:.0f} s of flows under faults, {time.monotonic() - started:.0f} s in all")
+    for request in tally.given_up[:10]:
+        print(f"  given up: {request}")
     for email in lost[:10]:
         print(f"  lost: {email}")
     for email in duplicated[:10]:

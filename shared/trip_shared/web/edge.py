@@ -149,7 +149,7 @@ class HttpEdge:
             return
         key = headers.get(idempotency.HEADER)
         if key is not None and scope["method"] == "POST" and is_api_path(path) and self.idempotency_keys:
-            await self._run_once(scope, body, receive, observed_send, status_seen, principal.tenant_id, key)
+            await self._run_once(scope, body, receive, observed_send, principal.tenant_id, key)
         else:
             await self._run_with_deadline(scope, _replay(body, receive), observed_send, status_seen)
         if status_seen and is_signed_link_path(path) and status_seen[0] == 403:
@@ -195,8 +195,8 @@ class HttpEdge:
                 break
         return b"".join(chunks)
 
-    async def _run_once(self, scope: Scope, body: bytes, receive: Receive, send: Send, status_seen: list[int],
-                        tenant_id: str, key: str) -> None:
+    async def _run_once(self, scope: Scope, body: bytes, receive: Receive, send: Send, tenant_id: str,
+                        key: str) -> None:
         if not idempotency.valid_key(key):
             await self._refuse(scope, receive, send, 400, "invalid-idempotency-key", "Invalid Idempotency-Key",
                                f"An Idempotency-Key is 1 to {idempotency.MAX_KEY_LENGTH} printable ASCII characters "
@@ -220,28 +220,35 @@ class HttpEdge:
         record_id = reservation.record_id
         response_headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
+        held: list[Message] = []
+        status: list[int] = []
 
-        async def recording_send(message: Message) -> None:
+        async def holding_send(message: Message) -> None:
+            # The answer is kept before it goes out, so a process killed in between leaves no applied request
+            # without its answer on record (the client retries, and gets it).
             if message["type"] == "http.response.start":
+                status.append(message["status"])
                 response_headers.extend((name.decode().lower(), value.decode()) for name, value in message["headers"]
                                         if name.decode().lower() in idempotency.REPLAYED_HEADERS)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
+            held.append(message)
 
         token = idempotency.start(self.idempotency_keys.db, record_id)
         completed = False
         try:
-            await self._run_with_deadline(scope, _replay(body, receive), recording_send, status_seen)
+            await self._run_with_deadline(scope, _replay(body, receive), holding_send, status)
             # A success is kept; so is any answer to a request that changed something before it failed, since
             # running it again would change it twice. A refusal that changed nothing frees the key.
-            if status_seen and (200 <= status_seen[0] < 300 or await self.idempotency_keys.committed(record_id)):
-                await self.idempotency_keys.complete(record_id, status_seen[0], response_headers, b"".join(chunks))
+            if status and (200 <= status[0] < 300 or await self.idempotency_keys.committed(record_id)):
+                await self.idempotency_keys.complete(record_id, status[0], response_headers, b"".join(chunks))
                 completed = True
         finally:
             idempotency.reset(token)
             if not completed:
                 await self.idempotency_keys.release(record_id)
+        for message in held:
+            await send(message)
 
     async def _run_with_deadline(self, scope: Scope, receive: Receive, send: Send, status_seen: list[int]) -> None:
         # The database operations of the request stop at the deadline on their own (and abort their transaction);
