@@ -125,20 +125,27 @@ def _unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def principal_for(registry: ApiKeyRegistry, authorization: str) -> tuple[Principal | None, str]:
+    """The principal an ``Authorization`` header names, or why it names none."""
+    scheme, _, key = authorization.partition(" ")
+    if not authorization:
+        return None, "Send an API key as 'Authorization: Bearer <key>'."
+    if scheme.lower() != "bearer" or not key.strip():
+        return None, "The Authorization header must be 'Bearer <key>'."
+    principal = registry.lookup(key.strip())
+    if principal is None:
+        return None, "The API key is not valid."
+    return principal, ""
+
+
 async def authenticate(request: Request) -> Principal:
     # The HTTP edge authenticates /v1 requests before reading their body and leaves the principal here.
     known = request.scope.get("state", {}).get("principal")
     if known is not None:
         return known
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if not header:
-        raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise _unauthorized("The Authorization header must be 'Bearer <key>'.")
-    principal = request.app.state.runtime.api_keys.lookup(key.strip())
+    principal, problem = principal_for(request.app.state.runtime.api_keys, request.headers.get("authorization", ""))
     if principal is None:
-        raise _unauthorized("The API key is not valid.")
+        raise _unauthorized(problem)
     request.state.principal = principal
     return principal
 

@@ -21,18 +21,15 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trip_shared import deadline
 from trip_shared.web import idempotency
+from trip_shared.web.auth import ApiKeyRegistry, principal_for
 from trip_shared.web.idempotency import IdempotencyKeys
 from trip_shared.web.problems import problem_json_response
-
-if TYPE_CHECKING:
-    from trip_shared.web.auth import ApiKeyRegistry, Principal
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +131,7 @@ class HttpEdge:
             return
         headers = Headers(scope=scope)
         if is_api_path(path):
-            principal, problem = self._authenticate(headers)
+            principal, problem = principal_for(self._api_keys(), headers.get("authorization", ""))
             if problem:
                 self._failed(client, path, problem)
                 await self._refuse(scope, receive, observed_send, 401, "unauthorized", "Unauthorized", problem,
@@ -154,18 +151,6 @@ class HttpEdge:
             await self._run_with_deadline(scope, _replay(body, receive), observed_send, status_seen)
         if status_seen and is_signed_link_path(path) and status_seen[0] == 403:
             self._failed(client, path, "invalid signed link")
-
-    def _authenticate(self, headers: Headers) -> tuple[Principal | None, str]:
-        header = headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
-        if not header:
-            return None, "Send an API key as 'Authorization: Bearer <key>'."
-        if scheme.lower() != "bearer" or not key.strip():
-            return None, "The Authorization header must be 'Bearer <key>'."
-        principal = self._api_keys().lookup(key.strip())
-        if principal is None:
-            return None, "The API key is not valid."
-        return principal, ""
 
     def _failed(self, client: str, path: str, reason: str) -> None:
         self.limiter.record_failure(client)
