@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from pymongo.errors import PyMongoError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -220,20 +221,27 @@ class HttpEdge:
             held.append(message)
 
         token = idempotency.start(self.idempotency_keys.db, record_id)
-        completed = False
         try:
             await self._run_with_deadline(scope, _replay(body, receive), holding_send, status)
-            # A success is kept; so is any answer to a request that changed something before it failed, since
-            # running it again would change it twice. A refusal that changed nothing frees the key.
-            if status and (200 <= status[0] < 300 or await self.idempotency_keys.committed(record_id)):
-                await self.idempotency_keys.complete(record_id, status[0], response_headers, b"".join(chunks))
-                completed = True
         finally:
             idempotency.reset(token)
-            if not completed:
-                await self.idempotency_keys.release(record_id)
+            await self._settle_key(record_id, status, response_headers, b"".join(chunks))
         for message in held:
             await send(message)
+
+    async def _settle_key(self, record_id: str, status: list[int], headers: list[tuple[str, str]],
+                          body: bytes) -> None:
+        """Keep the answer under its key, or free the key. A success is kept; so is any answer to a request that
+        changed something before it failed, since running it again would change it twice. A refusal that changed
+        nothing frees the key. If the database is gone by now, the client still gets its answer; a retry is then
+        told the request was applied."""
+        try:
+            if status and (200 <= status[0] < 300 or await self.idempotency_keys.committed(record_id)):
+                await self.idempotency_keys.complete(record_id, status[0], headers, body)
+            else:
+                await self.idempotency_keys.release(record_id)
+        except PyMongoError as problem:
+            log.warning("could not record the answer under its Idempotency-Key: %s", type(problem).__name__)
 
     async def _run_with_deadline(self, scope: Scope, receive: Receive, send: Send, status_seen: list[int]) -> None:
         # The database operations of the request stop at the deadline on their own (and abort their transaction);
