@@ -211,7 +211,7 @@ class EmbeddedStack:
 
     @property
     def mongodb_url(self) -> str:
-        return self.mongodb_url_override or f"mongodb://{HOST}:{self.ports['mongodb']}"
+        return self.mongodb_url_override or f"mongodb://{HOST}:{self.ports['mongodb']}/?retryWrites=false"
 
     @property
     def smtp_address(self) -> str:
@@ -254,6 +254,7 @@ class EmbeddedStack:
                 "KAFKA_CREATE_TOPICS": "true",
                 "KAFKA_SESSION_TIMEOUT_MS": "2000",
                 "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+                **({} if self.kafka_bootstrap_override else {"KAFKA_FETCH_MAX_WAIT_MS": "20"}),
                 "API_KEYS_FILE": str(self.var_dir / "api-keys.json"),
                 "LINK_SIGNING_SECRET": self.link_secret,
                 "SMTP_HOST": HOST,

@@ -442,8 +442,10 @@ class MongoServer(ManagedProcess):
     @property
     def url(self) -> str:
         # SecantusDB advertises itself as a single-node replica-set primary under this very address,
-        # so a plain URL works (transactions and change streams included).
-        return f"mongodb://{self.host}:{self.port}"
+        # so a plain URL works (transactions and change streams included). retryWrites=false: SecantusDB keeps a
+        # record of every retryable write and, past 10,000 of them, sorts them all on each write (one insert_one:
+        # 18 ms instead of 1 ms). Only for this embedded server: against MongoDB, retryable writes stay on.
+        return f"mongodb://{self.host}:{self.port}/?retryWrites=false"
 
 
 def mongo_ping(url: str, timeout_s: float = 2.0) -> None:

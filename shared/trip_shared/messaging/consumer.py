@@ -89,6 +89,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             listener=_RewindAfterBrokerLoss(self),
             title=self.group_id,
         )
