@@ -1,12 +1,13 @@
 # make up    — run the whole platform locally (creates .venv on first use)
 # make test  — unit, component and end-to-end tests
+# make bench — the platform against bare baselines on the same servers (BENCH_ARGS=--quick: about a minute)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PACKAGES := shared services/customers services/itinerary services/booking services/notify services/feedback
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install clean
+.PHONY: up test bench install clean
 
 $(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +23,11 @@ up: $(STAMP)
 	exec $(PY) -m trip_shared.devstack up
 
 test: $(STAMP)
-	$(PY) -m ruff check shared services tests-e2e
+	$(PY) -m ruff check shared services tests-e2e benchmarks
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/platform_benchmark.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
