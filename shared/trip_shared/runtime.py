@@ -82,6 +82,11 @@ class ServiceRuntime:
             on_cycle=self.metrics.record_relay_cycle,
         )
         self.uow_class = uow_class
+
+        async def refresh_backlog() -> None:  # counted when Prometheus asks, not on every relay cycle
+            self.metrics.record_backlog(await self.outbox.backlog())
+
+        self.metrics.before_scrape(refresh_backlog)
         self.broker_watch = BrokerWatch(
             settings.kafka_bootstrap_servers, all_topic_names(),
             create_topics=self._ensure_topics if settings.kafka_create_topics else None,
@@ -100,8 +105,15 @@ class ServiceRuntime:
 
     # --- use cases -------------------------------------------------------------------------------------------
 
-    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        """Run ``work`` in one transaction; its emitted events go to the outbox in that same transaction."""
+    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]], *, read_only: bool = False) -> T:
+        """Run ``work`` in one transaction; its emitted events go to the outbox in that same transaction.
+
+        ``read_only`` work runs outside any transaction: each read sees the latest committed data, and nothing
+        may be written. On the embedded server a transaction holds a lock across every round trip it makes, so a
+        read that needs no snapshot keeps it short for the writers."""
+        if read_only:
+            with pymongo.timeout(deadline.remaining_s()):
+                return await work(self.uow_class(self.store.db, None))
         committed: list[UnitOfWork] = []
 
         async def attempt(session) -> T:

@@ -15,7 +15,8 @@ from trip_shared.mongo import TenantCollection
 class UnitOfWork:
     """Base class; a service subclasses it to expose its repositories (built in :meth:`bind`)."""
 
-    def __init__(self, db: AsyncDatabase, session: AsyncClientSession) -> None:
+    def __init__(self, db: AsyncDatabase, session: AsyncClientSession | None) -> None:
+        """``session`` None: a read-only unit of work, outside any transaction, refusing to write."""
         self.db = db
         self.session = session
         self.events: list[Event] = []
@@ -29,6 +30,8 @@ class UnitOfWork:
         return self._wrote or bool(self.events)
 
     def _note_write(self) -> None:
+        if self.session is None:
+            raise RuntimeError("a read-only unit of work cannot write")
         self._wrote = True
 
     def bind(self) -> None:
@@ -38,6 +41,8 @@ class UnitOfWork:
         return TenantCollection(self.db[name], tenant_id, self.session, on_write=self._note_write)
 
     def emit(self, event: Event) -> None:
+        if self.session is None:
+            raise RuntimeError("a read-only unit of work cannot emit events")
         self.events.append(event)
 
     def on_commit(self, callback) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -263,6 +264,7 @@ class OutboxRelay:
 
     BATCH = 200
     MAX_BACKOFF = timedelta(seconds=30)
+    LEASE_RENEWAL_S = 1.0
     # Rows of keys that wait (backing off, held) are skipped; a cycle looks this many batches past them at most.
     MAX_BATCHES_PER_CYCLE = 20
 
@@ -273,7 +275,7 @@ class OutboxRelay:
         *,
         tracer_provider: trace.TracerProvider | None = None,
         poll_interval_s: float = 1.0,
-        on_cycle: Callable[[OutboxBacklog | None, int, int], None] | None = None,
+        on_cycle: Callable[[int, int], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self._publish = publish
@@ -283,6 +285,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._lease_renewed_at = float("-inf")
+        self._parked: set[str] = set()
+        self._parked_read_at = float("-inf")
 
     def nudge(self) -> None:
         self._wake.set()
@@ -298,6 +303,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        self._lease_renewed_at = float("-inf")
         try:
             await self.outbox.release_lease(self._owner)
         except Exception:  # the database may already be gone at shutdown; the lease just expires
@@ -317,14 +323,35 @@ class OutboxRelay:
                 pass
             self._wake.clear()
 
+    async def _hold_lease(self) -> bool:
+        """Take or renew the lease; renewing it more than once a second would only cost the database."""
+        if time.monotonic() - self._lease_renewed_at < self.LEASE_RENEWAL_S:
+            return True
+        if not await self.outbox.acquire_lease(self._owner):
+            self._lease_renewed_at = float("-inf")
+            return False
+        self._lease_renewed_at = time.monotonic()
+        return True
+
+    async def _waiting_keys(self) -> set[str]:
+        """Keys with a parked row (rows behind it are held), read at most once a second: parking is rare."""
+        if time.monotonic() - self._parked_read_at >= self.LEASE_RENEWAL_S:
+            self._parked = await self.outbox.parked_keys()
+            for key in self._parked:
+                await self.outbox.hold(key)
+            self._parked_read_at = time.monotonic()
+        return set(self._parked)
+
+    def forget_parked(self) -> None:
+        """An operator retried or dropped a parked row: read the parked keys afresh on the next cycle."""
+        self._parked_read_at = float("-inf")
+
     async def drain(self) -> int:
         """Publish every due row, in order per key; a key whose head row can't go now waits, the others go on."""
-        if not await self.outbox.acquire_lease(self._owner):
+        if not await self._hold_lease():
             return 0
         published = failed = 0
-        waiting_keys = await self.outbox.parked_keys()
-        for key in waiting_keys:
-            await self.outbox.hold(key)
+        waiting_keys = await self._waiting_keys()
         after: ObjectId | None = None
         for _ in range(self.MAX_BATCHES_PER_CYCLE):
             rows = await self.outbox.due(self.BATCH, after)
@@ -347,6 +374,7 @@ class OutboxRelay:
                     waiting_keys.add(key)
                     await self.outbox.park(row, _describe(exc))
                     await self.outbox.hold(key)
+                    self._parked.add(key)
                     log.error("outbox event refused by Kafka; parked until an operator retries or drops it",
                               extra={"event_id": row["event_id"], "topic": row["topic"], "error": _describe(exc)})
                 except Exception as exc:  # broker down, topic missing, timeout: keep the row and back off
@@ -365,10 +393,10 @@ class OutboxRelay:
                     sent.append(row["_id"])
             await self.outbox.mark_published(sent)
             published += len(sent)
-            if broker_down or len(rows) < self.BATCH or not await self.outbox.acquire_lease(self._owner):
+            if broker_down or len(rows) < self.BATCH or not await self._hold_lease():
                 break
         if self._on_cycle:
-            self._on_cycle(await self.outbox.backlog(), published, failed)
+            self._on_cycle(published, failed)
         return published
 
     async def _publish_row(self, row: dict) -> None:

@@ -39,14 +39,15 @@ class ServiceMetrics:
         self.events_consumed = Counter("events_consumed_total", "Consumed events by outcome",
                                        ["topic", "group", "outcome"], registry=self.registry)
 
-    def record_relay_cycle(self, backlog, published: int, failed: int) -> None:
-        if backlog is not None:
-            self.outbox_pending.set(backlog.pending)
-            self.outbox_oldest_age.set(backlog.oldest_pending_age_s)
-            self.outbox_parked.set(backlog.parked)
-            self.outbox_held.set(backlog.held)
+    def record_relay_cycle(self, published: int, failed: int) -> None:
         self.outbox_published.inc(published)
         self.outbox_failures.inc(failed)
+
+    def record_backlog(self, backlog) -> None:
+        self.outbox_pending.set(backlog.pending)
+        self.outbox_oldest_age.set(backlog.oldest_pending_age_s)
+        self.outbox_parked.set(backlog.parked)
+        self.outbox_held.set(backlog.held)
 
     def install(self, app: FastAPI) -> None:
         @app.middleware("http")

@@ -91,6 +91,7 @@ async def retry_outbox_row(event_id: str, request: Request,
     row = await _outbox(request).retry_parked(principal.tenant_id, event_id)
     if row is None:
         raise _not_parked(await _row_or_404(request, principal.tenant_id, event_id))
+    request.app.state.runtime.relay.forget_parked()
     request.app.state.runtime.relay.nudge()
     return OutboxRow.of({**row, "status": PENDING})
 
@@ -102,6 +103,7 @@ async def drop_outbox_row(event_id: str, request: Request,
     row = await _outbox(request).drop_parked(principal.tenant_id, event_id, principal.name)
     if row is None:
         raise _not_parked(await _row_or_404(request, principal.tenant_id, event_id))
+    request.app.state.runtime.relay.forget_parked()
     request.app.state.runtime.relay.nudge()
     return OutboxRow.of({**row, "status": "dropped", "dropped_by": principal.name})
 

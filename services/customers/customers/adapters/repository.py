@@ -149,9 +149,12 @@ class SearchIndex:
                  "order_key": f"{rank}{customer.sort_key}", "status": customer.status}
                 for field, ranks in entries.items() for term, rank in ranks.items()]
 
+    async def add(self, customer: Customer) -> None:
+        await self._entries.insert_many(self.rows(customer))
+
     async def rewrite(self, customer: Customer) -> None:
         await self._entries.delete_many({"customer_id": customer.id})
-        await self._entries.insert_many(self.rows(customer))
+        await self.add(customer)
 
     async def remove(self, customer_id: str) -> None:
         await self._entries.delete_many({"customer_id": customer_id})
@@ -197,7 +200,7 @@ class CustomerRepository:
 
     async def add(self, customer: Customer) -> None:
         await self._customers.insert_one(_to_document(customer))
-        await self._search.rewrite(customer)
+        await self._search.add(customer)
 
     async def save(self, customer: Customer, expected_version: int) -> None:
         """Optimistic concurrency: refuse to overwrite a change made meanwhile by someone else."""
@@ -223,20 +226,19 @@ class CustomerRepository:
 
     async def possible_duplicates(self, customer: Customer, limit: int = 50) -> list[Customer]:
         """Customers sharing an e-mail or phone with ``customer``, or its full name."""
-        alternatives: list[dict] = []
-        if customer.emails:
-            alternatives.append({"emails": {"$in": customer.emails}})
-        if customer.phones:
-            alternatives.append({"phones": {"$in": customer.phones}})
+        # One equality query per value, each on its own index: SecantusDB answers an "$or" (and an "$in") by
+        # scanning every customer, which would make creating one slower the more the agency has.
+        lookups = [("emails", email) for email in customer.emails] + [("phones", phone) for phone in customer.phones]
         if customer.last_name:
-            alternatives.append({"search_keys": fold(customer.full_name)})
+            lookups.append(("search_keys", fold(customer.full_name)))
             # Same family name and first initial: near-identical first names are then checked one by one.
-            alternatives.append({"family_initial": _family_initial(customer)})
-        if not alternatives:
-            return []
-        cursor = self._customers.find({"$or": alternatives, "_id": {"$ne": customer.id},
-                                       "status": {"$ne": "merged"}}).limit(limit)
-        return [_from_document(doc) async for doc in cursor]
+            lookups.append(("family_initial", _family_initial(customer)))
+        found: dict[str, Customer] = {}
+        for name, value in lookups:
+            async for document in self._customers.find({name: value}).limit(limit):
+                if document["_id"] != customer.id and document.get("status") != "merged":
+                    found.setdefault(document["_id"], _from_document(document))
+        return list(found.values())[:limit]
 
     async def search(self, query: SearchQuery, *, include_inactive: bool, limit: int,
                      after: str | None) -> list[tuple[str, Customer]]:

@@ -79,17 +79,22 @@ async def create_customer(transaction: Transaction, tenant_id: str, actor: str, 
     """Register a customer, unless it looks like one the agency already has (then say which, and why)."""
     customer = Customer.register(tenant_id, **details)
 
+    async def look_for_duplicates(uow: CustomersUnitOfWork) -> list[tuple[Customer, list[str]]]:
+        candidates = [(other, duplicate_reasons(customer, other))
+                      for other in await uow.customers(tenant_id).possible_duplicates(customer)]
+        return [(other, reasons) for other, reasons in candidates if reasons]
+
+    # Before the transaction, not in it: a snapshot would not see a twin being created at the same moment either,
+    # and reads inside it would hold the embedded server's lock for the writers.
+    candidates = [] if allow_duplicate else await transaction(look_for_duplicates, read_only=True)
+    if candidates:
+        raise PossibleDuplicate(
+            "This looks like a customer the agency already has. Use the existing record, or send the "
+            "request again with allow_duplicate=true if this really is someone else.",
+            duplicates=[_summary(other, reasons) for other, reasons in candidates])
+
     async def work(uow: CustomersUnitOfWork) -> None:
         repository = uow.customers(tenant_id)
-        if not allow_duplicate:
-            candidates = [(other, duplicate_reasons(customer, other))
-                          for other in await repository.possible_duplicates(customer)]
-            candidates = [(other, reasons) for other, reasons in candidates if reasons]
-            if candidates:
-                raise PossibleDuplicate(
-                    "This looks like a customer the agency already has. Use the existing record, or send the "
-                    "request again with allow_duplicate=true if this really is someone else.",
-                    duplicates=[_summary(other, reasons) for other, reasons in candidates])
         await repository.add(customer)
         await repository.record_history(customer, actor, "created", [])
         uow.emit(CustomerCreated(data=snapshot(customer), **_envelope(customer)))
@@ -285,7 +290,7 @@ async def delete_customer(transaction: Transaction, tenant_id: str, actor: str, 
 
 
 async def get_customer(transaction: Transaction, tenant_id: str, customer_id: str) -> Customer:
-    return await transaction(lambda uow: _load(uow, tenant_id, customer_id))
+    return await transaction(lambda uow: _load(uow, tenant_id, customer_id), read_only=True)
 
 
 async def search_customers(transaction: Transaction, tenant_id: str, query: str, *, include_inactive: bool,
