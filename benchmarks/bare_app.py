@@ -39,3 +39,19 @@ async def find_one(record_id: str) -> dict:
 @app.get("/bare/records")
 async def some_ids() -> list[str]:
     return [doc["_id"] async for doc in db["records"].find({}, {"_id": 1}).limit(200)]
+
+
+@app.post("/bare/trips", status_code=201)
+async def new_trip(body: dict) -> dict:
+    document = {"_id": str(uuid.uuid4()), "items": [], **body}
+    await db["trips"].insert_one(document)
+    return document
+
+
+@app.get("/bare/trips/{trip_id}")
+async def read_trip(trip_id: str) -> dict:
+    """What showing an itinerary must read at least: the trip with its items, its travellers, its bookings."""
+    trip = await db["trips"].find_one({"_id": trip_id}) or {}
+    travellers = await db["travellers"].find({"trip_id": trip_id}).to_list(None)
+    bookings = await db["bookings"].find({"trip_id": trip_id}).to_list(None)
+    return {**trip, "travellers": travellers, "bookings": bookings}

@@ -5,8 +5,9 @@ work as the platform's routes and nothing else (benchmarks/bare_app.py). Then, i
 machine hits both alike, it measures each subject and its baseline at each concurrency, and prints one table: the
 figure, the baseline's, their ratio, and the machine's load average during the run. Figures, never assertions.
 
-Measured so far: POST /v1/customers against a bare route inserting a record and an event in one transaction, and
-GET /v1/customers/{id} against a bare route doing one find_one.
+Measured: POST /v1/customers and POST …/items against a bare route inserting a record and an event in one
+transaction; GET /v1/customers/{id} against a bare find_one; GET /v1/itineraries/{id} (30 items) against a bare
+route reading the trip, its travellers and its bookings.
 """
 from __future__ import annotations
 
@@ -77,6 +78,40 @@ async def seed(url: str, headers: dict, count: int) -> list[str]:
         return ids
 
 
+_item_counter = [0]
+
+
+def new_item() -> dict:
+    """An activity on one of the trip's 300 days, an hour long, in its own zone."""
+    _item_counter[0] += 1
+    day = 1 + _item_counter[0] % 28
+    month = 1 + (_item_counter[0] // 28) % 12
+    return {"kind": "activity", "title": f"Visit {_item_counter[0]}", "timezone": "Asia/Tokyo",
+            "start": f"2027-{month:02d}-{day:02d}T{9 + _item_counter[0] % 8:02d}:00",
+            "end": f"2027-{month:02d}-{day:02d}T{10 + _item_counter[0] % 8:02d}:00"}
+
+
+async def seed_trips(itinerary: str, bare: str, headers: dict, count: int) -> dict[str, list[str]]:
+    trip = {"title": "Benchmark trip", "start_date": "2027-01-01", "end_date": "2027-12-31"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        platform = [(await client.post(f"{itinerary}/v1/itineraries", json=trip, headers=headers)).json()["id"]
+                    for _ in range(count)]
+        bare_ids = [(await client.post(f"{bare}/bare/trips", json=trip)).json()["_id"] for _ in range(count)]
+    return {"platform": platform, "bare": bare_ids}
+
+
+async def trip_with_items(itinerary: str, bare: str, headers: dict, items: int) -> dict[str, str]:
+    trip = {"title": "Thirty items", "start_date": "2027-01-01", "end_date": "2027-12-31"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        trip_id = (await client.post(f"{itinerary}/v1/itineraries", json=trip, headers=headers)).json()["id"]
+        for _ in range(items):
+            (await client.post(f"{itinerary}/v1/itineraries/{trip_id}/items", json=new_item(),
+                               headers=headers)).raise_for_status()
+        bare_id = (await client.post(f"{bare}/bare/trips", json={**trip, "items": [new_item()
+                                                                                   for _ in range(items)]})).json()
+    return {"platform": trip_id, "bare": bare_id["_id"]}
+
+
 def start_baseline(stack: EmbeddedStack, log_dir: Path) -> tuple[embedded.ManagedProcess, str]:
     port = embedded.free_port()
     env = {**os.environ, "MONGODB_URL": stack.mongodb_url, "MONGODB_DATABASE": "bare",
@@ -130,6 +165,21 @@ async def run(stack: EmbeddedStack, bare: str, seconds: float, rounds: int) -> l
                            paths=lambda: _pick(customer_ids)),
                       dict(url=f"{bare}/bare/records/", method="GET", concurrency=concurrency, headers={},
                            paths=lambda: _pick(record_ids))))
+    itinerary = stack.service_url("itinerary")
+    trips = await seed_trips(itinerary, bare, headers, count=20)
+    for concurrency in (1, 8):
+        cases.append((f"POST …/items c={concurrency}", "bare two-insert transaction",
+                      dict(url=f"{itinerary}/v1/itineraries/", method="POST", concurrency=concurrency,
+                           headers=headers, paths=lambda: f"{_pick(trips['platform'])}/items", body=new_item),
+                      dict(url=f"{bare}/bare/two-inserts", method="POST", concurrency=concurrency, headers={},
+                           body=new_item)))
+    full_trip = await trip_with_items(itinerary, bare, headers, items=30)
+    for concurrency in (1, 8, 32):
+        cases.append((f"GET /v1/itineraries/{{id}} c={concurrency}", "bare trip + travellers + bookings",
+                      dict(url=f"{itinerary}/v1/itineraries/{full_trip['platform']}", method="GET",
+                           concurrency=concurrency, headers=headers),
+                      dict(url=f"{bare}/bare/trips/{full_trip['bare']}", method="GET", concurrency=concurrency,
+                           headers={})))
     results = []
     for name, baseline_name, subject, baseline in cases:
         pairs = []
