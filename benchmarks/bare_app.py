@@ -5,15 +5,72 @@ what the platform's own layers cost: the edge, auth, validation, the domain, the
 """
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import smtplib
 import uuid
+from contextlib import asynccontextmanager
+from email.message import EmailMessage
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 client = AsyncMongoClient(os.environ["MONGODB_URL"], tz_aware=True, uuidRepresentation="standard")
 db = client[os.environ.get("MONGODB_DATABASE", "bare")]
-app = FastAPI()
+FLOOR_TOPIC = "bare.flows"
+kafka: dict = {}
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI):
+    """With Kafka and SMTP configured, the trip-flow floor: a producer, and a consumer that sends the mail."""
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield
+        return
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    kafka["producer"] = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await kafka["producer"].start()
+    consumer = AIOKafkaConsumer(FLOOR_TOPIC, bootstrap_servers=bootstrap, group_id="bare-floor",
+                                auto_offset_reset="earliest",
+                                fetch_max_wait_ms=int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "500")),
+                                session_timeout_ms=2000, heartbeat_interval_ms=500)
+    await consumer.start()
+    task = asyncio.create_task(_deliver_flows(consumer))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await consumer.stop()
+        await kafka["producer"].stop()
+
+
+async def _deliver_flows(consumer: AIOKafkaConsumer) -> None:
+    """One hop's consumer: one insert, one SMTP send (a connection per mail, in a thread, as notify sends)."""
+    async for message in consumer:
+        flow = json.loads(message.value)
+        await db["floor_records"].insert_one({"_id": flow["id"], "email": flow["email"]})
+        await asyncio.to_thread(_send_mail, flow["email"], flow["id"])
+
+
+def _send_mail(address: str, flow_id: str) -> None:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "floor@bench.example", address, f"Flow {flow_id}"
+    mail.set_content("The floor's e-mail.")
+    with smtplib.SMTP(os.environ["SMTP_HOST"], int(os.environ["SMTP_PORT"]), timeout=10) as smtp:
+        smtp.send_message(mail)
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.post("/bare/flows", status_code=202)
+async def start_flow(body: dict) -> dict:
+    """The floor of a trip flow: the request's event produced; the hop, insert and send follow in the consumer."""
+    flow = {"id": str(uuid.uuid4()), "email": body["email"]}
+    await kafka["producer"].send_and_wait(FLOOR_TOPIC, json.dumps(flow).encode(), key=flow["id"].encode())
+    return flow
 
 
 @app.post("/bare/two-inserts", status_code=201)

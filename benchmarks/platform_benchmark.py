@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -24,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from trip_shared import embedded
-from trip_shared.devstack import EmbeddedStack, http_status
+from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
+from trip_shared.devstack import API_KEY_TENANT, EmbeddedStack, http_status
 
 
 @dataclass
@@ -112,10 +115,193 @@ async def trip_with_items(itinerary: str, bare: str, headers: dict, items: int) 
     return {"platform": trip_id, "bare": bare_id["_id"]}
 
 
+async def produce_customers_created(bootstrap: str, count: int) -> dict[int, tuple[int, int]]:
+    """``count`` new customers' events, as the customers service would publish them; returns the offsets they got,
+    per partition, as (first, last + 1). (Taken from the broker's answers: the embedded one reports a partition's
+    end as the start of its last batch.)"""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    sent = []
+    try:
+        for number in range(count):
+            tag = uuid.uuid4().hex[:12]
+            event = CustomerCreated(tenant_id=API_KEY_TENANT, aggregate_id=tag, aggregate_version=1,
+                                    producer="benchmark",
+                                    data=CustomerSnapshot(customer_id=tag, first_name=f"Drain{number}",
+                                                          last_name="Load", emails=[f"{tag}@drain.example"]))
+            sent.append(await producer.send(CustomerCreated.TOPIC, event.model_dump_json().encode(),
+                                            key=event.partition_key.encode()))
+        ranges: dict[int, tuple[int, int]] = {}
+        for metadata in await asyncio.gather(*sent):
+            first, end = ranges.get(metadata.partition, (metadata.offset, metadata.offset + 1))
+            ranges[metadata.partition] = (min(first, metadata.offset), max(end, metadata.offset + 1))
+        return ranges
+    finally:
+        await producer.stop()
+
+
+async def committed_total(reader: AIOKafkaConsumer, partitions: list[TopicPartition]) -> int:
+    """The group's committed offsets, read without joining it (the embedded broker answers the admin client's
+    offset fetch in a version aiokafka cannot decode)."""
+    return sum([await reader.committed(partition) or 0 for partition in partitions])
+
+
+async def drain_round(stack: EmbeddedStack, events: int) -> tuple[float, float]:
+    """One burst of ``events`` customer.created events drained by notify's consumer, and by the raw loop; each
+    as events per second from its first handled event to its last commit."""
+    bootstrap = stack.kafka_bootstrap
+    topic = CustomerCreated.TOPIC
+    stack.stop_service("notify")
+    ranges = await produce_customers_created(bootstrap, events)
+    fetch_wait = stack.service_env("notify").get("KAFKA_FETCH_MAX_WAIT_MS", "500")
+    raw = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("raw_drain.py")), bootstrap, topic,
+        json.dumps({str(number): bounds for number, bounds in ranges.items()}), stack.mongodb_url, "bare", fetch_wait,
+        stdout=asyncio.subprocess.PIPE)
+    output, _ = await raw.communicate()
+    baseline = json.loads(output)
+    baseline_rate = baseline["events"] / baseline["seconds"]
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id="notify", enable_auto_commit=False)
+    await reader.start()
+    partitions = [TopicPartition(topic, number) for number in ranges]
+    try:
+        start_total = await committed_total(reader, partitions)
+        target = sum(end for _, end in ranges.values())
+        await asyncio.to_thread(stack.start_service, "notify")
+        first_seen = first_total = None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            total = await committed_total(reader, partitions)
+            if first_seen is None and total > start_total:
+                first_seen, first_total = time.perf_counter(), total
+            if total >= target:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise RuntimeError("notify did not drain the burst in 10 minutes")
+        finished = time.perf_counter()
+    finally:
+        await reader.stop()
+    return (target - first_total) / max(finished - first_seen, 1e-6), baseline_rate
+
+
+class Mailbox:
+    """When each address got its first mail: the moment the SMTP server accepted it (the file's time)."""
+
+    def __init__(self, maildir: Path) -> None:
+        self.new = maildir / "new"
+        self.seen: set[str] = set()
+        self.received: dict[str, float] = {}
+
+    def scan(self) -> None:
+        for entry in os.scandir(self.new) if self.new.exists() else ():
+            if entry.name in self.seen:
+                continue
+            self.seen.add(entry.name)
+            with open(entry.path, "rb") as mail:
+                head = mail.read(8192).split(b"\n\n", 1)[0].decode(errors="replace")
+            for line in head.splitlines():
+                if line.lower().startswith("to:") and "@flow" in line:
+                    address = line.split("<")[-1].split(">")[0].split()[-1].strip()
+                    self.received.setdefault(address, entry.stat().st_mtime)
+
+
+@dataclass
+class FlowFigures:
+    offered_per_s: float
+    delivered: int
+    sent: int
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+
+
+async def open_loop(rate: float, seconds: float, start: Callable[[httpx.AsyncClient, int], object],
+                    address: Callable[[int], str], mailbox: Mailbox, grace_s: float = 30.0) -> FlowFigures:
+    """Start flow i at exactly i/rate seconds, whether or not the earlier ones finished (no coordinated
+    omission: latency counts from when a flow was due, to its mail's acceptance by the SMTP server)."""
+    count = max(1, int(rate * seconds))
+    due: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        began_wall = time.time()
+        began = time.monotonic()
+        requests = []
+        for number in range(count):
+            delay = began + number / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            due[address(number)] = began_wall + number / rate
+            requests.append(asyncio.create_task(start(client, number)))
+        answers = await asyncio.gather(*requests, return_exceptions=True)
+    failed = sum(1 for answer in answers if isinstance(answer, Exception) or answer.status_code >= 400)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and not all(item in mailbox.received for item in due):
+        mailbox.scan()
+        await asyncio.sleep(0.01)
+    mailbox.scan()
+    latencies = sorted(max(0.0, mailbox.received[item] - at) for item, at in due.items() if item in mailbox.received)
+    if not latencies:
+        return FlowFigures(rate, 0, count - failed, 0.0, float("nan"), float("nan"))
+    last = max(mailbox.received[item] for item in due if item in mailbox.received)
+    return FlowFigures(rate, len(latencies), count - failed, len(latencies) / max(last - began_wall, 1e-6),
+                       1000 * statistics.median(latencies),
+                       1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))])
+
+
+async def seed_flows(stack: EmbeddedStack, headers: dict, count: int, tag: str) -> list[tuple[str, str]]:
+    """(itinerary id, customer id) pairs, each customer with an address of its own, known to the itinerary."""
+    customers, itinerary = stack.service_url("customers"), stack.service_url("itinerary")
+    trip = {"title": "Open loop", "start_date": "2027-05-01", "end_date": "2027-05-09"}
+    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+        async def one(number: int) -> tuple[str, str]:
+            customer = await client.post(f"{customers}/v1/customers", json={
+                "first_name": f"Flow{number}", "last_name": tag, "email": f"{tag}-{number}@flow.example"})
+            trip_id = (await client.post(f"{itinerary}/v1/itineraries", json=trip)).json()["id"]
+            return trip_id, customer.json()["id"]
+
+        pairs = []
+        for first in range(0, count, 8):
+            pairs += await asyncio.gather(*(one(number) for number in range(first, min(count, first + 8))))
+    await asyncio.sleep(2)  # the itinerary service learns of the customers from their events
+    return pairs
+
+
+async def trip_flows(stack: EmbeddedStack, bare: str, rates: tuple[float, ...], seconds: float
+                     ) -> list[tuple[FlowFigures, FlowFigures]]:
+    """Each rate: the floor (produce, consume, insert, mail), then the platform (link a customer to a trip:
+    the POC's e-mail), both open loop on the same servers."""
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    mailbox = Mailbox(stack.maildir)
+    itinerary = stack.service_url("itinerary")
+    results = []
+    for round_number, rate in enumerate(rates):
+        count = max(1, int(rate * seconds))
+        tag = f"r{round_number}{uuid.uuid4().hex[:6]}"
+        pairs = await seed_flows(stack, headers, count, tag)
+        floor = await open_loop(
+            rate, seconds, lambda client, n, tag=tag: client.post(f"{bare}/bare/flows",
+                                                                   json={"email": f"floor-{tag}-{n}@flow.example"}),
+            lambda n, tag=tag: f"floor-{tag}-{n}@flow.example", mailbox)
+        platform = await open_loop(
+            rate, seconds, lambda client, n, pairs=pairs: client.post(
+                f"{itinerary}/v1/itineraries/{pairs[n][0]}/customers", json={"customer_id": pairs[n][1]},
+                headers=headers),
+            lambda n, tag=tag: f"{tag}-{n}@flow.example", mailbox)
+        print(f"  trip flow {rate:g}/s: {platform.per_s:.1f}/s p99 {platform.p99_ms:.0f} ms vs floor "
+              f"{floor.per_s:.1f}/s p99 {floor.p99_ms:.0f} ms", flush=True)
+        results.append((platform, floor))
+    return results
+
+
 def start_baseline(stack: EmbeddedStack, log_dir: Path) -> tuple[embedded.ManagedProcess, str]:
     port = embedded.free_port()
+    service_env = stack.service_env("notify")
+    asyncio.run(embedded.ensure_topics(stack.kafka_bootstrap, ["bare.flows"], 4))
     env = {**os.environ, "MONGODB_URL": stack.mongodb_url, "MONGODB_DATABASE": "bare",
-           "PYTHONPATH": str(Path(__file__).resolve().parent)}
+           "PYTHONPATH": str(Path(__file__).resolve().parent), "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+           "KAFKA_FETCH_MAX_WAIT_MS": service_env.get("KAFKA_FETCH_MAX_WAIT_MS", "500"),
+           "SMTP_HOST": service_env["SMTP_HOST"], "SMTP_PORT": service_env["SMTP_PORT"]}
     process = embedded.start_process("bare", [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
                                               "--port", str(port), "--log-level", "warning"], log_dir, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -113,6 +113,75 @@ async def test_permanent_failures_and_contract_violations_are_dead_lettered_at_o
         assert await harness.seen() == []
 
 
+def counting_transactions(runtime: ServiceRuntime) -> list[int]:
+    """Wrap the runtime's unit-of-work runner to count the writing transactions it runs."""
+    counted: list[int] = []
+    run = runtime.transaction
+
+    async def transaction(work, *, read_only=False):
+        if not read_only:
+            counted.append(1)
+        return await run(work, read_only=read_only)
+
+    runtime.transaction = transaction
+    return counted
+
+
+async def publish_together(broker, *events: CustomerCreated) -> None:
+    """As one fetch would bring them: one batch."""
+    await broker.publish_batch(*(event.model_dump_json().encode() for event in events), topic=CustomerCreated.TOPIC)
+
+
+async def test_a_backlog_is_handled_a_batch_per_transaction(harness):
+    names = [f"Batch{number}" for number in range(6)]
+    async with running_service(harness.app) as service:
+        transactions = counting_transactions(service.runtime)
+        events = [created(name) for name in names]
+        await publish_together(service.broker, *events)
+        assert await harness.seen() == names and harness.calls == names
+        assert len(transactions) == 1, "one transaction for the whole batch"
+        for event in events:
+            assert await service.runtime.inbox.seen("policy-test", str(event.event_id))
+        metrics = (await service.client.get("/metrics")).text
+        assert 'events_consumed_total{group="policy-test",outcome="processed",topic="customer.created"} 6.0' in metrics
+
+
+async def test_a_failing_event_in_a_batch_holds_back_none_of_the_others_and_keeps_its_attempt_count(harness):
+    harness.failures_left["Poison"] = -1
+    async with running_service(harness.app) as service:
+        poison = created("Poison")
+        await publish_together(service.broker, created("Before"), poison, created("After"))
+        assert sorted(await harness.seen()) == ["After", "Before"]
+        assert harness.calls.count("Poison") == 3, "the batch's try was its first of three attempts"
+    assert [CustomerCreated.model_validate_json(body).event_id for body in harness.dead_letters] == [poison.event_id]
+
+
+async def test_a_permanently_failing_event_in_a_batch_is_dead_lettered_without_another_try(harness):
+    async with running_service(harness.app) as service:
+        await publish_together(service.broker, created("Permanent"), created("Fine"))
+        assert await harness.seen() == ["Fine"]
+        assert harness.calls.count("Permanent") == 1
+        assert len(harness.dead_letters) == 1
+
+
+async def test_a_batch_holding_an_event_handled_before_applies_the_rest_once(harness):
+    async with running_service(harness.app) as service:
+        seen_before = created("Old")
+        await publish(service.broker, seen_before)
+        await publish_together(service.broker, seen_before, created("New"))
+        assert sorted(await harness.seen()) == ["New", "Old"]
+        metrics = (await service.client.get("/metrics")).text
+        assert 'events_consumed_total{group="policy-test",outcome="duplicate",topic="customer.created"} 1.0' in metrics
+
+
+async def test_a_database_outage_during_a_batch_costs_no_attempts(harness):
+    harness.outage_left["Restarting"] = 2
+    async with running_service(harness.app) as service:
+        await publish_together(service.broker, created("Restarting"), created("Other"))
+        assert sorted(await harness.seen()) == ["Other", "Restarting"]
+        assert harness.dead_letters == []
+
+
 async def test_on_a_real_broker_a_poison_message_is_dead_lettered_and_the_partition_moves_on(
         mongodb_url, mongo_database_name, kafka_bootstrap):
     topic_settings = component_settings(

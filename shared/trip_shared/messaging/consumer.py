@@ -24,6 +24,7 @@ from aiokafka import ConsumerRebalanceListener
 from faststream import AckPolicy
 from faststream.kafka import Topic
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate, trace
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from trip_shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# How long a fetch for a batch waits for its first record; when none came, the framework sleeps as long again
+# before the next fetch, so this bounds what batching adds to an idle consumer's latency.
+BATCH_POLL_MS = 20
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E, "UnitOfWork"], Awaitable[None]]
@@ -56,6 +61,7 @@ class EventConsumer:
         self._subscribed = False
         self._subscriber = None
         self._rewind_until = 0.0
+        self._tracer = trace.get_tracer(__name__, tracer_provider=runtime.tracer_provider)
 
     def handles(self, contract: type[E]) -> Callable[[Handler[E]], Handler[E]]:
         if self._subscribed:
@@ -77,13 +83,15 @@ class EventConsumer:
         settings = self.runtime.settings
 
         async def consume(msg: KafkaMessage) -> None:
-            contract, handler = self._handlers[msg.raw_message.topic]
-            await self.deliver(contract, handler, msg)
+            await self.deliver_batch(msg)
 
         consume.__name__ = f"{self.group_id}_consumer"
         self._subscriber = self.runtime.broker.subscriber(
             *[Topic(topic, num_partitions=settings.kafka_topic_partitions) for topic in self._handlers],
-            decoder=_raw_body,
+            batch=True,
+            max_records=settings.kafka_consumer_batch_max,
+            batch_timeout_ms=BATCH_POLL_MS,
+            decoder=_raw_bodies,
             group_id=self.group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
@@ -107,24 +115,106 @@ class EventConsumer:
     def rewinding(self) -> bool:
         return time.monotonic() < self._rewind_until
 
-    async def deliver(self, contract: type[E], handler: Handler[E], msg: KafkaMessage) -> None:
+    async def deliver_batch(self, msg: KafkaMessage) -> None:
+        """Handle what one fetch brought, in order, then commit the positions once.
+
+        All of it in one transaction when it can (one inbox write and one commit for the lot: what makes a backlog
+        drain fast); when that fails for any reason (a duplicate, a failing handler, the database), each event on
+        its own, with its own retries and dead-lettering, so one bad event never holds back or takes down the
+        others. Nothing is acknowledged before it is handled: a crash in between redelivers, and the inbox makes
+        that harmless."""
+        raw = msg.raw_message
+        records = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
+        events: list[tuple[object, type[Event], Handler, Event]] = []
+        for record in records:
+            contract, handler = self._handlers[record.topic]
+            try:
+                events.append((record, contract, handler, self._parse(contract, record.value)))
+            except PermanentEventError as exc:
+                if not await self._dead_letter(record, str(exc), attempts=1):
+                    await msg.nack()
+                    return
+        blamed: tuple[int, Exception] | None = None
+        if len(events) > 1:
+            together, blamed = await self._process_together(events)
+            if together:
+                await msg.ack()
+                return
+        for index, (record, contract, handler, event) in enumerate(events):
+            # The event whose handler failed in the batch has had its first attempt.
+            earlier_failure = blamed[1] if blamed and blamed[0] == index else None
+            if not await self.deliver(record, contract, handler, event, earlier_failure=earlier_failure):
+                await msg.nack()
+                return
+        await msg.ack()
+
+    async def _process_together(self, events: list[tuple[object, type[Event], Handler, Event]]
+                                ) -> tuple[bool, tuple[int, Exception] | None]:
+        """Every event's effects and inbox rows in one transaction. (False, nothing kept) if any part fails, with
+        the event whose handler failed, if one did."""
+        inbox = self.runtime.inbox
+        blamed: list[tuple[int, Exception]] = []
+
+        async def work(uow: UnitOfWork) -> None:
+            blamed.clear()
+            for index, (record, contract, handler, event) in enumerate(events):
+                with self._processing_span(record, contract):
+                    try:
+                        await handler(event, uow)
+                    except _DATABASE_UNREACHABLE:
+                        raise
+                    except Exception as exc:
+                        blamed.append((index, exc))
+                        raise
+            await inbox.claim_all(uow.session, self.group_id, [event for *_, event in events])
+
+        try:
+            await self.runtime.transaction(work)
+        except Exception as exc:  # each event on its own now, which tells them apart
+            log.info("a batch of %d events failed together (%s); handling them one by one", len(events),
+                     type(exc).__name__, extra={"group": self.group_id})
+            return False, (blamed[0] if blamed else None)
+        for _, contract, _, _ in events:
+            self.runtime.metrics.events_consumed.labels(contract.TOPIC, self.group_id, "processed").inc()
+        return True, None
+
+    def _processing_span(self, record, contract: type[Event]):
+        """A span per event under the trace it was published in, so a flow stays one trace when its events are
+        handled in batches (the framework gives a batch a trace of its own, linked to its messages')."""
+        carrier = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
+        return self._tracer.start_as_current_span(
+            f"{contract.TOPIC} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": contract.TOPIC,
+                        "messaging.consumer.group.name": self.group_id,
+                        "messaging.kafka.destination.partition": record.partition,
+                        "messaging.kafka.message.offset": record.offset})
+
+    async def deliver(self, record, contract: type[E], handler: Handler[E], event: E, *,
+                      earlier_failure: Exception | None = None) -> bool:
+        """One event with its retries; False when it could be neither handled nor dead-lettered (redeliver).
+        ``earlier_failure``: how its first attempt (in a batch) failed."""
         metrics = self.runtime.metrics
         topic = contract.TOPIC
-        try:
-            event = self._parse(contract, msg.body)
-        except PermanentEventError as exc:
-            await self._dead_letter(msg, topic, str(exc), attempts=1)
-            return
         max_attempts = max(1, self.runtime.settings.consumer_max_attempts)
         error = ""
         attempt = 1
         outage_waits = 0
+        if earlier_failure is not None:
+            error = _describe_failure(earlier_failure)
+            if isinstance(earlier_failure, PermanentEventError):
+                return await self._dead_letter(record, f"permanent: {earlier_failure}", attempts=1)
+            log.warning("event handler failed (attempt 1 of %d): %s", max_attempts, error,
+                        extra={"topic": topic, "event_id": str(event.event_id), "attempt": 1, "error": error})
+            attempt = 2
+            if attempt <= max_attempts:
+                metrics.events_consumed.labels(topic, self.group_id, "retried").inc()
+                await asyncio.sleep(self.runtime.settings.consumer_retry_backoff_s)
         while attempt <= max_attempts:
             try:
-                outcome = await self.process(event, handler)
+                with self._processing_span(record, contract):
+                    outcome = await self.process(event, handler)
                 metrics.events_consumed.labels(topic, self.group_id, outcome).inc()
-                await msg.ack()
-                return
+                return True
             except PermanentEventError as exc:
                 error = f"permanent: {exc}"
                 break
@@ -139,7 +229,7 @@ class EventConsumer:
                 await asyncio.sleep(min(5.0, backoff))
                 continue
             except Exception as exc:
-                error = "".join(traceback.format_exception_only(exc)).strip()
+                error = _describe_failure(exc)
                 log.warning(
                     "event handler failed (attempt %d of %d): %s", attempt, max_attempts, error,
                     extra={"topic": topic, "event_id": str(event.event_id), "attempt": attempt, "error": error},
@@ -148,7 +238,7 @@ class EventConsumer:
                     metrics.events_consumed.labels(topic, self.group_id, "retried").inc()
                     await asyncio.sleep(self.runtime.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
                 attempt += 1
-        await self._dead_letter(msg, topic, error, attempts=min(attempt, max_attempts))
+        return await self._dead_letter(record, error, attempts=min(attempt, max_attempts))
 
     def _parse(self, contract: type[E], body: bytes) -> E:
         try:
@@ -187,38 +277,39 @@ class EventConsumer:
             return "duplicate"
         return "processed"
 
-    async def _dead_letter(self, msg: KafkaMessage, topic: str, error: str, attempts: int) -> None:
-        raw = msg.raw_message
-        headers = {k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)}
+    async def _dead_letter(self, record, error: str, attempts: int) -> bool:
+        """Copy the record to ``<topic>.dlq`` with why, and record it; False if that failed (redeliver it)."""
+        topic = record.topic
+        headers = {key: value.decode() for key, value in (record.headers or ()) if _is_text(value)}
         headers.update(
             {
                 "dlq-error": error[:4000],
                 "dlq-consumer-group": self.group_id,
                 "dlq-attempts": str(attempts),
                 "dlq-original-topic": topic,
-                "dlq-original-partition": str(getattr(raw, "partition", "")),
-                "dlq-original-offset": str(getattr(raw, "offset", "")),
+                "dlq-original-partition": str(record.partition),
+                "dlq-original-offset": str(record.offset),
             }
         )
-        key = getattr(raw, "key", None)
+        key = record.key
+        body = record.value or b""
         try:
-            await self.runtime.broker.publish(msg.body, topic=dlq_topic(topic), key=key, headers=headers)
-            tenant_id, event_id = _envelope_of(msg.body, headers)
+            await self.runtime.broker.publish(body, topic=dlq_topic(topic), key=key, headers=headers)
+            tenant_id, event_id = _envelope_of(body, headers)
             await self.runtime.dead_letters.record(
                 group_id=self.group_id, topic=topic, partition=headers["dlq-original-partition"],
-                offset=headers["dlq-original-offset"], key=key, body=msg.body, headers=headers, error=error,
+                offset=headers["dlq-original-offset"], key=key, body=body, headers=headers, error=error,
                 attempts=attempts, tenant_id=tenant_id, event_id=event_id)
         except Exception:
             log.exception("dead-letter publish failed; the message will be redelivered", extra={"topic": topic})
             await asyncio.sleep(1.0)
-            await msg.nack()
-            return
+            return False
         self.runtime.metrics.events_consumed.labels(topic, self.group_id, "dead_lettered").inc()
         log.error(
             "event moved to the dead-letter topic %s: %s", dlq_topic(topic), error[:500],
             extra={"topic": topic, "dlq_topic": dlq_topic(topic), "group": self.group_id, "error": error[:500]},
         )
-        await msg.ack()
+        return True
 
 
 class _RewindAfterBrokerLoss(ConsumerRebalanceListener):
@@ -240,9 +331,22 @@ class _RewindAfterBrokerLoss(ConsumerRebalanceListener):
 _DATABASE_UNREACHABLE = (ConnectionFailure, ServerSelectionTimeoutError, NetworkTimeout)
 
 
-def _raw_body(message: KafkaMessage) -> bytes:
-    """The subscriber's decoder: the bytes as they came, decoded by :meth:`EventConsumer.deliver` itself."""
-    return message.body
+def _raw_bodies(message: KafkaMessage) -> list[bytes]:
+    """The subscriber's decoder: nothing decoded here; :meth:`EventConsumer.deliver_batch` parses each record's
+    bytes itself, so a body that is not even JSON is dead-lettered with why instead of dropped by the framework."""
+    return []
+
+
+def _describe_failure(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def _is_text(value: bytes | None) -> bool:
+    try:
+        (value or b"").decode()
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _envelope_of(body: bytes, headers: dict[str, str]) -> tuple[str | None, str | None]:

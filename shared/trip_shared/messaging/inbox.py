@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from trip_shared.contracts.envelope import Event
 
@@ -26,21 +26,23 @@ class Inbox:
     async def ensure_indexes(self) -> None:
         await self.rows.create_index("processed_at", expireAfterSeconds=int(RETENTION.total_seconds()))
 
+    @staticmethod
+    def _row(group_id: str, event: Event) -> dict:
+        return {"_id": f"{group_id}:{event.event_id}", "group_id": group_id, "event_id": str(event.event_id),
+                "event_type": event.event_type, "tenant_id": event.tenant_id, "processed_at": datetime.now(UTC)}
+
     async def claim(self, session: AsyncClientSession, group_id: str, event: Event) -> None:
         try:
-            await self.rows.insert_one(
-                {
-                    "_id": f"{group_id}:{event.event_id}",
-                    "group_id": group_id,
-                    "event_id": str(event.event_id),
-                    "event_type": event.event_type,
-                    "tenant_id": event.tenant_id,
-                    "processed_at": datetime.now(UTC),
-                },
-                session=session,
-            )
+            await self.rows.insert_one(self._row(group_id, event), session=session)
         except DuplicateKeyError as exc:
             raise AlreadyProcessed(str(event.event_id)) from exc
+
+    async def claim_all(self, session: AsyncClientSession, group_id: str, events: list[Event]) -> None:
+        """:meth:`claim` for a batch, in one write; any event handled before fails the whole write."""
+        try:
+            await self.rows.insert_many([self._row(group_id, event) for event in events], session=session)
+        except BulkWriteError as exc:
+            raise AlreadyProcessed(f"{len(exc.details.get('writeErrors', []))} of the batch") from exc
 
     async def seen(self, group_id: str, event_id: str) -> bool:
         return await self.rows.find_one({"_id": f"{group_id}:{event_id}"}) is not None
