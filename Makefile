@@ -1,6 +1,6 @@
 # make up    — run the whole platform locally (creates .venv on first use)
 # make test  — unit, component and end-to-end tests
-# make bench — the platform against bare baselines on the same servers (BENCH_ARGS=--quick: about a minute)
+# make bench — the platform against bare baselines on the same servers (BENCH_ARGS=--quick: about five minutes)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

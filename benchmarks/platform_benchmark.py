@@ -1,4 +1,4 @@
-"""The platform against its baselines, in one run on the same servers: `make bench` (`BENCH_ARGS=--quick`: a minute).
+"""The platform against its baselines, in one run on the same servers: `make bench` (`--quick`: five minutes).
 
 Starts the local stack (embedded Kafka, MongoDB, SMTP) and, beside it, bare FastAPI routes doing the same database
 work as the platform's routes and nothing else (benchmarks/bare_app.py). Then, interleaved so that a drift of the
@@ -7,7 +7,9 @@ figure, the baseline's, their ratio, and the machine's load average during the r
 
 Measured: POST /v1/customers and POST …/items against a bare route inserting a record and an event in one
 transaction; GET /v1/customers/{id} against a bare find_one; GET /v1/itineraries/{id} (30 items) against a bare
-route reading the trip, its travellers and its bookings.
+route reading the trip, its travellers and its bookings; notify draining a burst of customer.created events against
+a raw aiokafka loop (benchmarks/raw_drain.py); the trip flow, open loop at each offered rate, against its floor (a
+produce, a consume, an insert, an SMTP send); and every process's resident memory, idle and after the runs.
 """
 from __future__ import annotations
 
@@ -209,11 +211,13 @@ class Mailbox:
 @dataclass
 class FlowFigures:
     offered_per_s: float
+    started: int
     delivered: int
-    sent: int
+    refused: int  # requests answered with an error (under overload: 503 past the request deadline)
     per_s: float
     p50_ms: float
     p99_ms: float
+    request_p50_ms: float
 
 
 async def open_loop(rate: float, seconds: float, start: Callable[[httpx.AsyncClient, int], object],
@@ -232,9 +236,11 @@ async def open_loop(rate: float, seconds: float, start: Callable[[httpx.AsyncCli
             if delay > 0:
                 await asyncio.sleep(delay)
             due[address(number)] = began_wall + number / rate
-            requests.append(asyncio.create_task(start(client, number)))
+            requests.append(asyncio.create_task(timed(start(client, number))))
         answers = await asyncio.gather(*requests, return_exceptions=True)
-    failed = sum(1 for answer in answers if isinstance(answer, Exception) or answer.status_code >= 400)
+    failed = sum(1 for answer in answers if isinstance(answer, Exception) or answer[0].status_code >= 400)
+    request_times = [answer[1] for answer in answers if not isinstance(answer, Exception)]
+    request_p50 = 1000 * statistics.median(request_times) if request_times else float("nan")
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline and not all(item in mailbox.received for item in due):
         mailbox.scan()
@@ -242,11 +248,17 @@ async def open_loop(rate: float, seconds: float, start: Callable[[httpx.AsyncCli
     mailbox.scan()
     latencies = sorted(max(0.0, mailbox.received[item] - at) for item, at in due.items() if item in mailbox.received)
     if not latencies:
-        return FlowFigures(rate, 0, count - failed, 0.0, float("nan"), float("nan"))
+        return FlowFigures(rate, count, 0, failed, 0.0, float("nan"), float("nan"), request_p50)
     last = max(mailbox.received[item] for item in due if item in mailbox.received)
-    return FlowFigures(rate, len(latencies), count - failed, len(latencies) / max(last - began_wall, 1e-6),
+    return FlowFigures(rate, count, len(latencies), failed, len(latencies) / max(last - began_wall, 1e-6),
                        1000 * statistics.median(latencies),
-                       1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))])
+                       1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], request_p50)
+
+
+async def timed(request) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response = await request
+    return response, time.perf_counter() - started
 
 
 async def seed_flows(stack: EmbeddedStack, headers: dict, count: int, tag: str) -> list[tuple[str, str]]:
@@ -256,7 +268,7 @@ async def seed_flows(stack: EmbeddedStack, headers: dict, count: int, tag: str) 
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
         async def one(number: int) -> tuple[str, str]:
             customer = await client.post(f"{customers}/v1/customers", json={
-                "first_name": f"Flow{number}", "last_name": tag, "email": f"{tag}-{number}@flow.example"})
+                "first_name": f"Flow{number}", "last_name": f"{tag}n{number}", "email": f"{tag}-{number}@flow.example"})
             trip_id = (await client.post(f"{itinerary}/v1/itineraries", json=trip)).json()["id"]
             return trip_id, customer.json()["id"]
 
@@ -315,9 +327,13 @@ def start_baseline(stack: EmbeddedStack, log_dir: Path) -> tuple[embedded.Manage
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="about a minute: shorter rounds, fewer of them")
+    parser.add_argument("--quick", action="store_true", help="about five minutes: shorter rounds, fewer of them")
     parser.add_argument("--seconds", type=float, default=None, help="length of one measurement")
     parser.add_argument("--rounds", type=int, default=None, help="baseline/subject pairs per figure (median kept)")
+    parser.add_argument("--drain-events", type=int, default=2000, help="events in one drain burst")
+    parser.add_argument("--flow-rates", type=float, nargs="+", default=[1, 5, 20, 50],
+                        help="offered trip flows per second, open loop")
+    parser.add_argument("--flow-seconds", type=float, default=None, help="how long each rate is offered")
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     rounds = args.rounds or (1 if args.quick else 3)
@@ -326,11 +342,49 @@ def main(argv: list[str] | None = None) -> int:
     with EmbeddedStack(var_dir, ephemeral=True) as stack:
         baseline, bare = start_baseline(stack, stack.log_dir)
         try:
+            idle_memory = resident_memory(stack, baseline)
             results = asyncio.run(run(stack, bare, seconds, rounds))
+            drains = [asyncio.run(drain_round(stack, args.drain_events)) for _ in range(rounds)]
+            flows = asyncio.run(trip_flows(stack, bare, tuple(args.flow_rates), args.flow_seconds or seconds * 2))
+            busy_memory = resident_memory(stack, baseline)
         finally:
             baseline.stop()
     print_table(results, seconds, rounds)
+    drain, drain_baseline = sorted(drains)[len(drains) // 2]
+    print(f"\ndrain {args.drain_events} customer.created events: notify {drain:.0f} events/s, a raw aiokafka loop "
+          f"(inbox + upsert per event, one transaction each) {drain_baseline:.0f}/s: ratio {drain / drain_baseline:.2f}"
+          f" (median of {rounds})")
+    print("\ntrip flow, open loop (link a customer to a trip → the POC's e-mail accepted by SMTP) against the floor "
+          "(produce → consume → one insert → one SMTP send)")
+    print(f"{'offered/s':>9} {'flows/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'req p50':>8} {'no mail':>7} "
+          f"{'refused':>7}   {'floor/s':>8} {'p50 ms':>8} {'p99 ms':>8}   {'ratio':>5} {'p99 ×':>6}")
+    for platform, floor in flows:
+        print(f"{platform.offered_per_s:>9g} {platform.per_s:>8.1f} {platform.p50_ms:>8.0f} {platform.p99_ms:>8.0f} "
+              f"{platform.request_p50_ms:>8.0f} {platform.started - platform.delivered:>7} {platform.refused:>7}   "
+              f"{floor.per_s:>8.1f} {floor.p50_ms:>8.0f} {floor.p99_ms:>8.0f}   "
+              f"{platform.per_s / max(floor.per_s, 1e-6):>5.2f} {platform.p99_ms / max(floor.p99_ms, 1e-6):>6.1f}")
+    print("\nresident memory (MiB), idle after start → after every run above")
+    for name, idle in idle_memory.items():
+        print(f"  {name:<10} {idle:>7.0f} → {busy_memory.get(name, float('nan')):>7.0f}")
     return 0
+
+
+def resident_memory(stack: EmbeddedStack, baseline: embedded.ManagedProcess) -> dict[str, float]:
+    """Each process's resident set, MiB, from /proc."""
+    processes = {name: process.pid for name, process in stack.processes.items()}
+    for name in ("kafka", "mongodb", "smtp"):
+        if getattr(stack, name, None) is not None:
+            processes[name] = getattr(stack, name).pid
+    processes["baseline"] = baseline.pid
+    memory = {}
+    for name, pid in processes.items():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        memory[name] = kib / 1024
+    return memory
 
 
 async def run(stack: EmbeddedStack, bare: str, seconds: float, rounds: int) -> list[tuple]:

@@ -32,5 +32,5 @@ async def wait_until_known(transaction: Callable[[Callable], Awaitable], lookup:
     Returns once ``lookup(uow)`` finds it or the time is up; the caller then decides with what it finds.
     """
     deadline = time.monotonic() + timeout_s
-    while await transaction(lookup) is None and time.monotonic() < deadline:
+    while await transaction(lookup, read_only=True) is None and time.monotonic() < deadline:
         await asyncio.sleep(poll_s)

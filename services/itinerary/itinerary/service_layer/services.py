@@ -309,7 +309,9 @@ async def view_itinerary(transaction: Transaction, tenant_id: str, itinerary_id:
     async def work(uow: ItineraryUnitOfWork):
         return await _view(uow, await _load(uow, tenant_id, itinerary_id))
 
-    return await transaction(work)
+    # Outside a transaction: on the embedded server a transaction's lock spans all its reads, and the view is a
+    # dozen of them; every read sees the latest committed data, and the ETag is the version the itinerary was read at.
+    return await transaction(work, read_only=True)
 
 
 async def history(transaction: Transaction, tenant_id: str, itinerary_id: str, *, limit: int,
@@ -338,7 +340,8 @@ async def link_customer(transaction: Transaction, tenant_id: str, actor: str, it
     async def itinerary_exists(uow: ItineraryUnitOfWork) -> Itinerary:
         return await _load(uow, tenant_id, itinerary_id)
 
-    await transaction(itinerary_exists)  # an unknown itinerary answers at once, without waiting for the customer
+    # An unknown itinerary answers at once, without waiting for the customer.
+    await transaction(itinerary_exists, read_only=True)
     await wait_until_known(transaction, lambda uow: uow.known_customers(tenant_id).get(customer_id), customer_wait_s)
     return await transaction(work)
 
