@@ -58,6 +58,21 @@ def build_app(settings):
         calls.append(f"linked {counter_id}")
         return {"linked": counter_id}
 
+    @router.post("/slow-answers/{counter_id}")
+    async def slow_answer(counter_id: str, after_commit_s: float,
+                          principal: Principal = require("things:write")) -> dict:
+        """Commits a change, then is slow to read back its answer (a loaded database)."""
+        async def work(uow):
+            await uow.collection("counters", principal.tenant_id).update_one(
+                {"_id": counter_id}, {"$inc": {"bumps": 1}}, upsert=True)
+
+        await runtime.transaction(work)
+        await asyncio.sleep(after_commit_s)
+        found = await runtime.transaction(
+            lambda uow: uow.collection("counters", principal.tenant_id).find_one({"_id": counter_id}),
+            read_only=True)
+        return {"bumps": found["bumps"]}
+
     @router.post("/two-steps/{counter_id}")
     async def two_steps(counter_id: str, principal: Principal = require("things:write")) -> dict:
         """Changes something, then fails: a retry must not change it again."""
@@ -220,6 +235,19 @@ async def test_a_transaction_stuck_behind_a_lock_is_aborted_at_the_deadline_and_
     assert (await db["counters"].find_one({"_id": "c-1"}))["bumps"] == 0
     assert (await service.client.post("/v1/counters/c-1", headers=auth())).status_code == 200
     assert (await db["counters"].find_one({"_id": "c-1"}))["bumps"] == 1
+
+
+async def test_a_change_that_committed_gets_its_answer_even_at_the_deadline(service):
+    response = await service.client.post("/v1/slow-answers/c-2", params={"after_commit_s": 1.1}, headers=auth())
+    assert response.status_code == 200, "committed past the 1 s deadline's reach: the answer still gets read"
+    assert response.json() == {"bumps": 1}
+
+
+async def test_a_committed_change_whose_answer_never_comes_is_not_called_unchanged(service):
+    response = await service.client.post("/v1/slow-answers/c-3", params={"after_commit_s": 30}, headers=auth())
+    assert response.status_code == 503 and response.json()["code"] == "answer-timed-out", response.text
+    assert "do not send the request again" in response.json()["detail"]
+    assert (await service.runtime.store.db["counters"].find_one({"_id": "c-3"}))["bumps"] == 1
 
 
 def keyed(key: str) -> dict[str, str]:

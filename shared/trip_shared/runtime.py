@@ -130,6 +130,8 @@ class ServiceRuntime:
         with pymongo.timeout(deadline.remaining_s()):
             result = await self.store.run_in_transaction(attempt)
         uow = committed[0]
+        if uow.wrote:
+            deadline.note_commit()
         if uow.events:
             self.relay.nudge()
         for callback in uow.after_commit:

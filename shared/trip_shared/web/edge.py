@@ -30,7 +30,7 @@ from trip_shared import deadline
 from trip_shared.web import idempotency
 from trip_shared.web.auth import ApiKeyRegistry, principal_for
 from trip_shared.web.idempotency import IdempotencyKeys
-from trip_shared.web.problems import problem_json_response
+from trip_shared.web.problems import ANSWER_TIMED_OUT, problem_json_response
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +254,9 @@ class HttpEdge:
             if status_seen:
                 raise
             log.error("request exceeded its deadline", extra={"path": redacted_path(scope["path"])})
+            if deadline.committed():
+                await problem_json_response(503, *ANSWER_TIMED_OUT, scope["path"])(scope, receive, send)
+                return
             await problem_json_response(503, "deadline-exceeded", "The request took too long",
                                         "The request did not finish in time and changed nothing; retry it.",
                                         scope["path"], {"Retry-After": "1"})(scope, receive, send)

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trip_shared import deadline
 from trip_shared.errors import DomainError
+
+# A request whose change committed but whose answer did not finish in time: retrying it blind would repeat it.
+ANSWER_TIMED_OUT = ("answer-timed-out", "The change was made; its answer took too long",
+                    "The request took effect, but its answer did not finish in time. Read the resource to see the "
+                    "result; do not send the request again (or send it with the same Idempotency-Key).")
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -104,6 +110,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def database_error(request: Request, exc: PyMongoError) -> JSONResponse:
         # A timeout is the request's deadline passing (its transaction was aborted, not committed); the rest is
         # the database being unreachable. Either way nothing changed, and the same request may be retried.
+        if exc.timeout and deadline.committed():
+            log.warning("answer of a committed request stopped at its deadline", extra={"path": request.url.path})
+            return problem_response(request, 503, *ANSWER_TIMED_OUT)
         if exc.timeout:
             log.warning("request stopped at its deadline: %s", type(exc).__name__, extra={"path": request.url.path})
             return problem_response(request, 503, "deadline-exceeded", "The request took too long",
