@@ -24,6 +24,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from pathlib import Path
 
 import httpx
@@ -201,11 +203,9 @@ class Mailbox:
                 continue
             self.seen.add(entry.name)
             with open(entry.path, "rb") as mail:
-                head = mail.read(8192).split(b"\n\n", 1)[0].decode(errors="replace")
-            for line in head.splitlines():
-                if line.lower().startswith("to:") and "@flow" in line:
-                    address = line.split("<")[-1].split(">")[0].split()[-1].strip()
-                    self.received.setdefault(address, entry.stat().st_mtime)
+                headers = BytesHeaderParser().parse(mail)
+            for _, address in getaddresses(headers.get_all("To", [])):
+                self.received.setdefault(address, entry.stat().st_mtime)
 
 
 @dataclass

@@ -39,13 +39,16 @@ def build_app(settings):
         await asyncio.sleep(30)
         return {}
 
-    @router.post("/counters/{counter_id}")
-    async def bump(counter_id: str, principal: Principal = require("things:write")) -> dict:
+    async def bump_counter(tenant_id: str, counter_id: str) -> None:
         async def work(uow):
-            await uow.collection("counters", principal.tenant_id).update_one(
+            await uow.collection("counters", tenant_id).update_one(
                 {"_id": counter_id}, {"$inc": {"bumps": 1}}, upsert=True)
 
         await runtime.transaction(work)
+
+    @router.post("/counters/{counter_id}")
+    async def bump(counter_id: str, principal: Principal = require("things:write")) -> dict:
+        await bump_counter(principal.tenant_id, counter_id)
         return {"bumped": counter_id}
 
     @router.post("/links/{counter_id}", status_code=201)
@@ -62,11 +65,7 @@ def build_app(settings):
     async def slow_answer(counter_id: str, after_commit_s: float,
                           principal: Principal = require("things:write")) -> dict:
         """Commits a change, then is slow to read back its answer (a loaded database)."""
-        async def work(uow):
-            await uow.collection("counters", principal.tenant_id).update_one(
-                {"_id": counter_id}, {"$inc": {"bumps": 1}}, upsert=True)
-
-        await runtime.transaction(work)
+        await bump_counter(principal.tenant_id, counter_id)
         await asyncio.sleep(after_commit_s)
         found = await runtime.transaction(
             lambda uow: uow.collection("counters", principal.tenant_id).find_one({"_id": counter_id}),
@@ -76,11 +75,7 @@ def build_app(settings):
     @router.post("/two-steps/{counter_id}")
     async def two_steps(counter_id: str, principal: Principal = require("things:write")) -> dict:
         """Changes something, then fails: a retry must not change it again."""
-        async def work(uow):
-            await uow.collection("counters", principal.tenant_id).update_one(
-                {"_id": counter_id}, {"$inc": {"bumps": 1}}, upsert=True)
-
-        await runtime.transaction(work)
+        await bump_counter(principal.tenant_id, counter_id)
         raise ConflictError("The second step failed.", code="second-step-failed")
 
     signer = LinkSigner(settings.link_signing_secret)

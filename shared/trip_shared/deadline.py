@@ -56,7 +56,3 @@ def remaining_s() -> float | None:
         return None
     return max(0.001, current.at - time.monotonic())
 
-
-def expired() -> bool:
-    current = _deadline.get()
-    return current is not None and time.monotonic() >= current.at

@@ -199,18 +199,11 @@ class EventConsumer:
         error = ""
         attempt = 1
         outage_waits = 0
-        if earlier_failure is not None:
-            error = _describe_failure(earlier_failure)
-            if isinstance(earlier_failure, PermanentEventError):
-                return await self._dead_letter(record, f"permanent: {earlier_failure}", attempts=1)
-            log.warning("event handler failed (attempt 1 of %d): %s", max_attempts, error,
-                        extra={"topic": topic, "event_id": str(event.event_id), "attempt": 1, "error": error})
-            attempt = 2
-            if attempt <= max_attempts:
-                metrics.events_consumed.labels(topic, self.group_id, "retried").inc()
-                await asyncio.sleep(self.runtime.settings.consumer_retry_backoff_s)
         while attempt <= max_attempts:
             try:
+                if earlier_failure is not None:  # the first attempt's outcome, judged like any other attempt's
+                    failure, earlier_failure = earlier_failure, None
+                    raise failure
                 with self._processing_span(record, contract):
                     outcome = await self.process(event, handler)
                 metrics.events_consumed.labels(topic, self.group_id, outcome).inc()

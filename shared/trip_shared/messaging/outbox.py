@@ -118,9 +118,10 @@ class Outbox:
         rows = []
         for event in events:
             payload = event.model_dump_json()
-            if len(payload.encode()) > MAX_EVENT_BYTES:
+            size = len(payload.encode())
+            if size > MAX_EVENT_BYTES:
                 raise EventTooLarge(
-                    f"This change would make a {event.event_type} event of {len(payload.encode()) // 1024} KiB, "
+                    f"This change would make a {event.event_type} event of {size // 1024} KiB, "
                     f"more than the {MAX_EVENT_BYTES // 1024} KiB an event may carry; nothing was changed. "
                     "Shorten the longest texts, or split the change.")
             rows.append({
@@ -202,17 +203,18 @@ class Outbox:
     # --- what an operator does about a parked row, from the ops API --------------------------------------------
 
     async def retry_parked(self, tenant_id: str, event_id: str) -> dict | None:
-        row = await self.rows.find_one_and_update(
-            {"tenant_id": tenant_id, "event_id": event_id, "status": PARKED},
-            {"$set": {"status": PENDING, "next_attempt_at": _now(), "retried_at": _now()}})
-        if row:
-            await self.release(row["key"])
-        return row
+        now = _now()
+        return await self._settle_parked(tenant_id, event_id,
+                                         {"status": PENDING, "next_attempt_at": now, "retried_at": now})
 
     async def drop_parked(self, tenant_id: str, event_id: str, actor: str) -> dict | None:
+        return await self._settle_parked(tenant_id, event_id,
+                                         {"status": DROPPED, "dropped_by": actor, "dropped_at": _now()})
+
+    async def _settle_parked(self, tenant_id: str, event_id: str, fields: dict) -> dict | None:
+        """The operator's decision on a parked row; the rows held behind it go on once no parked row is left."""
         row = await self.rows.find_one_and_update(
-            {"tenant_id": tenant_id, "event_id": event_id, "status": PARKED},
-            {"$set": {"status": DROPPED, "dropped_by": actor, "dropped_at": _now()}})
+            {"tenant_id": tenant_id, "event_id": event_id, "status": PARKED}, {"$set": fields})
         if row:
             await self.release(row["key"])
         return row
