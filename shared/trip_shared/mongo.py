@@ -52,6 +52,10 @@ class TenantCollection:
         self._session = session
         self._on_write = on_write or (lambda: None)
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._session is not None
+
     def _scoped(self, filter_: Mapping[str, Any] | None) -> dict[str, Any]:
         return {**(filter_ or {}), "tenant_id": self.tenant_id}
 

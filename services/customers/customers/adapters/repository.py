@@ -1,6 +1,7 @@
 """MongoDB persistence of customers, their history and consultations, always within one tenant."""
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
@@ -233,11 +234,15 @@ class CustomerRepository:
             lookups.append(("search_keys", fold(customer.full_name)))
             # Same family name and first initial: near-identical first names are then checked one by one.
             lookups.append(("family_initial", _family_initial(customer)))
+        queries = [self._customers.find({name: value}).limit(limit).to_list(limit) for name, value in lookups]
+        if self._customers.in_transaction:  # a session takes one operation at a time
+            answers = [await query for query in queries]
+        else:  # each on its own connection: one round trip's wait, not four
+            answers = await asyncio.gather(*queries)
         found: dict[str, Customer] = {}
-        for name, value in lookups:
-            async for document in self._customers.find({name: value}).limit(limit):
-                if document["_id"] != customer.id and document.get("status") != "merged":
-                    found.setdefault(document["_id"], _from_document(document))
+        for document in (document for documents in answers for document in documents):
+            if document["_id"] != customer.id and document.get("status") != "merged":
+                found.setdefault(document["_id"], _from_document(document))
         return list(found.values())[:limit]
 
     async def search(self, query: SearchQuery, *, include_inactive: bool, limit: int,
