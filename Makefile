@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PACKAGES := shared services/customers services/itinerary services/booking services/notify services/feedback
 STAMP := $(VENV)/.installed
+# From Debian: the fonts the PDFs embed (all the platform needs); Chromium and poppler-utils for the tests.
+RUN_PACKAGES := fonts-dejavu-core fonts-droid-fallback
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
 
 .PHONY: up test bench install clean
 
@@ -20,13 +23,16 @@ $(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 install: $(STAMP)
 
 up: $(STAMP)
+	@scripts/system-packages.sh $(RUN_PACKAGES)
 	exec $(PY) -m trip_shared.devstack up
 
 test: $(STAMP)
+	@scripts/system-packages.sh $(TEST_PACKAGES)
 	$(PY) -m ruff check shared services tests-e2e benchmarks
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	@scripts/system-packages.sh $(RUN_PACKAGES)
 	$(PY) benchmarks/platform_benchmark.py $(BENCH_ARGS)
 
 clean:

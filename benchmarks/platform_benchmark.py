@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from history import grow as grow_history
 
 from trip_shared import embedded
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
@@ -334,39 +335,95 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow-rates", type=float, nargs="+", default=[1, 5, 20, 50],
                         help="offered trip flows per second, open loop")
     parser.add_argument("--flow-seconds", type=float, default=None, help="how long each rate is offered")
+    parser.add_argument("--history", type=int, nargs=2, metavar=("CUSTOMERS", "NOTIFICATIONS"), default=None,
+                        help="then grow this much history and measure everything again "
+                             "(default 50000 100000; with --quick, none unless given)")
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     rounds = args.rounds or (1 if args.quick else 3)
+    history = args.history or (None if args.quick else (50_000, 100_000))
     var_dir = Path(tempfile.mkdtemp(prefix="trip-desk-bench-"))
     print(f"starting the stack in {var_dir} …", flush=True)
     with EmbeddedStack(var_dir, ephemeral=True) as stack:
         baseline, bare = start_baseline(stack, stack.log_dir)
         try:
             idle_memory = resident_memory(stack, baseline)
-            results = asyncio.run(run(stack, bare, seconds, rounds))
-            drains = [asyncio.run(drain_round(stack, args.drain_events)) for _ in range(rounds)]
-            flows = asyncio.run(trip_flows(stack, bare, tuple(args.flow_rates), args.flow_seconds or seconds * 2))
-            busy_memory = resident_memory(stack, baseline)
+            fresh = measure(stack, bare, args, seconds, rounds)
+            fresh_memory = resident_memory(stack, baseline)
+            grown = None
+            if history:
+                customers, notifications = history
+                print(f"growing history: {customers} customers, {notifications} notifications …", flush=True)
+                started = time.monotonic()
+                written = asyncio.run(grow_history(stack.mongodb_url, customers=customers,
+                                                   notifications=notifications))
+                print(f"  {sum(written.documents.values())} documents in {time.monotonic() - started:.0f} s",
+                      flush=True)
+                grown = measure(stack, bare, args, seconds, rounds)
+                grown_memory = resident_memory(stack, baseline)
         finally:
             baseline.stop()
-    print_table(results, seconds, rounds)
-    drain, drain_baseline = sorted(drains)[len(drains) // 2]
-    print(f"\ndrain {args.drain_events} customer.created events: notify {drain:.0f} events/s, a raw aiokafka loop "
+    print(f"\n== on a fresh stack ({rounds} round(s) of {seconds:g} s per figure, baseline and subject interleaved; "
+          f"{os.cpu_count()} CPUs)")
+    print_measurement(fresh, args.drain_events, rounds)
+    print("\nresident memory (MiB): idle after start → after the runs" + (" → after history and the runs again"
+                                                                         if grown else ""))
+    for name, idle in idle_memory.items():
+        after_history = f" → {grown_memory.get(name, float('nan')):>7.0f}" if grown else ""
+        print(f"  {name:<10} {idle:>7.0f} → {fresh_memory.get(name, float('nan')):>7.0f}{after_history}")
+    if grown:
+        print(f"\n== after {history[0]} more customers and {history[1]} more notifications")
+        print_measurement(grown, args.drain_events, rounds)
+        print_growth(fresh, grown)
+    return 0
+
+
+@dataclass
+class Measurement:
+    requests: list[tuple]
+    drain: tuple[float, float]  # platform events/s, raw loop events/s
+    flows: list[tuple]
+
+
+def measure(stack: EmbeddedStack, bare: str, args: argparse.Namespace, seconds: float, rounds: int) -> Measurement:
+    requests = asyncio.run(run(stack, bare, seconds, rounds))
+    drains = [asyncio.run(drain_round(stack, args.drain_events)) for _ in range(rounds)]
+    flows = asyncio.run(trip_flows(stack, bare, tuple(args.flow_rates), args.flow_seconds or seconds * 2))
+    return Measurement(requests, sorted(drains)[len(drains) // 2], flows)
+
+
+def print_measurement(measurement: Measurement, drain_events: int, rounds: int) -> None:
+    print_table(measurement.requests)
+    drain, drain_baseline = measurement.drain
+    print(f"\ndrain {drain_events} customer.created events: notify {drain:.0f} events/s, a raw aiokafka loop "
           f"(inbox + upsert per event, one transaction each) {drain_baseline:.0f}/s: ratio {drain / drain_baseline:.2f}"
           f" (median of {rounds})")
     print("\ntrip flow, open loop (link a customer to a trip → the POC's e-mail accepted by SMTP) against the floor "
           "(produce → consume → one insert → one SMTP send)")
     print(f"{'offered/s':>9} {'flows/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'req p50':>8} {'no mail':>7} "
           f"{'refused':>7}   {'floor/s':>8} {'p50 ms':>8} {'p99 ms':>8}   {'ratio':>5} {'p99 ×':>6}")
-    for platform, floor in flows:
+    for platform, floor in measurement.flows:
         print(f"{platform.offered_per_s:>9g} {platform.per_s:>8.1f} {platform.p50_ms:>8.0f} {platform.p99_ms:>8.0f} "
               f"{platform.request_p50_ms:>8.0f} {platform.started - platform.delivered:>7} {platform.refused:>7}   "
               f"{floor.per_s:>8.1f} {floor.p50_ms:>8.0f} {floor.p99_ms:>8.0f}   "
               f"{platform.per_s / max(floor.per_s, 1e-6):>5.2f} {platform.p99_ms / max(floor.p99_ms, 1e-6):>6.1f}")
-    print("\nresident memory (MiB), idle after start → after every run above")
-    for name, idle in idle_memory.items():
-        print(f"  {name:<10} {idle:>7.0f} → {busy_memory.get(name, float('nan')):>7.0f}")
-    return 0
+
+
+def print_growth(fresh: Measurement, grown: Measurement) -> None:
+    """Each figure's ratio to its baseline before and after the history: the baseline's servers grew alike, its
+    own collections did not, so a falling ratio is the platform slowing down with its history."""
+    print(f"\n{'figure':<40} {'fresh':>6} {'grown':>6} {'grown/fresh':>11}")
+    rows = [(name, mine.requests_per_s / base.requests_per_s, later.requests_per_s / later_base.requests_per_s)
+            for (name, _, mine, base, _), (_, _, later, later_base, _)
+            in zip(fresh.requests, grown.requests, strict=True)]
+    rows.append(("drain", fresh.drain[0] / fresh.drain[1], grown.drain[0] / grown.drain[1]))
+    for (platform, floor), (grown_platform, grown_floor) in zip(fresh.flows, grown.flows, strict=True):
+        rows.append((f"trip flow at {platform.offered_per_s:g}/s", platform.per_s / max(floor.per_s, 1e-6),
+                     grown_platform.per_s / max(grown_floor.per_s, 1e-6)))
+        rows.append((f"trip flow at {platform.offered_per_s:g}/s, p99 × floor", platform.p99_ms / floor.p99_ms,
+                     grown_platform.p99_ms / grown_floor.p99_ms))
+    for name, before, after in rows:
+        print(f"{name:<40} {before:>6.2f} {after:>6.2f} {after / before:>11.2f}")
 
 
 def resident_memory(stack: EmbeddedStack, baseline: embedded.ManagedProcess) -> dict[str, float]:
@@ -448,9 +505,8 @@ def _median(figures) -> Figures:
     return sorted(figures, key=lambda f: f.requests_per_s)[len(figures) // 2]
 
 
-def print_table(results: list[tuple], seconds: float, rounds: int) -> None:
-    print(f"\n{rounds} round(s) of {seconds:g} s per figure, baseline and subject interleaved; "
-          f"{os.cpu_count()} CPUs\n")
+def print_table(results: list[tuple]) -> None:
+    print()
     header = (f"{'figure':<32} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}   {'baseline':<28} {'req/s':>7} "
               f"{'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'load':>5} {'errors':>6}")
     print(header)

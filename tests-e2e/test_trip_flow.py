@@ -1,28 +1,17 @@
 """The first trip flow across services: customer → itinerary → POC link → e-mail, as one trace."""
 from __future__ import annotations
 
-import mailbox
-import uuid
-from email.header import decode_header, make_header
-
 import pytest
 
+from trip_shared.testing.maildir import mails_to as mails_in
+from trip_shared.testing.maildir import subject, unique
 from trip_shared.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:6]}"
-
-
 def mails_to(stack, address: str) -> list:
-    box = mailbox.Maildir(stack.maildir, create=False)
-    return [message for message in box if address in str(message.get("To", ""))]
-
-
-def subject(message) -> str:
-    return str(make_header(decode_header(message["Subject"])))
+    return mails_in(stack.maildir, address)
 
 
 def create_customer(api, first_name: str, **extra) -> dict:

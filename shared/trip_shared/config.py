@@ -70,6 +70,9 @@ class ServiceSettings:
     http_max_body_bytes: int = 256 * 1024
     request_timeout_s: float = 10.0
     auth_failures_per_minute: int = 20
+    # Each tenant's agency name and on-trip support contacts, as JSON or a JSON file (see trip_shared.agency).
+    agency_profiles: str = ""
+    agency_profiles_file: str = ""
     # "production" refuses settings that are only safe on a developer's machine (see production_problems).
     environment: str = "development"
     extra: dict[str, str] = field(default_factory=dict)
@@ -134,5 +137,7 @@ class ServiceSettings:
             http_max_body_bytes=int(_env("HTTP_MAX_BODY_BYTES", str(256 * 1024))),
             request_timeout_s=float(_env("REQUEST_TIMEOUT_S", "10")),
             auth_failures_per_minute=int(_env("AUTH_FAILURES_PER_MINUTE", "20")),
+            agency_profiles=_env("AGENCY_PROFILES", ""),
+            agency_profiles_file=_env("AGENCY_PROFILES_FILE", ""),
             environment=_env("TRIP_DESK_ENV", "development").strip().lower(),
         )

@@ -60,6 +60,8 @@ HOST = "127.0.0.1"
 TOPIC_PARTITIONS = 4
 READY_TIMEOUT_S = 60.0
 API_KEY_TENANT = "dev-agency"
+DEMO_AGENCY = {"name": "Demo Travel Co.", "support_phone": "+44 20 7946 0000", "support_email": "help@agency.example",
+               "emergency_phone": "+44 20 7946 0999", "messaging": "WeChat: demotravel"}
 
 
 class StackError(RuntimeError):
@@ -261,6 +263,8 @@ class EmbeddedStack:
                 "LINK_SIGNING_SECRET": self.link_secret,
                 "SMTP_HOST": HOST,
                 "SMTP_PORT": str(self.ports["smtp"]),
+                # The local agency's name and support contacts, for what clients see (trip_shared.agency).
+                "AGENCY_PROFILES": os.environ.get("AGENCY_PROFILES") or json.dumps({API_KEY_TENANT: DEMO_AGENCY}),
                 "LOG_LEVEL": os.environ.get("LOG_LEVEL") or "INFO",
                 "PYTHONUNBUFFERED": "1",
             }

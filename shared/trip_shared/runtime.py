@@ -20,6 +20,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 
 from trip_shared import deadline
+from trip_shared.agency import AgencyProfiles
 from trip_shared.config import ServiceSettings
 from trip_shared.contracts.registry import all_topic_names
 from trip_shared.messaging.broker import create_broker, publish_raw
@@ -65,6 +66,7 @@ class ServiceRuntime:
         instrument_pymongo(self.tracer_provider)
         self.metrics = ServiceMetrics(settings.service_name)
         self.api_keys = ApiKeyRegistry.from_settings(settings)
+        self.agencies = AgencyProfiles.from_settings(settings)
         self.failure_limiter = FailureLimiter(settings.auth_failures_per_minute)
         self.store = MongoStore(settings.mongodb_url, settings.database_name)
         self.broker = create_broker(settings, self.tracer_provider)

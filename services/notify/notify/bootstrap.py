@@ -23,7 +23,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                             tracer_provider=runtime.tracer_provider, sweep_interval_s=sweep_interval_s)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
-    consumers.register(runtime, NotifyHandlers(dispatcher))
+    consumers.register(runtime, NotifyHandlers(dispatcher, runtime.agencies))
     app = runtime.create_app(
         title="Notify service",
         description="E-mails each trip's Points of Contact and records every delivery.",

@@ -33,11 +33,16 @@ def test_api_keys() -> str:
     ])
 
 
+TEST_AGENCY = {"name": "Lotus & Maple Travel", "support_phone": "+86 21 5555 0100",
+               "support_email": "care@lotusmaple.example", "emergency_phone": "+86 21 5555 0199"}
+
+
 def component_settings(service_name: str, mongodb_url: str, database: str, **overrides) -> ServiceSettings:
     # Route-walking tests make hundreds of deliberately unauthenticated calls from one address.
     defaults = dict(kafka_create_topics=False, api_keys=test_api_keys(), consumer_retry_backoff_s=0.01,
                     auth_failures_per_minute=100_000, kafka_watch_interval_s=0,
-                    outbox_poll_interval_s=0.05, read_model_wait_s=0.3)
+                    outbox_poll_interval_s=0.05, read_model_wait_s=0.3,
+                    agency_profiles=json.dumps({"tenant-a": TEST_AGENCY}))
     return ServiceSettings(service_name=service_name, mongodb_url=mongodb_url, mongodb_database=database,
                            **{**defaults, **overrides})
 

@@ -90,13 +90,36 @@ def zone(name: str | None, what: str = "timezone") -> ZoneInfo:
                           code="invalid-timezone") from None
 
 
-def to_utc(local: datetime, tz: ZoneInfo, what: str) -> datetime:
-    """The instant a local wall-clock time means; a time skipped by a daylight-saving jump is refused."""
-    instant = local.replace(tzinfo=tz).astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != local:
+OCCURRENCES = ("first", "second")
+
+
+def to_utc(local: datetime, tz: ZoneInfo, what: str, occurrence: str | None = None, *,
+           strict: bool = False) -> datetime:
+    """The instant a local wall-clock time means. A time skipped by a daylight-saving jump is refused; a time
+    that happens twice (the hour repeated when clocks go back) needs ``occurrence`` when ``strict``, and
+    otherwise means its first occurrence, as RFC 5545 reads it."""
+    first = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    second = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) != local:
         raise InvalidItem(f"{what} {local.isoformat(timespec='minutes')} does not exist in {tz.key} "
                           "(the clocks skip it that day).", code="nonexistent-local-time")
-    return instant
+    if first == second:
+        return first
+    if occurrence is None and strict:
+        raise InvalidItem(
+            f"{what} {local.isoformat(timespec='minutes')} happens twice in {tz.key} (the clocks go back that "
+            f"night): set {what}_occurrence to 'first' (UTC{_utc_offset(first, tz)}) or 'second' "
+            f"(UTC{_utc_offset(second, tz)}).", code="ambiguous-local-time")
+    return second if occurrence == "second" else first
+
+
+def _utc_offset(instant: datetime, tz: ZoneInfo) -> str:
+    minutes = int(instant.astimezone(tz).utcoffset().total_seconds() // 60)
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def is_ambiguous(local: datetime, tz: ZoneInfo) -> bool:
+    return local.replace(tzinfo=tz, fold=0).utcoffset() != local.replace(tzinfo=tz, fold=1).utcoffset()
 
 
 @dataclass
@@ -113,8 +136,13 @@ class Item:
     mode: str | None = None
     vendor: str | None = None
     cost: Cost | None = None
-    notes: str | None = None
+    notes: str | None = None  # the planner's own: never shown to a client or a vendor
+    client_note: str | None = None  # what the client reads about the item, on every deliverable
     requires_booking: bool = False
+    start_occurrence: str | None = None  # "first" or "second", for a local time that happens twice
+    end_occurrence: str | None = None
+    # Counts the changes a client can see (RFC 5545 SEQUENCE): a calendar replaces its copy when it grows.
+    sequence: int = 0
     created_at: datetime | None = None
 
     # --- creation and validation ------------------------------------------------------------------------------
@@ -144,8 +172,12 @@ class Item:
             zone(values["end_timezone"], "end_timezone")
         if values["mode"] is not None and values["mode"] not in TRANSFER_MODES:
             raise InvalidItem(f"mode must be one of {', '.join(TRANSFER_MODES)}.", code="invalid-mode")
-        if values["notes"] and len(values["notes"]) > MAX_NOTES:
-            raise InvalidItem(f"notes are longer than {MAX_NOTES} characters.", code="notes-too-long")
+        for name in ("notes", "client_note"):
+            if values[name] and len(values[name]) > MAX_NOTES:
+                raise InvalidItem(f"{name} is longer than {MAX_NOTES} characters.", code="notes-too-long")
+        for name in ("start_occurrence", "end_occurrence"):
+            if values[name] is not None and values[name] not in OCCURRENCES:
+                raise InvalidItem(f"{name} must be 'first' or 'second'.", code="invalid-times")
         cost = values["cost"]
         if isinstance(cost, dict):
             cost = Cost.of(cost.get("amount"), cost.get("currency"), cost.get("category"), kind)
@@ -153,9 +185,19 @@ class Item:
         item = replace(self, **{**values, "kind": kind, "title": title, "cost": cost, "location": location,
                                 "end_location": end_location,
                                 "vendor": (values["vendor"] or "").strip() or None,
-                                "notes": (values["notes"] or "").strip() or None})
+                                "notes": (values["notes"] or "").strip() or None,
+                                "client_note": (values["client_note"] or "").strip() or None})
         item._check_times()
-        return item
+        return item._without_needless_occurrences()
+
+    def _without_needless_occurrences(self) -> Item:
+        """An occurrence only means something for a time that happens twice; on any other it is dropped, so a
+        retimed item does not carry a stale choice to its next ambiguous time."""
+        start_twice = self.timed and is_ambiguous(self.start, zone(self.timezone))
+        end_twice = self.timed and self.end is not None and is_ambiguous(self.end,
+                                                                         zone(self.end_timezone or self.timezone))
+        return replace(self, start_occurrence=self.start_occurrence if start_twice else None,
+                       end_occurrence=self.end_occurrence if end_twice else None)
 
     def _check_times(self) -> None:
         if self.start is None:
@@ -166,6 +208,10 @@ class Item:
             raise InvalidItem("start and end must both be times or both be dates.", code="invalid-times")
         if self.end_timezone and not isinstance(self.start, datetime):
             raise InvalidItem("end_timezone needs timed start and end.", code="invalid-times")
+        if self.timed:
+            to_utc(self.start, zone(self.timezone), "start", self.start_occurrence, strict=True)
+            if self.end is not None:
+                to_utc(self.end, zone(self.end_timezone or self.timezone), "end", self.end_occurrence, strict=True)
         start, end = self.start_utc, self.end_utc
         if end is not None and end < start:
             where = f" (in {self.end_timezone})" if self.end_timezone else ""
@@ -183,7 +229,7 @@ class Item:
         if self.start is None:
             return None
         if self.timed:
-            return to_utc(self.start, zone(self.timezone), "start")
+            return to_utc(self.start, zone(self.timezone), "start", self.start_occurrence)
         return datetime.combine(self.start, datetime.min.time()).replace(tzinfo=zone(self.timezone)) \
             .astimezone(UTC)
 
@@ -198,7 +244,7 @@ class Item:
                 .replace(tzinfo=zone(self.timezone)).astimezone(UTC)
         if self.end is None:
             return self.start_utc
-        return to_utc(self.end, zone(self.end_timezone or self.timezone), "end")
+        return to_utc(self.end, zone(self.end_timezone or self.timezone), "end", self.end_occurrence)
 
     @property
     def start_day(self) -> date | None:
@@ -238,7 +284,10 @@ class Item:
 
 
 EDITABLE_ITEM_FIELDS = ("title", "start", "end", "timezone", "end_timezone", "location", "end_location", "mode",
-                        "vendor", "cost", "notes", "requires_booking")
+                        "vendor", "cost", "notes", "client_note", "requires_booking", "start_occurrence",
+                        "end_occurrence")
+# Changing only these leaves what a client sees as it was: the calendar's SEQUENCE stays.
+INTERNAL_ITEM_FIELDS = ("notes",)
 
 
 def _location(value) -> Location | None:

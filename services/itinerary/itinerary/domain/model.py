@@ -11,7 +11,16 @@ from typing import Literal
 
 from itinerary.domain import feasibility
 from itinerary.domain.budget import summarise
-from itinerary.domain.items import MAX_ITEMS, Cost, InvalidItem, Item, Location, item_order, parse_local
+from itinerary.domain.items import (
+    INTERNAL_ITEM_FIELDS,
+    MAX_ITEMS,
+    Cost,
+    InvalidItem,
+    Item,
+    Location,
+    item_order,
+    parse_local,
+)
 from itinerary.domain.proposals import (
     MAX_COMMENT,
     MAX_OPTIONS,
@@ -187,6 +196,8 @@ class Itinerary:
         changed = [Change(f"items.{item_id}.{name}", before[name], after[name],
                           _describe_item_change(updated, name, before[name], after[name]))
                    for name in after if before[name] != after[name]]
+        if any(not change.field.endswith(tuple(f".{name}" for name in INTERNAL_ITEM_FIELDS)) for change in changed):
+            updated.sequence = current.sequence + 1
         if changed:
             self.items[self.items.index(current)] = updated
             self.items.sort(key=item_order)
@@ -475,7 +486,16 @@ def days_of(items: list[Item]) -> list[tuple[date, list[tuple[Item, str]]]]:
                     by_day.setdefault(day, []).append((item, "continues"))
                     day += timedelta(days=1)
             by_day.setdefault(item.end_day, []).append((item, "ends"))
-    return sorted(by_day.items())
+    return [(day, sorted(entries, key=_entry_order)) for day, entries in sorted(by_day.items())]
+
+
+def _entry_order(entry: tuple[Item, str]) -> tuple:
+    """A day's entries as they happen: what is untimed first, then by the moment each entry is about (an item's
+    start, or its end on the day it ends there), so an 08:30 transfer comes before a 10:00 check-out."""
+    item, role = entry
+    if not item.timed or role == "continues":
+        return (0, item.start_utc, item.title)
+    return (1, item.end_utc if role == "ends" else item.start_utc, item.title)
 
 
 def item_from_snapshot(snapshot: dict) -> Item:
@@ -489,7 +509,10 @@ def item_from_snapshot(snapshot: dict) -> Item:
         end_location=Location(**snapshot["end_location"]) if snapshot.get("end_location") else None,
         mode=snapshot.get("mode"), vendor=snapshot.get("vendor"),
         cost=Cost(Decimal(cost["amount"]), cost["currency"], cost["category"]) if cost else None,
-        notes=snapshot.get("notes"), requires_booking=snapshot.get("requires_booking", False),
+        notes=snapshot.get("notes"), client_note=snapshot.get("client_note"),
+        requires_booking=snapshot.get("requires_booking", False),
+        start_occurrence=snapshot.get("start_occurrence"), end_occurrence=snapshot.get("end_occurrence"),
+        sequence=snapshot.get("sequence", 0),
         created_at=snapshot.get("created_at"),
     )
 
@@ -503,7 +526,9 @@ def item_snapshot(item: Item) -> dict:
         "mode": item.mode, "vendor": item.vendor,
         "cost": {"amount": str(item.cost.amount), "currency": item.cost.currency, "category": item.cost.category}
         if item.cost else None,
-        "notes": item.notes, "requires_booking": item.requires_booking,
+        "notes": item.notes, "client_note": item.client_note, "requires_booking": item.requires_booking,
+        "start_occurrence": item.start_occurrence, "end_occurrence": item.end_occurrence,
+        "sequence": item.sequence,
     }
 
 

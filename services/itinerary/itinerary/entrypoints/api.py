@@ -10,7 +10,7 @@ from itinerary.domain.model import item_revision
 from itinerary.domain.proposals import OptionRequest
 from itinerary.domain.stages import STAGES
 from itinerary.entrypoints.client_pages import proposal_link, trip_link
-from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf
+from itinerary.entrypoints.deliverables import calendar_feed, client_context, itinerary_pdf
 from itinerary.entrypoints.schemas import (
     AuditEntryOut,
     AuditPage,
@@ -224,9 +224,11 @@ async def itinerary_history(itinerary_id: str, request: Request, after_version: 
 
 @router.get("/itineraries/{itinerary_id}/calendar.ics", response_class=Response,
             responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545) feed."}})
-async def calendar(itinerary_id: str, request: Request, principal: Principal = require("itineraries:read")):
-    itinerary = await services.get_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return Response(calendar_feed(itinerary), media_type="text/calendar; charset=utf-8",
+async def calendar(itinerary_id: str, request: Request, language: Literal["en", "zh-Hans"] = Query("en"),
+                   principal: Principal = require("itineraries:read")):
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return Response(calendar_feed(view.itinerary, client_context(request, view, language)),
+                    media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="itinerary-{itinerary_id}.ics"'})
 
 
@@ -235,8 +237,9 @@ async def calendar(itinerary_id: str, request: Request, principal: Principal = r
 async def itinerary_document(itinerary_id: str, request: Request,
                              language: Literal["en", "zh-Hans"] = Query("en"),
                              principal: Principal = require("itineraries:read")):
-    itinerary = await services.get_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return Response(itinerary_pdf(itinerary, language), media_type="application/pdf",
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+    return Response(itinerary_pdf(view.itinerary, client_context(request, view, language)),
+                    media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="itinerary-{itinerary_id}.pdf"'})
 
 

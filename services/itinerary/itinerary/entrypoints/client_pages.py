@@ -14,8 +14,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from itinerary.domain.items import Item
-from itinerary.domain.model import Itinerary, days_of, item_from_snapshot
-from itinerary.entrypoints.deliverables import calendar_feed, itinerary_pdf, local_time_label, place_label
+from itinerary.domain.model import days_of, item_from_snapshot
+from itinerary.entrypoints.deliverables import (
+    ClientContext,
+    calendar_feed,
+    client_context,
+    itinerary_pdf,
+    local_time_label,
+    long_date,
+    place_label,
+)
 from itinerary.service_layer import services
 from trip_shared.errors import DomainError
 from trip_shared.web.signed_links import InvalidLink, LinkSigner
@@ -31,25 +39,29 @@ TEXT = {
            "changes_sent": "Thank you — your planner has your message and will send a new proposal.",
            "answered": "This proposal was answered on {at}.", "invalid": "This link cannot be used",
            "untimed": "any time", "to": "to", "print": "Print or save as PDF", "calendar": "Add to calendar",
-           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF",
-           "arrives": "arrives", "check_in": "check-in", "check_out": "check-out", "until": "until"},
+           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF"},
     "zh-Hans": {"proposal": "您的行程方案", "options": "方案", "price": "价格", "approve": "确认此方案",
                 "changes": "提出修改意见", "comment": "您希望修改哪些内容？", "send": "发送",
                 "approved": "谢谢！您已确认方案「{option}」，您的旅行顾问将开始预订。",
                 "changes_sent": "谢谢！您的旅行顾问已收到您的意见，将为您提供新方案。",
                 "answered": "此方案已于 {at} 答复。", "invalid": "此链接无法使用", "untimed": "全天",
                 "to": "至", "print": "打印或保存为 PDF", "calendar": "添加到日历", "trip": "您的行程",
-                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版",
-                "arrives": "抵达", "check_in": "入住", "check_out": "退房", "until": "至"},
+                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版"},
 }
 STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
          "color:#222}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}"
          "h3{margin:1.2rem 0 .3rem}table{border-collapse:collapse;width:100%}td{padding:.25rem .5rem .25rem 0;"
          "vertical-align:top}td.when{width:13rem;color:#555}"
          ".option{border:1px solid #ccc;border-radius:6px;padding:0 1rem 1rem;margin:1rem 0}"
-         ".price{font-weight:600}.error{color:#a00;font-weight:600}textarea{width:100%}"
-         "button{margin-top:.6rem;padding:.5rem 1.2rem}@media print{.noprint{display:none}body{margin:0}"
-         ".option{break-inside:avoid}}")
+         ".price{font-weight:600}.error{color:#a00;font-weight:600}*{box-sizing:border-box}textarea{width:100%}"
+         ".note{color:#555;font-size:.92rem;margin-top:.15rem}"
+         ".about{color:#444;font-size:.95rem}.about p{margin:.2rem 0}"
+         "td{overflow-wrap:anywhere}button{margin-top:.6rem;padding:.5rem 1.2rem}"
+         # On a phone a day's rows stack: the time above what happens, nothing wider than the screen.
+         "@media (max-width:600px){body{margin:1rem auto}table.day,table.day tbody,table.day tr,table.day td"
+         "{display:block;width:auto}table.day tr{padding:.35rem 0;border-bottom:1px solid #eee}"
+         "td.when{width:auto;font-size:.9rem}}"
+         "@media print{.noprint{display:none}body{margin:0}.option{break-inside:avoid}}")
 
 
 def proposal_link(signer: LinkSigner, base_url: str, tenant_id: str, itinerary_id: str, round_id: str,
@@ -77,19 +89,29 @@ def _invalid(error: DomainError) -> HTMLResponse:
     return _page("en", title, f"<h1>{title}</h1><p>{escape(error.detail)}</p>", error.status)
 
 
-def _days_html(items: list[Item], text: dict, first_day: date | None) -> str:
+def _days_html(items: list[Item], language: str, first_day: date | None) -> str:
+    text = TEXT[language]
     html = ""
     for day, entries in days_of(items):
-        label = f"{text['day'].format(n=(day - first_day).days + 1)} · {day}" if first_day else str(day)
-        html += f"<h3>{escape(label)}</h3><table>"
+        label = f"{text['day'].format(n=(day - first_day).days + 1)} · {long_date(day, language)}" if first_day \
+            else long_date(day, language)
+        html += f'<h3>{escape(label)}</h3><table class="day">'
         for item, role in entries:
             if role == "continues":
                 continue
             where = place_label(item, role)
-            html += (f'<tr><td class="when">{escape(local_time_label(item, role, text))}</td><td><strong>'
-                     f"{escape(item.title)}</strong>{' · ' + escape(where) if where else ''}</td></tr>")
+            note = item.client_note if role == "starts" else None
+            html += (f'<tr><td class="when">{escape(local_time_label(item, role, language))}</td><td><strong>'
+                     f"{escape(item.title)}</strong>{' · ' + escape(where) if where else ''}"
+                     + (f'<div class="note">{escape(note)}</div>' if note else "") + "</td></tr>")
         html += "</table>"
     return html
+
+
+def _about_html(context: ClientContext) -> str:
+    """Who travels, who arranged the trip and how to reach them during it."""
+    lines = context.header_lines()
+    return f'<section class="about">{"".join(f"<p>{escape(line)}</p>" for line in lines)}</section>' if lines else ""
 
 
 # --- proposals ---------------------------------------------------------------------------------------------------
@@ -105,12 +127,14 @@ async def _open_proposal(request: Request, token: str):
     return view, proposal, customer_id, (language if language in TEXT else "en")
 
 
-def _proposal_page(itinerary: Itinerary, proposal, token: str, language: str, error: str | None = None,
-                   status: int = 200) -> HTMLResponse:
+def _proposal_page(request: Request, view: services.ItineraryView, proposal, token: str, language: str,
+                   error: str | None = None, status: int = 200) -> HTMLResponse:
+    itinerary = view.itinerary
     text = TEXT[language]
     body = f"<h1>{escape(text['proposal'])}: {escape(itinerary.title)}</h1>"
     if itinerary.start_date:
         body += f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>"
+    body += _about_html(client_context(request, view, language))
     if proposal.message:
         body += f"<p><em>{escape(text['note'])}:</em> {escape(proposal.message)}</p>"
     if error:
@@ -123,7 +147,7 @@ def _proposal_page(itinerary: Itinerary, proposal, token: str, language: str, er
         body += (f'<section class="option"><h2>{escape(option.title)}</h2>'
                  + (f"<p>{escape(option.note)}</p>" if option.note else "")
                  + f'<p class="price">{escape(text["price"])}: {escape(prices or "—")}</p>'
-                 + _days_html([item_from_snapshot(item) for item in option.items], text, itinerary.start_date))
+                 + _days_html([item_from_snapshot(item) for item in option.items], language, itinerary.start_date))
         if not answered:
             body += (f'<form method="post" action="/proposals/{escape(token)}" class="noprint">'
                      f'<input type="hidden" name="action" value="approve">'
@@ -145,7 +169,7 @@ async def proposal_page(token: str, request: Request) -> HTMLResponse:
         view, proposal, _, language = await _open_proposal(request, token)
     except DomainError as error:
         return _invalid(error)
-    return _proposal_page(view.itinerary, proposal, token, language)
+    return _proposal_page(request, view, proposal, token, language)
 
 
 @router.post("/proposals/{token}")
@@ -158,15 +182,15 @@ async def answer_proposal(token: str, request: Request) -> HTMLResponse:
                                                         keep_blank_values=True).items()}
     approve = form.get("action") == "approve"
     if form.get("action") not in ("approve", "changes"):
-        return _proposal_page(view.itinerary, proposal, token, language, "Please choose an option or write to us.",
-                              422)
+        return _proposal_page(request, view, proposal, token, language,
+                              "Please choose an option or write to us.", 422)
     try:
         await services.answer_proposal(request.app.state.runtime.transaction, view.itinerary.tenant_id,
                                        view.itinerary.id, proposal.id, customer_id, approve=approve,
                                        option_id=form.get("option"), comment=form.get("comment"))
     except DomainError as error:
         current, fresh_proposal, _, _ = await _open_proposal(request, token)
-        return _proposal_page(current.itinerary, fresh_proposal, token, language, error.detail, error.status)
+        return _proposal_page(request, current, fresh_proposal, token, language, error.detail, error.status)
     text = TEXT[language]
     if approve:
         option = proposal.option(form.get("option"))
@@ -178,31 +202,33 @@ async def answer_proposal(token: str, request: Request) -> HTMLResponse:
 
 # --- the shared itinerary -------------------------------------------------------------------------------------------
 
-async def _open_trip(request: Request, token: str) -> Itinerary:
+async def _open_trip(request: Request, token: str) -> services.ItineraryView:
     claims = request.app.state.link_signer.verify(token, SHARED_TRIP)
-    itinerary = await services.get_itinerary(request.app.state.runtime.transaction, claims.tenant_id,
-                                             claims.subject_id)
-    if itinerary.stage == "cancelled":
+    view = await services.view_itinerary(request.app.state.runtime.transaction, claims.tenant_id, claims.subject_id)
+    if view.itinerary.stage == "cancelled":
         raise InvalidLink("This trip was cancelled.")
-    return itinerary
+    return view
 
 
 @router.get("/trips/{token}")
 async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLResponse:
     try:
-        itinerary = await _open_trip(request, token)
+        view = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
+    itinerary = view.itinerary
     language = lang if lang in TEXT else "en"
     text = TEXT[language]
     switch = "zh-Hans" if language == "en" else "en"
     body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
-            + f'<p class="noprint"><a href="/trips/{escape(token)}/calendar.ics">{escape(text["calendar"])}</a> · '
+            + _about_html(client_context(request, view, language))
+            + f'<p class="noprint"><a href="/trips/{escape(token)}/calendar.ics?lang={language}">'
+              f'{escape(text["calendar"])}</a> · '
               f'<a href="/trips/{escape(token)}/itinerary.pdf?lang={language}">{escape(text["pdf"])}</a> · '
               f'<button type="button" id="print-page">{escape(text["print"])}</button> · '
               f'<a href="/trips/{escape(token)}?lang={switch}">{"中文" if switch == "zh-Hans" else "English"}</a></p>'
-            + _days_html(itinerary.items, text, itinerary.start_date)
+            + _days_html(itinerary.items, language, itinerary.start_date)
             + f'<script src="{PRINT_SCRIPT}" defer></script>')
     return _page(language, f"{text['trip']}: {itinerary.title}", body)
 
@@ -215,18 +241,20 @@ async def print_script() -> Response:
 
 
 @router.get("/trips/{token}/calendar.ics")
-async def shared_calendar(token: str, request: Request):
+async def shared_calendar(token: str, request: Request, lang: str = "en"):
     try:
-        itinerary = await _open_trip(request, token)
+        view = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
-    return Response(calendar_feed(itinerary), media_type="text/calendar; charset=utf-8")
+    context = client_context(request, view, lang if lang in TEXT else "en")
+    return Response(calendar_feed(view.itinerary, context), media_type="text/calendar; charset=utf-8")
 
 
 @router.get("/trips/{token}/itinerary.pdf")
 async def shared_pdf(token: str, request: Request, lang: str = "en"):
     try:
-        itinerary = await _open_trip(request, token)
+        view = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
-    return Response(itinerary_pdf(itinerary, lang if lang in TEXT else "en"), media_type="application/pdf")
+    context = client_context(request, view, lang if lang in TEXT else "en")
+    return Response(itinerary_pdf(view.itinerary, context), media_type="application/pdf")

@@ -7,30 +7,66 @@ applications show the times the client will see on the ground. Untimed items are
 from __future__ import annotations
 
 import io
+import os
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from html import escape
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from fastapi import Request
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.pdfmetrics import registerFontFamily
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary
+from itinerary.service_layer.services import ItineraryView
+from trip_shared.agency import AgencyProfile
 
 PRODUCT_ID = "-//Trip Desk//Itinerary//EN"
 
 
-def calendar_feed(itinerary: Itinerary) -> str:
+@dataclass(frozen=True)
+class ClientContext:
+    """What every deliverable says beside the items: who travels, who arranged it and how to reach them, and
+    which bookings are confirmed."""
+
+    travellers: list[str] = field(default_factory=list)
+    agency: AgencyProfile | None = None
+    confirmed_item_ids: frozenset[str] = frozenset()
+    language: str = "en"
+
+    @property
+    def words(self) -> dict:
+        return WORDS.get(self.language, WORDS["en"])
+
+    def header_lines(self) -> list[str]:
+        lines = [self.words["travellers"].format(names=", ".join(self.travellers))] if self.travellers else []
+        return lines + (self.agency.support_lines(self.language) if self.agency else [])
+
+
+def client_context(request: Request, view: ItineraryView, language: str) -> ClientContext:
+    return ClientContext(travellers=view.traveller_names,
+                         agency=request.app.state.runtime.agencies.for_tenant(view.itinerary.tenant_id),
+                         confirmed_item_ids=frozenset(view.confirmed_item_ids), language=language)
+
+
+def calendar_feed(itinerary: Itinerary, context: ClientContext) -> str:
+    words = context.words
     scheduled = [item for item in itinerary.items if item.start is not None]
     zones = sorted({zone for item in scheduled if item.timed for zone in (item.timezone, item.end_timezone) if zone})
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODUCT_ID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
              f"X-WR-CALNAME:{_text(itinerary.title)}"]
+    if context.header_lines():
+        lines.append(f"X-WR-CALDESC:{_text(chr(10).join(context.header_lines()))}")
     if scheduled:
         first = min(item.start_utc for item in scheduled) - timedelta(days=1)
         last = max(item.end_utc for item in scheduled) + timedelta(days=1)
@@ -38,12 +74,18 @@ def calendar_feed(itinerary: Itinerary) -> str:
             lines += _vtimezone(zone, first, last)
     stamp = _utc(itinerary.updated_at)
     for item in scheduled:
+        # Tentative until its booking is confirmed; SEQUENCE counts the item's own changes, so a calendar updates
+        # only the events that changed.
+        status = "TENTATIVE" if item.requires_booking and item.id not in context.confirmed_item_ids else "CONFIRMED"
         lines += ["BEGIN:VEVENT", f"UID:{item.id}@{itinerary.id}", f"DTSTAMP:{stamp}",
-                  f"SEQUENCE:{itinerary.version}", f"SUMMARY:{_text(item.title)}"]
+                  f"SEQUENCE:{item.sequence}", f"STATUS:{status}", f"SUMMARY:{_text(item.title)}"]
         if item.timed:
-            lines.append(f"DTSTART;TZID={item.timezone}:{item.start:%Y%m%dT%H%M%S}")
-            end = item.end or item.start
-            lines.append(f"DTEND;TZID={item.end_timezone or item.timezone}:{end:%Y%m%dT%H%M%S}")
+            lines.append(_timed("DTSTART", item.start, item.timezone, item.start_occurrence, item.start_utc))
+            if item.end is None:
+                lines.append(_timed("DTEND", item.start, item.timezone, item.start_occurrence, item.start_utc))
+            else:
+                lines.append(_timed("DTEND", item.end, item.end_timezone or item.timezone, item.end_occurrence,
+                                    item.end_utc))
         else:
             lines.append(f"DTSTART;VALUE=DATE:{item.start:%Y%m%d}")
             lines.append(f"DTEND;VALUE=DATE:{(item.end or item.start) + timedelta(days=1):%Y%m%d}")
@@ -51,7 +93,7 @@ def calendar_feed(itinerary: Itinerary) -> str:
             lines.append(f"LOCATION:{_text(item.location.address)}")
         if item.location and item.location.has_coordinates:
             lines.append(f"GEO:{item.location.lat:.6f};{item.location.lon:.6f}")
-        description = _description(item)
+        description = "\n".join(filter(None, [_description(item, words), *context.header_lines()]))
         if description:
             lines.append(f"DESCRIPTION:{_text(description)}")
         lines.append(f"CATEGORIES:{item.kind.upper()}")
@@ -60,14 +102,24 @@ def calendar_feed(itinerary: Itinerary) -> str:
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
-def _description(item: Item) -> str:
+def _timed(name: str, local: datetime, zone: str, occurrence: str | None, instant: datetime) -> str:
+    """A local time in its zone; the second pass through a repeated hour can't be written that way (RFC 5545
+    reads an ambiguous local time as the first), so it is written as the UTC instant."""
+    if occurrence == "second":
+        return f"{name}:{_utc(instant)}"
+    return f"{name};TZID={zone}:{local:%Y%m%dT%H%M%S}"
+
+
+def _description(item: Item, words: dict) -> str:
+    """What the client reads about an item: where it goes, with whom, the planner's note for them; never the
+    planner's internal notes."""
     parts = []
     if item.end_location and item.end_location.address:
-        parts.append(f"To: {item.end_location.address}")
+        parts.append(f"{words['to_place']}{item.end_location.address}")
     if item.vendor:
-        parts.append(f"With: {item.vendor}")
-    if item.notes:
-        parts.append(item.notes)
+        parts.append(f"{words['with']}{item.vendor}")
+    if item.client_note:
+        parts.append(item.client_note)
     return "\n".join(parts)
 
 
@@ -134,21 +186,89 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-# --- PDF ---------------------------------------------------------------------------------------------------------
+# --- words every deliverable shares -----------------------------------------------------------------------------
 
-# Chinese text uses a standard CID font that every PDF reader supplies (nothing to embed or install); Latin text
-# uses Helvetica, so accented names keep their accents.
-CJK_FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-_CJK = re.compile(r"([\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)")
-PDF_TEXT = {
+WORDS = {
     "en": {"days": "Day {n} · {date}", "when": "When", "what": "What", "where": "Where", "untimed": "Any time",
            "unscheduled": "Not yet scheduled", "version": "Version {v}, {at}", "to": "to", "arrives": "arrives",
-           "check_in": "check-in", "check_out": "check-out", "until": "until"},
+           "departs": "departs", "check_in": "check-in", "check_out": "check-out", "until": "until",
+           "travellers": "Travellers: {names}", "to_place": "To: ", "with": "With: "},
     "zh-Hans": {"days": "第{n}天 · {date}", "when": "时间", "what": "安排", "where": "地点", "untimed": "全天",
-                "unscheduled": "待定", "version": "版本 {v}，{at}", "to": "至", "arrives": "抵达", "check_in": "入住",
-                "check_out": "退房", "until": "至"},
+                "unscheduled": "待定", "version": "版本 {v}，{at}", "to": "至", "arrives": "抵达", "departs": "出发",
+                "check_in": "入住", "check_out": "退房", "until": "至", "travellers": "出行人：{names}",
+                "to_place": "前往：", "with": "服务方："},
 }
+
+
+def local_time_label(item: Item, role: str, language: str) -> str:
+    """An item's time as the client lives it on that day, always with the zone it is in: "10:00–12:00
+    (Asia/Tokyo)"; a flight with where it lands, "departs 09:00 (Asia/Tokyo) → arrives 10:25 (Asia/Seoul)"."""
+    words = WORDS.get(language, WORDS["en"])
+    if not item.timed:
+        return words["untimed"]
+    start_zone, end_zone = item.timezone, item.end_timezone or item.timezone
+    if role == "ends":
+        word = {"flight": words["arrives"], "accommodation": words["check_out"]}.get(item.kind, words["until"])
+        return f"{word} {item.end:%H:%M} ({end_zone})"
+    if item.kind == "accommodation":
+        return f"{words['check_in']} {item.start:%H:%M} ({start_zone})"
+    departs = f"{words['departs']} " if item.kind == "flight" else ""
+    if item.end is None:
+        return f"{departs}{item.start:%H:%M} ({start_zone})"
+    if item.kind != "flight" and end_zone == start_zone and item.end_day == item.start_day:
+        return f"{item.start:%H:%M}–{item.end:%H:%M} ({start_zone})"
+    arrives = f"{words['arrives']} " if item.kind == "flight" else ""
+    on_day = "" if item.end_day == item.start_day else f"{_short_date(item.end_day, language)} "
+    return f"{departs}{item.start:%H:%M} ({start_zone}) → {arrives}{on_day}{item.end:%H:%M} ({end_zone})"
+
+
+def _short_date(day: date, language: str) -> str:
+    return f"{day.month}月{day.day}日" if language == "zh-Hans" else day.strftime("%d %b")
+
+
+def place_label(item: Item, role: str) -> str:
+    """Where the client is for that entry: the way from origin to destination on the day it starts, the arrival
+    point on the day it ends there."""
+    if role == "ends":
+        location = item.arrival_location
+        return location.address if location and location.address else ""
+    origin = item.location.address if item.location and item.location.address else ""
+    destination = item.end_location.address if item.end_location and item.end_location.address else ""
+    return f"{origin} → {destination}" if origin and destination else origin or destination
+
+
+def long_date(day: date, language: str) -> str:
+    if language == "zh-Hans":
+        return f"{day.year}年{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]}"
+    return day.strftime("%a %d %b %Y")
+
+
+# --- PDF ---------------------------------------------------------------------------------------------------------
+
+# Every font is embedded, so any reader shows the PDF as it was made: DejaVu Sans for Latin text (accents, arrows),
+# Droid Sans Fallback for Chinese. Debian ships them (fonts-dejavu-core, fonts-droid-fallback; `make test` and the
+# images install them); PDF_FONT_DIRS lists other folders to look in.
+LATIN, LATIN_BOLD, CJK_FONT = "DejaVuSans", "DejaVuSans-Bold", "DroidSansFallback"
+FONT_FILES = {LATIN: "DejaVuSans.ttf", LATIN_BOLD: "DejaVuSans-Bold.ttf", CJK_FONT: "DroidSansFallbackFull.ttf"}
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/droid", "/usr/share/fonts/dejavu",
+             "/usr/share/fonts/google-droid-sans-fonts")
+_CJK = re.compile(r"([\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)")
+
+
+class PdfFontsMissing(RuntimeError):
+    pass
+
+
+@cache
+def _register_fonts() -> None:
+    folders = [folder for folder in os.environ.get("PDF_FONT_DIRS", "").split(os.pathsep) if folder] + list(FONT_DIRS)
+    for name, file in FONT_FILES.items():
+        path = next((Path(folder) / file for folder in folders if (Path(folder) / file).is_file()), None)
+        if path is None:
+            raise PdfFontsMissing(f"The PDF font {file} is in none of {', '.join(folders)}: install Debian's "
+                                  "fonts-dejavu-core and fonts-droid-fallback, or set PDF_FONT_DIRS.")
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    registerFontFamily(LATIN, normal=LATIN, bold=LATIN_BOLD, italic=LATIN, boldItalic=LATIN_BOLD)
 
 
 def _rich(text: str | None) -> str:
@@ -156,68 +276,45 @@ def _rich(text: str | None) -> str:
     return _CJK.sub(lambda m: f'<font name="{CJK_FONT}">{m.group(1)}</font>', escape(text or ""))
 
 
-def itinerary_pdf(itinerary: Itinerary, language: str = "en") -> bytes:
-    text = PDF_TEXT.get(language, PDF_TEXT["en"])
-    title = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=18, leading=22, spaceAfter=4 * mm)
-    heading = ParagraphStyle("day", fontName="Helvetica-Bold", fontSize=12, leading=15, spaceBefore=5 * mm,
+def itinerary_pdf(itinerary: Itinerary, context: ClientContext) -> bytes:
+    _register_fonts()
+    language, text = context.language, context.words
+    title = ParagraphStyle("title", fontName=LATIN_BOLD, fontSize=18, leading=22, spaceAfter=4 * mm)
+    heading = ParagraphStyle("day", fontName=LATIN_BOLD, fontSize=12, leading=15, spaceBefore=5 * mm,
                              spaceAfter=2 * mm)
-    body = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=12)
+    body = ParagraphStyle("body", fontName=LATIN, fontSize=9.5, leading=12)
     small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
     story = [Paragraph(_rich(itinerary.title), title)]
     if itinerary.start_date:
         story.append(Paragraph(_rich(f"{itinerary.start_date} {text['to']} {itinerary.end_date or ''}"), body))
+    story += [Paragraph(_rich(line), body) for line in context.header_lines()]
     first_day = itinerary.start_date
     for day, entries in itinerary.days():
         number = (day - first_day).days + 1 if first_day else ""
-        story.append(Paragraph(_rich(text["days"].format(n=number, date=_long_date(day, language))), heading))
+        story.append(Paragraph(_rich(text["days"].format(n=number, date=long_date(day, language))), heading))
         rows = [[Paragraph(f"<b>{_rich(text[name])}</b>", body) for name in ("when", "what", "where")]]
         for item, role in entries:
             if role == "continues":
                 continue
-            rows.append([Paragraph(_rich(local_time_label(item, role, text)), body),
-                         Paragraph(_rich(item.title) + (f"<br/>{_rich(item.vendor)}" if item.vendor else "")
-                                   + (f'<br/><font size="8">{_rich(item.notes)}</font>' if item.notes else ""), body),
+            what = _rich(item.title) + (f"<br/>{_rich(item.vendor)}" if item.vendor else "")
+            if item.client_note and role == "starts":
+                what += f'<br/><font size="8">{_rich(item.client_note)}</font>'
+            rows.append([Paragraph(_rich(local_time_label(item, role, language)), body), Paragraph(what, body),
                          Paragraph(_rich(place_label(item, role)), body)])
-        table = Table(rows, colWidths=[38 * mm, 82 * mm, 55 * mm], repeatRows=1)
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+        table = Table(rows, colWidths=[46 * mm, 76 * mm, 56 * mm], repeatRows=1)
+        # The cells' own font (Helvetica unless told) would be added to the PDF unembedded, though unused.
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), LATIN),
                                    ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
                                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey)]))
         story.append(table)
     unscheduled = [item for item in itinerary.items if item.start is None]
     if unscheduled:
         story.append(Paragraph(_rich(text["unscheduled"]), heading))
-        story += [Paragraph(_rich(item.title), body) for item in unscheduled]
+        story += [Paragraph(_rich(item.title) + (f" · {_rich(item.client_note)}" if item.client_note else ""), body)
+                  for item in unscheduled]
     footer = text["version"].format(v=itinerary.version, at=itinerary.updated_at.date())
     story += [Spacer(1, 6 * mm), Paragraph(_rich(footer), small)]
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title=itinerary.title, leftMargin=16 * mm, rightMargin=16 * mm,
-                      topMargin=16 * mm, bottomMargin=16 * mm).build(story)
+                      topMargin=16 * mm, bottomMargin=16 * mm, initialFontName=LATIN).build(story)
     return buffer.getvalue()
-
-
-def _long_date(day: date, language: str) -> str:
-    if language == "zh-Hans":
-        return f"{day.year}年{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]}"
-    return day.strftime("%a %d %b %Y")
-
-
-def local_time_label(item: Item, role: str, words: dict) -> str:
-    """An item's time as the client lives it on that day: "10:00–12:00", "arrives 15:30 (Asia/Tokyo)", with
-    the zone wherever it changes on the way. ``words`` holds untimed, arrives, check_in, check_out, until."""
-    if not item.timed:
-        return words["untimed"]
-    if role == "ends":
-        word = {"flight": words["arrives"], "accommodation": words["check_out"]}.get(item.kind, words["until"])
-        zone = f" ({item.end_timezone})" if item.end_timezone else ""
-        return f"{word} {item.end:%H:%M}{zone}"
-    if item.kind == "accommodation":
-        return f"{words['check_in']} {item.start:%H:%M}"
-    if item.end and item.end_day == item.start_day and not item.end_timezone:
-        return f"{item.start:%H:%M}–{item.end:%H:%M}"
-    return f"{item.start:%H:%M}" + (f" ({item.timezone})" if item.end_timezone else "")
-
-
-def place_label(item: Item, role: str) -> str:
-    """Where the client is for that entry: the arrival point on the day an item ends there."""
-    location = item.arrival_location if role == "ends" else item.location
-    return location.address if location and location.address else ""

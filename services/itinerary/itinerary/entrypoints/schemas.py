@@ -49,6 +49,14 @@ _LOCAL_TIME = ("Local wall-clock time where the item happens, e.g. 2026-05-01T09
                "for an untimed item. No UTC offset: the time zone is the item's own.")
 
 
+_INTERNAL_NOTES = "The planner's own notes. Never shown to a client or a vendor."
+_CLIENT_NOTE = ("What the client reads about this item on the trip page, the proposal, the PDF and the calendar "
+                "(meeting point, what to bring).")
+_OCCURRENCE = ("Which of the two moments a local time means when it happens twice (the hour repeated when clocks "
+               "go back): required then, ignored otherwise.")
+Occurrence = Literal["first", "second"]
+
+
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal[ITEM_KINDS]  # type: ignore[valid-type]
@@ -62,8 +70,11 @@ class ItemIn(BaseModel):
     mode: Literal[TRANSFER_MODES] | None = Field(None, description="How a transfer travels.")  # type: ignore[valid-type]
     vendor: Line | None = Field(None, max_length=200)
     cost: CostIn | None = None
-    notes: Text | None = Field(None, max_length=5000)
+    notes: Text | None = Field(None, max_length=5000, description=_INTERNAL_NOTES)
+    client_note: Text | None = Field(None, max_length=5000, description=_CLIENT_NOTE)
     requires_booking: bool = False
+    start_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
+    end_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
 
 
 class ItemPatch(BaseModel):
@@ -78,8 +89,11 @@ class ItemPatch(BaseModel):
     mode: Literal[TRANSFER_MODES] | None = None  # type: ignore[valid-type]
     vendor: Line | None = Field(None, max_length=200)
     cost: CostIn | None = None
-    notes: Text | None = Field(None, max_length=5000)
+    notes: Text | None = Field(None, max_length=5000, description=_INTERNAL_NOTES)
+    client_note: Text | None = Field(None, max_length=5000, description=_CLIENT_NOTE)
     requires_booking: bool | None = None
+    start_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
+    end_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
 
 
 class StageIn(BaseModel):
@@ -124,8 +138,13 @@ class ItemOut(BaseModel):
     mode: str | None
     vendor: str | None
     cost: CostOut | None
-    notes: str | None
+    notes: str | None = Field(description=_INTERNAL_NOTES)
+    client_note: str | None = Field(description=_CLIENT_NOTE)
     requires_booking: bool
+    start_occurrence: Occurrence | None
+    end_occurrence: Occurrence | None
+    sequence: int = Field(description="How many times what a client sees of the item changed (its calendar "
+                                      "event's SEQUENCE).")
     booking: BookingOut | None = Field(None, description="From the booking service's events.")
 
     @classmethod
@@ -142,7 +161,8 @@ class ItemOut(BaseModel):
             end_location=where(item.end_location), mode=item.mode, vendor=item.vendor,
             cost=CostOut(amount=item.cost.amount, currency=item.cost.currency, category=item.cost.category)
             if item.cost else None,
-            notes=item.notes, requires_booking=item.requires_booking,
+            notes=item.notes, client_note=item.client_note, requires_booking=item.requires_booking,
+            start_occurrence=item.start_occurrence, end_occurrence=item.end_occurrence, sequence=item.sequence,
             booking=BookingOut(booking_id=booking["_id"], status=booking["status"],
                                vendor_name=booking.get("vendor_name"),
                                confirmation_code=booking.get("confirmation_code")) if booking else None,

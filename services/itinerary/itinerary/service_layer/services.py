@@ -275,6 +275,19 @@ class ItineraryView:
     bookings_by_item: dict[str, dict]
 
     @property
+    def traveller_names(self) -> list[str]:
+        """The linked customers' names as the customers service last announced them, points of contact first."""
+        customers = sorted(self.itinerary.customers, key=lambda customer: not customer.is_poc)
+        names = (" ".join(part for part in (self.known.get(customer.customer_id, {}).get("first_name"),
+                                             self.known.get(customer.customer_id, {}).get("last_name")) if part)
+                 for customer in customers)
+        return [name for name in names if name]
+
+    @property
+    def confirmed_item_ids(self) -> set[str]:
+        return {item_id for item_id, booking in self.bookings_by_item.items() if booking.get("status") == "confirmed"}
+
+    @property
     def pace(self) -> str | None:
         """The slowest traveller sets the pace."""
         paces = [self.preferences.get(c.customer_id, {}).get("pace") for c in self.itinerary.customers]

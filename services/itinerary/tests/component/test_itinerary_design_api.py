@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from trip_shared.contracts.booking import BookingConfirmed, BookingDetails
 from trip_shared.contracts.customers import Budget, CustomerCreated, CustomerSnapshot, Preferences, PreferencesRecorded
 from trip_shared.contracts.itinerary import ItineraryChanged
+from trip_shared.testing.documents import pdf_fonts, pdf_text
 from trip_shared.testing.service import auth
 
 FLIGHT = {"kind": "flight", "title": "BA7 London to Tokyo", "start": "2027-05-01T19:00", "end": "2027-05-02T15:30",
@@ -242,16 +243,6 @@ async def test_the_calendar_feed_keeps_each_items_own_time_zone(service):
     assert text.count("BEGIN:VEVENT") == 2 and all(len(line.encode()) <= 75 for line in text.split("\r\n"))
 
 
-def pdf_text(document: bytes) -> str:
-    """The page content streams of a PDF, decoded (ASCII85, then deflate): enough to find the Latin text."""
-    import base64
-    import re
-    import zlib
-
-    streams = re.findall(rb"stream\r?\n(.*?~>)\s*endstream", document, re.S)
-    return b"".join(zlib.decompress(base64.a85decode(s[:-2])) for s in streams).decode("cp1252", errors="replace")
-
-
 async def test_the_printable_pdf_lists_each_day_in_local_time(service):
     itinerary = await trip(service)
     await add(service, itinerary["id"], FLIGHT)
@@ -260,12 +251,13 @@ async def test_the_printable_pdf_lists_each_day_in_local_time(service):
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
     text = pdf_text(response.content)
-    for expected in ("Sushi class", "BA7 London to Tokyo", "Day 1", "Day 2", "(19:00)", "Europe/London",
-                     "arrives 15:30", "Asia/Tokyo", "16:00", "18:00", "Heathrow"):
+    for expected in ("Sushi class", "BA7 London to Tokyo", "Day 1", "Day 2", "departs 19:00 (Europe/London)",
+                     "arrives 15:30 (Asia/Tokyo)", "16:00–18:00 (Asia/Tokyo)", "Heathrow"):
         assert expected in text, expected
     chinese = await service.client.get(f"/v1/itineraries/{itinerary['id']}/itinerary.pdf",
                                        params={"language": "zh-Hans"}, headers=auth())
-    assert b"STSong-Light" in chinese.content
+    assert "抵达 15:30 (Asia/Tokyo)" in pdf_text(chinese.content)
+    assert all(font.embedded for font in pdf_fonts(chinese.content)), pdf_fonts(chinese.content)
     refused = await service.client.get(f"/v1/itineraries/{itinerary['id']}/itinerary.pdf",
                                        params={"language": "fr"}, headers=auth())
     assert refused.status_code == 422

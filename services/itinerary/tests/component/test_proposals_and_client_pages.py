@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
 from trip_shared.contracts.itinerary import ProposalAnswered, ProposalSent
+from trip_shared.testing.documents import pdf_text
 from trip_shared.testing.service import auth
 
 HOTEL = {"kind": "accommodation", "start": "2027-05-02T15:00", "end": "2027-05-05T11:00", "timezone": "Asia/Tokyo"}
@@ -107,8 +108,8 @@ async def test_the_shared_itinerary_page_and_its_calendar_open_without_an_api_ke
     link = await service.client.post(f"{base}/share-link", json={"valid_days": 7}, headers=auth())
     assert link.status_code == 201
     page = await service.client.get(urlsplit(link.json()["url"]).path)
-    assert page.status_code == 200 and "Ryokan" in page.text and "Day 3 · 2027-05-03" in page.text
-    assert "10:00–12:00" in page.text and "@media print" in page.text
+    assert page.status_code == 200 and "Ryokan" in page.text and "Day 3 · Mon 03 May 2027" in page.text
+    assert "10:00–12:00 (Asia/Tokyo)" in page.text and "@media print" in page.text
     # The page's policy forbids inline scripts: printing is wired up by the script file the page names.
     assert "javascript:" not in page.text and "script-src 'self'" in page.headers["content-security-policy"]
     script = await service.client.get("/assets/print.js")
@@ -178,3 +179,39 @@ async def test_signed_link_tokens_do_not_reach_traces(mongodb_url, mongo_databas
     recorded = " ".join(f"{span.name} {dict(span.attributes)}" for span in exporter.get_finished_spans())
     assert "/trips/[link]/calendar.ics" in recorded
     assert token not in recorded and token[:20] not in recorded
+
+
+INTERNAL = "INTERNAL-7f3a: net rate 620, do not quote"
+
+
+async def test_no_client_deliverable_shows_an_internal_note_and_each_shows_the_client_note_travellers_and_agency(
+        service):
+    base, items = await planned_trip(service)
+    for title in items:
+        changed = await service.client.patch(f"{base}/items/{items[title]}", headers=auth(), json={
+            "notes": INTERNAL, "client_note": f"Meet your guide at the {title} entrance."})
+        assert changed.status_code == 200, changed.text
+    _, links = await send(service, base, items)
+    share = (await service.client.post(f"{base}/share-link", json={"valid_days": 7}, headers=auth())).json()
+    share_path, calendar_path = urlsplit(share["url"]).path, urlsplit(share["calendar_url"]).path
+    deliverables = {}
+    for language in ("en", "zh-Hans"):
+        deliverables[f"trip page {language}"] = (await service.client.get(share_path, params={"lang": language})).text
+        deliverables[f"calendar {language}"] = (await service.client.get(calendar_path,
+                                                                         params={"lang": language})).text
+        pdf = await service.client.get(f"{share_path}/itinerary.pdf", params={"lang": language})
+        deliverables[f"pdf {language}"] = pdf_text(pdf.content)
+        planner_pdf = await service.client.get(f"{base}/itinerary.pdf", params={"language": language},
+                                               headers=auth())
+        deliverables[f"planner's pdf {language}"] = pdf_text(planner_pdf.content)
+        planner_calendar = await service.client.get(f"{base}/calendar.ics", params={"language": language},
+                                                    headers=auth())
+        deliverables[f"planner's calendar {language}"] = planner_calendar.text
+    deliverables["proposal page"] = (await service.client.get(links["mei"])).text
+    for name, text in deliverables.items():
+        flat = text.replace("\r\n ", "").replace("\\,", ",")  # unfold and unescape calendar lines
+        assert "INTERNAL-7f3a" not in flat, name
+        assert "Meet your guide at the Walk entrance." in flat, name
+        assert "Lotus & Maple Travel" in flat or "Lotus &amp; Maple Travel" in flat, name
+        assert "+86 21 5555 0199" in flat, name
+        assert "Mei" in flat and "Tom" in flat, name

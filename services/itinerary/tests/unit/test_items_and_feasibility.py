@@ -35,12 +35,20 @@ def test_an_untimed_item_is_a_whole_local_day_not_midnight_utc():
                                                                                                     tzinfo=UTC)
 
 
-def test_times_that_the_clocks_skip_are_refused_and_ambiguous_ones_take_the_first():
+def test_times_that_the_clocks_skip_are_refused_and_ambiguous_ones_need_a_choice():
     with pytest.raises(InvalidItem) as error:
         item(start="2027-03-14T02:30", end="2027-03-14T04:00", timezone="America/New_York")
     assert error.value.code == "nonexistent-local-time"
-    ambiguous = item(start="2027-11-07T01:30", end="2027-11-07T03:00", timezone="America/New_York")
-    assert ambiguous.start_utc == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+    with pytest.raises(InvalidItem) as error:
+        item(start="2027-11-07T01:30", end="2027-11-07T03:00", timezone="America/New_York")
+    assert error.value.code == "ambiguous-local-time"
+    assert "'first' (UTC-04:00) or 'second' (UTC-05:00)" in error.value.detail
+    first = item(start="2027-11-07T01:30", end="2027-11-07T03:00", timezone="America/New_York",
+                 start_occurrence="first")
+    second = item(start="2027-11-07T01:30", end="2027-11-07T03:00", timezone="America/New_York",
+                  start_occurrence="second")
+    assert first.start_utc == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+    assert second.start_utc == datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
 
 
 def test_a_change_that_breaks_a_rule_leaves_the_item_as_it_was():

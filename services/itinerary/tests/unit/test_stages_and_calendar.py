@@ -4,7 +4,7 @@ import pytest
 
 from itinerary.domain.model import Itinerary, StageMoveRefused
 from itinerary.domain.stages import Readiness
-from itinerary.entrypoints.deliverables import calendar_feed
+from itinerary.entrypoints.deliverables import ClientContext, calendar_feed
 
 NOW = datetime(2027, 4, 1, tzinfo=UTC)
 NONE_NEEDED = Readiness(0, 0)
@@ -57,7 +57,7 @@ def test_the_calendar_describes_each_zone_over_the_trip_including_its_daylight_s
                         "timezone": "America/New_York"})
     itinerary.add_item({"kind": "activity", "title": "Show", "start": "2027-11-08T20:00", "end": "2027-11-08T22:00",
                         "timezone": "America/New_York"})
-    feed = calendar_feed(itinerary)
+    feed = calendar_feed(itinerary, ClientContext())
     assert "BEGIN:DAYLIGHT\r\nDTSTART:19700101" not in feed
     # Clocks go back on 7 November 2027 at 02:00 EDT.
     assert "BEGIN:STANDARD\r\nDTSTART:20271107T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nTZNAME:EST" in feed

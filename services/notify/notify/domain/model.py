@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from trip_shared.agency import AgencyProfile
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
 
@@ -54,7 +55,7 @@ class Notification:
     created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
 
-    def address(self, contact: Contact | None, trip: Trip | None) -> None:
+    def address(self, contact: Contact | None, trip: Trip | None, agency: AgencyProfile | None = None) -> None:
         """Decide where it goes (the contact's first address, unless the message names its own ``to_address``,
         like the confirmation of a new address) and in which words; it waits, visibly, until there is somewhere to
         send it."""
@@ -62,7 +63,8 @@ class Notification:
             self.status = "waiting_for_contact"
             return
         self.language = contact.preferred_language
-        self.subject, self.body = render(self.kind, self.language, contact, trip, self.details)
+        self.subject, body = render(self.kind, self.language, contact, trip, self.details)
+        self.body = signed(body, agency, self.language)
         recipient = self.details.get("to_address") or (contact.emails[0] if contact.emails else None)
         if not recipient:
             self.status, self.recipient = "no_address", None
@@ -118,6 +120,13 @@ def _dates(trip: Trip, language: str) -> str:
         return f"（{trip.start_date.isoformat()}{end}）"
     end = f" to {trip.end_date.isoformat()}" if trip.end_date else ""
     return f" ({trip.start_date.isoformat()}{end})"
+
+
+def signed(body: str, agency: AgencyProfile | None, language: str) -> str:
+    """Every message ends with who the agency is and how to reach it during the trip."""
+    if agency is None:
+        return body
+    return body.rstrip("\n") + "\n\n-- \n" + "\n".join(agency.support_lines(language)) + "\n"
 
 
 def render(kind: str, language: str, contact: Contact, trip: Trip | None,

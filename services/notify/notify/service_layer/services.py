@@ -9,6 +9,7 @@ from notify.adapters.repository import from_document
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
+from trip_shared.agency import AgencyProfile, AgencyProfiles
 from trip_shared.contracts.booking import BookingConfirmed
 from trip_shared.contracts.customers import (
     CustomerCreated,
@@ -44,8 +45,12 @@ def _trip(summary: ItinerarySummary) -> Trip:
 class NotifyHandlers:
     """Consumers' handlers; ``dispatcher`` sends what they create once their transaction has committed."""
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher, agencies: AgencyProfiles | None = None) -> None:
         self.dispatcher = dispatcher
+        self.agencies = agencies or AgencyProfiles({})
+
+    def _agency(self, tenant_id: str) -> AgencyProfile | None:
+        return self.agencies.for_tenant(tenant_id)
 
     def _send_after_commit(self, uow: NotifyUnitOfWork, ids: list[str]) -> None:
         if ids:
@@ -64,7 +69,8 @@ class NotifyHandlers:
         released = []
         for notification in await repository.awaiting_contact(contact.customer_id):
             trip, _ = await models.trip(notification.itinerary_id)
-            notification.address(contact, trip or Trip(notification.itinerary_id, ""))
+            notification.address(contact, trip or Trip(notification.itinerary_id, ""),
+                                 self._agency(event.tenant_id))
             await repository.replace(notification)
             if notification.status == "pending":
                 released.append(notification.id)
@@ -95,7 +101,8 @@ class NotifyHandlers:
             kind="profile_form", itinerary_id=None, customer_id=event.data.customer_id,
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": event.data.url, "expires_at": event.data.expires_at.isoformat()})
-        notification.address(await uow.read_models(event.tenant_id).contact(event.data.customer_id), None)
+        notification.address(await uow.read_models(event.tenant_id).contact(event.data.customer_id), None,
+                             self._agency(event.tenant_id))
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 
@@ -107,7 +114,8 @@ class NotifyHandlers:
             tenant_id=event.tenant_id, kind="email_confirmation", itinerary_id=None, customer_id=data.customer_id,
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": data.url, "expires_at": data.expires_at.isoformat(), "to_address": data.email})
-        notification.address(await uow.read_models(event.tenant_id).contact(data.customer_id), None)
+        notification.address(await uow.read_models(event.tenant_id).contact(data.customer_id), None,
+                             self._agency(event.tenant_id))
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 
@@ -190,7 +198,7 @@ class NotifyHandlers:
                 itinerary_id=trip.itinerary_id, customer_id=customer_id, source_event_id=source_event_id,
                 trace_context=trace_context, details=details or {},
             )
-            notification.address(await models.contact(customer_id), trip)
+            notification.address(await models.contact(customer_id), trip, self._agency(tenant_id))
             if await repository.add(notification) and notification.status == "pending":
                 to_send.append(notification.id)
         self._send_after_commit(uow, to_send)

@@ -357,7 +357,12 @@ async def test_each_poc_gets_their_own_proposal_link_and_everyone_hears_the_answ
     assert "http://desk/proposals/c2-token" in tom_body and "c1-token" not in tom_body
     assert "Ryokan: 900.00 EUR" in tom_body and "Two ways to stay" in tom_body
     [mei] = [m for m in smtp.to("mei@example.com") if "方案" in smtp.subject(m)]
-    assert "http://desk/proposals/c1-token" in mei.get_payload(decode=True).decode()
+    mei_body = mei.get_payload(decode=True).decode()
+    assert "http://desk/proposals/c1-token" in mei_body
+    # Each message is signed by the agency, with its on-trip contacts, in the client's language.
+    assert "Your trip is arranged by Lotus & Maple Travel." in tom_body
+    assert "24/7 emergency line: +86 21 5555 0199" in tom_body
+    assert "本行程由Lotus & Maple Travel为您安排。" in mei_body and "24小时紧急电话：+86 21 5555 0199" in mei_body
     answered = ProposalAnswered(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=5,
                                 producer="itinerary", trip_id="it-1", data=ProposalAnsweredData(
                                     itinerary=trip, proposal_id="p1", customer_id="c1", outcome="approved",

@@ -1,0 +1,21 @@
+"""What the end-to-end tests read as a client would: the e-mails in the SMTP sink's Maildir."""
+from __future__ import annotations
+
+import mailbox
+import uuid
+from email.header import decode_header, make_header
+from email.message import Message
+from pathlib import Path
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:6]}"
+
+
+def mails_to(maildir: Path, address: str) -> list[Message]:
+    box = mailbox.Maildir(maildir, create=False)
+    return [message for message in box if address in str(message.get("To", ""))]
+
+
+def subject(message: Message) -> str:
+    return str(make_header(decode_header(message["Subject"])))

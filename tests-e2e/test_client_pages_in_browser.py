@@ -1,0 +1,114 @@
+"""The client's pages as a client sees them: Debian's Chromium, headless, at a phone's width and a desktop's.
+
+Nothing may be wider than the screen (no sideways scrolling, no input or table cut off), and the screenshots are
+kept (SCREENSHOT_DIR, else the test's temporary folder) for a person to look at.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from trip_shared.testing.maildir import mails_to, subject, unique
+from trip_shared.testing.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+WIDTHS = {"phone": 390, "desktop": 1280}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# As the machine's notes say: without these, Chromium's background connections fail on a closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+INTERNAL = "INTERNAL: agent rate 620 EUR"
+
+OVERFLOW_CHECK = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > width + 1 || r.left < -1); })
+    .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' ' + Math.round(
+      e.getBoundingClientRect().right));
+  return {scrollWidth: document.documentElement.scrollWidth, width, wide};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def family_trip(api, stack):
+    """A family of three to Tokyo and Kyoto, with client notes, internal notes and a two-option proposal."""
+    email = f"{unique('family')}@example.com"
+    parent = api.ok("POST", "customers", "/v1/customers", 201, json={
+        "first_name": "Wei", "last_name": "Chen", "email": email, "preferred_language": "zh-Hans"})
+    child = api.ok("POST", "customers", "/v1/customers", 201, json={"first_name": "Lin", "last_name": "Chen"})
+    itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201,
+                       json={"title": unique("Tokyo and Kyoto with the kids "), "start_date": "2027-04-01",
+                             "end_date": "2027-04-06"})
+    base = f"/v1/itineraries/{itinerary['id']}"
+    for customer in (parent, child):
+        api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": customer["id"]})
+    items = [
+        {"kind": "flight", "title": "NH 212 London Heathrow to Tokyo Haneda", "start": "2027-04-01T19:00",
+         "end": "2027-04-02T15:30", "timezone": "Europe/London", "end_timezone": "Asia/Tokyo",
+         "location": {"address": "Heathrow Terminal 2"}, "end_location": {"address": "Haneda Terminal 3"}},
+        {"kind": "accommodation", "title": "Park Hotel Tokyo, family room with an extra bed", "timezone": "Asia/Tokyo",
+         "start": "2027-04-02T17:00", "end": "2027-04-04T10:00", "location": {"address": "1-7-1 Higashi-Shimbashi, "
+                                                                                        "Minato-ku, Tokyo 105-7227"}},
+        {"kind": "transfer", "title": "Private car to Tokyo Station", "start": "2027-04-04T08:30",
+         "end": "2027-04-04T09:10", "timezone": "Asia/Tokyo", "mode": "car"},
+        {"kind": "activity", "title": "teamLab Planets", "start": "2027-04-03T10:00", "end": "2027-04-03T12:00",
+         "timezone": "Asia/Tokyo", "client_note": "Wear shorts or trousers you can roll up: you wade through water."},
+    ]
+    ids = []
+    for item in items:
+        ids.append(api.ok("POST", "itinerary", f"{base}/items", 201, json={**item, "notes": INTERNAL})["id"])
+    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
+    api.ok("POST", "itinerary", f"{base}/proposals", 201, json={
+        "message": "Two ways to see Tokyo", "options": [{"title": "Everything", "item_ids": ids},
+                                                         {"title": "Without teamLab", "item_ids": ids[:3]}]})
+    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, email) if "方案" in subject(m) or "proposal" in
+                                 subject(m)], message="the POC never received the proposal")
+    text = mail.get_payload(decode=True).decode()
+    proposal_url = re.search(r"(http://\S+/proposals/\S+)", text).group(1)
+    share = api.ok("POST", "itinerary", f"{base}/share-link", 201)
+    return {"proposal": proposal_url, "trip": share["url"], "trip_zh": share["url"] + "?lang=zh-Hans",
+            "mail": text}
+
+
+def screenshot_dir(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("page_name", ["trip", "trip_zh", "proposal"])
+@pytest.mark.parametrize("device", list(WIDTHS))
+def test_client_pages_fit_a_phone_and_a_desktop(browser, family_trip, page_name, device, tmp_path_factory):
+    context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900},
+                                  device_scale_factor=2 if device == "phone" else 1)
+    page = context.new_page()
+    response = page.goto(family_trip[page_name])
+    assert response.status == 200
+    page.screenshot(path=str(screenshot_dir(tmp_path_factory) / f"{page_name}-{device}.png"), full_page=True)
+    layout = page.evaluate(OVERFLOW_CHECK)
+    assert layout["scrollWidth"] <= layout["width"], layout
+    assert layout["wide"] == [], layout
+    body = page.inner_text("body")
+    assert "INTERNAL" not in body
+    assert "Demo Travel Co." in body and "+44 20 7946 0999" in body  # the agency and its 24/7 line
+    assert "Wei Chen" in body and "Lin Chen" in body
+    context.close()
+
+
+def test_the_proposal_email_carries_no_internal_note(family_trip):
+    assert "INTERNAL" not in family_trip["mail"]
