@@ -344,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     history = args.history or (None if args.quick else (50_000, 100_000))
     var_dir = Path(tempfile.mkdtemp(prefix="trip-desk-bench-"))
     print(f"starting the stack in {var_dir} …", flush=True)
-    with EmbeddedStack(var_dir, ephemeral=True) as stack:
+    # Grown history does not fit SecantusDB's in-memory cache (WT_CACHE_FULL past about a million documents): the
+    # database then keeps its data on disk, as `make up` does.
+    with EmbeddedStack(var_dir, ephemeral=history is None) as stack:
         baseline, bare = start_baseline(stack, stack.log_dir)
         try:
             idle_memory = resident_memory(stack, baseline)

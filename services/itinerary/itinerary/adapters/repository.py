@@ -7,10 +7,13 @@ from decimal import Decimal
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
+from itinerary.domain.agency_settings import AgencySettings, ExchangeRate, ModeSpeed, TravelSettings
 from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_from_snapshot, item_snapshot
 from itinerary.domain.proposals import Decision, ProposalOption, ProposalRound
 from itinerary.domain.stages import StageChange
+from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
@@ -20,6 +23,7 @@ KNOWN_CUSTOMERS = "known_customers"
 CUSTOMER_PREFERENCES = "customer_preferences"
 AUDIT = "itinerary_audit"
 BOOKINGS = "item_bookings"
+AGENCY_SETTINGS = "agency_settings"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -193,3 +197,45 @@ class ItemBookings:
 
     async def for_itinerary(self, itinerary_id: str) -> list[dict]:
         return await self._bookings.find({"itinerary_id": itinerary_id}, projection={"tenant_id": 0}).to_list(None)
+
+
+class AgencySettingsRepository:
+    """One document per agency: its travel assumptions and exchange rates, versioned like any aggregate."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._settings = collection
+        self._id = collection.tenant_id  # _id is unique across agencies
+
+    async def get(self) -> AgencySettings:
+        document = await self._settings.find_one({"_id": self._id})
+        return _settings_from_document(document) if document else AgencySettings()
+
+    async def save(self, settings: AgencySettings, expected_version: int) -> None:
+        document = {"_id": self._id, **_settings_to_document(settings)}
+        if expected_version == 0:
+            try:
+                await self._settings.insert_one(document)
+            except DuplicateKeyError:
+                raise ConflictError("The agency settings were changed by someone else meanwhile; reload and retry.",
+                                    code="concurrent-update") from None
+        else:
+            await self._settings.replace_at_version(self._id, expected_version, document, "agency settings")
+
+
+def _settings_to_document(settings: AgencySettings) -> dict:
+    travel = asdict(settings.travel)
+    return {"version": settings.version, "travel": travel,
+            "exchange_rates": [{**asdict(rate), "rate": str(rate.rate), "as_of": rate.as_of.isoformat()}
+                               for rate in settings.exchange_rates]}
+
+
+def _settings_from_document(document: dict) -> AgencySettings:
+    travel = dict(document.get("travel") or {})
+    speeds = {mode: ModeSpeed(**speed) for mode, speed in (travel.pop("speeds", None) or {}).items()}
+    defaults = TravelSettings()
+    return AgencySettings(
+        travel=TravelSettings(speeds={**defaults.speeds, **speeds}, **travel),
+        exchange_rates=tuple(ExchangeRate(**{**rate, "rate": Decimal(rate["rate"]),
+                                             "as_of": date.fromisoformat(rate["as_of"])})
+                             for rate in document.get("exchange_rates", [])),
+        version=document["version"])

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from itinerary.domain.agency_settings import DEFAULT_SPEEDS, ModeSpeed, TravelSettings
 from itinerary.domain.items import Item, Location, zone
 
 # How much a client can take in a day, by the pace recorded in their consultation.
@@ -21,14 +22,15 @@ WAKING_HOURS = 14.0  # 08:00 to 22:00: what a day offers before leisure is count
 ACTIVITY_KINDS = ("activity", "event")
 BUSY_KINDS = ("flight", "transfer", "activity", "dining", "event")
 
-# Door-to-door estimates: average speed (km/h), fixed overhead (min), and detour over the straight line.
-TRAVEL = {"walk": (4.5, 0, 1.3), "car": (35.0, 10, 1.3), "coach": (30.0, 15, 1.3), "train": (80.0, 20, 1.2),
-          "ferry": (25.0, 20, 1.1), "road": (70.0, 15, 1.25)}
 WALKING_DISTANCE_KM = 1.2
 CITY_DISTANCE_KM = 25  # beyond this, a car or coach is mostly on main roads
-AIRPORT_CHECK_IN_MIN = 120  # at the airport before departure: check-in, bag drop, security
-AIRPORT_ARRIVAL_MIN = 45  # after landing: taxiing, passport control, baggage
-HOTEL_CHECK_IN, HOTEL_CHECK_OUT = 15, 11  # usual local hours
+PASSPORT_MARGIN_DAYS = 183  # many countries want a passport valid six months past the stay
+
+
+@dataclass(frozen=True)
+class Traveller:
+    name: str
+    passport_expiry: date | None
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class _Slot:
         return f"'{self.item.title}'" + (f" ({self.label})" if self.label else "")
 
 
-def travel_minutes(origin: Location | None, destination: Location | None, mode: str | None = None) -> float | None:
+def travel_minutes(origin: Location | None, destination: Location | None, mode: str | None = None,
+                   speeds: dict[str, ModeSpeed] | None = None) -> float | None:
     """Estimated door-to-door minutes; None when either end has no coordinates."""
     if origin is None or destination is None:
         return None
@@ -63,30 +66,69 @@ def travel_minutes(origin: Location | None, destination: Location | None, mode: 
         return None
     if km < 0.05:
         return 0.0
+    speeds = speeds or DEFAULT_SPEEDS
     mode = mode or default_mode(km)
     if mode in ("car", "coach") and km > CITY_DISTANCE_KM:
-        mode = "road"
-    speed, overhead, detour = TRAVEL[mode]
-    return overhead + km * detour / speed * 60
+        mode = f"{mode}_intercity"
+    speed = speeds[mode]
+    return speed.overhead_min + km * speed.detour / speed.kmh * 60
 
 
 def default_mode(km: float) -> str:
     return "walk" if km <= WALKING_DISTANCE_KM else "car"
 
 
-def check(items: list[Item], *, start_date: date | None, end_date: date | None,
-          pace: str | None = None) -> list[Finding]:
+def check(items: list[Item], *, start_date: date | None, end_date: date | None, pace: str | None = None,
+          travel: TravelSettings | None = None, travellers: list[Traveller] = ()) -> list[Finding]:
+    travel = travel or TravelSettings()
     slots = sorted((_Slot(item, item.start_utc, item.end_utc) for item in items if item.timed),
                    key=lambda slot: (slot.start, slot.end, slot.item.id))
     findings = [*_outside_trip_dates(items, start_date, end_date)]
+    findings += _passports(travellers, items, end_date)
     findings += _overlaps([slot for slot in slots if slot.item.kind not in ("accommodation", "free_time")],
                           "overlap", "overlaps")
     findings += _overlaps([slot for slot in slots if slot.item.kind == "accommodation"],
                           "accommodation_overlap", "is booked for the same night as")
-    findings += _transfers(slots)
-    findings += _accommodation_windows(slots)
+    findings += _free_time_taken(items)
+    findings += _transfers(slots, travel)
+    findings += _accommodation_windows(slots, travel)
     findings += _pace(items, pace or "standard")
     return findings
+
+
+def _passports(travellers: list[Traveller], items: list[Item], end_date: date | None):
+    """A passport must outlast the trip (an error), and many countries want six months more (a warning)."""
+    last_day = max([item.end_day for item in items if item.start is not None] + ([end_date] if end_date else []),
+                   default=None)
+    if last_day is None:
+        return
+    for traveller in travellers:
+        expiry = traveller.passport_expiry
+        if expiry is None:
+            continue
+        if expiry <= last_day:
+            yield Finding("passport_expires_during_trip", "error", (),
+                          f"{traveller.name}'s passport expires on {expiry}, before the trip ends on {last_day}: "
+                          "it must be renewed before travelling.", expiry)
+        elif (expiry - last_day).days < PASSPORT_MARGIN_DAYS:
+            yield Finding("passport_validity_short", "warning", (),
+                          f"{traveller.name}'s passport expires on {expiry}, {(expiry - last_day).days} days after "
+                          f"the trip ends; many countries want six months: check the destination's entry rules.",
+                          last_day)
+
+
+def _free_time_taken(items: list[Item]):
+    """Free time with hours is a promise to the client: anything else scheduled inside them is reported (a stay
+    is where it is spent, so it does not count). Free time on a day without hours means some time that day: it
+    counts as the day's leisure (see the pace check) and collides with nothing."""
+    free = [item for item in items if item.kind == "free_time" and item.timed]
+    busy = [item for item in items if item.kind in BUSY_KINDS and item.start is not None]
+    for rest in free:
+        for other in busy:
+            if other.start_utc < rest.end_utc and rest.start_utc < other.end_utc and other.end_utc > other.start_utc:
+                yield Finding("free_time_taken", "warning", (rest.id, other.id),
+                              f"'{other.title}' ({other.describe_when()}) falls in the free time '{rest.title}' "
+                              f"({rest.describe_when()}).", other.start_day)
 
 
 def _outside_trip_dates(items: list[Item], start_date: date | None, end_date: date | None):
@@ -116,9 +158,12 @@ def _overlaps(slots: list[_Slot], kind: str, verb: str):
         running.append(slot)
 
 
-def _transfers(slots: list[_Slot]):
+def _transfers(slots: list[_Slot], travel: TravelSettings):
     """Consecutive places on the timeline: is there time to get from one to the next? A stay counts twice, as
-    the moment of check-in and of check-out, so the drive from the airport to the hotel is checked too."""
+    the moment of check-in and of check-out, so the drive from the airport to the hotel is checked too.
+
+    An explicit transfer item is the way between its neighbours: its own length is checked against its distance,
+    and no airport buffer or drive is counted again on either side of it (the planner timed it to the flight)."""
     chain = [slot for slot in slots if slot.item.kind in BUSY_KINDS]
     for stay in (slot for slot in slots if slot.item.kind == "accommodation"):
         chain += [_Slot(stay.item, stay.start, stay.start, "check-in"), _Slot(stay.item, stay.end, stay.end,
@@ -127,7 +172,7 @@ def _transfers(slots: list[_Slot]):
     for slot in chain:
         item = slot.item
         if item.kind == "transfer" and item.end_location:
-            needed = travel_minutes(item.location, item.end_location, item.mode)
+            needed = travel_minutes(item.location, item.end_location, item.mode, travel.speeds)
             planned = (slot.end - slot.start).total_seconds() / 60
             if needed is not None and planned < needed:
                 km = item.location.km_to(item.end_location)
@@ -138,18 +183,19 @@ def _transfers(slots: list[_Slot]):
         if after.start < before.end or before.item is after.item:
             continue  # an overlap (reported as such), or a stay's own check-in and check-out
         gap = (after.start - before.end).total_seconds() / 60
-        travel = travel_minutes(before.item.arrival_location, after.item.location)
+        transferred = "transfer" in (before.item.kind, after.item.kind)
+        minutes = travel_minutes(before.item.arrival_location, after.item.location, None, travel.speeds)
         buffer, reasons = 0, []
-        if before.item.kind == "flight":
-            buffer += AIRPORT_ARRIVAL_MIN
-            reasons.append(f"{AIRPORT_ARRIVAL_MIN} min to leave the airport after landing")
-        if after.item.kind == "flight":
-            buffer += AIRPORT_CHECK_IN_MIN
-            reasons.append(f"{AIRPORT_CHECK_IN_MIN} min at the airport before departure")
-        if travel:
+        if before.item.kind == "flight" and not transferred:
+            buffer += travel.airport_after_arrival_min
+            reasons.append(f"{travel.airport_after_arrival_min} min to leave the airport after landing")
+        if after.item.kind == "flight" and not transferred:
+            buffer += travel.airport_before_departure_min
+            reasons.append(f"{travel.airport_before_departure_min} min at the airport before departure")
+        if minutes:
             km = before.item.arrival_location.km_to(after.item.location)
-            reasons.append(f"about {travel:.0f} min to cover {km:.1f} km")
-        needed = buffer + (travel or 0)
+            reasons.append(f"about {minutes:.0f} min to cover {km:.1f} km")
+        needed = buffer + (minutes or 0)
         if needed and gap < needed:
             yield Finding("insufficient_transfer_time", "error", (before.item.id, after.item.id),
                           f"Only {gap:.0f} min between {before.name} and {after.name}; "
@@ -157,20 +203,21 @@ def _transfers(slots: list[_Slot]):
                           after.item.end_day if after.label == "check-out" else after.item.start_day)
 
 
-def _accommodation_windows(slots: list[_Slot]):
+def _accommodation_windows(slots: list[_Slot], travel: TravelSettings):
     flights = [slot for slot in slots if slot.item.kind == "flight"]
     for slot in slots:
         item = slot.item
         if item.kind != "accommodation":
             continue
-        if item.start.hour < HOTEL_CHECK_IN:
+        if item.start.hour < travel.hotel_check_in_hour:
             yield Finding("check_in_window", "warning", (item.id,),
                           f"Check-in at '{item.title}' at {item.start:%H:%M} is before the usual "
-                          f"{HOTEL_CHECK_IN}:00: arrange an early check-in or luggage storage.", item.start_day)
-        if item.end and (item.end.hour, item.end.minute) > (HOTEL_CHECK_OUT, 0):
+                          f"{travel.hotel_check_in_hour}:00: arrange an early check-in or luggage storage.",
+                          item.start_day)
+        if item.end and (item.end.hour, item.end.minute) > (travel.hotel_check_out_hour, 0):
             yield Finding("check_out_window", "warning", (item.id,),
                           f"Check-out from '{item.title}' at {item.end:%H:%M} is after the usual "
-                          f"{HOTEL_CHECK_OUT}:00: arrange a late check-out.", item.end_day)
+                          f"{travel.hotel_check_out_hour}:00: arrange a late check-out.", item.end_day)
         for flight in flights:
             if slot.start < flight.start < slot.end and flight.end >= slot.end:
                 yield Finding("checkout_after_departure", "error", (item.id, flight.item.id),

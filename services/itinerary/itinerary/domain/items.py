@@ -17,7 +17,7 @@ from trip_shared.errors import DomainError
 
 ITEM_KINDS = ("flight", "transfer", "accommodation", "activity", "dining", "event", "free_time")
 COST_CATEGORIES = ("transport", "accommodation", "tickets", "guides", "dining", "insurance", "visa", "other")
-TRANSFER_MODES = ("walk", "car", "coach", "train", "ferry")
+TRANSFER_MODES = ("walk", "car", "coach", "train", "high_speed_rail", "ferry")
 MAX_TITLE = 200
 MAX_NOTES = 5000
 MAX_ITEMS = 2000

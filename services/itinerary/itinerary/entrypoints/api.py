@@ -1,9 +1,9 @@
 """HTTP API of the itinerary service: routing only; the shapes are in schemas.py."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from itinerary.adapters.repository import sort_key
 from itinerary.domain.model import item_revision
@@ -12,9 +12,11 @@ from itinerary.domain.stages import STAGES
 from itinerary.entrypoints.client_pages import proposal_link, trip_link
 from itinerary.entrypoints.deliverables import calendar_feed, client_context, itinerary_pdf
 from itinerary.entrypoints.schemas import (
+    AgencySettingsOut,
     AuditEntryOut,
     AuditPage,
     BudgetOut,
+    ExchangeRateIn,
     FeasibilityOut,
     ItemIn,
     ItemList,
@@ -34,6 +36,7 @@ from itinerary.entrypoints.schemas import (
     ShareLinkIn,
     ShareLinkOut,
     StageIn,
+    TravelSettingsIn,
     budget_of,
     feasibility_of,
 )
@@ -43,6 +46,8 @@ from trip_shared.web import conditional
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.pagination import decode_cursor, encode_cursor
 from trip_shared.web.problems import ApiProblem
+
+Currency = Annotated[str, Path(pattern="^[A-Z]{3}$", description="ISO 4217, e.g. EUR.")]
 
 router = v1_router(tags=["itineraries"])
 
@@ -189,7 +194,8 @@ async def send_proposal(itinerary_id: str, body: ProposalIn, request: Request,
 
     sent = await services.send_proposal(
         _transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
-        [OptionRequest(o.title, o.note, o.item_ids) for o in body.options], body.message, make_link)
+        [OptionRequest(o.title, o.note, o.item_ids) for o in body.options], body.message, make_link,
+        override_reason=body.override_reason)
     return ProposalOut.of(sent, current=True)
 
 
@@ -274,3 +280,38 @@ async def unlink_customer(itinerary_id: str, customer_id: str, request: Request,
     await services.unlink_customer(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
                                    customer_id, precondition)
     return await _view(request, principal, itinerary_id, response)
+
+
+# --- the agency's settings ---------------------------------------------------------------------------------------
+
+@router.get("/settings", response_model=AgencySettingsOut, tags=["settings"])
+async def get_settings(request: Request, principal: Principal = require("itineraries:read")) -> AgencySettingsOut:
+    """The agency's travel-time assumptions and exchange rates, as feasibility and budget use them."""
+    return AgencySettingsOut.of(await services.agency_settings(_transaction(request), principal.tenant_id))
+
+
+@router.patch("/settings/travel", response_model=AgencySettingsOut, tags=["settings"])
+async def change_travel_settings(body: TravelSettingsIn, request: Request,
+                                 principal: Principal = require("itineraries:write")) -> AgencySettingsOut:
+    """Change some of the agency's speeds per mode and its airport and hotel buffers; the rest stay."""
+    changes = body.model_dump(exclude_none=True)
+    return AgencySettingsOut.of(await services.change_travel_settings(_transaction(request), principal.tenant_id,
+                                                                      changes))
+
+
+@router.put("/settings/exchange-rates/{from_currency}/{to_currency}", response_model=AgencySettingsOut,
+            tags=["settings"])
+async def set_exchange_rate(from_currency: Currency, to_currency: Currency, body: ExchangeRateIn, request: Request,
+                            principal: Principal = require("itineraries:write")) -> AgencySettingsOut:
+    """The agency's rate for a pair (replacing the one before), who entered it, from which source."""
+    return AgencySettingsOut.of(await services.set_exchange_rate(
+        _transaction(request), principal.tenant_id, _actor(principal), from_currency, to_currency, body.rate,
+        body.as_of, body.source))
+
+
+@router.delete("/settings/exchange-rates/{from_currency}/{to_currency}", response_model=AgencySettingsOut,
+               tags=["settings"])
+async def remove_exchange_rate(from_currency: Currency, to_currency: Currency, request: Request,
+                               principal: Principal = require("itineraries:write")) -> AgencySettingsOut:
+    return AgencySettingsOut.of(await services.remove_exchange_rate(_transaction(request), principal.tenant_id,
+                                                                    from_currency, to_currency))

@@ -1,6 +1,7 @@
 """Request and response shapes of the itinerary API, and how domain objects are shown through them."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -176,7 +177,8 @@ def _iso(value: date | None) -> str | None:
 class FindingOut(BaseModel):
     kind: str = Field(description="overlap, insufficient_transfer_time, pace_exceeded, no_leisure_time, "
                                   "outside_trip_dates, checkout_after_departure, accommodation_overlap, "
-                                  "check_in_window, check_out_window.")
+                                  "check_in_window, check_out_window, free_time_taken, "
+                                  "passport_expires_during_trip, passport_validity_short.")
     severity: Literal["error", "warning"]
     items: list[str]
     day: date | None
@@ -201,6 +203,25 @@ class ClientBudgetOut(BaseModel):
     currency: str
 
 
+class ExchangeRateOut(BaseModel):
+    from_currency: str
+    to_currency: str
+    rate: Decimal = Field(description="1 from_currency = rate to_currency.")
+    as_of: date
+    source: str
+    entered_by: str
+    entered_at: datetime
+
+
+class ConversionOut(BaseModel):
+    from_currency: str
+    to_currency: str
+    amount: Decimal = Field(description="The price in from_currency.")
+    converted: Decimal = Field(description="The same in to_currency, the client budget's currency.")
+    rate: ExchangeRateOut = Field(description="The agency's rate used (inverted when entered the other way).")
+    inverted: bool
+
+
 class BudgetOut(BaseModel):
     markup_percent: Decimal
     totals: list[CurrencyTotalOut]
@@ -208,6 +229,11 @@ class BudgetOut(BaseModel):
     status: Literal["within", "under", "over", "no_budget", "not_comparable"]
     message: str
     unpriced_items: list[str]
+    conversions: list[ConversionOut] = Field(description="Each other currency in the budget's, at the agency's "
+                                                         "rate: the figures a planner can check.")
+    missing_rates: list[str] = Field(description="FROM/TO pairs without a rate: the trip can't be compared until "
+                                                 "they are entered (PUT /v1/settings/exchange-rates/FROM/TO).")
+    price_in_budget_currency: Decimal | None = Field(description="The whole price in the budget's currency.")
 
 
 class ReadinessOut(BaseModel):
@@ -349,7 +375,11 @@ def budget_of(view: ItineraryView) -> BudgetOut:
         totals=[CurrencyTotalOut(currency=t.currency, cost=t.cost, price=t.price, by_category=t.by_category)
                 for t in summary.totals],
         client_budget=ClientBudgetOut(minimum=budget.minimum, maximum=budget.maximum, currency=budget.currency)
-        if budget else None)
+        if budget else None,
+        conversions=[ConversionOut(from_currency=c.from_currency, to_currency=c.to_currency, amount=c.amount,
+                                   converted=c.converted, rate=ExchangeRateOut(**asdict(c.rate)), inverted=c.inverted)
+                     for c in summary.conversions],
+        missing_rates=summary.missing_rates, price_in_budget_currency=summary.price_in_budget_currency)
 
 
 def _readiness(view: ItineraryView) -> ReadinessOut:
@@ -391,6 +421,8 @@ class ProposalIn(BaseModel):
     options: list[OptionIn] = Field(min_length=1, max_length=5)
     message: Text | None = Field(None, max_length=2000, description="A covering note shown to the client.")
     valid_days: int = Field(14, ge=1, le=90, description="How long the e-mailed links work.")
+    override_reason: Text | None = Field(None, max_length=1000, description=(
+        "Required when the trip has error findings: why it is proposed anyway. Kept in the audit trail."))
 
 
 class OptionOut(BaseModel):
@@ -468,3 +500,67 @@ class ItineraryPage(BaseModel):
 
 class LinkedCustomerList(BaseModel):
     items: list[LinkedCustomerOut]
+
+
+class ModeSpeedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kmh: float | None = Field(None, gt=0, le=1000, description="Average speed on the way, stops included.")
+    overhead_min: float | None = Field(None, ge=0, le=600, description="Getting going: to the platform, the car.")
+    detour: float | None = Field(None, ge=1, le=3, description="The way's length over the straight line.")
+
+
+class SpeedsIn(BaseModel):
+    """Only the modes sent change; car and coach beyond 25 km use *_intercity."""
+
+    model_config = ConfigDict(extra="forbid")
+    walk: ModeSpeedIn | None = None
+    car: ModeSpeedIn | None = None
+    coach: ModeSpeedIn | None = None
+    train: ModeSpeedIn | None = None
+    high_speed_rail: ModeSpeedIn | None = None
+    ferry: ModeSpeedIn | None = None
+    car_intercity: ModeSpeedIn | None = None
+    coach_intercity: ModeSpeedIn | None = None
+
+
+class TravelSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speeds: SpeedsIn | None = None
+    airport_before_departure_min: int | None = Field(None, ge=0, le=600)
+    airport_after_arrival_min: int | None = Field(None, ge=0, le=600)
+    hotel_check_in_hour: int | None = Field(None, ge=0, le=23)
+    hotel_check_out_hour: int | None = Field(None, ge=0, le=23)
+
+
+class ModeSpeedOut(BaseModel):
+    kmh: float
+    overhead_min: float
+    detour: float
+
+
+class TravelSettingsOut(BaseModel):
+    speeds: dict[str, ModeSpeedOut] = Field(description="Per mode; car and coach beyond 25 km use *_intercity.")
+    airport_before_departure_min: int
+    airport_after_arrival_min: int
+    hotel_check_in_hour: int
+    hotel_check_out_hour: int
+
+
+class ExchangeRateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate: Decimal = Field(gt=0, le=Decimal("1000000"), max_digits=20, decimal_places=10,
+                          description="1 FROM = rate TO.")
+    as_of: date = Field(description="The day the rate is for.")
+    source: Line = Field(min_length=1, max_length=200, description="Where it comes from: a bank, a contract.")
+
+
+class AgencySettingsOut(BaseModel):
+    travel: TravelSettingsOut
+    exchange_rates: list[ExchangeRateOut]
+    version: int
+
+    @classmethod
+    def of(cls, settings) -> AgencySettingsOut:
+        return cls(travel=TravelSettingsOut(**asdict(settings.travel)),
+                   exchange_rates=[ExchangeRateOut(**asdict(rate)) for rate in settings.exchange_rates],
+                   version=settings.version)

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from itinerary.domain import budget as budgets
-from itinerary.domain.feasibility import Finding
+from itinerary.domain import feasibility
+from itinerary.domain.agency_settings import AgencySettings, exchange_rate
+from itinerary.domain.feasibility import Finding, Traveller
 from itinerary.domain.items import Item
-from itinerary.domain.model import Change, Itinerary, MembershipChanged, item_revision
+from itinerary.domain.model import Change, Itinerary, MembershipChanged, item_from_snapshot, item_revision
 from itinerary.domain.proposals import OptionRequest, ProposalRound
 from itinerary.domain.stages import SYSTEM_ACTOR, Readiness
 from itinerary.service_layer.unit_of_work import ItineraryUnitOfWork
@@ -221,15 +223,38 @@ async def record_preferences(event: customer_events.PreferencesRecorded, uow: It
 MakeLink = Callable[[str, str], tuple[str, datetime]]  # (round id, customer id) -> (url, expires at)
 
 
+class FeasibilityErrors(ConflictError):
+    code = "feasibility-errors"
+
+
 async def send_proposal(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
-                        options: list[OptionRequest], message: str | None, make_link: MakeLink) -> ProposalRound:
-    """Freeze the options, move the trip to proposed, and have notify e-mail each POC their own link."""
+                        options: list[OptionRequest], message: str | None, make_link: MakeLink,
+                        override_reason: str | None = None) -> ProposalRound:
+    """Freeze the options, move the trip to proposed, and have notify e-mail each POC their own link.
+
+    A trip with error findings (it cannot work as planned) is proposed only with an override and its reason,
+    which the audit trail keeps beside the findings it overrode."""
     async def work(uow: ItineraryUnitOfWork) -> ProposalRound:
         itinerary = await _load(uow, tenant_id, itinerary_id)
         expected_version = itinerary.version
-        readiness, _ = await _readiness(uow, itinerary)
+        view = await _view(uow, itinerary)
         sent, changes = itinerary.send_proposal(options, actor=actor, now=utc_now(), message=message,
-                                                readiness=readiness)
+                                                readiness=view.readiness)
+        # Each option is checked as the client would live it: alternatives (two hotels for the same nights) are
+        # not in each other's way.
+        errors = [(option.title, finding) for option in sent.options
+                  for finding in view.errors_of([item_from_snapshot(item) for item in option.items])]
+        if errors and not (override_reason or "").strip():
+            raise FeasibilityErrors(
+                f"{len(errors)} error finding(s): the trip cannot work as planned. Fix them, or propose it anyway "
+                "with override_reason saying why.",
+                findings=[{"option": option, "kind": f.kind, "message": f.message, "items": list(f.items)}
+                          for option, f in errors])
+        if errors:
+            changes.append(Change("feasibility_override", None, {
+                "reason": override_reason.strip(),
+                "findings": [f"{f.kind} ({option}): {f.message}" for option, f in errors]},
+                f"Proposed despite {len(errors)} error finding(s): {override_reason.strip()}"))
         await _commit(uow, itinerary, expected_version, actor, "proposal_sent", changes)
         recipients = []
         for customer_id in sent.recipients:
@@ -273,6 +298,7 @@ class ItineraryView:
     preferences: dict[str, dict]
     readiness: Readiness
     bookings_by_item: dict[str, dict]
+    settings: AgencySettings = field(default_factory=AgencySettings)
 
     @property
     def traveller_names(self) -> list[str]:
@@ -296,8 +322,25 @@ class ItineraryView:
                 return pace
         return None
 
+    @property
+    def travellers(self) -> list[Traveller]:
+        travellers = []
+        for linked in self.itinerary.customers:
+            known = self.known.get(linked.customer_id, {})
+            name = " ".join(part for part in (known.get("first_name"), known.get("last_name")) if part)
+            expiry = known.get("passport_expiry")
+            travellers.append(Traveller(name or linked.customer_id,
+                                        date.fromisoformat(expiry) if expiry else None))
+        return travellers
+
     def findings(self) -> list[Finding]:
-        return self.itinerary.feasibility(self.pace)
+        return self.itinerary.feasibility(self.pace, self.settings.travel, self.travellers)
+
+    def errors_of(self, items: list[Item]) -> list[Finding]:
+        """The error findings of these items (an option of a proposal) with this trip's travellers and settings."""
+        findings = feasibility.check(items, start_date=self.itinerary.start_date, end_date=self.itinerary.end_date,
+                                     pace=self.pace, travel=self.settings.travel, travellers=self.travellers)
+        return [finding for finding in findings if finding.severity == "error"]
 
     def budget(self) -> budgets.BudgetSummary:
         client_budget = None
@@ -308,14 +351,16 @@ class ItineraryView:
                     *(Decimal(str(given[name])).quantize(budgets.CENT) if given.get(name) is not None else None
                       for name in ("minimum", "maximum")), given["currency"])
                 break
-        return budgets.summarise(self.itinerary.items, self.itinerary.markup_percent, client_budget)
+        return budgets.summarise(self.itinerary.items, self.itinerary.markup_percent, client_budget,
+                                 self.settings.exchange_rates)
 
 
 async def _view(uow: ItineraryUnitOfWork, itinerary: Itinerary) -> ItineraryView:
     ids = [c.customer_id for c in itinerary.customers]
     readiness, by_item = await _readiness(uow, itinerary)
     return ItineraryView(itinerary, await uow.known_customers(itinerary.tenant_id).get_many(ids),
-                         await uow.preferences(itinerary.tenant_id).get_many(ids), readiness, by_item)
+                         await uow.preferences(itinerary.tenant_id).get_many(ids), readiness, by_item,
+                         await uow.agency_settings(itinerary.tenant_id).get())
 
 
 async def view_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> ItineraryView:
@@ -475,3 +520,41 @@ async def customer_erased(event: customer_events.CustomerErased, uow: ItineraryU
     await uow.known_customers(event.tenant_id).scrub(event.data.customer_id)
     await uow.preferences(event.tenant_id).forget(event.data.customer_id)
     confirm_erasure(uow, event, PRODUCER, ["customer name", "customer preferences"])
+
+
+# --- the agency's own settings -----------------------------------------------------------------------------------
+
+async def agency_settings(transaction: Transaction, tenant_id: str) -> AgencySettings:
+    async def work(uow: ItineraryUnitOfWork) -> AgencySettings:
+        return await uow.agency_settings(tenant_id).get()
+
+    return await transaction(work, read_only=True)
+
+
+async def _change_settings(transaction: Transaction, tenant_id: str,
+                           change: Callable[[AgencySettings], AgencySettings]) -> AgencySettings:
+    async def work(uow: ItineraryUnitOfWork) -> AgencySettings:
+        repository = uow.agency_settings(tenant_id)
+        current = await repository.get()
+        updated = replace(change(current), version=current.version + 1)
+        await repository.save(updated, current.version)
+        return updated
+
+    return await transaction(work)
+
+
+async def change_travel_settings(transaction: Transaction, tenant_id: str, changes: dict) -> AgencySettings:
+    return await _change_settings(transaction, tenant_id,
+                                  lambda settings: replace(settings, travel=settings.travel.with_changes(changes)))
+
+
+async def set_exchange_rate(transaction: Transaction, tenant_id: str, actor: str, from_currency: str,
+                            to_currency: str, rate, as_of: date, source: str) -> AgencySettings:
+    entered = exchange_rate(from_currency, to_currency, rate, as_of, source, entered_by=actor, entered_at=utc_now())
+    return await _change_settings(transaction, tenant_id, lambda settings: settings.with_rate(entered))
+
+
+async def remove_exchange_rate(transaction: Transaction, tenant_id: str, from_currency: str,
+                               to_currency: str) -> AgencySettings:
+    return await _change_settings(transaction, tenant_id,
+                                  lambda settings: settings.without_rate(from_currency, to_currency))

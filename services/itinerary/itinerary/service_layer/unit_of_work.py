@@ -3,11 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from itinerary.adapters.repository import (
+    AGENCY_SETTINGS,
     AUDIT,
     BOOKINGS,
     CUSTOMER_PREFERENCES,
     ITINERARIES,
     KNOWN_CUSTOMERS,
+    AgencySettingsRepository,
     AuditTrail,
     CustomerPreferences,
     ItemBookings,
@@ -33,6 +35,9 @@ class ItineraryUnitOfWork(UnitOfWork):
 
     def bookings(self, tenant_id: str) -> ItemBookings:
         return ItemBookings(self.collection(BOOKINGS, tenant_id))
+
+    def agency_settings(self, tenant_id: str) -> AgencySettingsRepository:
+        return AgencySettingsRepository(self.collection(AGENCY_SETTINGS, tenant_id))
 
     async def due_for_a_move(self, now: datetime) -> list[tuple[str, str]]:
         """(tenant, itinerary) pairs the clock moves now: the one query that spans every agency."""

@@ -290,3 +290,79 @@ async def test_itineraries_and_items_carry_etags_and_if_match_refuses_stale_chan
     renamed = await service.client.patch(url, json={"title": "Osaka"}, headers={**auth(), "If-Match": current})
     assert renamed.status_code == 200 and renamed.headers["etag"] != current
     assert (await service.client.delete(item_url, headers={**auth(), "If-Match": moved.headers["etag"]})).status_code == 204
+
+
+async def test_an_agency_sets_its_travel_buffers_and_exchange_rates_and_the_checks_and_budget_use_them(service):
+    settings = await service.client.get("/v1/settings", headers=auth())
+    assert settings.status_code == 200 and settings.json()["travel"]["airport_after_arrival_min"] == 45
+    itinerary = await trip(service)
+    await add(service, itinerary["id"], FLIGHT)
+    await add(service, itinerary["id"], {**SUSHI, "start": "2027-05-02T17:30", "end": "2027-05-02T19:00",
+                                         "cost": {"amount": "9000", "currency": "JPY"}})
+    detail = (await service.client.get(f"/v1/itineraries/{itinerary['id']}", headers=auth())).json()
+    assert not [f for f in detail["feasibility"]["findings"] if f["kind"] == "insufficient_transfer_time"]
+    changed = await service.client.patch("/v1/settings/travel", headers=auth(), json={
+        "airport_after_arrival_min": 90, "speeds": {"car": {"kmh": 15}}})
+    assert changed.status_code == 200 and changed.json()["travel"]["speeds"]["car"]["kmh"] == 15
+    assert changed.json()["travel"]["speeds"]["car"]["overhead_min"] == 10, "what was not sent stays"
+    detail = (await service.client.get(f"/v1/itineraries/{itinerary['id']}", headers=auth())).json()
+    [tight] = [f for f in detail["feasibility"]["findings"] if f["kind"] == "insufficient_transfer_time"]
+    assert "90 min to leave the airport" in tight["message"]
+    other_agency = (await service.client.get("/v1/settings", headers=auth("tenant-b"))).json()
+    assert other_agency["travel"]["airport_after_arrival_min"] == 45, "another agency's settings are its own"
+
+    await service.publish(PreferencesRecorded(
+        tenant_id="tenant-a", aggregate_id="c-budget", aggregate_version=2, producer="customers",
+        customer_id="c-budget", consultation_version=1, data=Preferences(budget=Budget(maximum=1500, currency="EUR"))))
+    await service.publish(CustomerCreated(tenant_id="tenant-a", aggregate_id="c-budget", aggregate_version=1,
+                                          producer="customers",
+                                          data=CustomerSnapshot(customer_id="c-budget", first_name="Bo")))
+    assert (await service.client.post(f"/v1/itineraries/{itinerary['id']}/customers",
+                                      json={"customer_id": "c-budget"}, headers=auth())).status_code == 201
+    budget = (await service.client.get(f"/v1/itineraries/{itinerary['id']}/budget", headers=auth())).json()
+    assert budget["status"] == "not_comparable" and budget["missing_rates"] == ["JPY/EUR"]
+    rate = await service.client.put("/v1/settings/exchange-rates/JPY/EUR", headers=auth(),
+                                    json={"rate": "0.0062", "as_of": "2027-01-05", "source": "ECB reference rate"})
+    assert rate.status_code == 200 and rate.json()["exchange_rates"][0]["entered_by"]
+    budget = (await service.client.get(f"/v1/itineraries/{itinerary['id']}/budget", headers=auth())).json()
+    assert budget["status"] == "within" and budget["price_in_budget_currency"] == "1255.80"
+    assert budget["conversions"][0]["rate"]["source"] == "ECB reference rate"
+    refused = [await service.client.put("/v1/settings/exchange-rates/JPY/JPY", headers=auth(),
+                                        json={"rate": "1", "as_of": "2027-01-05", "source": "x"}),
+               await service.client.put("/v1/settings/exchange-rates/jpy/EUR", headers=auth(),
+                                        json={"rate": "1", "as_of": "2027-01-05", "source": "x"}),
+               await service.client.put("/v1/settings/exchange-rates/JPY/EUR", headers=auth(),
+                                        json={"rate": "-1", "as_of": "2027-01-05", "source": "x"}),
+               await service.client.patch("/v1/settings/travel", headers=auth(),
+                                          json={"speeds": {"rocket": {"kmh": 5}}})]
+    assert [r.status_code for r in refused] == [422, 422, 422, 422], [r.text for r in refused]
+    assert all(r.headers["content-type"] == "application/problem+json" for r in refused)
+    after = (await service.client.get("/v1/settings", headers=auth())).json()
+    assert [r["rate"] for r in after["exchange_rates"]] == ["0.0062"], "a refused change changes nothing"
+
+
+async def test_a_trip_with_errors_is_proposed_only_with_an_override_and_its_reason_is_on_the_record(service):
+    await service.publish(CustomerCreated(
+        tenant_id="tenant-a", aggregate_id="c-pass", aggregate_version=1, producer="customers",
+        data=CustomerSnapshot(customer_id="c-pass", first_name="Wei", last_name="Chen",
+                              passport_expiry=datetime(2027, 5, 3).date())))
+    itinerary = await trip(service)
+    base = f"/v1/itineraries/{itinerary['id']}"
+    assert (await service.client.post(f"{base}/customers", json={"customer_id": "c-pass"},
+                                      headers=auth())).status_code == 201
+    await add(service, itinerary["id"], SUSHI)
+    [expired] = [f for f in (await service.client.get(f"{base}/feasibility", headers=auth())).json()["findings"]
+                 if f["kind"] == "passport_expires_during_trip"]
+    assert expired["severity"] == "error" and "Wei Chen" in expired["message"]
+    await service.client.post(f"{base}/stage", json={"stage": "planning"}, headers=auth())
+    refused = await service.client.post(f"{base}/proposals", headers=auth(), json={"options": [{"title": "A"}]})
+    assert refused.status_code == 409 and refused.json()["code"] == "feasibility-errors"
+    assert [f["kind"] for f in refused.json()["findings"]] == ["passport_expires_during_trip"]
+    assert (await service.client.get(base, headers=auth())).json()["stage"] == "planning"
+    sent = await service.client.post(f"{base}/proposals", headers=auth(), json={
+        "options": [{"title": "A"}], "override_reason": "Renewal booked for 20 March; client confirmed by phone"})
+    assert sent.status_code == 201, sent.text
+    history = (await service.client.get(f"{base}/history", headers=auth())).json()["items"]
+    [override] = [c for entry in history for c in entry["changes"] if c["field"] == "feasibility_override"]
+    assert override["after"]["reason"].startswith("Renewal booked")
+    assert "passport_expires_during_trip" in override["after"]["findings"][0]

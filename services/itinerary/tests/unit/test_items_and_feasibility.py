@@ -3,8 +3,9 @@ from decimal import Decimal
 
 import pytest
 
+from itinerary.domain.agency_settings import InvalidSettings, TravelSettings, exchange_rate
 from itinerary.domain.budget import ClientBudget, summarise
-from itinerary.domain.feasibility import check, travel_minutes
+from itinerary.domain.feasibility import Traveller, check, travel_minutes
 from itinerary.domain.items import InvalidItem, Item, Location
 
 TOKYO = {"lat": 35.6762, "lon": 139.6503}
@@ -147,3 +148,105 @@ def test_an_evening_flight_weighs_on_its_day_only_until_midnight():
     red_eye = item("flight", title="BA7", start="2027-05-01T19:00", end="2027-05-02T15:30", timezone="Europe/London",
                    end_timezone="Asia/Tokyo")
     assert check([red_eye], start_date=None, end_date=None, pace="relaxed") == []
+
+
+TOKYO_STATION = {"address": "Tokyo Station", "lat": 35.6812, "lon": 139.7671}
+KYOTO_STATION = {"address": "Kyoto Station", "lat": 34.9858, "lon": 135.7588}
+HANEDA = {"address": "Haneda", "lat": 35.5494, "lon": 139.7798}
+HOTEL_SHIBUYA = {"address": "Shibuya hotel", "lat": 35.6580, "lon": 139.7016}
+
+
+def test_high_speed_rail_takes_the_time_the_timetable_says():
+    tokyo, kyoto = (Location(**place) for place in (TOKYO_STATION, KYOTO_STATION))
+    # The Nozomi takes 2 h 15 min; with getting to the platform, 2 h 30 min to 3 h door to door.
+    assert 140 < travel_minutes(tokyo, kyoto, "high_speed_rail") < 180
+    assert travel_minutes(tokyo, kyoto, "car") > 300, "by road it is a day trip of its own"
+    shinkansen = item("transfer", title="Nozomi to Kyoto", start="2027-05-03T09:00", end="2027-05-03T11:40",
+                      location=TOKYO_STATION, end_location=KYOTO_STATION, mode="high_speed_rail")
+    assert [f.kind for f in check([shinkansen], start_date=None, end_date=None)] == []
+
+
+def test_an_agency_sets_its_own_speeds_and_buffers():
+    tokyo, kyoto = (Location(**place) for place in (TOKYO_STATION, KYOTO_STATION))
+    slower = TravelSettings().with_changes({"speeds": {"high_speed_rail": {"kmh": 150}},
+                                            "airport_before_departure_min": 180})
+    assert travel_minutes(tokyo, kyoto, "high_speed_rail", slower.speeds) > \
+        travel_minutes(tokyo, kyoto, "high_speed_rail") + 30
+    hotel = item("accommodation", title="Hotel", start="2027-05-01T15:00", end="2027-05-03T07:00",
+                 location=HOTEL_SHIBUYA)
+    flight = item("flight", title="NH 21", start="2027-05-03T10:00", end="2027-05-03T11:30", location=HANEDA)
+    # 3 h before: 2 h at the airport plus the drive fits with the defaults; the agency's 3 h don't.
+    assert not [f for f in check([hotel, flight], start_date=None, end_date=None)
+                if f.kind == "insufficient_transfer_time"]
+    [finding] = [f for f in check([hotel, flight], start_date=None, end_date=None, travel=slower)
+                 if f.kind == "insufficient_transfer_time"]
+    assert "180 min at the airport" in finding.message
+    with pytest.raises(InvalidSettings) as refused:
+        TravelSettings().with_changes({"speeds": {"teleport": {"kmh": 9000}}})
+    assert "no such mode" in refused.value.detail
+
+
+def test_an_explicit_transfer_is_the_way_from_the_airport_nothing_is_counted_twice():
+    landing = item("flight", title="NH 212", start="2027-05-02T13:00", end="2027-05-02T15:30",
+                   timezone="Asia/Tokyo", location={"address": "Osaka", "lat": 34.43, "lon": 135.23},
+                   end_location=HANEDA)
+    car = item("transfer", title="Private car", start="2027-05-02T15:40", end="2027-05-02T16:40", mode="car",
+               location=HANEDA, end_location=HOTEL_SHIBUYA)
+    hotel = item("accommodation", title="Hotel", start="2027-05-02T16:45", end="2027-05-04T11:00",
+                 location=HOTEL_SHIBUYA)
+    findings = check([landing, car, hotel], start_date=None, end_date=None)
+    assert [f for f in findings if f.kind == "insufficient_transfer_time"] == [], findings
+    # Without the transfer the same hotel is checked against the airport's 45 min and the drive.
+    [without] = [f for f in check([landing, hotel], start_date=None, end_date=None)
+                 if f.kind == "insufficient_transfer_time"]
+    assert "45 min to leave the airport" in without.message
+
+
+def test_free_time_taken_by_a_booked_activity_is_reported():
+    free = item("free_time", title="Free afternoon", start="2027-05-03T13:00", end="2027-05-03T18:00")
+    tour = item("activity", title="Sake tasting", start="2027-05-03T15:00", end="2027-05-03T16:30",
+                requires_booking=True)
+    [finding] = [f for f in check([free, tour], start_date=None, end_date=None) if f.kind == "free_time_taken"]
+    assert finding.severity == "warning" and set(finding.items) == {free.id, tour.id}
+    # Free time without hours is some time that day: a dinner that evening takes nothing from it.
+    free_day = item("free_time", title="Some free time", start="2027-05-04", end=None)
+    dinner = item("dining", title="Kaiseki dinner", start="2027-05-04T19:00", end="2027-05-04T21:00")
+    assert [f for f in check([free_day, dinner], start_date=None, end_date=None) if f.kind == "free_time_taken"] == []
+
+
+def test_a_passport_expiring_before_the_trip_ends_is_an_error_and_one_expiring_soon_after_a_warning():
+    visit = item()
+    travellers = [Traveller("Wei Chen", date(2027, 5, 1)), Traveller("Lin Chen", date(2027, 8, 1)),
+                  Traveller("Tom Chen", date(2030, 1, 1)), Traveller("Ann Chen", None)]
+    findings = check([visit], start_date=date(2027, 5, 1), end_date=date(2027, 5, 6), travellers=travellers)
+    [expired] = [f for f in findings if f.kind == "passport_expires_during_trip"]
+    assert expired.severity == "error" and "Wei Chen" in expired.message
+    [short] = [f for f in findings if f.kind == "passport_validity_short"]
+    assert short.severity == "warning" and "Lin Chen" in short.message
+
+
+def test_a_mixed_currency_trip_is_compared_with_the_budget_at_the_agencys_rates_and_a_missing_rate_is_named():
+    items = [item("flight", cost={"amount": "1000", "currency": "EUR"}),
+             item(cost={"amount": "100000", "currency": "JPY"}),
+             item(cost={"amount": "200", "currency": "USD"})]
+    budget = ClientBudget(None, Decimal("2000"), "EUR")
+    at = datetime(2027, 1, 5, tzinfo=UTC)
+    jpy = exchange_rate("JPY", "EUR", "0.0062", date(2027, 1, 5), "ECB reference rate", entered_by="mia",
+                        entered_at=at)
+    missing = summarise(items, Decimal("0"), budget, (jpy,))
+    assert missing.status == "not_comparable" and missing.missing_rates == ["USD/EUR"]
+    assert "USD/EUR" in missing.message
+    eur_usd = exchange_rate("EUR", "USD", "1.25", date(2027, 1, 5), "bank", entered_by="mia", entered_at=at)
+    summary = summarise(items, Decimal("0"), budget, (jpy, eur_usd))
+    # 1000 EUR + 100000 JPY × 0.0062 (620 EUR) + 200 USD ÷ 1.25 (160 EUR)
+    assert summary.price_in_budget_currency == Decimal("1780.00") and summary.status == "within"
+    usd = next(c for c in summary.conversions if c.from_currency == "USD")
+    assert usd.inverted and usd.converted == Decimal("160.00") and usd.rate.source == "bank"
+    assert "1 JPY = 0.0062 EUR, 2027-01-05, ECB reference rate" in summary.message
+
+
+def test_the_api_takes_a_speed_for_every_mode_the_checks_know():
+    from itinerary.domain.agency_settings import DEFAULT_SPEEDS
+    from itinerary.entrypoints.schemas import SpeedsIn
+
+    assert set(SpeedsIn.model_fields) == set(DEFAULT_SPEEDS)
