@@ -20,6 +20,7 @@ from trip_shared.web.auth import hash_key
 
 OTHER_TENANT_KEY = "e2e-other-agency-key"
 FUZZ_TENANT_KEY = "e2e-fuzz-agency-key"
+README_TENANT_KEY = "e2e-readme-agency-key"
 
 
 def docker_available() -> bool:
@@ -60,7 +61,10 @@ def stack(tmp_path_factory, traces) -> Iterator[EmbeddedStack]:
                      "key_sha256": hash_key(OTHER_TENANT_KEY)},
                     # Schemathesis gets an agency of its own: what it creates stays out of the other tests' way.
                     {"name": "e2e-fuzz", "tenant_id": "fuzz-agency", "scopes": ["*"],
-                     "key_sha256": hash_key(FUZZ_TENANT_KEY)}]
+                     "key_sha256": hash_key(FUZZ_TENANT_KEY)},
+                    # And so does the README's hand-run flow, which can be run again and again.
+                    {"name": "e2e-readme", "tenant_id": "readme-agency", "scopes": ["*"],
+                     "key_sha256": hash_key(README_TENANT_KEY)}]
     extra_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint, "API_KEYS": json.dumps(other_tenant),
                  "LOG_LEVEL": "INFO"}
     with ExitStack() as resources:
@@ -106,3 +110,8 @@ def other_agency(stack) -> Api:
 @pytest.fixture(scope="session")
 def fuzz_agency(stack) -> str:
     return FUZZ_TENANT_KEY
+
+
+@pytest.fixture(scope="session")
+def readme_agency() -> str:
+    return README_TENANT_KEY

@@ -112,3 +112,27 @@ def test_client_pages_fit_a_phone_and_a_desktop(browser, family_trip, page_name,
 
 def test_the_proposal_email_carries_no_internal_note(family_trip):
     assert "INTERNAL" not in family_trip["mail"]
+
+
+@pytest.mark.parametrize("service", ["customers", "itinerary", "booking", "notify", "feedback"])
+def test_each_services_api_documents_work_with_no_internet(browser, stack, service, tmp_path_factory):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    home, elsewhere, blocked = stack.service_url(service), [], []
+
+    def only_this_service(route, request):
+        if request.url.startswith(home):
+            return route.continue_()
+        elsewhere.append(request.url)
+        return route.abort()
+
+    page.route("**/*", only_this_service)
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    assert page.goto(f"{home}/docs").status == 200
+    page.wait_for_selector(".opblock", timeout=20_000)  # Swagger UI lists each operation as an .opblock
+    assert page.locator(".opblock").count() >= 5
+    assert page.locator(".authorize").count() == 1, "the Bearer API key can be entered"
+    page.screenshot(path=str(screenshot_dir(tmp_path_factory) / f"docs-{service}.png"))
+    assert elsewhere == [] and blocked == [], (elsewhere, blocked)
+    context.close()

@@ -311,3 +311,27 @@ def test_a_trip_is_designed_from_the_consultation_approved_by_its_poc_and_booked
     assert "DTSTART;TZID=Asia/Tokyo:20270601T090000" in calendar.text
     pdf = httpx.get(shared["url"] + "/itinerary.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+
+
+def test_every_log_line_of_every_service_is_json_and_those_in_a_flow_carry_its_trace(stack):
+    import json
+
+    import httpx
+
+    # A refused key is logged while its request is handled: that line must carry the request's trace.
+    assert httpx.get(stack.service_url("customers") + "/v1/customers", headers={
+        "Authorization": "Bearer not-a-key"}).status_code == 401
+    traced = 0
+    for name in stack.services:
+        lines = [line for line in stack.log_path(name).read_text().splitlines()
+                 if line.strip() and not line.startswith("=== ")]  # the stack's own start banner
+        assert lines, name
+        loggers = set()
+        for line in lines:
+            entry = json.loads(line)  # fails on any line that is not JSON
+            assert {"ts", "level", "service", "logger", "message"} <= set(entry), line
+            loggers.add(entry["logger"])
+            traced += "trace_id" in entry
+        assert "trip_shared.messaging.faststream" in loggers, (name, loggers)  # the consumers' own lines
+        assert "uvicorn.error" in loggers, (name, loggers)
+    assert traced > 0, "log lines written while handling a request or an event carry its trace id"

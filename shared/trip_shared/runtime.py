@@ -34,6 +34,7 @@ from trip_shared.telemetry import create_tracer_provider, install_global_tracer_
 from trip_shared.unit_of_work import UnitOfWork
 from trip_shared.web import idempotency, ops
 from trip_shared.web.auth import ApiKeyRegistry
+from trip_shared.web.docs import install_offline_docs
 from trip_shared.web.edge import FailureLimiter, HttpEdge, redacted_path
 from trip_shared.web.idempotency import IdempotencyKeys
 from trip_shared.web.metrics import ServiceMetrics
@@ -264,7 +265,8 @@ class ServiceRuntime:
     def create_app(self, *, title: str, description: str, routers: Sequence[APIRouter],
                    tags: Iterable[dict] = ()) -> FastAPI:
         app = FastAPI(title=title, description=description, version="1.0.0", lifespan=self.lifespan,
-                      openapi_tags=list(tags))
+                      openapi_tags=list(tags), docs_url=None, redoc_url=None)
+        install_offline_docs(app)
         app.state.runtime = self
         for consumer in self._consumers:
             consumer.subscribe()
@@ -291,7 +293,7 @@ class ServiceRuntime:
 
         for router in (*routers, ops.router):
             app.include_router(router)
-        _document_idempotency_keys(app)
+        _document_api(app)
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider,
                                            excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"],
                                            server_request_hook=_redact_request)
@@ -323,21 +325,40 @@ def _where(task: asyncio.Task) -> str:
     return " > ".join(places[-6:]) or "?"
 
 
-def _document_idempotency_keys(app: FastAPI) -> None:
-    """The edge honours ``Idempotency-Key`` on every POST; say so in each POST's OpenAPI parameters."""
+READS = ("get", "head")
+
+
+def _document_api(app: FastAPI) -> None:
+    """What the edge adds to every /v1 operation, in its OpenAPI: the API key it requires (a Bearer token), the
+    ``Idempotency-Key`` every POST honours; and of the errors every route shares, only those it can answer: no
+    409 from a read, no 412 where no If-Match is taken."""
     build = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
         schema = build()
+        schema.setdefault("components", {})["securitySchemes"] = {"ApiKey": {
+            "type": "http", "scheme": "bearer",
+            "description": "An agency's API key: `Authorization: Bearer <key>`. Each key belongs to one agency and "
+                           "carries scopes such as `itineraries:write` (README, API keys)."}}
         for template, operations in schema["paths"].items():
-            if template.startswith("/v1") and "post" in operations:
-                operations["post"].setdefault("parameters", []).append({
-                    "name": "Idempotency-Key", "in": "header", "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
-                    "description": "Send the same key when you retry: the request takes effect once and the retry "
-                                   "gets the first response. The same key with another body is a 422."})
+            if not template.startswith("/v1"):
+                continue
+            for method, operation in operations.items():
+                operation["security"] = [{"ApiKey": []}]
+                parameters = operation.setdefault("parameters", [])
+                if method == "post":
+                    parameters.append({
+                        "name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+                        "description": "Send the same key when you retry: the request takes effect once and the "
+                                       "retry gets the first response. The same key with another body is a 422."})
+                responses = operation["responses"]
+                if method in READS:
+                    responses.pop("409", None)
+                if not any(parameter["name"] == "If-Match" for parameter in parameters):
+                    responses.pop("412", None)
         return schema
 
     app.openapi = openapi

@@ -42,7 +42,8 @@ def instrument_pymongo(provider: TracerProvider) -> None:
     _pymongo_instrumented = True
 
 
-_STANDARD_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# Uvicorn's color_message repeats the message with terminal colour codes.
+_STANDARD_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
 
 class JsonLogFormatter(logging.Formatter):

@@ -1,6 +1,8 @@
 """The one way services build their Kafka broker."""
 from __future__ import annotations
 
+import logging
+
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.trace import TracerProvider
@@ -19,6 +21,8 @@ def create_broker(settings: ServiceSettings, tracer_provider: TracerProvider | N
         request_timeout_ms=10_000,
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         graceful_timeout=15.0,
+        # FastStream's own logger writes coloured text to stdout; this one goes through the service's JSON lines.
+        logger=logging.getLogger("trip_shared.messaging.faststream"),
     )
 
 

@@ -36,11 +36,14 @@ log = logging.getLogger(__name__)
 
 # Client pages whose next path segment is a signed link: a credential, kept out of traces and caches.
 SIGNED_LINK_PREFIXES = ("/forms/profile/", "/proposals/", "/trips/")
-# Swagger UI and ReDoc load their code from a CDN; every other response allows nothing from elsewhere.
-DOCUMENTATION_PATHS = ("/docs", "/redoc")
+# Nothing loads from elsewhere. The API documents (served from this service, trip_shared.web.docs) also fetch the
+# OpenAPI document and use Swagger UI's stylesheet file.
+DOCUMENTATION_PATHS = ("/docs",)
 PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self'; "
                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-DOCUMENTATION_POLICY = "frame-ancestors 'none'"
+DOCUMENTATION_POLICY = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                        "script-src 'self'; connect-src 'self'; "
+                        "frame-ancestors 'none'; base-uri 'none'")
 
 
 def is_signed_link_path(path: str) -> bool:

@@ -47,8 +47,20 @@ _WHEN = {400: "Malformed JSON, a bad cursor or header", 401: "No valid API key",
          503: "Past the request's deadline, or the database is unreachable; nothing changed, retry"}
 # Documented on every /v1 operation, so clients (and Schemathesis) know each error's shape.
 _PROBLEM_SCHEMA = Problem.model_json_schema()
+_EXAMPLES = {
+    401: {"code": "unauthorized", "title": "Authentication required",
+          "detail": "Send an API key: Authorization: Bearer <key>."},
+    404: {"code": "itinerary-not-found", "title": "Not found", "detail": "No itinerary 9f2c…."},
+    409: {"code": "last-poc", "title": "The request conflicts with the current state",
+          "detail": "Mei is the only point of contact of this trip; make another customer a POC first."},
+    422: {"code": "invalid-request", "title": "The request is not valid",
+          "detail": "body.start: local time 2027-05-01T25:00 is not valid."},
+}
 PROBLEM_RESPONSES: dict[int | str, dict] = {
-    status: {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
+    status: {"description": description, "content": {PROBLEM_JSON: {
+        "schema": _PROBLEM_SCHEMA,
+        **({"example": {"type": _TYPE_PREFIX + _EXAMPLES[status]["code"], "status": status,
+                        "instance": "/v1/itineraries/9f2c…", **_EXAMPLES[status]}} if status in _EXAMPLES else {})}}}
     for status, description in _WHEN.items()
 }
 
