@@ -15,7 +15,8 @@ router = v1_router(tags=["bookings"])
 
 
 class BookingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"itinerary_id": "<itinerary id>", "item_id": "<item id>", "vendor_name": "British Airways"}]})
     itinerary_id: str = Field(min_length=1, max_length=100)
     vendor_name: Line = Field(min_length=1, max_length=200)
     description: Text | None = Field(None, max_length=2000)

@@ -39,6 +39,9 @@ class CustomerDetails(BaseModel):
 
 
 class CustomerIn(CustomerDetails):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "first_name": "Mei", "last_name": "Chen", "email": "mei@example.com", "phone": "+44 7911 123456",
+        "preferred_language": "zh-Hans", "passport_expiry": "2031-04-30"}]})
     first_name: Line = Field(min_length=1, max_length=200)
     email: Email | None = Field(None, description="Shorthand for a single e-mail; added first to `emails`.")
     phone: Phone | None = Field(None, description="Shorthand for a single phone, with country code.")

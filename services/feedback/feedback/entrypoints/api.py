@@ -15,7 +15,9 @@ router = v1_router(tags=["feedback"])
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"itinerary_id": "<itinerary id>", "customer_id": "<customer id>", "rating": 5,
+         "comment": "The sushi class was the highlight."}]})
     itinerary_id: str = Field(min_length=1, max_length=100)
     customer_id: str | None = Field(None, max_length=100)
     rating: int = Field(ge=1, le=5, strict=True)

@@ -17,7 +17,8 @@ from trip_shared.web.fields import IsoDate, Line, Text
 
 
 class ItineraryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"title": "Tokyo and Kyoto with the kids", "start_date": "2027-04-01", "end_date": "2027-04-08"}]})
     title: Line = Field(min_length=1, max_length=200)
     start_date: IsoDate | None = None
     end_date: IsoDate | None = None
@@ -59,7 +60,16 @@ Occurrence = Literal["first", "second"]
 
 
 class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"kind": "flight", "title": "NH 212 London to Tokyo", "start": "2027-04-01T19:00", "end": "2027-04-02T15:30",
+         "timezone": "Europe/London", "end_timezone": "Asia/Tokyo", "location": {"address": "Heathrow T2"},
+         "end_location": {"address": "Haneda T3", "lat": 35.5494, "lon": 139.7798}, "requires_booking": True,
+         "cost": {"amount": "1200.00", "currency": "EUR"}, "client_note": "Check in online 24 h before.",
+         "notes": "Fare class K; 2 free bags"},
+        {"kind": "transfer", "title": "Nozomi to Kyoto", "start": "2027-04-04T09:00", "end": "2027-04-04T11:15",
+         "timezone": "Asia/Tokyo", "mode": "high_speed_rail",
+         "location": {"address": "Tokyo Station", "lat": 35.6812, "lon": 139.7671},
+         "end_location": {"address": "Kyoto Station", "lat": 34.9858, "lon": 135.7588}}]})
     kind: Literal[ITEM_KINDS]  # type: ignore[valid-type]
     title: Line = Field(min_length=1, max_length=200)
     start: str | None = Field(None, max_length=25, description=_LOCAL_TIME)
@@ -417,7 +427,9 @@ class OptionIn(BaseModel):
 
 
 class ProposalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"message": "Two ways to see Kyoto", "options": [{"title": "Ryokan", "item_ids": ["<item id>", "<item id>"]},
+                                                          {"title": "City hotel", "note": "Closer to the station"}]}]})
     options: list[OptionIn] = Field(min_length=1, max_length=5)
     message: Text | None = Field(None, max_length=2000, description="A covering note shown to the client.")
     valid_days: int = Field(14, ge=1, le=90, description="How long the e-mailed links work.")
