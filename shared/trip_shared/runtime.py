@@ -30,6 +30,7 @@ from trip_shared.messaging.dead_letters import DeadLetters
 from trip_shared.messaging.inbox import Inbox
 from trip_shared.messaging.outbox import Outbox, OutboxRelay
 from trip_shared.mongo import MongoStore
+from trip_shared.retention import SWEEP_INTERVAL_S, RetentionSweeper
 from trip_shared.telemetry import create_tracer_provider, install_global_tracer_provider, instrument_pymongo
 from trip_shared.unit_of_work import UnitOfWork
 from trip_shared.web import idempotency, ops
@@ -85,6 +86,7 @@ class ServiceRuntime:
             on_cycle=self.metrics.record_relay_cycle,
         )
         self.uow_class = uow_class
+        self.retention = RetentionSweeper([self.outbox.expiry(), self.inbox.expiry(), self.idempotency_keys.expiry()])
 
         async def refresh_backlog() -> None:  # counted when Prometheus asks, not on every relay cycle
             self.metrics.record_backlog(await self.outbox.backlog())
@@ -105,6 +107,7 @@ class ServiceRuntime:
         self._readiness_reports: list[tuple[str, Callable[[], Awaitable[dict]]]] = []
         if self.broker_watch:
             self.run_periodically(self.broker_watch.check, settings.kafka_watch_interval_s, "kafka-watch")
+        self.run_periodically(self.retention.sweep, SWEEP_INTERVAL_S, "retention-sweep")
 
     # --- use cases -------------------------------------------------------------------------------------------
 
@@ -228,9 +231,8 @@ class ServiceRuntime:
     @asynccontextmanager
     async def lifespan(self, app: FastAPI):
         await self.outbox.ensure_indexes()
-        await self.inbox.ensure_indexes()
         await self.dead_letters.ensure_indexes()
-        await self.idempotency_keys.ensure_indexes()
+        await self.retention.ensure_indexes()
         for hook in self._startup_hooks:
             await hook()
         await self._ensure_topics()

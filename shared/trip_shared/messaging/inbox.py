@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from trip_shared.contracts.envelope import Event
+from trip_shared.retention import Expiry
 
 # Kafka redelivers within minutes or hours; a month is a wide margin for replays from a reset offset.
 RETENTION = timedelta(days=30)
@@ -23,8 +24,8 @@ class Inbox:
     def __init__(self, db: AsyncDatabase) -> None:
         self.rows = db[self.COLLECTION]
 
-    async def ensure_indexes(self) -> None:
-        await self.rows.create_index("processed_at", expireAfterSeconds=int(RETENTION.total_seconds()))
+    def expiry(self) -> Expiry:
+        return Expiry(self.rows, "processed_at", RETENTION)
 
     @staticmethod
     def _row(group_id: str, event: Event) -> dict:

@@ -32,6 +32,7 @@ from pymongo.errors import DuplicateKeyError
 
 from trip_shared.contracts.envelope import Event
 from trip_shared.errors import DomainError
+from trip_shared.retention import Expiry
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,9 @@ class Outbox:
         await self.rows.create_index([("status", ASCENDING), ("_id", ASCENDING)])
         await self.rows.create_index([("status", ASCENDING), ("key", ASCENDING), ("_id", ASCENDING)])
         await self.rows.create_index("event_id", unique=True)
-        await self.rows.create_index(
-            "published_at", expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()), sparse=True
-        )
+
+    def expiry(self) -> Expiry:
+        return Expiry(self.rows, "published_at", PUBLISHED_RETENTION)
 
     async def stage(self, session: AsyncClientSession, events: Sequence[Event]) -> None:
         # The trace context is stored with the row: the relay publishes later, from another task, and re-attaches
@@ -213,10 +214,13 @@ class Outbox:
 
     async def _settle_parked(self, tenant_id: str, event_id: str, fields: dict) -> dict | None:
         """The operator's decision on a parked row; the rows held behind it go on once no parked row is left."""
-        row = await self.rows.find_one_and_update(
-            {"tenant_id": tenant_id, "event_id": event_id, "status": PARKED}, {"$set": fields})
-        if row:
-            await self.release(row["key"])
+        # A find, then an update conditional on the row still being parked: SecantusDB scans the whole collection
+        # for a findAndModify.
+        row = await self.rows.find_one({"tenant_id": tenant_id, "event_id": event_id, "status": PARKED})
+        if row is None or not (await self.rows.update_one({"_id": row["_id"], "status": PARKED},
+                                                          {"$set": fields})).modified_count:
+            return None
+        await self.release(row["key"])
         return row
 
     async def find(self, tenant_id: str, statuses: Sequence[str], limit: int) -> list[dict]:

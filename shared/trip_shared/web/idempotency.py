@@ -26,6 +26,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from trip_shared.retention import Expiry
+
 HEADER = "idempotency-key"
 RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -74,8 +76,8 @@ class IdempotencyKeys:
         self.rows = db[self.COLLECTION]
         self.stale_after = stale_after
 
-    async def ensure_indexes(self) -> None:
-        await self.rows.create_index("expires_at", expireAfterSeconds=0)
+    def expiry(self) -> Expiry:
+        return Expiry(self.rows, "expires_at", timedelta(0))
 
     async def reserve(self, tenant_id: str, key: str, request_fingerprint: str) -> Reservation:
         record_id = f"{tenant_id}:{key}"

@@ -24,6 +24,8 @@ BUSY_KINDS = ("flight", "transfer", "activity", "dining", "event")
 
 WALKING_DISTANCE_KM = 1.2
 CITY_DISTANCE_KM = 25  # beyond this, a car or coach is mostly on main roads
+TIMETABLED_MODES = ("train", "high_speed_rail", "ferry")
+TIMETABLE_SLACK = 0.5  # a timetabled trip shorter than half the usual door-to-door time is probably a typo
 PASSPORT_MARGIN_DAYS = 183  # many countries want a passport valid six months past the stay
 
 
@@ -174,14 +176,24 @@ def _transfers(slots: list[_Slot], travel: TravelSettings):
         if item.kind == "transfer" and item.end_location:
             needed = travel_minutes(item.location, item.end_location, item.mode, travel.speeds)
             planned = (slot.end - slot.start).total_seconds() / 60
-            if needed is not None and planned < needed:
-                km = item.location.km_to(item.end_location)
+            km = item.location.km_to(item.end_location) if needed is not None else None
+            if item.mode in TIMETABLED_MODES:
+                # A train's or ferry's times are the timetable's: only a time far from any timetable is a typo.
+                if needed is not None and planned < needed * TIMETABLE_SLACK:
+                    yield Finding("transfer_time_doubtful", "warning", (item.id,),
+                                  f"'{item.title}' allows {planned:.0f} min for {km:.1f} km by {item.mode}; "
+                                  f"about {needed:.0f} min is usual door to door: check the timetable.",
+                                  item.start_day)
+            elif needed is not None and planned < needed:
                 yield Finding("insufficient_transfer_time", "error", (item.id,),
                               f"'{item.title}' allows {planned:.0f} min, but {km:.1f} km by "
                               f"{item.mode or default_mode(km)} takes about {needed:.0f} min.", item.start_day)
+    departures = [slot for slot in chain if slot.item.kind == "transfer" and slot.item.location]
     for before, after in zip(chain, chain[1:], strict=False):
         if after.start < before.end or before.item is after.item:
             continue  # an overlap (reported as such), or a stay's own check-in and check-out
+        if before.label == "check-out" and _left_by_transfer(before.item, departures):
+            continue  # the client left the stay by an explicit transfer: the check-out time is only a deadline
         gap = (after.start - before.end).total_seconds() / 60
         transferred = "transfer" in (before.item.kind, after.item.kind)
         minutes = travel_minutes(before.item.arrival_location, after.item.location, None, travel.speeds)
@@ -201,6 +213,15 @@ def _transfers(slots: list[_Slot], travel: TravelSettings):
                           f"Only {gap:.0f} min between {before.name} and {after.name}; "
                           f"{needed:.0f} min needed: {', '.join(reasons)}.",
                           after.item.end_day if after.label == "check-out" else after.item.start_day)
+
+
+def _left_by_transfer(stay: Item, departures: list[_Slot]) -> bool:
+    """A transfer from the stay's door during the stay: the way on from it is planned item by item."""
+    def from_the_door(slot: _Slot) -> bool:
+        km = slot.item.location.km_to(stay.location) if stay.location else None
+        return km is not None and km <= WALKING_DISTANCE_KM
+
+    return any(stay.start_utc <= slot.start <= stay.end_utc and from_the_door(slot) for slot in departures)
 
 
 def _accommodation_windows(slots: list[_Slot], travel: TravelSettings):

@@ -187,7 +187,7 @@ def _iso(value: date | None) -> str | None:
 class FindingOut(BaseModel):
     kind: str = Field(description="overlap, insufficient_transfer_time, pace_exceeded, no_leisure_time, "
                                   "outside_trip_dates, checkout_after_departure, accommodation_overlap, "
-                                  "check_in_window, check_out_window, free_time_taken, "
+                                  "check_in_window, check_out_window, free_time_taken, transfer_time_doubtful, "
                                   "passport_expires_during_trip, passport_validity_short.")
     severity: Literal["error", "warning"]
     items: list[str]

@@ -250,3 +250,30 @@ def test_the_api_takes_a_speed_for_every_mode_the_checks_know():
     from itinerary.entrypoints.schemas import SpeedsIn
 
     assert set(SpeedsIn.model_fields) == set(DEFAULT_SPEEDS)
+
+
+def test_a_timetabled_train_is_taken_at_its_timetable_and_only_an_impossible_one_is_doubted():
+    nozomi = item("transfer", title="Nozomi 209", start="2027-05-05T09:30", end="2027-05-05T11:45",
+                  location=TOKYO_STATION, end_location=KYOTO_STATION, mode="high_speed_rail")
+    assert [f.kind for f in check([nozomi], start_date=None, end_date=None)] == []
+    typo = item("transfer", title="Nozomi 209", start="2027-05-05T09:30", end="2027-05-05T09:50",
+                location=TOKYO_STATION, end_location=KYOTO_STATION, mode="high_speed_rail")
+    [doubt] = check([typo], start_date=None, end_date=None)
+    assert (doubt.kind, doubt.severity) == ("transfer_time_doubtful", "warning")
+
+
+def test_leaving_a_hotel_by_an_explicit_transfer_before_its_check_out_time_is_not_a_missing_drive():
+    hotel = item("accommodation", title="Park Hotel", start="2027-05-02T15:00", end="2027-05-05T10:00",
+                 location=HOTEL_SHIBUYA)
+    car = item("transfer", title="Car to the station", start="2027-05-05T08:30", end="2027-05-05T09:05",
+               location=HOTEL_SHIBUYA, end_location=TOKYO_STATION, mode="car")
+    nozomi = item("transfer", title="Nozomi 209", start="2027-05-05T09:30", end="2027-05-05T11:45",
+                  location=TOKYO_STATION, end_location=KYOTO_STATION, mode="high_speed_rail")
+    ryokan = item("accommodation", title="Ryokan", start="2027-05-05T15:00", end="2027-05-07T10:00",
+                  location={"address": "Kyoto ryokan", "lat": 35.0106, "lon": 135.7627})
+    findings = check([hotel, car, nozomi, ryokan], start_date=None, end_date=None)
+    assert [f for f in findings if f.kind == "insufficient_transfer_time"] == [], findings
+    # Without the car and the train, the 370 km from the hotel to the ryokan in 5 h are still found.
+    [missing] = [f for f in check([hotel, ryokan], start_date=None, end_date=None)
+                 if f.kind == "insufficient_transfer_time"]
+    assert "'Park Hotel' (check-out)" in missing.message
