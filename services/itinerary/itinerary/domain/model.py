@@ -494,9 +494,12 @@ def days_of(items: list[Item]) -> list[tuple[date, list[tuple[Item, str]]]]:
 
 def _entry_order(entry: tuple[Item, str]) -> tuple:
     """A day's entries as they happen: what is untimed first, then by the moment each entry is about (an item's
-    start, or its end on the day it ends there), so an 08:30 transfer comes before a 10:00 check-out."""
+    start, or its end on the day it ends there), so an 08:30 transfer comes before a 10:00 check-out; the night
+    of a stay that goes on comes last, where the day ends."""
     item, role = entry
-    if not item.timed or role == "continues":
+    if role == "continues":
+        return (2, item.start_utc, item.title)
+    if not item.timed:
         return (0, item.start_utc, item.title)
     return (1, item.end_utc if role == "ends" else item.start_utc, item.title)
 

@@ -97,8 +97,6 @@ def _days_html(items: list[Item], language: str, first_day: date | None) -> str:
             else long_date(day, language)
         html += f'<h3>{escape(label)}</h3><table class="day">'
         for item, role in entries:
-            if role == "continues":
-                continue
             where = place_label(item, role)
             note = item.client_note if role == "starts" else None
             html += (f'<tr><td class="when">{escape(local_time_label(item, role, language))}</td><td><strong>'

@@ -192,11 +192,11 @@ WORDS = {
     "en": {"days": "Day {n} · {date}", "when": "When", "what": "What", "where": "Where", "untimed": "Any time",
            "unscheduled": "Not yet scheduled", "version": "Version {v}, {at}", "to": "to", "arrives": "arrives",
            "departs": "departs", "check_in": "check-in", "check_out": "check-out", "until": "until",
-           "travellers": "Travellers: {names}", "to_place": "To: ", "with": "With: "},
+           "travellers": "Travellers: {names}", "to_place": "To: ", "with": "With: ", "overnight": "Overnight"},
     "zh-Hans": {"days": "第{n}天 · {date}", "when": "时间", "what": "安排", "where": "地点", "untimed": "全天",
                 "unscheduled": "待定", "version": "版本 {v}，{at}", "to": "至", "arrives": "抵达", "departs": "出发",
                 "check_in": "入住", "check_out": "退房", "until": "至", "travellers": "出行人：{names}",
-                "to_place": "前往：", "with": "服务方："},
+                "to_place": "前往：", "with": "服务方：", "overnight": "住宿"},
 }
 
 
@@ -204,6 +204,8 @@ def local_time_label(item: Item, role: str, language: str) -> str:
     """An item's time as the client lives it on that day, always with the zone it is in: "10:00–12:00
     (Asia/Tokyo)"; a flight with where it lands, "departs 09:00 (Asia/Tokyo) → arrives 10:25 (Asia/Seoul)"."""
     words = WORDS.get(language, WORDS["en"])
+    if role == "continues":
+        return words["overnight"]
     if not item.timed:
         return words["untimed"]
     start_zone, end_zone = item.timezone, item.end_timezone or item.timezone
@@ -229,7 +231,7 @@ def _short_date(day: date, language: str) -> str:
 def place_label(item: Item, role: str) -> str:
     """Where the client is for that entry: the way from origin to destination on the day it starts, the arrival
     point on the day it ends there."""
-    if role == "ends":
+    if role in ("ends", "continues"):
         location = item.arrival_location
         return location.address if location and location.address else ""
     origin = item.location.address if item.location and item.location.address else ""
@@ -294,8 +296,6 @@ def itinerary_pdf(itinerary: Itinerary, context: ClientContext) -> bytes:
         story.append(Paragraph(_rich(text["days"].format(n=number, date=long_date(day, language))), heading))
         rows = [[Paragraph(f"<b>{_rich(text[name])}</b>", body) for name in ("when", "what", "where")]]
         for item, role in entries:
-            if role == "continues":
-                continue
             what = _rich(item.title) + (f"<br/>{_rich(item.vendor)}" if item.vendor else "")
             if item.client_note and role == "starts":
                 what += f'<br/><font size="8">{_rich(item.client_note)}</font>'

@@ -139,3 +139,14 @@ def test_the_pdf_embeds_every_font_it_uses_chinese_included():
     assert "早餐 06:30 起" in text and "出行人：陈伟" in text and "24小时紧急电话：+86 21 5555 0199" in text
     assert "出发 09:00 (Asia/Tokyo)" in text
     assert "commission" not in text
+
+
+def test_a_day_in_the_middle_of_a_stay_says_where_the_client_sleeps_and_the_night_comes_last():
+    itinerary = tokyo_trip()  # the hotel from 1 to 3 April
+    assert entries_of(itinerary, date(2027, 4, 2)) == [("Park Hotel Tokyo", "continues")]
+    itinerary.add_item({"kind": "activity", "title": "Tsukiji walk", "start": "2027-04-02T21:00",
+                        "end": "2027-04-02T22:00", "timezone": "Asia/Tokyo"})
+    assert entries_of(itinerary, date(2027, 4, 2)) == [("Tsukiji walk", "starts"), ("Park Hotel Tokyo", "continues")]
+    hotel = itinerary.items[0]
+    assert local_time_label(hotel, "continues", "en") == "Overnight"
+    assert local_time_label(hotel, "continues", "zh-Hans") == "住宿"
