@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from booking.adapters.repository import ensure_indexes
-from booking.entrypoints import api, consumers
+from booking.entrypoints import api, consumers, supplier_api
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
@@ -18,6 +18,6 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     consumers.register(runtime)
     return runtime.create_app(
         title="Booking service",
-        description="Vendor bookings for a trip and their confirmations.",
-        routers=[api.router],
+        description="The agency's suppliers, and the bookings of a trip's services with them.",
+        routers=[api.router, supplier_api.router],
     )

@@ -7,15 +7,17 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from booking.domain.model import Booking
+from booking.domain.suppliers import Contact, Supplier
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
-BOOKINGS, KNOWN_ITINERARIES = "bookings", "known_itineraries"
+BOOKINGS, KNOWN_ITINERARIES, SUPPLIERS = "bookings", "known_itineraries", "suppliers"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    await db[SUPPLIERS].create_index([("tenant_id", ASCENDING), ("name_key", ASCENDING)])
 
 
 def _to_document(booking: Booking) -> dict:
@@ -59,3 +61,42 @@ class KnownItineraries:
 
     async def apply(self, itinerary_id: str, version: int, fields: dict) -> bool:
         return await apply_if_newer(self._itineraries, itinerary_id, version, fields)
+
+
+class SupplierRepository:
+    def __init__(self, collection: TenantCollection) -> None:
+        self._suppliers = collection
+
+    async def get(self, supplier_id: str) -> Supplier | None:
+        document = await self._suppliers.find_one({"_id": supplier_id})
+        return _supplier_from_document(document) if document else None
+
+    async def add(self, supplier: Supplier) -> None:
+        await self._suppliers.insert_one(_supplier_document(supplier))
+
+    async def save(self, supplier: Supplier, expected_version: int) -> None:
+        await self._suppliers.replace_at_version(supplier.id, expected_version, _supplier_document(supplier),
+                                                 "supplier")
+
+    async def all(self, *, kind: str | None, active: bool | None) -> list[Supplier]:
+        """An agency's suppliers in name order; an agency has hundreds, not millions, so a page is read whole."""
+        query: dict = {}
+        if kind:
+            query["kind"] = kind
+        if active is not None:
+            query["active"] = active
+        cursor = self._suppliers.find(query).sort("name_key", ASCENDING)
+        return [_supplier_from_document(doc) async for doc in cursor]
+
+
+def _supplier_document(supplier: Supplier) -> dict:
+    document = asdict(supplier)
+    document["_id"] = document.pop("id")
+    document["name_key"] = supplier.name.casefold()
+    return document
+
+
+def _supplier_from_document(document: dict) -> Supplier:
+    document = {key: value for key, value in document.items() if key != "name_key"}
+    document["contacts"] = [Contact(**contact) for contact in document.get("contacts", [])]
+    return Supplier(id=document.pop("_id"), **document)

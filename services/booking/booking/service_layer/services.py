@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from booking.domain.model import Booking
+from booking.domain.suppliers import Supplier
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.contracts.booking import BookingConfirmed, BookingDetails, BookingRequested
 from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated
@@ -82,3 +83,60 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Book
     if event.data.item_ids is not None:
         known["item_ids"] = event.data.item_ids
     await uow.known_itineraries(event.tenant_id).apply(event.data.itinerary_id, event.aggregate_version, known)
+
+
+# --- suppliers -----------------------------------------------------------------------------------------------------
+
+async def register_supplier(transaction: Transaction, tenant_id: str, fields: dict) -> Supplier:
+    supplier = Supplier.register(tenant_id, fields)
+
+    async def work(uow: BookingUnitOfWork) -> None:
+        await uow.suppliers(tenant_id).add(supplier)
+
+    await transaction(work)
+    return supplier
+
+
+async def _load_supplier(uow: BookingUnitOfWork, tenant_id: str, supplier_id: str) -> Supplier:
+    supplier = await uow.suppliers(tenant_id).get(supplier_id)
+    if supplier is None:
+        raise NotFoundError(f"No supplier {supplier_id}.", code="supplier-not-found")
+    return supplier
+
+
+async def get_supplier(transaction: Transaction, tenant_id: str, supplier_id: str) -> Supplier:
+    async def work(uow: BookingUnitOfWork) -> Supplier:
+        return await _load_supplier(uow, tenant_id, supplier_id)
+
+    return await transaction(work, read_only=True)
+
+
+async def change_supplier(transaction: Transaction, tenant_id: str, supplier_id: str, changes: dict) -> Supplier:
+    async def work(uow: BookingUnitOfWork) -> Supplier:
+        current = await _load_supplier(uow, tenant_id, supplier_id)
+        updated = current.with_changes(changes)
+        updated.version = current.version + 1
+        await uow.suppliers(tenant_id).save(updated, current.version)
+        return updated
+
+    return await transaction(work)
+
+
+async def rotate_signing_secret(transaction: Transaction, tenant_id: str, supplier_id: str) -> Supplier:
+    async def work(uow: BookingUnitOfWork) -> Supplier:
+        supplier = await _load_supplier(uow, tenant_id, supplier_id)
+        expected_version = supplier.version
+        supplier.rotate_secret()
+        await uow.suppliers(tenant_id).save(supplier, expected_version)
+        return supplier
+
+    return await transaction(work)
+
+
+async def find_suppliers(transaction: Transaction, tenant_id: str, *, query: str | None, kind: str | None,
+                         active: bool | None) -> list[Supplier]:
+    async def work(uow: BookingUnitOfWork) -> list[Supplier]:
+        found = await uow.suppliers(tenant_id).all(kind=kind, active=active)
+        return [supplier for supplier in found if not query or supplier.matches(query)]
+
+    return await transaction(work, read_only=True)

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from booking.adapters.repository import BOOKINGS, KNOWN_ITINERARIES, BookingRepository, KnownItineraries
+from booking.adapters.repository import (
+    BOOKINGS,
+    KNOWN_ITINERARIES,
+    SUPPLIERS,
+    BookingRepository,
+    KnownItineraries,
+    SupplierRepository,
+)
 from trip_shared.unit_of_work import UnitOfWork
 
 
@@ -10,3 +17,6 @@ class BookingUnitOfWork(UnitOfWork):
 
     def known_itineraries(self, tenant_id: str) -> KnownItineraries:
         return KnownItineraries(self.collection(KNOWN_ITINERARIES, tenant_id))
+
+    def suppliers(self, tenant_id: str) -> SupplierRepository:
+        return SupplierRepository(self.collection(SUPPLIERS, tenant_id))
