@@ -37,8 +37,15 @@ class FuzzReport:
         return self.exit_code == 0 and not self.failures
 
 
-def _schemathesis() -> str:
-    return str(Path(sys.executable).parent / "st")
+# Schemathesis's CLI, with anyio imported before its workers start: each worker imports it on its first request, and
+# anyio's lazy importer compiles its own source, which CPython 3.11 does not survive from four threads at once
+# ("SystemError: AST constructor recursion depth mismatch", seen once in CI as a Runtime Error of the run).
+_SCHEMATHESIS = ("import sys, anyio, schemathesis.transport.asgi; from schemathesis.cli import schemathesis; "
+                 "sys.argv[0] = 'st'; sys.exit(schemathesis())")
+
+
+def _schemathesis() -> list[str]:
+    return [sys.executable, "-c", _SCHEMATHESIS]
 
 
 def fuzz(services: dict[str, str], api_key: str, *, max_examples: int, phases: str, workers: int = 4,
@@ -48,7 +55,7 @@ def fuzz(services: dict[str, str], api_key: str, *, max_examples: int, phases: s
     running = {}
     for service, url in services.items():
         report = report_dir / f"{service}.json"
-        command = [_schemathesis(), "run", f"{url}/openapi.json", "-H", f"Authorization: Bearer {api_key}",
+        command = [*_schemathesis(), "run", f"{url}/openapi.json", "-H", f"Authorization: Bearer {api_key}",
                    "--checks", ",".join(CHECKS), "--max-examples", str(max_examples), "--phases", phases,
                    "--workers", str(workers), "--no-color", "--warnings", "off", "--generation-database", "none",
                    # The probes take no input, and a 503 is what /readyz is for (an overloaded machine says so).
