@@ -1,24 +1,13 @@
 """Inbox, outbox and idempotency rows go after their retention, by an indexed range, on real MongoDB."""
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from trip_shared.messaging.inbox import RETENTION as INBOX_RETENTION
 from trip_shared.messaging.inbox import Inbox
 from trip_shared.messaging.outbox import PUBLISHED_RETENTION, Outbox
-from trip_shared.mongo import MongoStore
 from trip_shared.retention import RetentionSweeper
 from trip_shared.web.idempotency import IdempotencyKeys
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(mongodb_url, mongo_database_name):
-    store = MongoStore(mongodb_url, mongo_database_name)
-    yield store.db
-    await store.client.drop_database(mongo_database_name)
-    await store.close()
 
 
 async def test_rows_past_their_retention_go_and_the_others_stay(db):

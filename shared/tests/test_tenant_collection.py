@@ -2,15 +2,7 @@
 import pytest
 
 from trip_shared.errors import ConflictError
-from trip_shared.mongo import MongoStore, TenantCollection
-
-
-@pytest.fixture
-async def db(mongodb_url, mongo_database_name):
-    store = MongoStore(mongodb_url, mongo_database_name)
-    yield store.db
-    await store.client.drop_database(mongo_database_name)
-    await store.close()
+from trip_shared.mongo import TenantCollection
 
 
 async def test_an_agency_never_sees_or_changes_another_agencys_documents(db):

@@ -37,6 +37,21 @@ class MongoStore:
         await self.client.close()
 
 
+async def take_one(collection: AsyncCollection, query: Mapping[str, Any], update: Mapping[str, Any], *,
+                   sort: list | None = None, attempts: int = 1) -> dict | None:
+    """A findAndModify made of a find and an update conditional on the document still matching: SecantusDB
+    answers every findAndModify by scanning the whole collection (750 ms at 60,000 documents, even by ``_id``),
+    where a find and an update_one use the indexes (1–2 ms). The document as it was before, or None when there is
+    none; a writer who took the one found first makes it look again, ``attempts`` times in all."""
+    for _ in range(attempts):
+        found = await collection.find_one(query, sort=sort)
+        if found is None:
+            return None
+        if (await collection.update_one({**query, "_id": found["_id"]}, update)).modified_count:
+            return found
+    return None
+
+
 class TenantCollection:
     """A collection seen through one tenant: every filter and every new document carries ``tenant_id``.
 

@@ -32,6 +32,7 @@ from pymongo.errors import DuplicateKeyError
 
 from trip_shared.contracts.envelope import Event
 from trip_shared.errors import DomainError
+from trip_shared.mongo import take_one
 from trip_shared.retention import Expiry
 
 log = logging.getLogger(__name__)
@@ -214,13 +215,10 @@ class Outbox:
 
     async def _settle_parked(self, tenant_id: str, event_id: str, fields: dict) -> dict | None:
         """The operator's decision on a parked row; the rows held behind it go on once no parked row is left."""
-        # A find, then an update conditional on the row still being parked: SecantusDB scans the whole collection
-        # for a findAndModify.
-        row = await self.rows.find_one({"tenant_id": tenant_id, "event_id": event_id, "status": PARKED})
-        if row is None or not (await self.rows.update_one({"_id": row["_id"], "status": PARKED},
-                                                          {"$set": fields})).modified_count:
-            return None
-        await self.release(row["key"])
+        row = await take_one(self.rows, {"tenant_id": tenant_id, "event_id": event_id, "status": PARKED},
+                             {"$set": fields})
+        if row:
+            await self.release(row["key"])
         return row
 
     async def find(self, tenant_id: str, statuses: Sequence[str], limit: int) -> list[dict]:

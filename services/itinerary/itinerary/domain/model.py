@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Literal
 
 from itinerary.domain import feasibility
-from itinerary.domain.agency_settings import TravelSettings
 from itinerary.domain.budget import summarise
 from itinerary.domain.items import (
     INTERNAL_ITEM_FIELDS,
@@ -232,10 +231,8 @@ class Itinerary:
         ends = [item.end_utc for item in self.items if item.start is not None]
         return max(ends) if ends else None
 
-    def feasibility(self, pace: str | None = None, travel: TravelSettings | None = None,
-                    travellers: list[feasibility.Traveller] = ()) -> list[feasibility.Finding]:
-        return feasibility.check(self.items, start_date=self.start_date, end_date=self.end_date, pace=pace,
-                                 travel=travel, travellers=travellers)
+    def feasibility(self, pace: str | None = None) -> list[feasibility.Finding]:
+        return feasibility.check(self.items, start_date=self.start_date, end_date=self.end_date, pace=pace)
 
     def required_bookings(self) -> list[Item]:
         return [item for item in self.items if item.requires_booking]

@@ -63,10 +63,11 @@ def calendar_feed(itinerary: Itinerary, context: ClientContext) -> str:
     words = context.words
     scheduled = [item for item in itinerary.items if item.start is not None]
     zones = sorted({zone for item in scheduled if item.timed for zone in (item.timezone, item.end_timezone) if zone})
+    about = context.header_lines()
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODUCT_ID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
              f"X-WR-CALNAME:{_text(itinerary.title)}"]
-    if context.header_lines():
-        lines.append(f"X-WR-CALDESC:{_text(chr(10).join(context.header_lines()))}")
+    if about:
+        lines.append(f"X-WR-CALDESC:{_text(chr(10).join(about))}")
     if scheduled:
         first = min(item.start_utc for item in scheduled) - timedelta(days=1)
         last = max(item.end_utc for item in scheduled) + timedelta(days=1)
@@ -93,7 +94,7 @@ def calendar_feed(itinerary: Itinerary, context: ClientContext) -> str:
             lines.append(f"LOCATION:{_text(item.location.address)}")
         if item.location and item.location.has_coordinates:
             lines.append(f"GEO:{item.location.lat:.6f};{item.location.lon:.6f}")
-        description = "\n".join(filter(None, [_description(item, words), *context.header_lines()]))
+        description = "\n".join(filter(None, [_description(item, words), *about]))
         if description:
             lines.append(f"DESCRIPTION:{_text(description)}")
         lines.append(f"CATEGORIES:{item.kind.upper()}")

@@ -333,14 +333,15 @@ class ItineraryView:
                                         date.fromisoformat(expiry) if expiry else None))
         return travellers
 
-    def findings(self) -> list[Finding]:
-        return self.itinerary.feasibility(self.pace, self.settings.travel, self.travellers)
+    def findings(self, items: list[Item] | None = None) -> list[Finding]:
+        """The trip's findings, or those of some of its items (an option of a proposal), with this trip's dates,
+        travellers and the agency's settings."""
+        return feasibility.check(self.itinerary.items if items is None else items,
+                                 start_date=self.itinerary.start_date, end_date=self.itinerary.end_date,
+                                 pace=self.pace, travel=self.settings.travel, travellers=self.travellers)
 
     def errors_of(self, items: list[Item]) -> list[Finding]:
-        """The error findings of these items (an option of a proposal) with this trip's travellers and settings."""
-        findings = feasibility.check(items, start_date=self.itinerary.start_date, end_date=self.itinerary.end_date,
-                                     pace=self.pace, travel=self.settings.travel, travellers=self.travellers)
-        return [finding for finding in findings if finding.severity == "error"]
+        return [finding for finding in self.findings(items) if finding.severity == "error"]
 
     def budget(self) -> budgets.BudgetSummary:
         client_budget = None

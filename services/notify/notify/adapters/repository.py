@@ -9,7 +9,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
-from trip_shared.mongo import TenantCollection
+from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
@@ -137,19 +137,14 @@ class DeliveryQueue:
         """Move one due notification (or the given one) to ``sending`` under a lease; None if there is none."""
         now = datetime.now(UTC)
         claim = {"$set": {"status": "sending", "lease_until": now + SEND_LEASE}}
-        # Find a candidate, then take it with an update conditional on it still being due: two indexed queries
-        # per state, not one $or, and no findAndModify — SecantusDB answers both by scanning every notification
-        # ever sent (750 ms at 60,000), where a find and an update_one use the indexes (1–2 ms).
+        # Two indexed queries, not one $or, and no findAndModify (take_one): SecantusDB answers both by scanning
+        # every notification ever sent.
         for due, order in (({"status": "pending", "next_attempt_at": {"$lte": now}}, "next_attempt_at"),
                            ({"status": "sending", "lease_until": {"$lt": now}}, "lease_until")):
             query = {**due, "_id": notification_id} if notification_id else due
-            for _ in range(3):  # another sender may take the candidate first: look again
-                candidate = await self._notifications.find_one(query, {"_id": 1}, sort=[(order, ASCENDING)])
-                if candidate is None:
-                    break
-                taken = await self._notifications.update_one({**due, "_id": candidate["_id"]}, claim)
-                if taken.modified_count:
-                    return await self._notifications.find_one({"_id": candidate["_id"]})
+            taken = await take_one(self._notifications, query, claim, sort=[(order, ASCENDING)], attempts=3)
+            if taken is not None:  # read again: what is sent is the row as it is now, leased
+                return await self._notifications.find_one({"_id": taken["_id"]})
         return None
 
     async def counts(self) -> dict[str, int]:
