@@ -82,6 +82,12 @@ class Supplier:
             updated.signing_secret = new_signing_secret()
         return updated
 
+    def changed(self, changes: dict) -> Supplier:
+        """The next version of this supplier, with ``changes``."""
+        updated = self.with_changes(changes)
+        updated.version = self.version + 1
+        return updated
+
     def rotate_secret(self) -> str:
         if self.channel != "webhook":
             raise InvalidSupplier("Only a webhook supplier has a signing secret.", code="not-a-webhook-supplier")

@@ -120,8 +120,9 @@ async def get_supplier(supplier_id: str, request: Request,
 async def change_supplier(supplier_id: str, body: SupplierPatch, request: Request,
                           principal: Principal = require("bookings:write")) -> SupplierOut:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    supplier = await services.change_supplier(_transaction(request), principal.tenant_id, supplier_id, changes)
-    return SupplierOut.of(supplier, with_secret="channel" in changes and changes["channel"] == "webhook")
+    supplier, new_secret = await services.change_supplier(_transaction(request), principal.tenant_id, supplier_id,
+                                                          changes)
+    return SupplierOut.of(supplier, with_secret=new_secret)
 
 
 @router.post("/suppliers/{supplier_id}/signing-secret", response_model=SupplierOut)

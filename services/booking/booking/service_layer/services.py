@@ -111,13 +111,14 @@ async def get_supplier(transaction: Transaction, tenant_id: str, supplier_id: st
     return await transaction(work, read_only=True)
 
 
-async def change_supplier(transaction: Transaction, tenant_id: str, supplier_id: str, changes: dict) -> Supplier:
-    async def work(uow: BookingUnitOfWork) -> Supplier:
+async def change_supplier(transaction: Transaction, tenant_id: str, supplier_id: str,
+                          changes: dict) -> tuple[Supplier, bool]:
+    """The changed supplier, and whether the change made it a signing secret (it becoming a webhook supplier)."""
+    async def work(uow: BookingUnitOfWork) -> tuple[Supplier, bool]:
         current = await _load_supplier(uow, tenant_id, supplier_id)
-        updated = current.with_changes(changes)
-        updated.version = current.version + 1
+        updated = current.changed(changes)
         await uow.suppliers(tenant_id).save(updated, current.version)
-        return updated
+        return updated, updated.signing_secret != current.signing_secret
 
     return await transaction(work)
 

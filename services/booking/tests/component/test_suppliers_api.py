@@ -34,6 +34,11 @@ async def test_suppliers_are_registered_found_by_name_and_changed(service):
         "Kansai Private Cars"]
     read = (await service.client.get(f"/v1/suppliers/{cars['id']}", headers=auth())).json()
     assert read["signing_secret"] is None, "the secret is not shown again"
+    again = await service.client.patch(f"/v1/suppliers/{cars['id']}", json={"channel": "webhook"}, headers=auth())
+    assert again.status_code == 200 and again.json()["signing_secret"] is None, "nor by a change that makes none"
+    webhook = await service.client.patch(f"/v1/suppliers/{ryokan['id']}", headers=auth(), json={
+        "channel": "webhook", "webhook_url": "https://api.hiiragiya.example/requests"})
+    assert webhook.json()["signing_secret"].startswith("whsec_"), "one made by the change is shown, once"
 
 
 async def test_a_webhook_suppliers_secret_rotates_and_an_email_supplier_has_none(service):
