@@ -18,6 +18,50 @@ class ItineraryMember(Payload):
     is_poc: bool
 
 
+class Place(Payload):
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class ItemSnapshot(Payload):
+    """An item as a vendor or another service may see it: never the planner's notes, nor the client's."""
+
+    item_id: str
+    kind: str = Field(description="flight, transfer, accommodation, activity, dining, event or free_time.")
+    title: str
+    timezone: str = Field(description="IANA zone of the start (and of the end unless end_timezone is set).")
+    start: str | None = Field(None, description="Local wall-clock time (2026-05-01T09:30) or a whole day "
+                                                "(2026-05-01) in timezone; absent while unscheduled.")
+    end: str | None = None
+    end_timezone: str | None = None
+    starts_at: datetime | None = Field(None, description="The start as an instant (UTC), for ordering and clocks.")
+    ends_at: datetime | None = None
+    place: Place | None = None
+    end_place: Place | None = None
+    mode: str | None = None
+    vendor: str | None = None
+    requires_booking: bool = False
+
+
+class Requirement(Payload):
+    kind: Literal["dietary", "accessibility", "other"]
+    text: str = Field(description="As the traveller or planner wrote it, e.g. 'vegetarian', 'wheelchair user'.")
+
+
+class TravellerSnapshot(Payload):
+    customer_id: str
+    name: str | None = Field(None, description="Absent until the customers service has announced the customer.")
+    is_poc: bool = False
+    requirements: list[Requirement] = Field(default_factory=list,
+                                            description="From the traveller's latest consultation.")
+
+
+class Party(Payload):
+    adults: int = Field(ge=0)
+    children: int = Field(ge=0)
+
+
 class ItinerarySummary(Payload):
     itinerary_id: str
     title: str
@@ -26,6 +70,12 @@ class ItinerarySummary(Payload):
     stage: str = "inquiry"
     item_ids: list[str] | None = Field(None, description="The trip's items after the change (absent from events "
                                                          "published before this field existed).")
+    items: list[ItemSnapshot] | None = Field(None, description="Every item after the change, in timeline order "
+                                                               "(absent from earlier events).")
+    travellers: list[TravellerSnapshot] | None = Field(None, description="The linked customers after the change, "
+                                                                         "points of contact first.")
+    party: Party | None = Field(None, description="Who travels: the consultation's party size where given, "
+                                                  "else the linked travellers as adults.")
 
 
 class FieldChange(Payload):
@@ -48,8 +98,9 @@ class ItineraryChanged(Event):
     event_type: Literal["itinerary.changed"] = "itinerary.changed"
     aggregate_type: Literal["itinerary"] = "itinerary"
     data: ItinerarySummary
-    action: str | None = Field(None, description="details_changed, item_added, item_changed, item_removed or "
-                                                 "stage_moved.")
+    action: str | None = Field(None, description="details_changed, item_added, item_changed, item_removed, "
+                                                 "stage_moved or travellers_changed (a linked traveller's name or "
+                                                 "requirements).")
     changes: list[FieldChange] = Field(default_factory=list, description="What changed, before and after.")
 
 

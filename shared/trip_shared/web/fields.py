@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 
 from trip_shared.text import clean_text
+from trip_shared.web.problems import ApiProblem
 
 Line = Annotated[str, AfterValidator(lambda value: clean_text(value, multiline=False))]
 Text = Annotated[str, AfterValidator(lambda value: clean_text(value, multiline=True))]
@@ -27,3 +28,13 @@ def _written_as_a_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_written_as_a_date)]
+
+
+def refuse_nulls(changes: dict, *names: str) -> dict:
+    """A PATCH may clear an optional field with null, never one the record cannot be without (422)."""
+    nulled = [name for name in names if name in changes and changes[name] is None]
+    if nulled:
+        raise ApiProblem(422, "invalid-request", "The request is not valid",
+                         f"{', '.join(nulled)} cannot be null; leave {'them' if len(nulled) > 1 else 'it'} out to "
+                         "keep the current value.")
+    return changes

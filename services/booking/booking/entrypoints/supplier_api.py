@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from booking.domain.suppliers import CHANNELS, LANGUAGES, SUPPLIER_KINDS, Supplier
 from booking.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
-from trip_shared.web.fields import Line, Text
+from trip_shared.web.fields import Line, Text, refuse_nulls
 
 router = v1_router(tags=["suppliers"])
 Kind = Literal[SUPPLIER_KINDS]  # type: ignore[valid-type]
@@ -36,7 +36,7 @@ class SupplierIn(BaseModel):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
     address: Text | None = Field(None, max_length=500)
     notes: Text | None = Field(None, max_length=5000, description="The agency's own; never sent to the supplier.")
-    webhook_url: str | None = Field(None, max_length=500, description="Where a webhook supplier takes requests.")
+    webhook_url: Line | None = Field(None, max_length=500, description="Where a webhook supplier takes requests.")
     active: bool = True
 
 
@@ -49,7 +49,7 @@ class SupplierPatch(BaseModel):
     contacts: list[ContactIn] | None = Field(None, max_length=20)
     address: Text | None = Field(None, max_length=500)
     notes: Text | None = Field(None, max_length=5000)
-    webhook_url: str | None = Field(None, max_length=500)
+    webhook_url: Line | None = Field(None, max_length=500)
     active: bool | None = None
 
 
@@ -119,7 +119,8 @@ async def get_supplier(supplier_id: str, request: Request,
 @router.patch("/suppliers/{supplier_id}", response_model=SupplierOut)
 async def change_supplier(supplier_id: str, body: SupplierPatch, request: Request,
                           principal: Principal = require("bookings:write")) -> SupplierOut:
-    changes = body.model_dump(mode="json", exclude_unset=True)
+    changes = refuse_nulls(body.model_dump(mode="json", exclude_unset=True), "name", "kind", "channel", "language",
+                           "contacts", "active")
     supplier, new_secret = await services.change_supplier(_transaction(request), principal.tenant_id, supplier_id,
                                                           changes)
     return SupplierOut.of(supplier, with_secret=new_secret)

@@ -72,3 +72,14 @@ async def test_bad_suppliers_are_refused_with_problems_and_change_nothing(servic
     emptied = await service.client.patch(f"/v1/suppliers/{ryokan['id']}", json={"contacts": []}, headers=auth())
     assert emptied.status_code == 422 and emptied.json()["code"] == "no-email"
     assert (await service.client.get(f"/v1/suppliers/{ryokan['id']}", headers=auth())).json()["version"] == 1
+
+
+async def test_a_patch_cannot_null_what_a_supplier_cannot_be_without(service):
+    created = await service.client.post("/v1/suppliers", headers=auth(), json={
+        "name": "Hiiragiya", "kind": "hotel", "contacts": [{"email": "reserve@hiiragiya.example"}]})
+    supplier_id = created.json()["id"]
+    for field in ("contacts", "name", "kind", "channel", "language", "active"):
+        refused = await service.client.patch(f"/v1/suppliers/{supplier_id}", json={field: None}, headers=auth())
+        assert refused.status_code == 422 and field in refused.json()["detail"], (field, refused.text)
+    got = await service.client.get(f"/v1/suppliers/{supplier_id}", headers=auth())
+    assert got.json()["version"] == 1 and got.json()["contacts"][0]["email"] == "reserve@hiiragiya.example"

@@ -16,9 +16,8 @@ from trip_shared.contracts.customers import Preferences
 from trip_shared.preconditions import Precondition
 from trip_shared.web import conditional
 from trip_shared.web.auth import Principal, require, v1_router
-from trip_shared.web.fields import IsoDate, Line, Text
+from trip_shared.web.fields import IsoDate, Line, Text, refuse_nulls
 from trip_shared.web.pagination import decode_cursor, encode_cursor
-from trip_shared.web.problems import ApiProblem
 
 router = v1_router(tags=["customers"])
 
@@ -175,11 +174,8 @@ async def get_customer(customer_id: str, request: Request, response: Response,
 async def update_customer(customer_id: str, body: CustomerPatch, request: Request, response: Response,
                           precondition: Precondition | None = Depends(conditional.if_match),
                           principal: Principal = require("customers:write")) -> CustomerOut:
-    changes = body.model_dump(exclude_unset=True)
-    if any(changes.get(name) is None for name in ("first_name", "status", "preferred_language", "emails", "phones")
-           if name in changes):
-        raise ApiProblem(422, "invalid-request", "The request is not valid",
-                         "first_name, status, preferred_language, emails and phones cannot be null.")
+    changes = refuse_nulls(body.model_dump(exclude_unset=True), "first_name", "status", "preferred_language",
+                           "emails", "phones")
     customer = await services.update_customer(_transaction(request), principal.tenant_id, principal.name,
                                               customer_id, changes, precondition)
     conditional.tag(response, customer.version)

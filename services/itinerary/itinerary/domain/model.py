@@ -33,7 +33,7 @@ from itinerary.domain.proposals import (
     new_round_id,
     open_round,
 )
-from itinerary.domain.stages import STAGES, SYSTEM_ACTOR, Readiness, StageChange, allowed_moves
+from itinerary.domain.stages import OPEN_STAGES, STAGES, SYSTEM_ACTOR, Readiness, StageChange, allowed_moves
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError, NotFoundError
 from trip_shared.text import unsafe_character
@@ -452,6 +452,14 @@ class Itinerary:
             message=f"Customer {removed_customer_id}, the only point of contact, was deleted; customer "
                     f"{successor.customer_id} is the point of contact now. Check this is right."))
         return MembershipChanged("poc_changed", successor.customer_id, True, reason="poc_deleted")
+
+    def traveller_changed(self, customer_id: str, what: str, before, after, description: str) -> Change | None:
+        """A linked traveller's name or needs changed elsewhere: while the trip is open, that is a new version of
+        the trip (vendors booked for it may need telling); a closed trip keeps what it was."""
+        if self.stage not in OPEN_STAGES or not self.is_linked(customer_id) or before == after:
+            return None
+        self._touch()
+        return Change(f"customers.{customer_id}.{what}", before, after, description)
 
     def passport_expires_too_soon(self, passport_expiry: date | None) -> bool:
         """A passport that ends before the trip does (or on its last day) needs renewing before departure."""

@@ -44,8 +44,8 @@ from itinerary.service_layer import services
 from trip_shared.preconditions import Precondition
 from trip_shared.web import conditional
 from trip_shared.web.auth import Principal, require, v1_router
+from trip_shared.web.fields import refuse_nulls
 from trip_shared.web.pagination import decode_cursor, encode_cursor
-from trip_shared.web.problems import ApiProblem
 
 Currency = Annotated[str, Path(pattern="^[A-Z]{3}$", description="ISO 4217, e.g. EUR.")]
 
@@ -104,10 +104,7 @@ async def revise_itinerary(
     precondition: Precondition | None = Depends(conditional.if_match),
     principal: Principal = require("itineraries:write"),
 ) -> ItineraryDetailOut:
-    changes = body.model_dump(exclude_unset=True)
-    for name in ("title", "markup_percent"):
-        if name in changes and changes[name] is None:
-            raise ApiProblem(422, "invalid-request", "The request is not valid", f"{name} cannot be null.")
+    changes = refuse_nulls(body.model_dump(exclude_unset=True), "title", "markup_percent")
     await services.revise_itinerary(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
                                     changes, drop_items_outside=drop_items_outside, precondition=precondition)
     return await _view(request, principal, itinerary_id, response)
@@ -144,10 +141,8 @@ async def get_item(itinerary_id: str, item_id: str, request: Request, response: 
 async def change_item(itinerary_id: str, item_id: str, body: ItemPatch, request: Request, response: Response,
                       precondition: Precondition | None = Depends(conditional.if_match),
                       principal: Principal = require("itineraries:write")) -> ItemOut:
-    changes = body.model_dump(exclude_unset=True, mode="python")
-    for name in ("title", "timezone", "requires_booking"):
-        if name in changes and changes[name] is None:
-            raise ApiProblem(422, "invalid-request", "The request is not valid", f"{name} cannot be null.")
+    changes = refuse_nulls(body.model_dump(exclude_unset=True, mode="python"), "title", "timezone",
+                           "requires_booking")
     _, item = await services.change_item(_transaction(request), principal.tenant_id, _actor(principal),
                                          itinerary_id, item_id, changes, precondition)
     conditional.tag(response, item_revision(item))

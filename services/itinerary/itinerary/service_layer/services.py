@@ -10,10 +10,17 @@ from itinerary.domain import budget as budgets
 from itinerary.domain import feasibility
 from itinerary.domain.agency_settings import AgencySettings, exchange_rate
 from itinerary.domain.feasibility import Finding, Traveller
-from itinerary.domain.items import Item
+from itinerary.domain.items import Item, item_order
 from itinerary.domain.model import Change, Itinerary, MembershipChanged, item_from_snapshot, item_revision
 from itinerary.domain.proposals import OptionRequest, ProposalRound
 from itinerary.domain.stages import SYSTEM_ACTOR, Readiness
+from itinerary.domain.travellers import (
+    TravellingCustomer,
+    full_name,
+    needs_of,
+    party_size,
+    travelling_customers,
+)
 from itinerary.service_layer.unit_of_work import ItineraryUnitOfWork
 from trip_shared import preconditions
 from trip_shared.clock import utc_now
@@ -23,11 +30,14 @@ from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
     FieldChange,
+    ItemSnapshot,
     ItineraryChanged,
     ItineraryCreated,
     ItineraryMember,
     ItinerarySummary,
     MembershipChange,
+    Party,
+    Place,
     PocChanged,
     ProposalAnswered,
     ProposalAnsweredData,
@@ -35,6 +45,8 @@ from trip_shared.contracts.itinerary import (
     ProposalRecipient,
     ProposalSent,
     ProposalSentData,
+    Requirement,
+    TravellerSnapshot,
 )
 from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.preconditions import Precondition
@@ -46,10 +58,42 @@ Transaction = Callable[[Callable[[ItineraryUnitOfWork], Awaitable]], Awaitable]
 MEMBERSHIP_EVENTS = {"linked": CustomerLinked, "unlinked": CustomerUnlinked, "poc_changed": PocChanged}
 
 
-def summary(itinerary: Itinerary) -> ItinerarySummary:
+def summary(itinerary: Itinerary, travelling: list[TravellingCustomer] | None = None,
+            party: tuple[int, int] | None = None) -> ItinerarySummary:
+    travellers = None if travelling is None else [
+        TravellerSnapshot(customer_id=t.customer_id, name=t.name, is_poc=t.is_poc,
+                          requirements=[Requirement(kind=need.kind, text=need.text) for need in t.needs])
+        for t in travelling]
     return ItinerarySummary(itinerary_id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date,
                             end_date=itinerary.end_date, stage=itinerary.stage,
-                            item_ids=[item.id for item in itinerary.items])
+                            item_ids=[item.id for item in itinerary.items],
+                            items=[_item_snapshot(item) for item in sorted(itinerary.items, key=item_order)],
+                            travellers=travellers,
+                            party=Party(adults=party[0], children=party[1]) if party else None)
+
+
+async def _announced(uow: ItineraryUnitOfWork, itinerary: Itinerary) -> ItinerarySummary:
+    """The summary every itinerary event carries: its items, and who travels with what needs."""
+    ids = [linked.customer_id for linked in itinerary.customers]
+    known = await uow.known_customers(itinerary.tenant_id).get_many(ids) if ids else {}
+    preferences = await uow.preferences(itinerary.tenant_id).get_many(ids) if ids else {}
+    return summary(itinerary, travelling_customers(itinerary, known, preferences),
+                   party_size(itinerary, preferences))
+
+
+def _place(location) -> Place | None:
+    return Place(address=location.address, lat=location.lat, lon=location.lon) if location else None
+
+
+def _item_snapshot(item: Item) -> ItemSnapshot:
+    return ItemSnapshot(
+        item_id=item.id, kind=item.kind, title=item.title, timezone=item.timezone,
+        start=item.start.isoformat(timespec="minutes") if item.timed else (item.start.isoformat() if item.start
+                                                                           else None),
+        end=(item.end.isoformat(timespec="minutes") if item.timed else item.end.isoformat()) if item.end else None,
+        end_timezone=item.end_timezone, starts_at=item.start_utc, ends_at=item.end_utc,
+        place=_place(item.location), end_place=_place(item.end_location), mode=item.mode, vendor=item.vendor,
+        requires_booking=item.requires_booking)
 
 
 def _envelope(itinerary: Itinerary) -> dict:
@@ -57,9 +101,9 @@ def _envelope(itinerary: Itinerary) -> dict:
             "trip_id": itinerary.id, "producer": PRODUCER}
 
 
-def _membership_event(itinerary: Itinerary, change: MembershipChanged):
+def _membership_event(itinerary: Itinerary, change: MembershipChanged, announced: ItinerarySummary):
     data = MembershipChange(
-        itinerary=summary(itinerary), customer_id=change.customer_id, is_poc=change.is_poc, reason=change.reason,
+        itinerary=announced, customer_id=change.customer_id, is_poc=change.is_poc, reason=change.reason,
         customers=[ItineraryMember(customer_id=c.customer_id, is_poc=c.is_poc) for c in itinerary.customers],
     )
     return MEMBERSHIP_EVENTS[change.kind](data=data, **_envelope(itinerary))
@@ -83,7 +127,7 @@ async def create_itinerary(transaction: Transaction, tenant_id: str, actor: str,
         await uow.audit(tenant_id).record(itinerary, actor, "created", [
             Change(name, None, value.isoformat() if isinstance(value, date) else value, f"{name} set")
             for name, value in (("title", title), ("start_date", start_date), ("end_date", end_date)) if value])
-        uow.emit(ItineraryCreated(data=summary(itinerary), **_envelope(itinerary)))
+        uow.emit(ItineraryCreated(data=await _announced(uow, itinerary), **_envelope(itinerary)))
 
     await transaction(work)
     return itinerary
@@ -95,7 +139,7 @@ async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_versi
     await uow.itineraries(itinerary.tenant_id).save(itinerary, expected_version)
     await uow.audit(itinerary.tenant_id).record(itinerary, actor, action, changes)
     uow.emit(ItineraryChanged(
-        data=summary(itinerary), action=action,
+        data=await _announced(uow, itinerary), action=action,
         changes=[FieldChange(field=c.field, before=c.before, after=c.after, description=c.description)
                  for c in changes],
         **_envelope(itinerary),
@@ -215,9 +259,27 @@ async def record_booking(event: booking_events.BookingRequested | booking_events
 
 
 async def record_preferences(event: customer_events.PreferencesRecorded, uow: ItineraryUnitOfWork) -> None:
-    """The latest consultation's pace, budget and needs: pacing checks and the budget read them."""
-    await uow.preferences(event.tenant_id).apply(event.customer_id, event.consultation_version,
-                                                 event.data.model_dump(mode="json"))
+    """The latest consultation's pace, budget and needs: pacing checks and the budget read them; the trips the
+    customer travels on are announced again when their needs changed, so vendors can be told."""
+    preferences = uow.preferences(event.tenant_id)
+    before = (await preferences.get_many([event.customer_id])).get(event.customer_id)
+    recorded = event.data.model_dump(mode="json")
+    if await preferences.apply(event.customer_id, event.consultation_version, recorded):
+        await _announce_traveller_change(
+            uow, event.tenant_id, event.customer_id, "requirements",
+            [need.text for need in needs_of(before)], [need.text for need in needs_of(recorded)],
+            "A traveller's requirements changed")
+
+
+async def _announce_traveller_change(uow: ItineraryUnitOfWork, tenant_id: str, customer_id: str, what: str,
+                                     before, after, description: str) -> None:
+    if before == after:
+        return
+    for itinerary in await uow.itineraries(tenant_id).with_customer(customer_id):
+        expected_version = itinerary.version
+        change = itinerary.traveller_changed(customer_id, what, before, after, description)
+        if change:
+            await _commit(uow, itinerary, expected_version, SYSTEM_ACTOR, "travellers_changed", [change])
 
 
 MakeLink = Callable[[str, str], tuple[str, datetime]]  # (round id, customer id) -> (url, expires at)
@@ -430,7 +492,7 @@ async def _apply_membership(uow: ItineraryUnitOfWork, itinerary: Itinerary, chan
     await uow.itineraries(itinerary.tenant_id).save(itinerary, itinerary.version - 1)
     await uow.audit(itinerary.tenant_id).record(itinerary, actor, f"customer_{change.kind}",
                                                 [_membership_change(change)])
-    uow.emit(_membership_event(itinerary, change))
+    uow.emit(_membership_event(itinerary, change, await _announced(uow, itinerary)))
     return itinerary
 
 
@@ -460,9 +522,13 @@ async def list_itineraries(transaction: Transaction, tenant_id: str, *, customer
 
 async def record_customer(event: customer_events.CustomerCreated | customer_events.CustomerUpdated
                           | customer_events.CustomerDeactivated, uow: ItineraryUnitOfWork) -> None:
-    """Keep the customers read model current; names shown on itineraries come from here."""
-    await uow.known_customers(event.tenant_id).apply(event.data.customer_id, event.aggregate_version,
-                                                     _known(event.data))
+    """Keep the customers read model current; names shown on itineraries come from here, and a renamed
+    traveller's open trips are announced again (a vendor's booking may be in their name)."""
+    customers = uow.known_customers(event.tenant_id)
+    before = full_name(await customers.get(event.data.customer_id))
+    if await customers.apply(event.data.customer_id, event.aggregate_version, _known(event.data)):
+        await _announce_traveller_change(uow, event.tenant_id, event.data.customer_id, "name", before,
+                                         full_name(_known(event.data)), "A traveller's name changed")
 
 
 def _known(snapshot: customer_events.CustomerSnapshot) -> dict:
@@ -480,11 +546,11 @@ async def customer_deleted(event: customer_events.CustomerDeleted, uow: Itinerar
     for itinerary in await repository.with_customer(customer_id):
         expected_version = itinerary.version
         changes = [itinerary.drop_customer(customer_id, "customer_deleted")]
-        uow.emit(_membership_event(itinerary, changes[0]))
+        uow.emit(_membership_event(itinerary, changes[0], await _announced(uow, itinerary)))
         promoted = itinerary.restore_poc_rule(customer_id)
         if promoted:
             changes.append(promoted)
-            uow.emit(_membership_event(itinerary, promoted))
+            uow.emit(_membership_event(itinerary, promoted, await _announced(uow, itinerary)))
         await repository.save(itinerary, expected_version)
         await uow.audit(event.tenant_id).record(itinerary, SYSTEM_ACTOR, "customer_deleted",
                                                 [_membership_change(change) for change in changes])
@@ -501,7 +567,7 @@ async def customers_merged(event: customer_events.CustomersMerged, uow: Itinerar
         expected_version = itinerary.version
         was_poc = itinerary.linked(merged_id).is_poc
         changes = [itinerary.drop_customer(merged_id, "customers_merged")]
-        uow.emit(_membership_event(itinerary, changes[0]))
+        uow.emit(_membership_event(itinerary, changes[0], await _announced(uow, itinerary)))
         if not itinerary.is_linked(survivor.customer_id):
             change = itinerary.link(survivor.customer_id, is_poc=was_poc or not itinerary.customers)
         elif was_poc:
@@ -510,7 +576,7 @@ async def customers_merged(event: customer_events.CustomersMerged, uow: Itinerar
             change = itinerary.restore_poc_rule(merged_id)
         if change:
             changes.append(replace(change, reason="customers_merged"))
-            uow.emit(_membership_event(itinerary, changes[-1]))
+            uow.emit(_membership_event(itinerary, changes[-1], await _announced(uow, itinerary)))
         await repository.save(itinerary, expected_version)
         await uow.audit(event.tenant_id).record(itinerary, SYSTEM_ACTOR, "customers_merged",
                                                 [_membership_change(change) for change in changes])

@@ -226,3 +226,45 @@ async def test_linked_customers_whose_passport_ends_before_the_trip_are_flagged(
     body = (await link(service, itinerary["id"], "c2")).json()
     assert [(c["customer_id"], c["passport_expires_before_trip_ends"]) for c in body["customers"]] == [
         ("c1", True), ("c2", False)]
+
+
+async def test_itinerary_events_carry_items_and_who_travels_with_their_needs(service):
+    from trip_shared.contracts.customers import Preferences, PreferencesRecorded
+
+    await service.publish(customer_event("c1", first_name="Ana"))
+    await service.publish(PreferencesRecorded(
+        tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2, producer="customers", customer_id="c1",
+        consultation_version=1, data=Preferences(dietary=["vegetarian"], accessibility=["wheelchair user"],
+                                                 party_adults=2, party_children=1)))
+    itinerary = await new_itinerary(service, start_date="2027-10-01", end_date="2027-10-09")
+    await link(service, itinerary["id"], "c1")
+    added = await service.client.post(f"/v1/itineraries/{itinerary['id']}/items", headers=auth(), json={
+        "kind": "dining", "title": "Kaiseki dinner", "start": "2027-10-02T19:00", "timezone": "Asia/Tokyo",
+        "location": {"address": "Gion, Kyoto"}, "notes": "ask for the private room", "requires_booking": True})
+    assert added.status_code == 201, added.text
+    [changed] = await outbox_events(service, ItineraryChanged)
+    [item] = changed.data.items
+    assert (item.title, item.start, item.timezone, item.place.address, item.requires_booking) == (
+        "Kaiseki dinner", "2027-10-02T19:00", "Asia/Tokyo", "Gion, Kyoto", True)
+    assert item.starts_at.isoformat() == "2027-10-02T10:00:00+00:00"
+    assert "private room" not in changed.data.model_dump_json()  # what other services copy has no planner note
+    [ana] = changed.data.travellers
+    assert (ana.name, ana.is_poc) == ("Ana", True)
+    assert [(r.kind, r.text) for r in ana.requirements] == [("dietary", "vegetarian"),
+                                                           ("accessibility", "wheelchair user")]
+    assert (changed.data.party.adults, changed.data.party.children) == (2, 1)
+
+    # A new consultation with other needs is a new version of the open trip, so its vendors can hear of it.
+    await service.publish(PreferencesRecorded(
+        tenant_id="tenant-a", aggregate_id="c1", aggregate_version=3, producer="customers", customer_id="c1",
+        consultation_version=2, data=Preferences(dietary=["vegan"])))
+    changes = await outbox_events(service, ItineraryChanged)
+    assert changes[-1].action == "travellers_changed" and changes[-1].aggregate_version == 4
+    assert [(c.field, c.before, c.after) for c in changes[-1].changes] == [
+        ("customers.c1.requirements", ["vegetarian", "wheelchair user"], ["vegan"])]
+    assert [r.text for r in changes[-1].data.travellers[0].requirements] == ["vegan"]
+    # The same consultation again changes nothing.
+    await service.publish(PreferencesRecorded(
+        tenant_id="tenant-a", aggregate_id="c1", aggregate_version=3, producer="customers", customer_id="c1",
+        consultation_version=2, data=Preferences(dietary=["vegan"])))
+    assert len(await outbox_events(service, ItineraryChanged)) == len(changes)
