@@ -10,13 +10,15 @@ KAFKA_TOPICS="${KAFKA_TOPICS_BIN:-kafka-topics.sh}"
 TOPICS="customer.created customer.updated customer.deactivated customer.preferences_recorded customer.deleted customer.merged
 customer.erased customer.erasure_confirmed customer.profile_link_issued customer.email_confirmation_requested
 itinerary.created itinerary.changed itinerary.proposal_sent itinerary.proposal_answered customer.linked customer.unlinked
-customer.poc_changed booking.requested booking.confirmed feedback.submitted"
-# Customer events carry personal details: an erasure scrubs every service's copy and the producer's outbox at
-# once, and Kafka drops what it still holds after this retention (7 days unless set).
+customer.poc_changed booking.requested booking.confirmed booking.declined booking.expired booking.amendment_requested
+booking.cancellation_requested booking.cancelled booking.requirements_acknowledged booking.attention_changed
+feedback.submitted"
+# Customer events carry personal details, and itinerary and booking events travellers' names and needs: an erasure
+# scrubs every service's copy at once, and Kafka drops what it still holds after this retention (7 days unless set).
 PERSONAL_DATA_RETENTION_MS="${PERSONAL_DATA_RETENTION_MS:-604800000}"
 for topic in $TOPICS; do
   retention=()
-  case "$topic" in customer.*|itinerary.proposal_*) retention=(--config "retention.ms=$PERSONAL_DATA_RETENTION_MS") ;; esac
+  case "$topic" in customer.*|itinerary.*|booking.*) retention=(--config "retention.ms=$PERSONAL_DATA_RETENTION_MS") ;; esac
   for name in "$topic" "$topic.dlq"; do
     "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$name" \
       --partitions "$PARTITIONS" --replication-factor "$REPLICATION" "${retention[@]}"

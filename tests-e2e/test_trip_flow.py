@@ -168,8 +168,14 @@ def test_a_booking_confirmation_reaches_the_poc_and_travellers_leave_feedback(ap
     itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": title})
     api.ok("POST", "itinerary", f"/v1/itineraries/{itinerary['id']}/customers", 201,
            json={"customer_id": customer["id"]})
-    booking = api.ok("POST", "booking", "/v1/bookings", 201,
-                     json={"itinerary_id": itinerary["id"], "vendor_name": "Casa do Rio", "description": "3 nights"})
+    stay = api.ok("POST", "itinerary", f"/v1/itineraries/{itinerary['id']}/items", 201, json={
+        "kind": "accommodation", "title": "Casa do Rio, 3 nights", "start": "2027-06-01T15:00",
+        "end": "2027-06-04T11:00", "timezone": "Europe/Lisbon", "requires_booking": True})
+    hotel = api.ok("POST", "booking", "/v1/suppliers", 201, json={
+        "name": "Casa do Rio", "kind": "hotel", "contacts": [{"email": "reservas@casadorio.example"}]})
+    booking = eventually(lambda: (r := api.request("POST", "booking", "/v1/bookings", json={
+        "itinerary_id": itinerary["id"], "item_id": stay["id"], "supplier_id": hotel["id"]})).status_code == 201
+        and r.json(), message="booking never learnt of the item")
     confirmed = api.ok("POST", "booking", f"/v1/bookings/{booking['id']}/confirmation",
                        json={"confirmation_code": "CR-2027"})
     assert confirmed["status"] == "confirmed"
@@ -221,12 +227,23 @@ def test_an_erasure_request_reaches_every_service_and_each_confirms(api, stack):
     eventually(lambda: api.request("POST", "feedback", "/v1/feedback", json={
         "itinerary_id": itinerary["id"], "customer_id": customer["id"], "rating": 4,
         "comment": f"Write to me at {email}"}).status_code == 201)
+    tour = api.ok("POST", "itinerary", f"/v1/itineraries/{itinerary['id']}/items", 201, json={
+        "kind": "activity", "title": "Old town tour", "start": "2027-05-02T10:00", "timezone": "Europe/Lisbon",
+        "requires_booking": True})
+    guide = api.ok("POST", "booking", "/v1/suppliers", 201, json={
+        "name": "Lisbon Walks", "kind": "guide", "contacts": [{"email": "hello@lisbonwalks.example"}]})
+    booking = eventually(lambda: (r := api.request("POST", "booking", "/v1/bookings", json={
+        "itinerary_id": itinerary["id"], "item_id": tour["id"], "supplier_id": guide["id"]})).status_code == 201
+        and r.json(), message="booking never learnt of the item")
+    assert booking["traveller_names"] == [f"Noor {customer['last_name']}"]
 
     started = api.ok("POST", "customers", f"/v1/customers/{customer['id']}/erasure", 202)
-    assert sorted(started["pending"]) == ["feedback", "itinerary", "notify"]
+    assert sorted(started["pending"]) == ["booking", "feedback", "itinerary", "notify"]
     done = eventually(lambda: (s := api.ok("GET", "customers", f"/v1/customers/{customer['id']}/erasure"))["complete"]
                       and s, message="not every service confirmed the erasure")
-    assert set(done["confirmations"]) == {"itinerary", "notify", "feedback"}
+    assert set(done["confirmations"]) == {"itinerary", "booking", "notify", "feedback"}
+    kept = api.ok("GET", "booking", f"/v1/bookings/{booking['id']}")
+    assert kept["traveller_names"] == [] and kept["status"] == "requested", "the booking stays, the name goes"
     linked = api.ok("GET", "itinerary", f"/v1/itineraries/{itinerary['id']}")["customers"]
     assert [(c["customer_id"], c["first_name"]) for c in linked] == [(customer["id"], "[erased]")]
     [sent] = notifications(api, customer_id=customer["id"])
@@ -294,8 +311,10 @@ def test_a_trip_is_designed_from_the_consultation_approved_by_its_poc_and_booked
     assert answered.status_code == 200, answered.text
     assert api.ok("GET", "itinerary", base)["stage"] == "approved"
 
+    airline = api.ok("POST", "booking", "/v1/suppliers", 201, json={
+        "name": "ANA", "kind": "airline", "contacts": [{"email": "groups@ana.example"}]})
     booking = api.ok("POST", "booking", "/v1/bookings", 201, json={
-        "itinerary_id": itinerary["id"], "item_id": flight["id"], "vendor_name": "ANA"})
+        "itinerary_id": itinerary["id"], "item_id": flight["id"], "supplier_id": airline["id"]})
     api.ok("POST", "booking", f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "NH-55"})
     booked = eventually(lambda: (d := api.ok("GET", "itinerary", base))["stage"] == "booked" and d,
                         message="the confirmed booking never made the trip booked")

@@ -5,10 +5,11 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from booking.adapters.repository import ensure_indexes
-from booking.entrypoints import api, consumers, supplier_api
+from booking.entrypoints import api, consumers, supplier_api, supplier_pages
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
+from trip_shared.web.signed_links import LinkSigner
 
 
 def create_app(settings: ServiceSettings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
@@ -16,8 +17,12 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     runtime = ServiceRuntime(settings, uow_class=BookingUnitOfWork, tracer_provider=tracer_provider)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     consumers.register(runtime)
-    return runtime.create_app(
+    app = runtime.create_app(
         title="Booking service",
-        description="The agency's suppliers, and the bookings of a trip's services with them.",
-        routers=[api.router, supplier_api.router],
+        description="The agency's suppliers, the bookings of a trip's services with them from request to "
+                    "confirmation, amendment or cancellation, and the page suppliers answer on.",
+        routers=[api.router, supplier_api.router, supplier_pages.router],
     )
+    app.state.link_signer = LinkSigner(settings.link_signing_secret)
+    app.state.response_links = supplier_pages.response_link_maker(app.state.link_signer, settings.base_url)
+    return app

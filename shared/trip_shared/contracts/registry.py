@@ -49,8 +49,20 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(itinerary.CustomerLinked, "itinerary", "A customer was linked to an itinerary."),
     _spec(itinerary.CustomerUnlinked, "itinerary", "A customer was removed from an itinerary."),
     _spec(itinerary.PocChanged, "itinerary", "A linked customer became, or stopped being, a point of contact."),
-    _spec(booking.BookingRequested, "booking", "A booking was requested from a vendor."),
-    _spec(booking.BookingConfirmed, "booking", "A vendor confirmed a booking."),
+    _spec(booking.BookingRequested, "booking", "A booking was requested from a supplier (or the request re-sent "
+                                               "as the trip is now); to_supplier is the message notify delivers."),
+    _spec(booking.BookingConfirmed, "booking", "A supplier confirmed a booking or its amendment."),
+    _spec(booking.BookingDeclined, "booking", "A supplier declined a request or an amendment, maybe offering an "
+                                              "alternative."),
+    _spec(booking.BookingExpired, "booking", "A request got no answer by its respond_by."),
+    _spec(booking.BookingAmendmentRequested, "booking", "The agency asked a supplier to change a confirmed "
+                                                        "booking."),
+    _spec(booking.BookingCancellationRequested, "booking", "The agency asked a supplier to cancel a booking."),
+    _spec(booking.BookingCancelled, "booking", "A supplier confirmed a cancellation, with its reference."),
+    _spec(booking.BookingRequirementsAcknowledged, "booking", "A supplier acknowledged travellers' special "
+                                                              "requirements."),
+    _spec(booking.BookingNeedsAttention, "booking", "The trip changed under a booking: an amendment or a "
+                                                    "cancellation is due (or no longer is)."),
     _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),
 )
 

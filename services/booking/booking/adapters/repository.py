@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from booking.domain.model import Booking
+from booking.domain.model import Booking, Deposit, Money, RequirementLine, Transition
 from booking.domain.suppliers import Contact, Supplier
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
@@ -16,6 +17,7 @@ BOOKINGS, KNOWN_ITINERARIES, SUPPLIERS = "bookings", "known_itineraries", "suppl
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", ASCENDING)])
+    await db[BOOKINGS].create_index([("status", ASCENDING), ("respond_by", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[SUPPLIERS].create_index([("tenant_id", ASCENDING), ("name_key", ASCENDING)])
 
@@ -23,11 +25,21 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 def _to_document(booking: Booking) -> dict:
     document = asdict(booking)
     document["_id"] = document.pop("id")
+    if booking.deposit is not None:
+        document["deposit"]["due_date"] = booking.deposit.due_date.isoformat()  # BSON has no plain date
     return document
 
 
 def _from_document(document: dict) -> Booking:
     document = dict(document)
+    for name in ("price", "confirmed_price"):
+        if document.get(name):
+            document[name] = Money(**document[name])
+    if document.get("deposit"):
+        deposit = document["deposit"]
+        document["deposit"] = Deposit(deposit["amount"], deposit["currency"], date.fromisoformat(deposit["due_date"]))
+    document["requirements"] = [RequirementLine(**line) for line in document.get("requirements", [])]
+    document["history"] = [Transition(**step) for step in document.get("history", [])]
     return Booking(id=document.pop("_id"), **document)
 
 
@@ -49,6 +61,10 @@ class BookingRepository:
         cursor = self._bookings.find({"itinerary_id": itinerary_id}).sort("created_at", ASCENDING)
         return [_from_document(doc) async for doc in cursor]
 
+    async def with_traveller(self, customer_id: str) -> list[Booking]:
+        cursor = self._bookings.find({"travellers.customer_id": customer_id})
+        return [_from_document(doc) async for doc in cursor]
+
 
 class KnownItineraries:
     """What booking knows of itineraries, only from ``itinerary.*`` events."""
@@ -61,6 +77,12 @@ class KnownItineraries:
 
     async def apply(self, itinerary_id: str, version: int, fields: dict) -> bool:
         return await apply_if_newer(self._itineraries, itinerary_id, version, fields)
+
+    async def with_traveller(self, customer_id: str) -> list[dict]:
+        return [doc async for doc in self._itineraries.find({"travellers.customer_id": customer_id})]
+
+    async def replace_travellers(self, itinerary_id: str, travellers: list[dict]) -> None:
+        await self._itineraries.update_one({"_id": itinerary_id}, {"$set": {"travellers": travellers}})
 
 
 class SupplierRepository:

@@ -1,73 +1,293 @@
 """HTTP API of the booking service: request/response shapes and routing only."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from booking.domain.model import Booking
+from booking.domain.model import Booking, Deposit, Money
 from booking.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import Line, Text
 
 router = v1_router(tags=["bookings"])
+Amount = Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", max_length=15,
+               description="Exact decimal, at most two decimals: '1250.00'.")
+Currency = Field(pattern=r"^[A-Za-z]{3}$", max_length=3, description="ISO 4217, e.g. JPY.")
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class MoneyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: str = Amount
+    currency: str = Currency
+
+    def domain(self, what: str = "price") -> Money:
+        return Money.of(self.amount, self.currency, what)
+
+
+class DepositIn(MoneyIn):
+    due_date: date
+
+    def terms(self) -> Deposit:
+        money = self.domain("deposit")
+        return Deposit(money.amount, money.currency, self.due_date)
 
 
 class BookingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"itinerary_id": "<itinerary id>", "item_id": "<item id>", "vendor_name": "British Airways"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "itinerary_id": "<itinerary id>", "item_id": "<item id>", "supplier_id": "<supplier id>",
+        "price": {"amount": "84000", "currency": "JPY"},
+        "deposit": {"amount": "20000", "currency": "JPY", "due_date": "2027-09-01"},
+        "vendor_note": "Anniversary trip: a quiet room facing the garden, please.",
+        "respond_by": "2027-08-20T09:00:00Z"}]})
     itinerary_id: str = Field(min_length=1, max_length=100)
-    vendor_name: Line = Field(min_length=1, max_length=200)
-    description: Text | None = Field(None, max_length=2000)
-    item_id: str | None = Field(None, max_length=100)
+    item_id: str = Field(min_length=1, max_length=100)
+    supplier_id: str = Field(min_length=1, max_length=100)
+    price: MoneyIn | None = None
+    deposit: DepositIn | None = None
+    vendor_note: Text | None = Field(None, max_length=2000, description="For the supplier to read (never an "
+                                                                         "internal note).")
+    respond_by: AwareDatetime | None = Field(None, description="Unanswered by then, the request expires.")
+
+
+class TripRequestsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "suppliers": {"<item id>": "<supplier id>"}, "respond_by": "2027-08-20T09:00:00Z"}]})
+    suppliers: dict[Id, Id] = Field(default_factory=dict, max_length=500,
+                                      description="item id → supplier id; an item not named here goes to the "
+                                                  "active supplier whose name is the item's vendor.")
+    vendor_note: Text | None = Field(None, max_length=2000)
+    respond_by: AwareDatetime | None = None
 
 
 class ConfirmationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     confirmation_code: Line = Field(min_length=1, max_length=100)
+    confirmed_price: MoneyIn | None = None
+    acknowledged_requirements: list[Id] = Field(default_factory=list, max_length=100,
+                                                 description="Requirement ids the supplier acknowledged.")
+
+
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text = Field(min_length=1, max_length=2000)
+    alternative: Text | None = Field(None, max_length=2000, description="What the supplier offered instead.")
+
+
+class AcknowledgementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requirement_ids: list[Id] = Field(min_length=1, max_length=100)
+
+
+class AmendmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "changes": ["dinner moved to 20:00"], "reason": "The flight lands later."}]})
+    changes: list[Annotated[Line, StringConstraints(max_length=500)]] = Field(default_factory=list, max_length=50,
+                                description="What changes, in words; by default what the trip changed since the "
+                                            "supplier was told.")
+    reason: Text | None = Field(None, max_length=2000)
+
+
+class CancellationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class CancellationConfirmationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cancellation_reference: Line = Field(min_length=1, max_length=100)
+
+
+class MoneyOut(BaseModel):
+    amount: str
+    currency: str
+
+
+class DepositOut(MoneyOut):
+    due_date: date
+
+
+class RequirementOut(BaseModel):
+    id: str
+    traveller_id: str | None
+    traveller_name: str | None
+    kind: str
+    text: str
+    acknowledged_at: datetime | None
+    acknowledged_via: str | None
+
+
+class TransitionOut(BaseModel):
+    at: datetime
+    actor: str
+    channel: str
+    from_status: str | None
+    to_status: str
+    note: str | None
 
 
 class BookingOut(BaseModel):
     id: str
     itinerary_id: str
-    vendor_name: str
-    description: str | None
     item_id: str | None
+    supplier_id: str | None
+    vendor_name: str
     status: str
+    round: int
+    service: dict = Field(description="The item as the supplier was told of it (local times in its zone).")
+    party_adults: int
+    party_children: int
+    traveller_names: list[str]
+    requirements: list[RequirementOut]
+    price: MoneyOut | None
+    deposit: DepositOut | None
+    vendor_note: str | None
+    respond_by: datetime | None
     confirmation_code: str | None
+    confirmed_price: MoneyOut | None
     confirmed_at: datetime | None
+    decline_reason: str | None
+    alternative: str | None
+    amendment_changes: list[str]
+    cancellation_reason: str | None
+    cancellation_reference: str | None
+    attention: str | None = Field(description="amendment or cancellation: the trip changed since the supplier "
+                                              "was told, and one call sends it.")
+    attention_changes: list[str]
+    history: list[TransitionOut]
+    description: str | None
     version: int
     created_at: datetime
 
     @classmethod
     def of(cls, booking: Booking) -> BookingOut:
-        return cls(**{name: getattr(booking, name) for name in cls.model_fields})
+        fields = {name: getattr(booking, name) for name in cls.model_fields
+                  if name not in ("requirements", "history", "price", "deposit", "confirmed_price")}
+        money = {name: vars(getattr(booking, name)) if getattr(booking, name) else None
+                 for name in ("price", "deposit", "confirmed_price")}
+        requirements = [RequirementOut(**{name: getattr(line, name) for name in RequirementOut.model_fields})
+                        for line in booking.requirements]
+        return cls(**fields, **money, requirements=requirements,
+                   history=[TransitionOut(**vars(step)) for step in booking.history])
 
 
 class BookingList(BaseModel):
     items: list[BookingOut]
 
 
+class Skipped(BaseModel):
+    item_id: str
+    title: str
+    reason: str
+
+
+class TripRequestsOut(BaseModel):
+    requested: list[BookingOut]
+    skipped: list[Skipped] = Field(description="Items that need a booking but were not requested, and why.")
+
+
 def _transaction(request: Request):
     return request.app.state.runtime.transaction
+
+
+def _links(request: Request):
+    return request.app.state.response_links
+
+
+def _wait(request: Request) -> float:
+    return request.app.state.runtime.settings.read_model_wait_s
 
 
 @router.post("/bookings", status_code=201, response_model=BookingOut)
 async def request_booking(body: BookingIn, request: Request, response: Response,
                           principal: Principal = require("bookings:write")) -> BookingOut:
-    booking = await services.request_booking(_transaction(request), principal.tenant_id, body.itinerary_id,
-                                             body.vendor_name, body.description, body.item_id,
-                                             request.app.state.runtime.settings.read_model_wait_s)
+    """Request one item of a trip from a supplier: notify sends them the request in their language, with a link
+    (or a webhook) to answer it."""
+    spec = services.RequestSpec(body.item_id, body.supplier_id, body.price.domain() if body.price else None,
+                                body.deposit.terms() if body.deposit else None, body.vendor_note, body.respond_by)
+    [booking] = await services.request_bookings(_transaction(request), principal.tenant_id, principal.name,
+                                                body.itinerary_id, [spec], _links(request), _wait(request))
     response.headers["Location"] = f"/v1/bookings/{booking.id}"
     return BookingOut.of(booking)
+
+
+@router.post("/itineraries/{itinerary_id}/booking-requests", status_code=201, response_model=TripRequestsOut)
+async def request_trip(itinerary_id: str, body: TripRequestsIn, request: Request,
+                       principal: Principal = require("bookings:write")) -> TripRequestsOut:
+    """Request every item of the trip that needs a booking and has none open, each from its supplier."""
+    items, by_name = await services.unrequested_items(_transaction(request), principal.tenant_id, itinerary_id)
+    specs, skipped = [], []
+    for item in items:
+        supplier_id = body.suppliers.get(item["item_id"]) or by_name.get((item.get("vendor") or "").casefold())
+        if supplier_id is None:
+            skipped.append(Skipped(item_id=item["item_id"], title=item["title"],
+                                   reason="no supplier named for it, and no active supplier is called "
+                                          f"{item.get('vendor')!r}" if item.get("vendor") else
+                                          "no supplier named for it, and the item names no vendor"))
+            continue
+        specs.append(services.RequestSpec(item["item_id"], supplier_id, vendor_note=body.vendor_note,
+                                          respond_by=body.respond_by))
+    made = await services.request_bookings(_transaction(request), principal.tenant_id, principal.name,
+                                           itinerary_id, specs, _links(request), 0) if specs else []
+    return TripRequestsOut(requested=[BookingOut.of(booking) for booking in made], skipped=skipped)
 
 
 @router.post("/bookings/{booking_id}/confirmation", response_model=BookingOut)
 async def confirm_booking(booking_id: str, body: ConfirmationIn, request: Request,
                           principal: Principal = require("bookings:write")) -> BookingOut:
-    return BookingOut.of(await services.confirm_booking(_transaction(request), principal.tenant_id, booking_id,
-                                                        body.confirmation_code))
+    """Record a confirmation the supplier gave another way (by phone, say)."""
+    return BookingOut.of(await services.confirm_booking(
+        _transaction(request), principal.tenant_id, booking_id, body.confirmation_code, actor=principal.name,
+        channel="phone", price=body.confirmed_price.domain("confirmed_price") if body.confirmed_price else None,
+        acknowledged=body.acknowledged_requirements))
+
+
+@router.post("/bookings/{booking_id}/decline", response_model=BookingOut)
+async def decline_booking(booking_id: str, body: DeclineIn, request: Request,
+                          principal: Principal = require("bookings:write")) -> BookingOut:
+    """Record that the supplier declined (by phone, say), maybe offering an alternative."""
+    return BookingOut.of(await services.decline_booking(
+        _transaction(request), principal.tenant_id, booking_id, body.reason, actor=principal.name, channel="phone",
+        alternative=body.alternative))
+
+
+@router.post("/bookings/{booking_id}/requirements/acknowledgement", response_model=BookingOut)
+async def acknowledge_requirements(booking_id: str, body: AcknowledgementIn, request: Request,
+                                   principal: Principal = require("bookings:write")) -> BookingOut:
+    """Record that the supplier acknowledged these special requirements (by phone, say)."""
+    return BookingOut.of(await services.acknowledge_requirements(
+        _transaction(request), principal.tenant_id, booking_id, body.requirement_ids, actor=principal.name,
+        channel="phone"))
+
+
+@router.post("/bookings/{booking_id}/amendment", response_model=BookingOut)
+async def request_amendment(booking_id: str, body: AmendmentIn, request: Request,
+                            principal: Principal = require("bookings:write")) -> BookingOut:
+    """Ask the supplier to change the booking to what the trip says now."""
+    return BookingOut.of(await services.request_amendment(
+        _transaction(request), principal.tenant_id, booking_id, body.changes, body.reason, actor=principal.name,
+        make_link=_links(request)))
+
+
+@router.post("/bookings/{booking_id}/cancellation", response_model=BookingOut)
+async def request_cancellation(booking_id: str, body: CancellationIn, request: Request,
+                               principal: Principal = require("bookings:write")) -> BookingOut:
+    """Ask the supplier to cancel; it is cancelled once they confirm, with their reference."""
+    return BookingOut.of(await services.request_cancellation(
+        _transaction(request), principal.tenant_id, booking_id, body.reason, actor=principal.name,
+        make_link=_links(request)))
+
+
+@router.post("/bookings/{booking_id}/cancellation/confirmation", response_model=BookingOut)
+async def confirm_cancellation(booking_id: str, body: CancellationConfirmationIn, request: Request,
+                               principal: Principal = require("bookings:write")) -> BookingOut:
+    """Record the supplier's cancellation reference given another way."""
+    return BookingOut.of(await services.confirm_cancellation(
+        _transaction(request), principal.tenant_id, booking_id, body.cancellation_reference, actor=principal.name,
+        channel="phone"))
 
 
 @router.get("/bookings", response_model=BookingList)

@@ -1,8 +1,15 @@
-"""Kafka subscribers of the booking service: it learns of itineraries only from their events."""
+"""Kafka subscribers of the booking service: it learns of trips, their items and travellers only from events."""
 from __future__ import annotations
 
 from booking.service_layer import services
-from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated
+from trip_shared.contracts.customers import CustomerErased
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    ItineraryChanged,
+    ItineraryCreated,
+    PocChanged,
+)
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "booking"
@@ -10,5 +17,6 @@ GROUP_ID = "booking"
 
 def register(runtime: ServiceRuntime) -> None:
     consumer = runtime.consumer(GROUP_ID)
-    consumer.handles(ItineraryCreated)(services.record_itinerary)
-    consumer.handles(ItineraryChanged)(services.record_itinerary)
+    for contract in (ItineraryCreated, ItineraryChanged, CustomerLinked, CustomerUnlinked, PocChanged):
+        consumer.handles(contract)(services.record_itinerary)
+    consumer.handles(CustomerErased)(services.customer_erased)

@@ -2,66 +2,91 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
-from booking.domain.model import Booking
+from booking.domain.model import Booking, Deposit, Money
 from booking.domain.suppliers import Supplier
 from booking.service_layer.unit_of_work import BookingUnitOfWork
-from trip_shared.contracts.booking import BookingConfirmed, BookingDetails, BookingRequested
-from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated
-from trip_shared.errors import DomainError, NotFoundError
+from trip_shared.contracts import booking as events
+from trip_shared.contracts.customers import CustomerErased
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    ItineraryChanged,
+    ItineraryCreated,
+    ItinerarySummary,
+    PocChanged,
+)
+from trip_shared.errors import ConflictError, DomainError, NotFoundError
+from trip_shared.privacy import ERASED, confirm_erasure
 from trip_shared.read_models import wait_until_known
 
 PRODUCER = "booking"
+SUPPLIER_ACTOR = "supplier"
 Transaction = Callable[[Callable[[BookingUnitOfWork], Awaitable]], Awaitable]
+# (tenant, booking id, round, valid until) -> (url, expires at): the supplier's answer page for one message.
+MakeResponseLink = Callable[[str, str, int, datetime | None], tuple[str, datetime]]
 
 
-def details(booking: Booking) -> BookingDetails:
-    return BookingDetails(booking_id=booking.id, itinerary_id=booking.itinerary_id, vendor_name=booking.vendor_name,
-                          description=booking.description, item_id=booking.item_id, status=booking.status,
-                          confirmation_code=booking.confirmation_code, confirmed_at=booking.confirmed_at)
+@dataclass(frozen=True)
+class RequestSpec:
+    item_id: str
+    supplier_id: str
+    price: Money | None = None
+    deposit: Deposit | None = None
+    vendor_note: str | None = None
+    respond_by: datetime | None = None
 
 
-def _envelope(booking: Booking) -> dict:
-    return {"tenant_id": booking.tenant_id, "aggregate_id": booking.id, "aggregate_version": booking.version,
-            "trip_id": booking.itinerary_id, "producer": PRODUCER}
+# --- events ----------------------------------------------------------------------------------------------------------
+
+def details(booking: Booking, contract: type[events.BookingDetails] = events.BookingDetails,
+            actor: str | None = None, channel: str | None = None) -> events.BookingDetails:
+    document = asdict(booking)
+    return contract(
+        booking_id=booking.id, itinerary_id=booking.itinerary_id, vendor_name=booking.vendor_name,
+        description=booking.description, item_id=booking.item_id, status=booking.status,
+        confirmation_code=booking.confirmation_code, confirmed_at=booking.confirmed_at,
+        supplier_id=booking.supplier_id, service=booking.service or None, party_adults=booking.party_adults,
+        party_children=booking.party_children, traveller_names=booking.traveller_names,
+        requirements=[events.RequirementLine(requirement_id=line.id, traveller_id=line.traveller_id,
+                                             traveller_name=line.traveller_name, kind=line.kind, text=line.text,
+                                             acknowledged_at=line.acknowledged_at) for line in booking.requirements],
+        price=document["price"], confirmed_price=document["confirmed_price"], deposit=document["deposit"],
+        respond_by=booking.respond_by, round=booking.round, decline_reason=booking.decline_reason,
+        alternative=booking.alternative, amendment_changes=booking.amendment_changes,
+        cancellation_reason=booking.cancellation_reason, cancellation_reference=booking.cancellation_reference,
+        attention=booking.attention, attention_changes=booking.attention_changes, actor=actor, channel=channel)
 
 
-async def request_booking(transaction: Transaction, tenant_id: str, itinerary_id: str, vendor_name: str,
-                          description: str | None, item_id: str | None, itinerary_wait_s: float) -> Booking:
-    booking = Booking.request(tenant_id, itinerary_id, vendor_name, description, item_id)
-
-    async def known_with_item(uow: BookingUnitOfWork) -> dict | None:
-        trip = await uow.known_itineraries(tenant_id).get(itinerary_id)
-        return trip if trip and (item_id is None or item_id in (trip.get("item_ids") or [])) else None
-
-    # The itinerary, or the item just added to it, may not have reached this service yet: give it a moment.
-    await wait_until_known(transaction, known_with_item, itinerary_wait_s)
-
-    async def work(uow: BookingUnitOfWork) -> None:
-        trip = await uow.known_itineraries(tenant_id).get(itinerary_id)
-        if trip is None:
-            raise NotFoundError(f"No itinerary {itinerary_id} in this agency. If it was created just now, retry "
-                                "in a moment.", code="itinerary-not-found")
-        if item_id is not None and item_id not in (trip.get("item_ids") or []):
-            raise DomainError(f"Item {item_id} is not on itinerary {itinerary_id}. If it was added just now, "
-                              "retry in a moment.", code="item-not-on-itinerary")
-        await uow.bookings(tenant_id).add(booking)
-        uow.emit(BookingRequested(data=details(booking), **_envelope(booking)))
-
-    await transaction(work)
-    return booking
+def _emit(uow: BookingUnitOfWork, booking: Booking, contract: type[events.Event], actor: str, channel: str,
+          **extra) -> None:
+    payload = events.BookingDetails if contract in (events.BookingRequested, events.BookingConfirmed) \
+        else events.BookingState
+    uow.emit(contract(data=details(booking, payload, actor, channel), tenant_id=booking.tenant_id,
+                      aggregate_id=booking.id, aggregate_version=booking.version, trip_id=booking.itinerary_id,
+                      producer=PRODUCER, **extra))
 
 
-async def confirm_booking(transaction: Transaction, tenant_id: str, booking_id: str, code: str) -> Booking:
-    async def work(uow: BookingUnitOfWork) -> Booking:
-        booking = await _load(uow, tenant_id, booking_id)
-        if booking.confirm(code):
-            await uow.bookings(tenant_id).save(booking, booking.version - 1)
-            uow.emit(BookingConfirmed(data=details(booking), **_envelope(booking)))
-        return booking
+def _message(booking: Booking, supplier: Supplier, kind: str, make_link: MakeResponseLink,
+             vendor_note: str | None = None) -> events.SupplierMessage:
+    """What notify sends the supplier for this round, with the link that answers it (by e-mail) or the round the
+    callback must name (by webhook)."""
+    url, expires_at = make_link(booking.tenant_id, booking.id, booking.round, booking.respond_by) \
+        if supplier.channel == "email" else (None, None)
+    contact = next((contact for contact in supplier.contacts if contact.email), None)
+    return events.SupplierMessage(
+        kind=kind, supplier_id=supplier.id, supplier_name=supplier.name, channel=supplier.channel,
+        language=supplier.language, email=contact.email if contact else None,
+        contact_name=contact.name if contact else None, webhook_url=supplier.webhook_url,
+        vendor_note=vendor_note if vendor_note is not None else booking.vendor_note,
+        amendment_reason=booking.amendment_reason if kind == "amendment" else
+        (booking.cancellation_reason if kind == "cancellation" else None),
+        response_url=url, response_expires_at=expires_at)
 
-    return await transaction(work)
 
+# --- loading ---------------------------------------------------------------------------------------------------------
 
 async def _load(uow: BookingUnitOfWork, tenant_id: str, booking_id: str) -> Booking:
     booking = await uow.bookings(tenant_id).get(booking_id)
@@ -70,22 +95,295 @@ async def _load(uow: BookingUnitOfWork, tenant_id: str, booking_id: str) -> Book
     return booking
 
 
+async def _load_supplier(uow: BookingUnitOfWork, tenant_id: str, supplier_id: str) -> Supplier:
+    supplier = await uow.suppliers(tenant_id).get(supplier_id)
+    if supplier is None:
+        raise NotFoundError(f"No supplier {supplier_id}.", code="supplier-not-found")
+    return supplier
+
+
+async def _trip(uow: BookingUnitOfWork, tenant_id: str, itinerary_id: str) -> dict:
+    trip = await uow.known_itineraries(tenant_id).get(itinerary_id)
+    if trip is None:
+        raise NotFoundError(f"No itinerary {itinerary_id} in this agency. If it was created just now, retry "
+                            "in a moment.", code="itinerary-not-found")
+    return trip
+
+
+def _item(trip: dict, item_id: str) -> dict:
+    item = (trip.get("items") or {}).get(item_id)
+    if item is None:
+        raise DomainError(f"Item {item_id} is not on itinerary {trip['_id']}. If it was added just now, retry in a "
+                          "moment.", code="item-not-on-itinerary")
+    return item
+
+
+def _open_for(bookings: list[Booking], item_id: str) -> Booking | None:
+    return next((b for b in bookings if b.item_id == item_id and b.status not in ("declined", "expired",
+                                                                                    "cancelled")), None)
+
+
+# --- requests --------------------------------------------------------------------------------------------------------
+
+async def request_bookings(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
+                           specs: list[RequestSpec], make_link: MakeResponseLink,
+                           itinerary_wait_s: float) -> list[Booking]:
+    """Request each item from its supplier, all or none: an item already held by an open booking is refused."""
+    async def known_with_items(uow: BookingUnitOfWork) -> dict | None:
+        trip = await uow.known_itineraries(tenant_id).get(itinerary_id)
+        items = (trip or {}).get("items") or {}
+        return trip if trip and all(spec.item_id in items for spec in specs) else None
+
+    # The itinerary, or an item just added to it, may not have reached this service yet: give it a moment.
+    await wait_until_known(transaction, known_with_items, itinerary_wait_s)
+
+    async def work(uow: BookingUnitOfWork) -> list[Booking]:
+        trip = await _trip(uow, tenant_id, itinerary_id)
+        existing = await uow.bookings(tenant_id).for_itinerary(itinerary_id)
+        made = []
+        for spec in specs:
+            item = _item(trip, spec.item_id)
+            supplier = await _load_supplier(uow, tenant_id, spec.supplier_id)
+            held = _open_for(existing + made, spec.item_id)
+            if held is not None:
+                raise ConflictError(f"Item {spec.item_id} already has booking {held.id} ({held.status}); amend or "
+                                    "cancel it instead.", code="item-already-requested", booking_id=held.id)
+            booking = Booking.request(tenant_id, itinerary_id, supplier=supplier, item=item,
+                                      travellers=trip.get("travellers") or [], party=trip.get("party"),
+                                      price=spec.price, deposit=spec.deposit, vendor_note=spec.vendor_note,
+                                      respond_by=spec.respond_by, actor=actor)
+            await uow.bookings(tenant_id).add(booking)
+            _emit(uow, booking, events.BookingRequested, actor, "api",
+                  to_supplier=_message(booking, supplier, "request", make_link))
+            made.append(booking)
+        return made
+
+    return await transaction(work)
+
+
+async def unrequested_items(transaction: Transaction, tenant_id: str, itinerary_id: str) -> tuple[list[dict], dict]:
+    """The trip's items that need a booking and have no open one, and the agency's active suppliers by name."""
+    async def work(uow: BookingUnitOfWork):
+        trip = await _trip(uow, tenant_id, itinerary_id)
+        existing = await uow.bookings(tenant_id).for_itinerary(itinerary_id)
+        items = [item for item in (trip.get("items") or {}).values()
+                 if item.get("requires_booking") and _open_for(existing, item["item_id"]) is None]
+        suppliers = await uow.suppliers(tenant_id).all(kind=None, active=True)
+        return sorted(items, key=lambda item: (item.get("starts_at") is None, str(item.get("starts_at")))), \
+            {supplier.name.casefold(): supplier.id for supplier in suppliers}
+
+    return await transaction(work, read_only=True)
+
+
+# --- answers and moves -----------------------------------------------------------------------------------------------
+
+async def confirm_booking(transaction: Transaction, tenant_id: str, booking_id: str, code: str, *, actor: str,
+                          channel: str, price: Money | None = None, acknowledged: list[str] | None = None,
+                          answering_round: int | None = None) -> Booking:
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        _check_round(booking, answering_round, code)
+        expected_version = booking.version
+        if booking.confirm(code, actor=actor, channel=channel, price=price):
+            _emit(uow, booking, events.BookingConfirmed, actor, channel)
+        _acknowledge(uow, booking, acknowledged or [], actor, channel)
+        if booking.version != expected_version:
+            await uow.bookings(tenant_id).save(booking, expected_version)
+        return booking
+
+    return await transaction(work)
+
+
+def _check_round(booking: Booking, answering_round: int | None, code: str | None = None) -> None:
+    """A supplier's answer counts only for the message it answers, and only the first answer counts: a repeat of
+    the very answer already recorded (a double click) is harmless, anything else on a stale round is refused."""
+    if answering_round is None:
+        return
+    if booking.awaits(answering_round) is None and not (
+            code is not None and booking.status == "confirmed" and code == booking.confirmation_code):
+        raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+
+
+def _stale_message(booking: Booking) -> str:
+    last = booking.history[-1]
+    return (f"This request was already answered: the booking is {booking.status.replace('_', ' ')} "
+            f"since {last.at:%Y-%m-%d %H:%M} UTC.")
+
+
+def _acknowledge(uow: BookingUnitOfWork, booking: Booking, requirement_ids: list[str], actor: str,
+                 channel: str) -> None:
+    if not requirement_ids:
+        return
+    newly = booking.acknowledge(requirement_ids, actor=actor, channel=channel)
+    if newly:
+        _emit(uow, booking, events.BookingRequirementsAcknowledged, actor, channel,
+              acknowledged=[line.id for line in newly])
+
+
+async def acknowledge_requirements(transaction: Transaction, tenant_id: str, booking_id: str,
+                                   requirement_ids: list[str], *, actor: str, channel: str,
+                                   answering_round: int | None = None) -> Booking:
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        if answering_round is not None and answering_round != booking.round:
+            raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+        expected_version = booking.version
+        _acknowledge(uow, booking, requirement_ids, actor, channel)
+        if booking.version != expected_version:
+            await uow.bookings(tenant_id).save(booking, expected_version)
+        return booking
+
+    return await transaction(work)
+
+
+async def decline_booking(transaction: Transaction, tenant_id: str, booking_id: str, reason: str, *, actor: str,
+                          channel: str, alternative: str | None = None,
+                          answering_round: int | None = None) -> Booking:
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        _check_round(booking, answering_round)
+        expected_version = booking.version
+        if booking.decline(reason, actor=actor, channel=channel, alternative=alternative):
+            await uow.bookings(tenant_id).save(booking, expected_version)
+            _emit(uow, booking, events.BookingDeclined, actor, channel)
+        return booking
+
+    return await transaction(work)
+
+
+async def request_amendment(transaction: Transaction, tenant_id: str, booking_id: str, changes: list[str],
+                            reason: str | None, *, actor: str, make_link: MakeResponseLink) -> Booking:
+    """Tell the supplier what the trip says now; a booking still awaiting its first answer gets the request
+    again, as it is now."""
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        trip = await _trip(uow, tenant_id, booking.itinerary_id)
+        item = (trip.get("items") or {}).get(booking.item_id)
+        if item is None:
+            raise ConflictError("The item of this booking is no longer on the trip: cancel the booking instead.",
+                                code="item-removed")
+        supplier = await _load_supplier(uow, tenant_id, booking.supplier_id)
+        expected_version = booking.version
+        was = booking.status
+        booking.request_amendment(item, trip.get("travellers") or [], trip.get("party"), changes=changes,
+                                  reason=reason, actor=actor)
+        await uow.bookings(tenant_id).save(booking, expected_version)
+        if was == "requested":
+            _emit(uow, booking, events.BookingRequested, actor, "api",
+                  to_supplier=_message(booking, supplier, "request", make_link))
+        else:
+            _emit(uow, booking, events.BookingAmendmentRequested, actor, "api",
+                  to_supplier=_message(booking, supplier, "amendment", make_link))
+        return booking
+
+    return await transaction(work)
+
+
+async def request_cancellation(transaction: Transaction, tenant_id: str, booking_id: str, reason: str, *,
+                               actor: str, make_link: MakeResponseLink) -> Booking:
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        supplier = await _load_supplier(uow, tenant_id, booking.supplier_id)
+        expected_version = booking.version
+        booking.request_cancellation(reason, actor=actor)
+        await uow.bookings(tenant_id).save(booking, expected_version)
+        _emit(uow, booking, events.BookingCancellationRequested, actor, "api",
+              to_supplier=_message(booking, supplier, "cancellation", make_link))
+        return booking
+
+    return await transaction(work)
+
+
+async def confirm_cancellation(transaction: Transaction, tenant_id: str, booking_id: str, reference: str, *,
+                               actor: str, channel: str, answering_round: int | None = None) -> Booking:
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        if answering_round is not None and booking.awaits(answering_round) != "cancellation" and not (
+                booking.status == "cancelled" and booking.cancellation_reference == (reference or "").strip()):
+            raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+        expected_version = booking.version
+        if booking.confirm_cancellation(reference, actor=actor, channel=channel):
+            await uow.bookings(tenant_id).save(booking, expected_version)
+            _emit(uow, booking, events.BookingCancelled, actor, channel)
+        return booking
+
+    return await transaction(work)
+
+
 async def get_booking(transaction: Transaction, tenant_id: str, booking_id: str) -> Booking:
-    return await transaction(lambda uow: _load(uow, tenant_id, booking_id))
+    return await transaction(lambda uow: _load(uow, tenant_id, booking_id), read_only=True)
 
 
 async def bookings_for(transaction: Transaction, tenant_id: str, itinerary_id: str) -> list[Booking]:
-    return await transaction(lambda uow: uow.bookings(tenant_id).for_itinerary(itinerary_id))
+    return await transaction(lambda uow: uow.bookings(tenant_id).for_itinerary(itinerary_id), read_only=True)
 
 
-async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: BookingUnitOfWork) -> None:
-    known = {"title": event.data.title}
-    if event.data.item_ids is not None:
-        known["item_ids"] = event.data.item_ids
-    await uow.known_itineraries(event.tenant_id).apply(event.data.itinerary_id, event.aggregate_version, known)
+async def answer_page(transaction: Transaction, tenant_id: str, booking_id: str) -> tuple[Booking, dict | None]:
+    """The booking a supplier's link opens, and the agency's trip title (never its internal details)."""
+    async def work(uow: BookingUnitOfWork):
+        booking = await _load(uow, tenant_id, booking_id)
+        return booking, await uow.known_itineraries(tenant_id).get(booking.itinerary_id)
+
+    return await transaction(work, read_only=True)
 
 
-# --- suppliers -----------------------------------------------------------------------------------------------------
+# --- what booking learns from itinerary ------------------------------------------------------------------------------
+
+def _known_trip(summary: ItinerarySummary) -> dict:
+    known: dict = {"title": summary.title, "stage": summary.stage}
+    if summary.item_ids is not None:
+        known["item_ids"] = summary.item_ids
+    if summary.items is not None:
+        known["items"] = {item.item_id: item.model_dump(mode="json") for item in summary.items}
+    if summary.travellers is not None:
+        known["travellers"] = [traveller.model_dump(mode="json") for traveller in summary.travellers]
+    if summary.party is not None:
+        known["party"] = summary.party.model_dump()
+    return known
+
+
+async def record_itinerary(event: ItineraryCreated | ItineraryChanged | CustomerLinked | CustomerUnlinked
+                           | PocChanged, uow: BookingUnitOfWork) -> None:
+    """Keep the trip as the supplier must hear of it, and mark each booking the change leaves out of date."""
+    summary = event.data.itinerary if isinstance(event, (CustomerLinked, CustomerUnlinked, PocChanged)) \
+        else event.data
+    known = _known_trip(summary)
+    trips = uow.known_itineraries(event.tenant_id)
+    if not await trips.apply(summary.itinerary_id, event.aggregate_version, known):
+        return
+    if summary.items is None:
+        return  # an event from before itineraries carried their items: nothing to compare with
+    trip = await trips.get(summary.itinerary_id)
+    repository = uow.bookings(event.tenant_id)
+    for booking in await repository.for_itinerary(summary.itinerary_id):
+        if booking.item_id is None or not booking.service:
+            continue
+        expected_version = booking.version
+        item = (trip.get("items") or {}).get(booking.item_id)
+        if booking.trip_changed(item, trip.get("travellers") or [], trip.get("party"),
+                                trip_cancelled=summary.stage == "cancelled"):
+            await repository.save(booking, expected_version)
+            _emit(uow, booking, events.BookingNeedsAttention, "system", "system")
+
+
+async def customer_erased(event: CustomerErased, uow: BookingUnitOfWork) -> None:
+    """Bookings stay (the agency owes the supplier); the traveller's name goes from them and from the trip copy."""
+    customer_id = event.data.customer_id
+    trips = uow.known_itineraries(event.tenant_id)
+    for trip in await trips.with_traveller(customer_id):
+        travellers = [{**t, "name": ERASED} if t["customer_id"] == customer_id else t for t in trip["travellers"]]
+        await trips.replace_travellers(trip["_id"], travellers)
+    repository = uow.bookings(event.tenant_id)
+    scrubbed = 0
+    for booking in await repository.with_traveller(customer_id):
+        expected_version = booking.version
+        booking.forget_traveller(customer_id)
+        await repository.save(booking, expected_version)
+        scrubbed += 1
+    confirm_erasure(uow, event, PRODUCER, ["traveller name on trips", f"{scrubbed} booking(s): name and needs"])
+
+
+# --- suppliers -------------------------------------------------------------------------------------------------------
 
 async def register_supplier(transaction: Transaction, tenant_id: str, fields: dict) -> Supplier:
     supplier = Supplier.register(tenant_id, fields)
@@ -94,13 +392,6 @@ async def register_supplier(transaction: Transaction, tenant_id: str, fields: di
         await uow.suppliers(tenant_id).add(supplier)
 
     await transaction(work)
-    return supplier
-
-
-async def _load_supplier(uow: BookingUnitOfWork, tenant_id: str, supplier_id: str) -> Supplier:
-    supplier = await uow.suppliers(tenant_id).get(supplier_id)
-    if supplier is None:
-        raise NotFoundError(f"No supplier {supplier_id}.", code="supplier-not-found")
     return supplier
 
 
@@ -141,3 +432,4 @@ async def find_suppliers(transaction: Transaction, tenant_id: str, *, query: str
         return [supplier for supplier in found if not query or supplier.matches(query)]
 
     return await transaction(work, read_only=True)
+

@@ -1,14 +1,40 @@
-from trip_shared.contracts.booking import BookingConfirmed, BookingRequested
-from trip_shared.contracts.itinerary import ItineraryChanged, ItineraryCreated, ItinerarySummary
+"""Bookings through the HTTP API and the supplier's answer page: requests built from the trip's events, answers,
+amendments, cancellations."""
+from trip_shared.contracts import booking as events
+from trip_shared.contracts.itinerary import (
+    ItemSnapshot,
+    ItineraryChanged,
+    ItineraryCreated,
+    ItinerarySummary,
+    Party,
+    Place,
+    Requirement,
+    TravellerSnapshot,
+)
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 from trip_shared.web import ops
 
+DINNER = ItemSnapshot(item_id="dinner-1", kind="dining", title="Kaiseki dinner at Gion Karyo", timezone="Asia/Tokyo",
+                      start="2027-10-02T19:00", end="2027-10-02T21:00", place=Place(address="Gion, Kyoto"),
+                      vendor="Gion Karyo", requires_booking=True)
+HOTEL = ItemSnapshot(item_id="hotel-1", kind="accommodation", title="Hiiragiya Ryokan", timezone="Asia/Tokyo",
+                     start="2027-10-01T15:00", end="2027-10-04T11:00", vendor="Hiiragiya Ryokan",
+                     requires_booking=True)
+ANA = TravellerSnapshot(customer_id="c1", name="Ana Silva", is_poc=True,
+                        requirements=[Requirement(kind="dietary", text="vegetarian"),
+                                      Requirement(kind="accessibility", text="wheelchair user")])
+BEN = TravellerSnapshot(customer_id="c2", name="Ben Silva", requirements=[Requirement(kind="dietary",
+                                                                                      text="no shellfish")])
 
-def itinerary_event(itinerary_id="it-1", version=1, title="Kyoto", tenant="tenant-a", item_ids=None):
+
+def itinerary_event(itinerary_id="it-1", version=1, title="Kyoto", tenant="tenant-a", items=(DINNER,),
+                    travellers=(ANA, BEN), party=(2, 1), stage="approved"):
     contract = ItineraryCreated if version == 1 else ItineraryChanged
     return contract(tenant_id=tenant, aggregate_id=itinerary_id, aggregate_version=version, trip_id=itinerary_id,
-                    producer="itinerary", data=ItinerarySummary(itinerary_id=itinerary_id, title=title,
-                                                                item_ids=item_ids))
+                    producer="itinerary", data=ItinerarySummary(
+                        itinerary_id=itinerary_id, title=title, stage=stage, item_ids=[i.item_id for i in items],
+                        items=list(items), travellers=list(travellers),
+                        party=Party(adults=party[0], children=party[1])))
 
 
 async def outbox_events(service, contract):
@@ -16,28 +42,220 @@ async def outbox_events(service, contract):
     return [contract.model_validate_json(row["payload"]) async for row in rows]
 
 
-async def request(service, tenant="tenant-a", **body):
-    return await service.client.post("/v1/bookings", json={"itinerary_id": "it-1", "vendor_name": "Ryokan", **body},
-                                     headers=auth(tenant))
+async def supplier(service, tenant="tenant-a", **fields):
+    body = {"name": "Gion Karyo", "kind": "restaurant", "language": "en",
+            "contacts": [{"name": "Reservations", "email": "reserve@karyo.example"}], **fields}
+    response = await service.client.post("/v1/suppliers", json=body, headers=auth(tenant))
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
-async def test_request_and_confirm_a_booking(service):
+async def request(service, supplier_id, tenant="tenant-a", **body):
+    return await service.client.post("/v1/bookings", headers=auth(tenant), json={
+        "itinerary_id": "it-1", "item_id": "dinner-1", "supplier_id": supplier_id, **body})
+
+
+async def test_a_request_carries_what_the_supplier_needs_and_a_link_to_answer(service):
     await service.publish(itinerary_event())
-    created = await request(service, description="2 nights, garden room")
+    karyo = await supplier(service)
+    created = await request(service, karyo["id"], price={"amount": "66000", "currency": "jpy"},
+                            deposit={"amount": "20000", "currency": "JPY", "due_date": "2027-09-01"},
+                            vendor_note="Anniversary: a quiet table, please.", respond_by="2027-08-20T09:00:00Z")
     assert created.status_code == 201, created.text
     booking = created.json()
-    assert booking["status"] == "requested" and created.headers["location"] == f"/v1/bookings/{booking['id']}"
+    assert created.headers["location"] == f"/v1/bookings/{booking['id']}"
+    assert (booking["status"], booking["vendor_name"], booking["round"]) == ("requested", "Gion Karyo", 1)
+    assert booking["service"]["start"] == "2027-10-02T19:00" and booking["service"]["timezone"] == "Asia/Tokyo"
+    assert (booking["party_adults"], booking["party_children"]) == (2, 1)
+    assert booking["traveller_names"] == ["Ana Silva", "Ben Silva"]
+    assert [(r["traveller_name"], r["kind"], r["text"]) for r in booking["requirements"]] == [
+        ("Ana Silva", "dietary", "vegetarian"), ("Ana Silva", "accessibility", "wheelchair user"),
+        ("Ben Silva", "dietary", "no shellfish")]
+    assert booking["price"] == {"amount": "66000.00", "currency": "JPY"}
+    assert booking["deposit"]["due_date"] == "2027-09-01"
+    assert [(h["to_status"], h["channel"]) for h in booking["history"]] == [("requested", "api")]
+
+    [requested] = await outbox_events(service, events.BookingRequested)
+    assert requested.trip_id == "it-1" and requested.data.service.place.address == "Gion, Kyoto"
+    message = requested.to_supplier
+    assert (message.kind, message.channel, message.email, message.language) == (
+        "request", "email", "reserve@karyo.example", "en")
+    assert message.response_url.startswith("http") and "/supplier/bookings/" in message.response_url
+    assert message.vendor_note == "Anniversary: a quiet table, please."
+
+
+async def test_a_planner_records_a_phone_confirmation_once(service):
+    await service.publish(itinerary_event())
+    booking = (await request(service, (await supplier(service))["id"])).json()
     url = f"/v1/bookings/{booking['id']}/confirmation"
-    confirmed = await service.client.post(url, json={"confirmation_code": "RY-123"}, headers=auth())
-    assert confirmed.json()["status"] == "confirmed" and confirmed.json()["confirmed_at"]
-    again = await service.client.post(url, json={"confirmation_code": "RY-123"}, headers=auth())
-    assert again.status_code == 200
-    listed = await service.client.get("/v1/bookings", params={"itinerary_id": "it-1"}, headers=auth())
-    assert [b["id"] for b in listed.json()["items"]] == [booking["id"]]
-    [requested] = await outbox_events(service, BookingRequested)
-    assert requested.trip_id == "it-1" and requested.data.vendor_name == "Ryokan"
-    [confirmation] = await outbox_events(service, BookingConfirmed)
-    assert confirmation.data.confirmation_code == "RY-123" and confirmation.aggregate_version == 2
+    first_line = booking["requirements"][0]["id"]
+    confirmed = await service.client.post(url, headers=auth(), json={
+        "confirmation_code": "GK-123", "confirmed_price": {"amount": "64000", "currency": "JPY"},
+        "acknowledged_requirements": [first_line]})
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    assert body["status"] == "confirmed" and body["confirmed_price"]["amount"] == "64000.00"
+    assert body["history"][-1]["channel"] == "phone" and body["history"][-1]["actor"] == body["history"][0]["actor"]
+    assert [r["acknowledged_via"] for r in body["requirements"]] == ["phone", None, None]
+    again = await service.client.post(url, json={"confirmation_code": "GK-123"}, headers=auth())
+    assert again.status_code == 200 and again.json()["version"] == body["version"]
+    [confirmation] = await outbox_events(service, events.BookingConfirmed)
+    assert confirmation.data.confirmation_code == "GK-123" and confirmation.data.channel == "phone"
+    [acknowledged] = await outbox_events(service, events.BookingRequirementsAcknowledged)
+    assert acknowledged.acknowledged == [first_line]
+
+
+async def test_an_item_has_one_open_booking_and_impossible_moves_are_409(service):
+    await service.publish(itinerary_event())
+    karyo = await supplier(service)
+    booking = (await request(service, karyo["id"])).json()
+    twice = await request(service, karyo["id"])
+    assert twice.status_code == 409 and twice.json()["code"] == "item-already-requested"
+    path = f"/v1/bookings/{booking['id']}"
+    refused = await service.client.post(f"{path}/cancellation/confirmation",
+                                        json={"cancellation_reference": "X"}, headers=auth())
+    assert refused.status_code == 409 and "requested" in refused.json()["detail"]
+    declined = await service.client.post(f"{path}/decline", headers=auth(),
+                                         json={"reason": "Closed that night", "alternative": "The 3rd at 19:00"})
+    assert declined.json()["status"] == "declined" and declined.json()["alternative"] == "The 3rd at 19:00"
+    for route, body in (("amendment", {"changes": ["later"]}), ("cancellation", {"reason": "x"}),
+                        ("confirmation", {"confirmation_code": "A"})):
+        moved = await service.client.post(f"{path}/{route}", json=body, headers=auth())
+        assert moved.status_code == 409 and moved.json()["code"] == "booking-state-conflict", (route, moved.text)
+    assert (await request(service, karyo["id"])).status_code == 201, "a declined item can be requested again"
+    [declined_event] = await outbox_events(service, events.BookingDeclined)
+    assert declined_event.data.status == "declined" and declined_event.data.decline_reason == "Closed that night"
+
+
+async def test_the_trip_changing_marks_the_booking_and_one_call_sends_the_amendment(service):
+    await service.publish(itinerary_event())
+    booking = (await request(service, (await supplier(service))["id"])).json()
+    path = f"/v1/bookings/{booking['id']}"
+    await service.client.post(f"{path}/confirmation", json={"confirmation_code": "GK-1"}, headers=auth())
+    later = DINNER.model_copy(update={"start": "2027-10-02T20:00", "end": "2027-10-02T22:00"})
+    await service.publish(itinerary_event(version=2, items=(later,)))
+    marked = (await service.client.get(path, headers=auth())).json()
+    assert marked["status"] == "confirmed" and marked["attention"] == "amendment"
+    assert marked["attention_changes"] == ["start: 2027-10-02T19:00 → 2027-10-02T20:00",
+                                           "end: 2027-10-02T21:00 → 2027-10-02T22:00"]
+    [attention] = await outbox_events(service, events.BookingNeedsAttention)
+    assert attention.data.attention == "amendment"
+    await service.publish(itinerary_event(version=2, items=(later,)))  # redelivered: one effect
+    assert len(await outbox_events(service, events.BookingNeedsAttention)) == 1
+
+    amended = await service.client.post(f"{path}/amendment", json={"reason": "The flight lands later."},
+                                        headers=auth())
+    assert amended.status_code == 200, amended.text
+    body = amended.json()
+    assert (body["status"], body["round"], body["attention"]) == ("amendment_requested", 2, None)
+    assert body["service"]["start"] == "2027-10-02T20:00" and body["amendment_changes"][0].startswith("start")
+    [amendment] = await outbox_events(service, events.BookingAmendmentRequested)
+    assert amendment.to_supplier.kind == "amendment" and amendment.to_supplier.amendment_reason.startswith("The")
+    confirmed = await service.client.post(f"{path}/confirmation", json={"confirmation_code": "GK-2"},
+                                          headers=auth())
+    assert confirmed.json()["status"] == "confirmed" and confirmed.json()["confirmation_code"] == "GK-2"
+
+
+async def test_a_removed_item_or_a_cancelled_trip_asks_for_a_cancellation(service):
+    await service.publish(itinerary_event(items=(DINNER, HOTEL)))
+    karyo = await supplier(service)
+    dinner = (await request(service, karyo["id"])).json()
+    await service.publish(itinerary_event(version=2, items=(HOTEL,)))
+    marked = (await service.client.get(f"/v1/bookings/{dinner['id']}", headers=auth())).json()
+    assert (marked["attention"], marked["attention_changes"]) == ("cancellation", ["the item was removed"])
+    amend = await service.client.post(f"/v1/bookings/{dinner['id']}/amendment", json={}, headers=auth())
+    assert amend.status_code == 409 and amend.json()["code"] == "item-removed"
+    cancelled = await service.client.post(f"/v1/bookings/{dinner['id']}/cancellation",
+                                          json={"reason": "Dinner dropped from the trip"}, headers=auth())
+    assert (cancelled.json()["status"], cancelled.json()["attention"]) == ("cancellation_requested", None)
+    [asked] = await outbox_events(service, events.BookingCancellationRequested)
+    assert asked.to_supplier.kind == "cancellation" and asked.to_supplier.response_url
+    done = await service.client.post(f"/v1/bookings/{dinner['id']}/cancellation/confirmation",
+                                     json={"cancellation_reference": "CX-9"}, headers=auth())
+    assert done.json()["status"] == "cancelled" and done.json()["cancellation_reference"] == "CX-9"
+    assert [step["to_status"] for step in done.json()["history"]] == ["requested", "cancellation_requested",
+                                                                      "cancelled"]
+
+
+async def test_a_traveller_s_new_needs_mark_the_booking(service):
+    await service.publish(itinerary_event())
+    booking = (await request(service, (await supplier(service))["id"])).json()
+    vegan = ANA.model_copy(update={"requirements": [Requirement(kind="dietary", text="vegan")]})
+    await service.publish(itinerary_event(version=2, travellers=(vegan, BEN)))
+    marked = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert marked["attention"] == "amendment"
+    assert marked["attention_changes"] == ["requirements: Ana Silva: vegan; Ben Silva: no shellfish"]
+    resent = (await service.client.post(f"/v1/bookings/{booking['id']}/amendment", json={},
+                                        headers=auth())).json()
+    assert resent["status"] == "requested" and resent["round"] == 2, "an unanswered request is re-sent as it is now"
+    assert [r["text"] for r in resent["requirements"]] == ["vegan", "no shellfish"]
+    assert len(await outbox_events(service, events.BookingRequested)) == 2
+
+
+async def test_one_call_requests_every_item_still_needing_a_booking(service):
+    free = ItemSnapshot(item_id="walk-1", kind="activity", title="Philosopher's Path", timezone="Asia/Tokyo",
+                        start="2027-10-03")
+    tea = ItemSnapshot(item_id="tea-1", kind="activity", title="Tea ceremony", timezone="Asia/Tokyo",
+                       start="2027-10-03T10:00", vendor="Camellia", requires_booking=True)
+    await service.publish(itinerary_event(items=(HOTEL, DINNER, free, tea)))
+    karyo = await supplier(service)
+    ryokan = await supplier(service, name="Hiiragiya Ryokan", kind="hotel", language="zh-Hans")
+    await request(service, karyo["id"])
+    made = await service.client.post("/v1/itineraries/it-1/booking-requests", json={}, headers=auth())
+    assert made.status_code == 201, made.text
+    assert [(b["item_id"], b["supplier_id"]) for b in made.json()["requested"]] == [("hotel-1", ryokan["id"])]
+    assert [(s["item_id"], "Camellia" in s["reason"]) for s in made.json()["skipped"]] == [("tea-1", True)]
+    again = await service.client.post("/v1/itineraries/it-1/booking-requests", json={}, headers=auth())
+    assert again.json()["requested"] == [] and [s["item_id"] for s in again.json()["skipped"]] == ["tea-1"]
+
+
+async def test_bad_input_gets_problem_details_and_changes_nothing(service):
+    await service.publish(itinerary_event())
+    await service.publish(itinerary_event("theirs", tenant="tenant-b"))
+    karyo = await supplier(service)
+    booking = (await request(service, karyo["id"])).json()
+    await service.client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "A"},
+                              headers=auth())
+    theirs = await supplier(service, tenant="tenant-b")
+    inactive = await supplier(service, name="Closed Place")
+    await service.client.patch(f"/v1/suppliers/{inactive['id']}", json={"active": False}, headers=auth())
+    client = service.client
+    cases = [
+        (await client.post("/v1/bookings", content=b"{", headers={**auth(), "content-type": "application/json"}), 400, "malformed-json"),
+        (await request(service, karyo["id"], itinerary_id="nope"), 404, "itinerary-not-found"),
+        (await request(service, karyo["id"], itinerary_id="theirs"), 404, "itinerary-not-found"),
+        (await request(service, karyo["id"], item_id="nope"), 422, "item-not-on-itinerary"),
+        (await request(service, theirs["id"], item_id="dinner-1"), 404, "supplier-not-found"),
+        (await request(service, karyo["id"], tenant="read-only"), 403, "forbidden"),
+        (await request(service, karyo["id"], price={"amount": "-1", "currency": "JPY"}), 422, "invalid-request"),
+        (await request(service, karyo["id"], price={"amount": "1", "currency": "YENS"}), 422, "invalid-request"),
+        (await request(service, karyo["id"], respond_by="2020-01-01T00:00:00Z"), 409, "item-already-requested"),
+        (await client.post("/v1/bookings/nope/confirmation", json={"confirmation_code": "A"}, headers=auth()), 404, "booking-not-found"),
+        (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "B"}, headers=auth()), 409, "already-confirmed"),
+        (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={}, headers=auth()), 422, "invalid-request"),
+        (await client.post(f"/v1/bookings/{booking['id']}/requirements/acknowledgement", json={"requirement_ids": ["r0"]}, headers=auth()), 422, "unknown-requirement"),
+        (await client.post(f"/v1/bookings/{booking['id']}/amendment", json={}, headers=auth()), 422, "nothing-to-amend"),
+        (await client.get(f"/v1/bookings/{booking['id']}", headers=auth("tenant-b")), 404, "booking-not-found"),
+        (await client.get("/v1/bookings", headers=auth()), 422, "invalid-request"),
+        (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "A\nB"}, headers=auth()), 422, "invalid-request"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status and response.json()["code"] == code, response.text
+    await service.publish(itinerary_event(version=2, items=(DINNER, HOTEL)))
+    for response, status, code in [
+        (await client.post("/v1/bookings", headers=auth(), json={"itinerary_id": "it-1", "item_id": "hotel-1", "supplier_id": inactive["id"]}), 409, "supplier-inactive"),
+        (await client.post("/v1/bookings", headers=auth(), json={"itinerary_id": "it-1", "item_id": "hotel-1", "supplier_id": karyo["id"], "respond_by": "2020-01-01T00:00:00Z"}), 422, "invalid-respond-by"),
+        (await client.post("/v1/bookings", headers=auth(), json={"itinerary_id": "it-1", "item_id": "hotel-1", "supplier_id": karyo["id"], "price": {"amount": "10", "currency": "JPY"}, "deposit": {"amount": "20", "currency": "JPY", "due_date": "2027-01-01"}}), 422, "invalid-deposit"),
+    ]:
+        assert response.status_code == status and response.json()["code"] == code, response.text
+    assert await service.runtime.store.db["bookings"].count_documents({}) == 1
+    assert [e.data.confirmation_code for e in await outbox_events(service, events.BookingConfirmed)] == ["A"]
+
+
+async def test_every_route_requires_an_api_key(service):
+    # bookings, suppliers, ops
+    assert await assert_every_v1_route_requires_auth(service) == 10 + 5 + len(ops.router.routes)
+    assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
 async def test_the_itineraries_read_model_follows_events_once_and_in_version_order(service):
@@ -47,49 +265,100 @@ async def test_the_itineraries_read_model_follows_events_once_and_in_version_ord
     await service.publish(itinerary_event(version=3, title="Kyoto & Nara"))
     known = await service.runtime.store.db["known_itineraries"].find_one({"_id": "it-1"})
     assert known["title"] == "Kyoto & Nara" and known["version"] == 3
+    assert known["items"]["dinner-1"]["title"] == DINNER.title and known["party"] == {"adults": 2, "children": 1}
 
 
-async def test_bad_input_gets_problem_details_and_changes_nothing(service):
+# --- the supplier's page ----------------------------------------------------------------------------------------
+
+
+async def requested(service, **supplier_fields):
     await service.publish(itinerary_event())
-    await service.publish(itinerary_event("theirs", tenant="tenant-b"))
-    booking = (await request(service)).json()
-    await service.client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "A"},
+    karyo = await supplier(service, notes="Pays commission monthly", **supplier_fields)
+    booking = (await request(service, karyo["id"], respond_by="2027-08-20T09:00:00Z",
+                             vendor_note="Anniversary: a quiet table")).json()
+    [event] = await outbox_events(service, events.BookingRequested)
+    return booking, event.to_supplier.response_url.split("/supplier/")[1]
+
+
+async def test_the_supplier_sees_the_request_in_local_time_and_confirms_with_requirements(service):
+    booking, path = await requested(service)
+    page = await service.client.get(f"/supplier/{path}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    for shown in ("Booking request", "Kaiseki dinner at Gion Karyo", "Sat 02 Oct 2027, 19:00 (Asia/Tokyo)",
+                  "21:00 (Asia/Tokyo)", "Gion, Kyoto", "2 adult(s), 1 child(ren)", "Ana Silva, Ben Silva",
+                  "Dietary — Ana Silva: vegetarian", "Accessibility — Ana Silva: wheelchair user",
+                  "Anniversary: a quiet table", "Fri 20 Aug 2027, 18:00 (Asia/Tokyo)", "Lotus &amp; Maple Travel"):
+        assert shown in html, shown
+    assert "Pays commission" not in html, "the agency's own notes on the supplier never reach it"
+    first, second = booking["requirements"][0]["id"], booking["requirements"][1]["id"]
+    answer = {"action": "confirm", "confirmation_code": "GK-77", "confirmed_amount": "64000",
+              "confirmed_currency": "JPY", "acknowledge": [first, second]}
+    confirmed = await service.client.post(f"/supplier/{path}", data=answer)
+    assert confirmed.status_code == 200 and "GK-77" in confirmed.text, confirmed.text
+    got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert (got["status"], got["confirmation_code"], got["confirmed_price"]["amount"]) == ("confirmed", "GK-77",
+                                                                                          "64000.00")
+    assert [r["acknowledged_via"] for r in got["requirements"]] == ["email", "email", None]
+    assert got["history"][1]["channel"] == "email" and got["history"][1]["actor"].startswith("supplier:")
+
+    double_click = await service.client.post(f"/supplier/{path}", data=answer)
+    assert double_click.status_code == 200
+    assert len(await outbox_events(service, events.BookingConfirmed)) == 1, "a double click has one effect"
+    late = await service.client.post(f"/supplier/{path}", data={"action": "decline", "reason": "full"})
+    assert late.status_code == 409 and "already answered" in late.text
+    # The rest of the requirements can still be acknowledged from the same link.
+    rest = await service.client.post(f"/supplier/{path}", data={"action": "acknowledge",
+                                                                "acknowledge": [booking["requirements"][2]["id"]]})
+    assert rest.status_code == 200
+    got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert got["status"] == "confirmed" and all(r["acknowledged_at"] for r in got["requirements"])
+    assert len(await outbox_events(service, events.BookingRequirementsAcknowledged)) == 2
+
+
+async def test_a_chinese_speaking_supplier_declines_with_an_alternative(service):
+    booking, path = await requested(service, language="zh-Hans")
+    page = await service.client.get(f"/supplier/{path}")
+    assert "预订请求" in page.text and "2027年10月2日 周六, 19:00 (Asia/Tokyo)" in page.text
+    assert "饮食 — Ana Silva: vegetarian" in page.text and 'lang="zh-Hans"' in page.text
+    missing = await service.client.post(f"/supplier/{path}", data={"action": "decline", "reason": " "})
+    assert missing.status_code == 422 and "请说明原因" in missing.text
+    declined = await service.client.post(f"/supplier/{path}", data={"action": "decline", "reason": "当晚已满",
+                                                                   "alternative": "10月3日 19:00"})
+    assert declined.status_code == 200 and "已婉拒" in declined.text
+    got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert (got["status"], got["decline_reason"], got["alternative"]) == ("declined", "当晚已满", "10月3日 19:00")
+
+
+async def test_a_superseded_link_is_stale_and_a_forged_one_is_refused(service):
+    booking, path = await requested(service)
+    await service.client.post(f"/supplier/{path}", data={"action": "confirm", "confirmation_code": "GK-1"})
+    await service.client.post(f"/v1/bookings/{booking['id']}/amendment",
+                              json={"changes": ["dinner for 4, not 3"], "reason": "A friend joins"}, headers=auth())
+    [amendment] = await outbox_events(service, events.BookingAmendmentRequested)
+    new_path = amendment.to_supplier.response_url.split("/supplier/")[1]
+    assert new_path != path
+    old = await service.client.post(f"/supplier/{path}", data={"action": "confirm", "confirmation_code": "GK-2"})
+    assert old.status_code == 409, "the first round's link cannot answer the amendment"
+    page = await service.client.get(f"/supplier/{new_path}")
+    assert "Amendment request" in page.text and "dinner for 4, not 3" in page.text and "A friend joins" in page.text
+    assert (await service.client.post(f"/supplier/{new_path}", data={"action": "confirm",
+                                                                     "confirmation_code": "GK-2"})).status_code == 200
+    forged = await service.client.get(f"/supplier/{path[:-3]}abc")
+    assert forged.status_code == 403 and "cannot be used" in forged.text
+    got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert [h["to_status"] for h in got["history"]] == ["requested", "confirmed", "amendment_requested", "confirmed"]
+
+
+async def test_the_supplier_confirms_a_cancellation_with_its_reference(service):
+    booking, _ = await requested(service)
+    await service.client.post(f"/v1/bookings/{booking['id']}/cancellation", json={"reason": "Trip shortened"},
                               headers=auth())
-    client = service.client
-    cases = [
-        (await client.post("/v1/bookings", content=b"{", headers={**auth(), "content-type": "application/json"}), 400, "malformed-json"),
-        (await request(service, vendor_name=""), 422, "invalid-request"),
-        (await request(service, vendor_name="   "), 422, "vendor-required"),
-        (await request(service, itinerary_id="nope"), 404, "itinerary-not-found"),
-        (await request(service, itinerary_id="theirs"), 404, "itinerary-not-found"),
-        (await request(service, tenant="read-only"), 403, "forbidden"),
-        (await client.post("/v1/bookings/nope/confirmation", json={"confirmation_code": "A"}, headers=auth()), 404, "booking-not-found"),
-        (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "B"}, headers=auth()), 409, "already-confirmed"),
-        (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={}, headers=auth()), 422, "invalid-request"),
-        (await client.get(f"/v1/bookings/{booking['id']}", headers=auth("tenant-b")), 404, "booking-not-found"),
-        (await client.get("/v1/bookings", headers=auth()), 422, "invalid-request"),
-        (await request(service, vendor_name="Hotel\u202e"), 422, "invalid-request"),
-        (await client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "A\nB"}, headers=auth()), 422, "invalid-request"),
-    ]
-    for response, status, code in cases:
-        assert response.status_code == status and response.json()["code"] == code, response.text
-    assert await service.runtime.store.db["bookings"].count_documents({}) == 1
-    assert [e.data.confirmation_code for e in await outbox_events(service, BookingConfirmed)] == ["A"]
-
-
-async def test_every_route_requires_an_api_key(service):
-    assert await assert_every_v1_route_requires_auth(service) == 4 + 5 + len(ops.router.routes)  # bookings, suppliers, ops
-    assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
-
-
-async def test_a_booking_names_an_item_of_its_own_itinerary(service):
-    await service.publish(itinerary_event(item_ids=["flight-1"]))
-    await service.publish(itinerary_event("it-2", item_ids=["hotel-2"]))
-    assert (await request(service, item_id="flight-1")).status_code == 201
-    elsewhere = await request(service, item_id="hotel-2")
-    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "item-not-on-itinerary"
-    made_up = await request(service, item_id="nope")
-    assert made_up.status_code == 422 and made_up.json()["code"] == "item-not-on-itinerary"
-    await service.publish(itinerary_event(version=2, item_ids=["flight-1", "dinner-3"]))
-    assert (await request(service, item_id="dinner-3")).status_code == 201, "an item added later is bookable"
-    assert await service.runtime.store.db["bookings"].count_documents({}) == 2
+    [asked] = await outbox_events(service, events.BookingCancellationRequested)
+    path = asked.to_supplier.response_url.split("/supplier/")[1]
+    page = await service.client.get(f"/supplier/{path}")
+    assert "Cancellation request" in page.text and "Trip shortened" in page.text
+    done = await service.client.post(f"/supplier/{path}", data={"action": "cancel", "cancellation_reference": "CX-1"})
+    assert done.status_code == 200 and "CX-1" in done.text
+    [cancelled] = await outbox_events(service, events.BookingCancelled)
+    assert cancelled.data.cancellation_reference == "CX-1" and cancelled.data.channel == "email"

@@ -17,7 +17,7 @@ from trip_shared.text import digits, fold, unsafe_character
 
 Status = Literal["active", "inactive", "merged", "erased"]
 # Services that hold copies of customers' personal data and confirm an erasure (see customer.erased).
-ERASURE_CONFIRMERS = ("itinerary", "notify", "feedback")
+ERASURE_CONFIRMERS = ("itinerary", "booking", "notify", "feedback")
 LANGUAGES = {"en", "zh-Hans"}
 EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "date_of_birth",
                    "nationality", "passport_number", "passport_expiry", "notes", "status")

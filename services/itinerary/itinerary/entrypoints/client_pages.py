@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from html import escape
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,11 +20,12 @@ from itinerary.entrypoints.deliverables import (
     client_context,
     itinerary_pdf,
     local_time_label,
-    long_date,
     place_label,
 )
 from itinerary.service_layer import services
 from trip_shared.errors import DomainError
+from trip_shared.local_time import long_date
+from trip_shared.web.pages import html_page, read_form
 from trip_shared.web.signed_links import InvalidLink, LinkSigner
 
 PROPOSAL, SHARED_TRIP = "itinerary-proposal", "itinerary-view"
@@ -78,10 +78,7 @@ def trip_link(signer: LinkSigner, base_url: str, tenant_id: str, itinerary_id: s
 
 
 def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body>{body}</body></html>", status_code=status)
+    return html_page(language, title, body, style=STYLE, status=status)
 
 
 def _invalid(error: DomainError) -> HTMLResponse:
@@ -176,8 +173,7 @@ async def answer_proposal(token: str, request: Request) -> HTMLResponse:
         view, proposal, customer_id, language = await _open_proposal(request, token)
     except DomainError as error:
         return _invalid(error)
-    form = {key: values[-1] for key, values in parse_qs((await request.body()).decode(errors="replace"),
-                                                        keep_blank_values=True).items()}
+    form = {key: values[-1] for key, values in (await read_form(request)).items()}
     approve = form.get("action") == "approve"
     if form.get("action") not in ("approve", "changes"):
         return _proposal_page(request, view, proposal, token, language,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from itinerary.service_layer import services
-from trip_shared.contracts.booking import BookingConfirmed, BookingRequested
+from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
@@ -26,5 +26,9 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(CustomersMerged)(services.customers_merged)
     consumer.handles(CustomerErased)(services.customer_erased)
     consumer.handles(PreferencesRecorded)(services.record_preferences)
-    consumer.handles(BookingRequested)(services.record_booking)
-    consumer.handles(BookingConfirmed)(services.record_booking)
+    # Each item shows its booking's status, whatever moved it.
+    for contract in (booking_events.BookingRequested, booking_events.BookingConfirmed, booking_events.BookingDeclined,
+                     booking_events.BookingExpired, booking_events.BookingAmendmentRequested,
+                     booking_events.BookingCancellationRequested, booking_events.BookingCancelled,
+                     booking_events.BookingRequirementsAcknowledged, booking_events.BookingNeedsAttention):
+        consumer.handles(contract)(services.record_booking)

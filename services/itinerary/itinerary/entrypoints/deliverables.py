@@ -30,6 +30,7 @@ from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary
 from itinerary.service_layer.services import ItineraryView
 from trip_shared.agency import AgencyProfile
+from trip_shared.local_time import long_date
 
 PRODUCT_ID = "-//Trip Desk//Itinerary//EN"
 
@@ -238,12 +239,6 @@ def place_label(item: Item, role: str) -> str:
     origin = item.location.address if item.location and item.location.address else ""
     destination = item.end_location.address if item.end_location and item.end_location.address else ""
     return f"{origin} → {destination}" if origin and destination else origin or destination
-
-
-def long_date(day: date, language: str) -> str:
-    if language == "zh-Hans":
-        return f"{day.year}年{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]}"
-    return day.strftime("%a %d %b %Y")
 
 
 # --- PDF ---------------------------------------------------------------------------------------------------------

@@ -127,9 +127,13 @@ class CostOut(BaseModel):
 
 class BookingOut(BaseModel):
     booking_id: str
-    status: str
+    status: str = Field(description="requested, confirmed, declined, expired, amendment_requested, "
+                                    "cancellation_requested or cancelled.")
     vendor_name: str | None = None
     confirmation_code: str | None = None
+    attention: str | None = Field(None, description="amendment or cancellation: the trip changed since the "
+                                                    "supplier was told (send it from the booking service).")
+    requirements_pending: int = Field(0, description="Special requirements the supplier has not acknowledged.")
 
 
 class ItemOut(BaseModel):
@@ -176,7 +180,9 @@ class ItemOut(BaseModel):
             start_occurrence=item.start_occurrence, end_occurrence=item.end_occurrence, sequence=item.sequence,
             booking=BookingOut(booking_id=booking["_id"], status=booking["status"],
                                vendor_name=booking.get("vendor_name"),
-                               confirmation_code=booking.get("confirmation_code")) if booking else None,
+                               confirmation_code=booking.get("confirmation_code"),
+                               attention=booking.get("attention"),
+                               requirements_pending=booking.get("requirements_pending") or 0) if booking else None,
         )
 
 

@@ -202,12 +202,17 @@ async def _readiness(uow: ItineraryUnitOfWork, itinerary: Itinerary) -> tuple[Re
     """Confirmed required bookings out of those required, and each item's booking, from booking events."""
     bookings = await uow.bookings(itinerary.tenant_id).for_itinerary(itinerary.id)
     by_item: dict[str, dict] = {}
-    for booking in sorted(bookings, key=lambda b: b.get("status") == "confirmed"):
+    for booking in sorted(bookings, key=_booking_weight):
         if booking.get("item_id"):
-            by_item[booking["item_id"]] = booking  # a confirmed booking wins over a pending one for the item
+            by_item[booking["item_id"]] = booking  # the item shows its confirmed booking, else an open one
     required = itinerary.required_bookings()
     confirmed = sum(1 for item in required if by_item.get(item.id, {}).get("status") == "confirmed")
     return Readiness(confirmed, len(required)), by_item
+
+
+def _booking_weight(booking: dict) -> int:
+    status = booking.get("status")
+    return 2 if status == "confirmed" else 0 if status in ("declined", "expired", "cancelled") else 1
 
 
 async def move_stage(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, stage: str,
@@ -246,13 +251,17 @@ async def _apply_due_moves(uow: ItineraryUnitOfWork, itinerary: Itinerary, now: 
     return len(moves)
 
 
-async def record_booking(event: booking_events.BookingRequested | booking_events.BookingConfirmed,
-                         uow: ItineraryUnitOfWork) -> None:
+async def record_booking(event: booking_events.BookingRequested | booking_events.BookingConfirmed
+                         | booking_events.BookingDeclined | booking_events.BookingExpired
+                         | booking_events.BookingAmendmentRequested | booking_events.BookingCancellationRequested
+                         | booking_events.BookingCancelled | booking_events.BookingRequirementsAcknowledged
+                         | booking_events.BookingNeedsAttention, uow: ItineraryUnitOfWork) -> None:
     """Each item's booking status; the last confirmation a trip needed moves it to booked."""
     data = event.data
     applied = await uow.bookings(event.tenant_id).apply(data.booking_id, event.aggregate_version, {
         "itinerary_id": data.itinerary_id, "item_id": data.item_id, "status": data.status,
-        "vendor_name": data.vendor_name, "confirmation_code": data.confirmation_code})
+        "vendor_name": data.vendor_name, "confirmation_code": data.confirmation_code, "attention": data.attention,
+        "requirements_pending": sum(1 for line in data.requirements if line.acknowledged_at is None)})
     itinerary = await uow.itineraries(event.tenant_id).get(data.itinerary_id)
     if applied and itinerary is not None:
         await _apply_due_moves(uow, itinerary, utc_now())

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from notify.domain.supplier_messages import render_supplier
 from trip_shared.agency import AgencyProfile
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
@@ -40,7 +41,7 @@ class Notification:
     tenant_id: str
     kind: str
     itinerary_id: str | None
-    customer_id: str
+    customer_id: str  # the recipient: a customer, or for a supplier message the supplier
     source_event_id: str
     trace_context: dict
     details: dict = field(default_factory=dict)
@@ -54,6 +55,17 @@ class Notification:
     next_attempt_at: datetime = field(default_factory=utc_now)
     created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
+    audience: str = "client"  # or "supplier"
+
+    def address_supplier(self, booking: dict, message: dict, agency: AgencyProfile | None) -> None:
+        """A supplier message goes to the address the booking service gave, in the supplier's language."""
+        self.audience, self.language = "supplier", message.get("language") or "en"
+        self.subject, self.body = render_supplier(self.kind, self.language, booking, message, agency)
+        self.recipient = message.get("email")
+        if not self.recipient:
+            self.status = "no_address"
+            return
+        self.status, self.next_attempt_at = "pending", utc_now()
 
     def address(self, contact: Contact | None, trip: Trip | None, agency: AgencyProfile | None = None) -> None:
         """Decide where it goes (the contact's first address, unless the message names its own ``to_address``,

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 from notify.service_layer.services import NotifyHandlers
-from trip_shared.contracts.booking import BookingConfirmed
+from trip_shared.contracts.booking import (
+    BookingAmendmentRequested,
+    BookingCancellationRequested,
+    BookingConfirmed,
+    BookingRequested,
+)
 from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
@@ -36,6 +41,8 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(handlers.membership_changed)
     consumer.handles(BookingConfirmed)(handlers.booking_confirmed)
+    for contract in (BookingRequested, BookingAmendmentRequested, BookingCancellationRequested):
+        consumer.handles(contract)(handlers.supplier_message)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)

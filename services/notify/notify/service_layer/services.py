@@ -10,7 +10,12 @@ from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.agency import AgencyProfile, AgencyProfiles
-from trip_shared.contracts.booking import BookingConfirmed
+from trip_shared.contracts.booking import (
+    BookingAmendmentRequested,
+    BookingCancellationRequested,
+    BookingConfirmed,
+    BookingRequested,
+)
 from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
@@ -32,6 +37,7 @@ from trip_shared.contracts.itinerary import (
     ProposalSent,
 )
 from trip_shared.errors import NotFoundError
+from trip_shared.local_time import span_label
 from trip_shared.privacy import confirm_erasure
 
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
@@ -164,12 +170,36 @@ class NotifyHandlers:
         await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "proposal_answered", pocs,
                            _trip(data.itinerary), data.model_dump(include={"outcome", "option_title", "comment"}))
 
+    async def supplier_message(self, event: BookingRequested | BookingAmendmentRequested
+                               | BookingCancellationRequested, uow: NotifyUnitOfWork) -> None:
+        """A request, amendment or cancellation the supplier must get: e-mailed with its answer link (webhook
+        suppliers are reached by their webhook, not here)."""
+        message = event.to_supplier
+        if message is None or message.channel != "email":
+            return
+        kind = f"supplier_{message.kind}"
+        notification = Notification(
+            id=notification_id(str(event.event_id), message.supplier_id, kind), tenant_id=event.tenant_id,
+            kind=kind, itinerary_id=event.data.itinerary_id, customer_id=message.supplier_id,
+            source_event_id=str(event.event_id), trace_context=_current_trace(),
+            details={"booking_id": event.data.booking_id, "round": event.data.round})
+        notification.address_supplier(event.data.model_dump(mode="json"), message.model_dump(mode="json"),
+                                      self._agency(event.tenant_id))
+        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
+            self._send_after_commit(uow, [notification.id])
+
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
         """Every POC of the trip hears that a vendor confirmed; if none is known yet, it waits for them."""
-        update = {"_id": f"booking_confirmed:{event.event_id}", "itinerary_id": event.data.itinerary_id,
+        data = event.data
+        service = data.service
+        description = data.description or (
+            f"{service.title}, {span_label(service.start, service.end, service.timezone, service.end_timezone, 'en')}"
+            if service else None)
+        update = {"_id": f"booking_confirmed:{event.event_id}", "itinerary_id": data.itinerary_id,
                   "kind": "booking_confirmed", "source_event_id": str(event.event_id),
                   "trace_context": _current_trace(),
-                  "details": event.data.model_dump(include={"vendor_name", "confirmation_code", "description"})}
+                  "details": {"vendor_name": data.vendor_name, "confirmation_code": data.confirmation_code,
+                              "description": description}}
         trip, members = await uow.read_models(event.tenant_id).trip(event.data.itinerary_id)
         pocs = [member["customer_id"] for member in members if member["is_poc"]]
         if not pocs:

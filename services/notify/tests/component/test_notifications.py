@@ -396,3 +396,55 @@ async def test_a_new_address_is_confirmed_by_a_message_to_that_address_not_to_th
     [message] = smtp.to("mei.new@example.com")
     assert smtp.subject(message) == "请确认您的电子邮箱" and smtp.to("mei@example.com") == []
     assert "https://customers.example/forms/email/tok" in message.get_payload(decode=True).decode()
+
+
+async def test_a_supplier_gets_the_request_in_its_language_with_its_answer_link(service, smtp):
+    from trip_shared.contracts.booking import (
+        BookingDetails,
+        BookingRequested,
+        RequestedService,
+        RequirementLine,
+        SupplierMessage,
+    )
+    from trip_shared.contracts.itinerary import Place
+
+    def requested(language, supplier_id, email="reserve@karyo.example"):
+        return BookingRequested(
+            tenant_id="tenant-a", aggregate_id=f"b-{supplier_id}", aggregate_version=1, trip_id="it-1",
+            producer="booking",
+            data=BookingDetails(
+                booking_id=f"b-{supplier_id}", itinerary_id="it-1", vendor_name="Gion Karyo",
+                service=RequestedService(kind="dining", title="Kaiseki dinner", timezone="Asia/Tokyo",
+                                         start="2027-10-02T19:00", end="2027-10-02T21:00",
+                                         place=Place(address="Gion, Kyoto")),
+                party_adults=2, party_children=1, traveller_names=["Ana Silva", "Ben Silva"],
+                requirements=[RequirementLine(requirement_id="r1", traveller_name="Ana Silva", kind="dietary",
+                                              text="vegetarian")],
+                respond_by=datetime(2027, 8, 20, 9, tzinfo=UTC)),
+            to_supplier=SupplierMessage(kind="request", supplier_id=supplier_id, supplier_name="Gion Karyo",
+                                        channel="email", language=language, email=email,
+                                        contact_name="Reservations", vendor_note="A quiet table, please",
+                                        response_url=f"http://booking.test/supplier/bookings/{supplier_id}-token"))
+
+    english = requested("en", "s1")
+    await service.publish(english)
+    await service.publish(english)  # redelivered: one e-mail
+    await service.publish(requested("zh-Hans", "s2", email="yoyaku@karyo.example"))
+    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
+    await asyncio.sleep(0.2)
+    [mail] = smtp.to("reserve@karyo.example")
+    text = mail.get_payload(decode=True).decode()
+    assert smtp.subject(mail).startswith("Booking request: Kaiseki dinner · Sat 02 Oct 2027, 19:00 (Asia/Tokyo)")
+    for shown in ("Dear Reservations,", "Lotus & Maple Travel would like to book", "Where: Gion, Kyoto",
+                  "Party: 2 adult(s), 1 child(ren)", "Travellers: Ana Silva, Ben Silva",
+                  "  - Dietary — Ana Silva: vegetarian", "Note: A quiet table, please",
+                  "Please answer by: Fri 20 Aug 2027, 18:00 (Asia/Tokyo)",
+                  "http://booking.test/supplier/bookings/s1-token", "+86 21 5555 0100"):
+        assert shown in text, shown
+    assert "On-trip support" not in text, "a supplier is not a traveller: it gets the agency's contacts only"
+    [chinese] = smtp.to("yoyaku@karyo.example")
+    assert smtp.subject(chinese).startswith("预订请求: Kaiseki dinner")
+    body = chinese.get_payload(decode=True).decode()
+    assert "2027年10月2日 周六, 19:00 (Asia/Tokyo)" in body and "饮食 — Ana Silva: vegetarian" in body
+    [record] = [r for r in await listed(service) if r["customer_id"] == "s1"]
+    assert record["kind"] == "supplier_request" and record["status"] == "sent"

@@ -1,0 +1,41 @@
+"""Dates and times as people on the ground read them: in the place's own zone, the zone named, in their language."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+UNTIMED = {"en": "any time", "zh-Hans": "全天"}
+
+
+def long_date(day: date, language: str) -> str:
+    if language == "zh-Hans":
+        return f"{day.year}年{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]}"
+    return day.strftime("%a %d %b %Y")
+
+
+def span_label(start: str | None, end: str | None, timezone: str | None, end_timezone: str | None,
+               language: str) -> str:
+    """A local start and end (ISO local times, or days for an untimed service): "Sat 02 Oct 2027, 19:00
+    (Asia/Tokyo) – 21:00 (Asia/Tokyo)"; a different end day or zone is spelled out."""
+    if not start:
+        return "—"
+    if len(start) == 10:
+        text = f"{long_date(date.fromisoformat(start), language)} · {UNTIMED.get(language, UNTIMED['en'])}"
+    else:
+        moment = datetime.fromisoformat(start)
+        text = f"{long_date(moment.date(), language)}, {moment:%H:%M} ({timezone})"
+    if end:
+        if len(end) == 10:
+            text += f" – {long_date(date.fromisoformat(end), language)}"
+        else:
+            moment = datetime.fromisoformat(end)
+            day = "" if start[:10] == end[:10] else f"{long_date(moment.date(), language)}, "
+            text += f" – {day}{moment:%H:%M} ({end_timezone or timezone})"
+    return text
+
+
+def instant_label(instant: datetime, timezone: str | None, language: str) -> str:
+    """An instant (a deadline) in the zone of the place it concerns, named."""
+    zone = timezone or "UTC"
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{long_date(local.date(), language)}, {local:%H:%M} ({zone})"
