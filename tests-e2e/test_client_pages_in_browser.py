@@ -51,6 +51,8 @@ def family_trip(api, stack):
     parent = api.ok("POST", "customers", "/v1/customers", 201, json={
         "first_name": "Wei", "last_name": "Chen", "email": email, "preferred_language": "zh-Hans"})
     child = api.ok("POST", "customers", "/v1/customers", 201, json={"first_name": "Lin", "last_name": "Chen"})
+    api.ok("POST", "customers", f"/v1/customers/{parent['id']}/consultations", 201,
+           json={"dietary": ["no pork"], "accessibility": ["a stroller for a 3-year-old"]})
     itinerary = api.ok("POST", "itinerary", "/v1/itineraries", 201,
                        json={"title": unique("Tokyo and Kyoto with the kids "), "start_date": "2027-04-01",
                              "end_date": "2027-04-06"})
@@ -81,8 +83,21 @@ def family_trip(api, stack):
     text = mail.get_payload(decode=True).decode()
     proposal_url = re.search(r"(http://\S+/proposals/\S+)", text).group(1)
     share = api.ok("POST", "itinerary", f"{base}/share-link", 201)
-    return {"proposal": proposal_url, "trip": share["url"], "trip_zh": share["url"] + "?lang=zh-Hans",
-            "mail": text}
+    pages = {"proposal": proposal_url, "trip": share["url"], "trip_zh": share["url"] + "?lang=zh-Hans", "mail": text}
+    # The suppliers' pages: the hotel answers in Chinese, the car company in English.
+    for page_name, item_id, language in (("supplier_zh", ids[1], "zh-Hans"), ("supplier", ids[2], "en")):
+        address = f"{unique('supplier')}@example.com"
+        supplier = api.ok("POST", "booking", "/v1/suppliers", 201, json={
+            "name": unique("Supplier "), "kind": "other", "language": language, "notes": INTERNAL,
+            "contacts": [{"email": address}]})
+        eventually(lambda: api.request("POST", "booking", "/v1/bookings", json={  # noqa: B023
+            "itinerary_id": itinerary["id"], "item_id": item_id, "supplier_id": supplier["id"],  # noqa: B023
+            "price": {"amount": "84000", "currency": "JPY"}, "vendor_note": "A family of three, one child",
+            "respond_by": "2027-03-01T09:00:00Z"}).status_code == 201, message="booking never knew the trip")
+        [request] = eventually(lambda: mails_to(stack.maildir, address), message="no request e-mail")  # noqa: B023
+        pages[page_name] = re.search(r"(http://\S+/supplier/bookings/\S+)",
+                                     request.get_payload(decode=True).decode()).group(1)
+    return pages
 
 
 def screenshot_dir(tmp_path_factory) -> Path:
@@ -91,7 +106,7 @@ def screenshot_dir(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("page_name", ["trip", "trip_zh", "proposal"])
+@pytest.mark.parametrize("page_name", ["trip", "trip_zh", "proposal", "supplier", "supplier_zh"])
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_client_pages_fit_a_phone_and_a_desktop(browser, family_trip, page_name, device, tmp_path_factory):
     context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900},

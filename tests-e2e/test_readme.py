@@ -31,5 +31,6 @@ def test_the_readme_trip_flow_runs_as_written_from_customer_to_feedback(stack, r
     assert lines[0] == "Chen"
     assert "30 min" in lines[2], lines  # the tight connection after landing
     assert lines[3] == "feasibility-errors"
-    assert lines[4:] == ["确认此方案", "approved", "booked", "2", "5"], lines
+    assert lines[4:] == ["确认此方案", "approved", "2027-10-01T19:00", "Fri 01 Oct 2027, 19:00 (Europe/London)",
+                         "number BA-7KQ2", "booked", "2", "5"], lines
     assert (tmp_path / "trip.pdf").read_bytes().startswith(b"%PDF-")

@@ -41,12 +41,24 @@ class AgencyProfile:
         return lines
 
 
+    def supplier_lines(self, language: str) -> list[str]:
+        """How a supplier reaches the agency about a booking: its name, its desk, its line that never closes."""
+        words = _WORDS.get(language, _WORDS["en"])
+        contacts = [words[name].format(value=getattr(self, name))
+                    for name in ("support_phone", "support_email") if getattr(self, name)]
+        lines = [words["supplier_contact"].format(name=self.name) + " · ".join(contacts)] if contacts else [self.name]
+        if self.emergency_phone:
+            lines.append(words["emergency_phone"].format(value=self.emergency_phone))
+        return lines
+
+
 _WORDS = {
     "en": {"agency": "Your trip is arranged by {name}.", "support": "On-trip support: ",
            "support_phone": "phone {value}", "support_email": "e-mail {value}", "messaging": "{value}",
-           "emergency_phone": "24/7 emergency line: {value}"},
+           "emergency_phone": "24/7 emergency line: {value}", "supplier_contact": "{name}: "},
     "zh-Hans": {"agency": "本行程由{name}为您安排。", "support": "行程中联系我们：", "support_phone": "电话 {value}",
-                "support_email": "邮箱 {value}", "messaging": "{value}", "emergency_phone": "24小时紧急电话：{value}"},
+                "support_email": "邮箱 {value}", "messaging": "{value}", "emergency_phone": "24小时紧急电话：{value}",
+                "supplier_contact": "{name}："},
 }
 
 

@@ -200,7 +200,7 @@ def _page(request: Request, booking: Booking, round_: int, token: str, *, messag
         body += f"<p>{escape(text['answered'])}</p>"
     if agency:
         body += '<section class="about">' + "".join(f"<p>{escape(line)}</p>"
-                                                    for line in agency.support_lines(language)[1:]) + "</section>"
+                                                    for line in agency.supplier_lines(language)) + "</section>"
     return html_page(language, f"{text[kind]} · {service.get('title') or ''}", body, style=STYLE, status=status)
 
 

@@ -288,9 +288,11 @@ async def test_the_supplier_sees_the_request_in_local_time_and_confirms_with_req
     for shown in ("Booking request", "Kaiseki dinner at Gion Karyo", "Sat 02 Oct 2027, 19:00 (Asia/Tokyo)",
                   "21:00 (Asia/Tokyo)", "Gion, Kyoto", "2 adult(s), 1 child(ren)", "Ana Silva, Ben Silva",
                   "Dietary — Ana Silva: vegetarian", "Accessibility — Ana Silva: wheelchair user",
-                  "Anniversary: a quiet table", "Fri 20 Aug 2027, 18:00 (Asia/Tokyo)", "Lotus &amp; Maple Travel"):
+                  "Anniversary: a quiet table", "Fri 20 Aug 2027, 18:00 (Asia/Tokyo)", "From Lotus &amp; Maple Travel",
+                  "Lotus &amp; Maple Travel: phone +86 21 5555 0100 · e-mail care@lotusmaple.example"):
         assert shown in html, shown
     assert "Pays commission" not in html, "the agency's own notes on the supplier never reach it"
+    assert "On-trip support" not in html, "a supplier is not a traveller"
     first, second = booking["requirements"][0]["id"], booking["requirements"][1]["id"]
     answer = {"action": "confirm", "confirmation_code": "GK-77", "confirmed_amount": "64000",
               "confirmed_currency": "JPY", "acknowledge": [first, second]}

@@ -94,7 +94,5 @@ def render_supplier(kind: str, language: str, booking: dict, message: dict,
                   for r in requirements]
     if message.get("response_url"):
         lines += ["", words["link"], message["response_url"]]
-    lines += ["", words["thanks"], agency_name]
-    if agency:
-        lines += [contact for contact in (agency.support_phone, agency.support_email) if contact]
+    lines += ["", words["thanks"]] + (agency.supplier_lines(language) if agency else [agency_name])
     return subject, "\n".join(lines) + "\n"

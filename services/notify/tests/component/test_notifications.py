@@ -439,7 +439,9 @@ async def test_a_supplier_gets_the_request_in_its_language_with_its_answer_link(
                   "Party: 2 adult(s), 1 child(ren)", "Travellers: Ana Silva, Ben Silva",
                   "  - Dietary — Ana Silva: vegetarian", "Note: A quiet table, please",
                   "Please answer by: Fri 20 Aug 2027, 18:00 (Asia/Tokyo)",
-                  "http://booking.test/supplier/bookings/s1-token", "+86 21 5555 0100"):
+                  "http://booking.test/supplier/bookings/s1-token",
+                  "Lotus & Maple Travel: phone +86 21 5555 0100 · e-mail care@lotusmaple.example",
+                  "24/7 emergency line: +86 21 5555 0199"):
         assert shown in text, shown
     assert "On-trip support" not in text, "a supplier is not a traveller: it gets the agency's contacts only"
     [chinese] = smtp.to("yoyaku@karyo.example")
