@@ -6,6 +6,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from booking.adapters.repository import ensure_indexes
 from booking.entrypoints import api, consumers, supplier_api, supplier_pages
+from booking.service_layer import services
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
@@ -25,4 +26,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     )
     app.state.link_signer = LinkSigner(settings.link_signing_secret)
     app.state.response_links = supplier_pages.response_link_maker(app.state.link_signer, settings.base_url)
+    # Suppliers who have not answered are chased, then the planner told; confirmed bookings are reconfirmed.
+    runtime.run_periodically(lambda: services.follow_up_due(runtime.transaction, app.state.response_links), 60.0,
+                             "follow-up-clock")
     return app

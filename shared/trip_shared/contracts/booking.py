@@ -82,6 +82,8 @@ class BookingDetails(Payload):
     attention: Literal["amendment", "cancellation"] | None = Field(
         None, description="The trip changed since the supplier was told: an amendment or a cancellation is due.")
     attention_changes: list[str] = Field(default_factory=list)
+    chases: int = Field(0, description="Reminders sent for the current round.")
+    reconfirmed_at: datetime | None = None
     actor: str | None = Field(None, description="Who made this move: a staff member, 'supplier' or 'system'.")
     channel: str | None = Field(None, description="Through which: api, phone, email, webhook or system.")
 
@@ -168,4 +170,34 @@ class BookingNeedsAttention(_BookingEvent):
 
     TOPIC = "booking.attention_changed"
     event_type: Literal["booking.attention_changed"] = "booking.attention_changed"
+    data: BookingState
+
+
+class BookingSupplierReminded(_BookingEvent):
+    """A reminder of an unanswered message (to_supplier.kind reminder), or a reconfirmation request before the
+    service (reconfirmation); notify delivers it."""
+
+    TOPIC = "booking.supplier_reminded"
+    event_type: Literal["booking.supplier_reminded"] = "booking.supplier_reminded"
+    data: BookingState
+    to_supplier: SupplierMessage | None = None
+
+
+class Escalation(Payload):
+    reason: str = Field(description="Why a person must act, in words.")
+    notify_email: str | None = Field(None, description="The agency's planners' desk (booking settings).")
+
+
+class BookingEscalated(_BookingEvent):
+    """A supplier did not answer after every reminder: the planner must call them."""
+
+    TOPIC = "booking.escalated"
+    event_type: Literal["booking.escalated"] = "booking.escalated"
+    data: BookingState
+    escalation: Escalation
+
+
+class BookingReconfirmed(_BookingEvent):
+    TOPIC = "booking.reconfirmed"
+    event_type: Literal["booking.reconfirmed"] = "booking.reconfirmed"
     data: BookingState

@@ -61,6 +61,11 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(booking.BookingCancelled, "booking", "A supplier confirmed a cancellation, with its reference."),
     _spec(booking.BookingRequirementsAcknowledged, "booking", "A supplier acknowledged travellers' special "
                                                               "requirements."),
+    _spec(booking.BookingSupplierReminded, "booking", "A supplier was reminded of an unanswered message, or asked to "
+                                                      "reconfirm before the service."),
+    _spec(booking.BookingEscalated, "booking", "A supplier did not answer after every reminder: the planner must "
+                                               "act."),
+    _spec(booking.BookingReconfirmed, "booking", "A supplier reconfirmed a booking before the service."),
     _spec(booking.BookingNeedsAttention, "booking", "The trip changed under a booking: an amendment or a "
                                                     "cancellation is due (or no longer is)."),
     _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),

@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
+from booking.domain.follow_up import BookingSettings
 from booking.domain.model import Booking, Deposit, Money, RequirementLine, Transition
 from booking.domain.suppliers import Contact, Supplier
+from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
-BOOKINGS, KNOWN_ITINERARIES, SUPPLIERS = "bookings", "known_itineraries", "suppliers"
+BOOKINGS, KNOWN_ITINERARIES, SUPPLIERS, SETTINGS = "bookings", "known_itineraries", "suppliers", "booking_settings"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", ASCENDING)])
-    await db[BOOKINGS].create_index([("status", ASCENDING), ("respond_by", ASCENDING)])
+    await db[BOOKINGS].create_index([("follow_up_at", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[SUPPLIERS].create_index([("tenant_id", ASCENDING), ("name_key", ASCENDING)])
 
@@ -57,6 +60,15 @@ class BookingRepository:
     async def save(self, booking: Booking, expected_version: int) -> None:
         await self._bookings.replace_at_version(booking.id, expected_version, _to_document(booking), "booking")
 
+    async def open_ones(self) -> list[Booking]:
+        cursor = self._bookings.find({"status": {"$in": ["requested", "confirmed", "amendment_requested",
+                                                         "cancellation_requested"]}})
+        return [_from_document(doc) async for doc in cursor]
+
+    async def for_itineraries(self, itinerary_ids: list[str]) -> list[Booking]:
+        cursor = self._bookings.find({"itinerary_id": {"$in": itinerary_ids}}).sort("created_at", ASCENDING)
+        return [_from_document(doc) async for doc in cursor]
+
     async def for_itinerary(self, itinerary_id: str) -> list[Booking]:
         cursor = self._bookings.find({"itinerary_id": itinerary_id}).sort("created_at", ASCENDING)
         return [_from_document(doc) async for doc in cursor]
@@ -64,6 +76,39 @@ class BookingRepository:
     async def with_traveller(self, customer_id: str) -> list[Booking]:
         cursor = self._bookings.find({"travellers.customer_id": customer_id})
         return [_from_document(doc) async for doc in cursor]
+
+
+async def due_for_follow_up(db: AsyncDatabase, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+    """(tenant, booking) pairs whose follow-up time has come, across every agency: the clock's one query."""
+    cursor = db[BOOKINGS].find({"follow_up_at": {"$lte": now}}, projection={"tenant_id": 1}) \
+        .sort("follow_up_at", ASCENDING).limit(limit)
+    return [(doc["tenant_id"], doc["_id"]) async for doc in cursor]
+
+
+class SettingsRepository:
+    """One document per agency: how its bookings are followed up."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._settings = collection
+        self._id = collection.tenant_id  # _id is unique across agencies
+
+    async def get(self) -> BookingSettings:
+        document = await self._settings.find_one({"_id": self._id})
+        if not document:
+            return BookingSettings()
+        return BookingSettings(**{k: v for k, v in document.items() if k not in ("_id", "tenant_id")})
+
+    async def save(self, settings: BookingSettings) -> None:
+        previous = settings.version - 1
+        document = {"_id": self._id, **asdict(settings)}
+        if previous == 0:
+            try:
+                await self._settings.insert_one(document)
+            except DuplicateKeyError:
+                raise ConflictError("The settings were changed by someone else meanwhile; reload and retry.",
+                                    code="concurrent-update") from None
+        else:
+            await self._settings.replace_at_version(self._id, previous, document, "booking settings")
 
 
 class KnownItineraries:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from booking.domain.follow_up import BookingSettings, chase_interval, reconfirm_from
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError
 
@@ -125,6 +126,14 @@ class Booking:
     attention: str | None = None  # None, "amendment" or "cancellation"
     attention_changes: list[str] = field(default_factory=list)
     history: list[Transition] = field(default_factory=list)
+    # Following up: when the current round's message (or its last reminder) went, how many reminders, whether the
+    # planner was told, and the reconfirmation before the service. ``follow_up_at`` is when the clock looks again.
+    last_message_at: datetime | None = None
+    chases: int = 0
+    escalated_at: datetime | None = None
+    reconfirmation_requested_at: datetime | None = None
+    reconfirmed_at: datetime | None = None
+    follow_up_at: datetime | None = None
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
 
@@ -152,7 +161,11 @@ class Booking:
                       respond_by=respond_by, created_at=now)
         booking._tell(item, travellers, party)
         booking.history.append(Transition(now, actor, "api", None, "requested"))
+        booking._new_round(now)
         return booking
+
+    def _new_round(self, now: datetime) -> None:
+        self.last_message_at, self.chases, self.escalated_at = now, 0, None
 
     def _tell(self, item: dict, travellers: list[dict], party: dict | None) -> None:
         """What the supplier is (now) told: the service, the party and each need, acknowledged afresh."""
@@ -268,6 +281,8 @@ class Booking:
         self.amendment_changes, self.amendment_reason = changes, _text(reason, "reason")
         self.attention, self.attention_changes = None, []
         self.round += 1
+        self._new_round(now)
+        self.reconfirmation_requested_at = self.reconfirmed_at = None
         note = "; ".join(changes)
         if self.status == "requested":
             self.history.append(Transition(now, actor, "api", "requested", "requested", f"request re-sent: {note}"))
@@ -283,7 +298,9 @@ class Booking:
         self.cancellation_reason = reason
         self.attention, self.attention_changes = None, []
         self.round += 1
-        self._move("cancellation_requested", actor, "api", reason, now or utc_now())
+        now = now or utc_now()
+        self._new_round(now)
+        self._move("cancellation_requested", actor, "api", reason, now)
 
     def confirm_cancellation(self, reference: str, *, actor: str, channel: str,
                              now: datetime | None = None) -> bool:
@@ -338,6 +355,71 @@ class Booking:
         self.requirements = [line for line in self.requirements if line.traveller_id != customer_id]
         self.travellers = [t for t in self.travellers if t["customer_id"] != customer_id]
         self.version += 1
+
+    # --- following up -------------------------------------------------------------------------------------------
+
+    @property
+    def service_starts_at(self) -> datetime | None:
+        starts_at = (self.service or {}).get("starts_at")
+        if isinstance(starts_at, str):
+            return datetime.fromisoformat(starts_at)
+        return starts_at
+
+    def due(self, now: datetime, settings: BookingSettings) -> str | None:
+        """The one follow-up step due now: expire, chase, escalate or reconfirm."""
+        if self.status == "requested" and self.respond_by is not None and self.respond_by <= now:
+            return "expire"
+        if self.status in AWAITING and self.escalated_at is None and self.last_message_at is not None \
+                and now >= self.last_message_at + chase_interval(settings):
+            return "chase" if self.chases < settings.chases_before_escalation else "escalate"
+        if self.status == "confirmed" and self.reconfirmation_requested_at is None and self.service_starts_at:
+            start = reconfirm_from(self.service_starts_at, settings)
+            if start is not None and start <= now < self.service_starts_at:
+                return "reconfirm"
+        return None
+
+    def schedule(self, settings: BookingSettings) -> None:
+        """When the clock should look at this booking next (None: nothing will be due on its own)."""
+        times = []
+        if self.status == "requested" and self.respond_by is not None:
+            times.append(self.respond_by)
+        if self.status in AWAITING and self.escalated_at is None and self.last_message_at is not None:
+            times.append(self.last_message_at + chase_interval(settings))
+        if self.status == "confirmed" and self.reconfirmation_requested_at is None and self.service_starts_at:
+            start = reconfirm_from(self.service_starts_at, settings)
+            if start is not None:
+                times.append(start)
+        self.follow_up_at = min(times) if times else None
+
+    def chase(self, now: datetime) -> None:
+        self.chases += 1
+        self.last_message_at = now
+        self.history.append(Transition(now, "system", "system", self.status, self.status,
+                                       f"reminder {self.chases} sent"))
+        self.version += 1
+
+    def escalate(self, now: datetime) -> None:
+        self.escalated_at = now
+        self.history.append(Transition(now, "system", "system", self.status, self.status,
+                                       f"no answer after {self.chases} reminder(s): the planner is told"))
+        self.version += 1
+
+    def request_reconfirmation(self, now: datetime) -> None:
+        self.reconfirmation_requested_at = now
+        self.history.append(Transition(now, "system", "system", self.status, self.status,
+                                       "reconfirmation requested"))
+        self.version += 1
+
+    def reconfirm(self, *, actor: str, channel: str, now: datetime | None = None) -> bool:
+        """The supplier says the confirmed booking still stands; False when it already said so."""
+        self._require("reconfirm", "confirmed")
+        if self.reconfirmed_at is not None:
+            return False
+        now = now or utc_now()
+        self.reconfirmed_at = now
+        self.history.append(Transition(now, actor, channel, self.status, self.status, "reconfirmed"))
+        self.version += 1
+        return True
 
     # --- plumbing -----------------------------------------------------------------------------------------------
 

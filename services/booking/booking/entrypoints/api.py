@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from booking.domain.model import Booking, Deposit, Money
 from booking.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
-from trip_shared.web.fields import Line, Text
+from trip_shared.web.fields import Line, Text, refuse_nulls
 
 router = v1_router(tags=["bookings"])
 Amount = Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", max_length=15,
@@ -157,6 +157,10 @@ class BookingOut(BaseModel):
     attention: str | None = Field(description="amendment or cancellation: the trip changed since the supplier "
                                               "was told, and one call sends it.")
     attention_changes: list[str]
+    chases: int = Field(description="Reminders sent for the current message.")
+    escalated_at: datetime | None
+    reconfirmation_requested_at: datetime | None
+    reconfirmed_at: datetime | None
     history: list[TransitionOut]
     description: str | None
     version: int
@@ -187,6 +191,27 @@ class Skipped(BaseModel):
 class TripRequestsOut(BaseModel):
     requested: list[BookingOut]
     skipped: list[Skipped] = Field(description="Items that need a booking but were not requested, and why.")
+
+
+class BookingSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "chase_after_hours": 24, "chases_before_escalation": 2, "reconfirm_days_before": 3,
+        "escalation_email": "planners@agency.example"}]})
+    chase_after_hours: int | None = Field(None, ge=1, le=720, description="From a message to each reminder.")
+    chases_before_escalation: int | None = Field(None, ge=0, le=10,
+                                                 description="Reminders before the planner is told.")
+    reconfirm_days_before: int | None = Field(None, ge=0, le=60,
+                                              description="Days before the service to ask for a reconfirmation; "
+                                                          "0: never.")
+    escalation_email: Line | None = Field(None, max_length=200, description="The planners' desk for escalations.")
+
+
+class BookingSettingsOut(BaseModel):
+    chase_after_hours: int
+    chases_before_escalation: int
+    reconfirm_days_before: int
+    escalation_email: str | None
+    version: int
 
 
 def _transaction(request: Request):
@@ -301,3 +326,18 @@ async def list_bookings(request: Request, itinerary_id: str = Query(min_length=1
 async def get_booking(booking_id: str, request: Request,
                       principal: Principal = require("bookings:read")) -> BookingOut:
     return BookingOut.of(await services.get_booking(_transaction(request), principal.tenant_id, booking_id))
+
+
+@router.get("/booking-settings", response_model=BookingSettingsOut)
+async def get_settings(request: Request, principal: Principal = require("bookings:read")) -> BookingSettingsOut:
+    """How the agency's bookings are followed up (defaults until it sets its own)."""
+    return BookingSettingsOut(**vars(await services.get_settings(_transaction(request), principal.tenant_id)))
+
+
+@router.patch("/booking-settings", response_model=BookingSettingsOut)
+async def change_settings(body: BookingSettingsIn, request: Request,
+                          principal: Principal = require("bookings:write")) -> BookingSettingsOut:
+    changes = refuse_nulls(body.model_dump(exclude_unset=True), "chase_after_hours", "chases_before_escalation",
+                           "reconfirm_days_before")
+    return BookingSettingsOut(**vars(await services.change_settings(_transaction(request), principal.tenant_id,
+                                                                    changes)))

@@ -40,6 +40,9 @@ TEXT = {
            "confirmed_price": "Confirmed price (if different)", "currency": "Currency", "decline": "Decline",
            "decline_reason": "Why you cannot take it", "alternative": "What you can offer instead (optional)",
            "send_confirm": "Confirm the booking", "send_decline": "Decline", "acknowledge": "Acknowledge",
+           "reconfirm": "Reconfirmation", "reconfirm_hint": "The service is soon: please reconfirm booking {code} "
+           "still stands as shown (if anything changed, call the agency).", "send_reconfirm": "Reconfirm",
+           "thanks_reconfirmed": "Thank you: reconfirmed.",
            "cancel_reference": "Your cancellation reference", "send_cancel": "Confirm the cancellation",
            "thanks_confirmed": "Thank you: booking confirmed, number {code}.",
            "thanks_declined": "Thank you: the agency knows you cannot take it.",
@@ -65,6 +68,9 @@ TEXT = {
                 "confirmed_price": "确认价格（如有不同）", "currency": "币种", "decline": "婉拒",
                 "decline_reason": "无法接待的原因", "alternative": "可提供的替代方案（选填）",
                 "send_confirm": "确认预订", "send_decline": "婉拒", "acknowledge": "确认需求",
+                "reconfirm": "再次确认", "reconfirm_hint": "服务日期临近：请再次确认预订 {code} 仍按上述内容有效"
+                "（如有变化，请致电旅行社）。", "send_reconfirm": "再次确认",
+                "thanks_reconfirmed": "谢谢！已再次确认。",
                 "cancel_reference": "您的取消编号", "send_cancel": "确认取消",
                 "thanks_confirmed": "谢谢！预订已确认，确认号 {code}。",
                 "thanks_declined": "谢谢！旅行社已知悉您无法接待。",
@@ -196,6 +202,12 @@ def _page(request: Request, booking: Booking, round_: int, token: str, *, messag
                  f'<input type="text" id="reference" name="cancellation_reference" maxlength="100" required>'
                  f'<button type="submit" name="action" value="cancel">{escape(text["send_cancel"])}</button>'
                  f"</fieldset></form>")
+    elif booking.status == "confirmed" and booking.reconfirmation_requested_at and not booking.reconfirmed_at \
+            and round_ == booking.round:
+        body += (f'<form method="post" action="{action}"><fieldset><legend>{escape(text["reconfirm"])}</legend>'
+                 f"<p>{escape(text['reconfirm_hint'].format(code=booking.confirmation_code))}</p>"
+                 f'<button type="submit" name="action" value="reconfirm">{escape(text["send_reconfirm"])}</button>'
+                 f"</fieldset></form>")
     elif not message:
         body += f"<p>{escape(text['answered'])}</p>"
     if agency:
@@ -285,6 +297,10 @@ async def answer(token: str, request: Request) -> HTMLResponse:
                 transaction, tenant_id, booking.id, value["cancellation_reference"], actor=actor, channel="email",
                 answering_round=round_)
             message = text["thanks_cancelled"].format(reference=booking.cancellation_reference)
+        elif action == "reconfirm":
+            booking = await services.reconfirm_booking(transaction, tenant_id, booking.id, actor=actor,
+                                                       channel="email", answering_round=round_)
+            message = text["thanks_reconfirmed"]
         elif action == "acknowledge" and form.get("acknowledge"):
             booking = await services.acknowledge_requirements(transaction, tenant_id, booking.id,
                                                               form["acknowledge"], actor=actor, channel="email",

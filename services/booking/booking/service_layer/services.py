@@ -5,9 +5,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from booking.domain.follow_up import BookingSettings
 from booking.domain.model import Booking, Deposit, Money
 from booking.domain.suppliers import Supplier
 from booking.service_layer.unit_of_work import BookingUnitOfWork
+from trip_shared.clock import utc_now
 from trip_shared.contracts import booking as events
 from trip_shared.contracts.customers import CustomerErased
 from trip_shared.contracts.itinerary import (
@@ -57,7 +59,8 @@ def details(booking: Booking, contract: type[events.BookingDetails] = events.Boo
         respond_by=booking.respond_by, round=booking.round, decline_reason=booking.decline_reason,
         alternative=booking.alternative, amendment_changes=booking.amendment_changes,
         cancellation_reason=booking.cancellation_reason, cancellation_reference=booking.cancellation_reference,
-        attention=booking.attention, attention_changes=booking.attention_changes, actor=actor, channel=channel)
+        attention=booking.attention, attention_changes=booking.attention_changes, chases=booking.chases,
+        reconfirmed_at=booking.reconfirmed_at, actor=actor, channel=channel)
 
 
 def _emit(uow: BookingUnitOfWork, booking: Booking, contract: type[events.Event], actor: str, channel: str,
@@ -123,6 +126,15 @@ def _open_for(bookings: list[Booking], item_id: str) -> Booking | None:
                                                                                     "cancelled")), None)
 
 
+async def _store(uow: BookingUnitOfWork, booking: Booking, expected_version: int | None) -> None:
+    """Save (or add, without an expected version) a booking, with when the clock should next look at it."""
+    booking.schedule(await uow.settings(booking.tenant_id).get())
+    if expected_version is None:
+        await uow.bookings(booking.tenant_id).add(booking)
+    else:
+        await uow.bookings(booking.tenant_id).save(booking, expected_version)
+
+
 # --- requests --------------------------------------------------------------------------------------------------------
 
 async def request_bookings(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
@@ -152,7 +164,7 @@ async def request_bookings(transaction: Transaction, tenant_id: str, actor: str,
                                       travellers=trip.get("travellers") or [], party=trip.get("party"),
                                       price=spec.price, deposit=spec.deposit, vendor_note=spec.vendor_note,
                                       respond_by=spec.respond_by, actor=actor)
-            await uow.bookings(tenant_id).add(booking)
+            await _store(uow, booking, None)
             _emit(uow, booking, events.BookingRequested, actor, "api",
                   to_supplier=_message(booking, supplier, "request", make_link))
             made.append(booking)
@@ -188,7 +200,7 @@ async def confirm_booking(transaction: Transaction, tenant_id: str, booking_id: 
             _emit(uow, booking, events.BookingConfirmed, actor, channel)
         _acknowledge(uow, booking, acknowledged or [], actor, channel)
         if booking.version != expected_version:
-            await uow.bookings(tenant_id).save(booking, expected_version)
+            await _store(uow, booking, expected_version)
         return booking
 
     return await transaction(work)
@@ -230,7 +242,7 @@ async def acknowledge_requirements(transaction: Transaction, tenant_id: str, boo
         expected_version = booking.version
         _acknowledge(uow, booking, requirement_ids, actor, channel)
         if booking.version != expected_version:
-            await uow.bookings(tenant_id).save(booking, expected_version)
+            await _store(uow, booking, expected_version)
         return booking
 
     return await transaction(work)
@@ -244,7 +256,7 @@ async def decline_booking(transaction: Transaction, tenant_id: str, booking_id: 
         _check_round(booking, answering_round)
         expected_version = booking.version
         if booking.decline(reason, actor=actor, channel=channel, alternative=alternative):
-            await uow.bookings(tenant_id).save(booking, expected_version)
+            await _store(uow, booking, expected_version)
             _emit(uow, booking, events.BookingDeclined, actor, channel)
         return booking
 
@@ -267,7 +279,7 @@ async def request_amendment(transaction: Transaction, tenant_id: str, booking_id
         was = booking.status
         booking.request_amendment(item, trip.get("travellers") or [], trip.get("party"), changes=changes,
                                   reason=reason, actor=actor)
-        await uow.bookings(tenant_id).save(booking, expected_version)
+        await _store(uow, booking, expected_version)
         if was == "requested":
             _emit(uow, booking, events.BookingRequested, actor, "api",
                   to_supplier=_message(booking, supplier, "request", make_link))
@@ -286,7 +298,7 @@ async def request_cancellation(transaction: Transaction, tenant_id: str, booking
         supplier = await _load_supplier(uow, tenant_id, booking.supplier_id)
         expected_version = booking.version
         booking.request_cancellation(reason, actor=actor)
-        await uow.bookings(tenant_id).save(booking, expected_version)
+        await _store(uow, booking, expected_version)
         _emit(uow, booking, events.BookingCancellationRequested, actor, "api",
               to_supplier=_message(booking, supplier, "cancellation", make_link))
         return booking
@@ -303,7 +315,7 @@ async def confirm_cancellation(transaction: Transaction, tenant_id: str, booking
             raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
         expected_version = booking.version
         if booking.confirm_cancellation(reference, actor=actor, channel=channel):
-            await uow.bookings(tenant_id).save(booking, expected_version)
+            await _store(uow, booking, expected_version)
             _emit(uow, booking, events.BookingCancelled, actor, channel)
         return booking
 
@@ -325,6 +337,77 @@ async def answer_page(transaction: Transaction, tenant_id: str, booking_id: str)
         return booking, await uow.known_itineraries(tenant_id).get(booking.itinerary_id)
 
     return await transaction(work, read_only=True)
+
+
+# --- following up: the clock's part --------------------------------------------------------------------------------
+
+async def follow_up_due(transaction: Transaction, make_link: MakeResponseLink, now: datetime | None = None) -> int:
+    """Expire, chase, escalate and reconfirm what is due; returns how many steps were taken."""
+    now = now or utc_now()
+    due = await transaction(lambda uow: uow.due_for_follow_up(now), read_only=True)
+    taken = 0
+    for tenant_id, booking_id in due:
+        async def work(uow: BookingUnitOfWork, tenant_id=tenant_id, booking_id=booking_id) -> int:
+            booking = await _load(uow, tenant_id, booking_id)
+            settings = await uow.settings(tenant_id).get()
+            expected_version = booking.version
+            step = booking.due(now, settings)
+            if step == "expire":
+                booking.expire(now)
+                _emit(uow, booking, events.BookingExpired, "system", "system")
+            elif step in ("chase", "reconfirm"):
+                supplier = await _load_supplier(uow, tenant_id, booking.supplier_id)
+                if step == "chase":
+                    booking.chase(now)
+                else:
+                    booking.request_reconfirmation(now)
+                _emit(uow, booking, events.BookingSupplierReminded, "system", "system",
+                      to_supplier=_message(booking, supplier, "reminder" if step == "chase" else "reconfirmation",
+                                           make_link))
+            elif step == "escalate":
+                booking.escalate(now)
+                _emit(uow, booking, events.BookingEscalated, "system", "system", escalation=events.Escalation(
+                    reason=f"{booking.vendor_name} has not answered ({booking.status.replace('_', ' ')}) after "
+                           f"{booking.chases} reminder(s), the last on {booking.last_message_at:%Y-%m-%d %H:%M} UTC: "
+                           "call them, or book elsewhere.", notify_email=settings.escalation_email))
+            await _store(uow, booking, expected_version)
+            return 1 if step else 0
+
+        taken += await transaction(work)
+    return taken
+
+
+async def reconfirm_booking(transaction: Transaction, tenant_id: str, booking_id: str, *, actor: str, channel: str,
+                            answering_round: int | None = None) -> Booking:
+    async def work(uow: BookingUnitOfWork) -> Booking:
+        booking = await _load(uow, tenant_id, booking_id)
+        if answering_round is not None and answering_round != booking.round:
+            raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+        expected_version = booking.version
+        if booking.reconfirm(actor=actor, channel=channel):
+            _emit(uow, booking, events.BookingReconfirmed, actor, channel)
+            await _store(uow, booking, expected_version)
+        return booking
+
+    return await transaction(work)
+
+
+async def get_settings(transaction: Transaction, tenant_id: str) -> BookingSettings:
+    return await transaction(lambda uow: uow.settings(tenant_id).get(), read_only=True)
+
+
+async def change_settings(transaction: Transaction, tenant_id: str, changes: dict) -> BookingSettings:
+    """New follow-up rules apply to the agency's open bookings at once."""
+    async def work(uow: BookingUnitOfWork) -> BookingSettings:
+        updated = (await uow.settings(tenant_id).get()).with_changes(changes)
+        await uow.settings(tenant_id).save(updated)
+        repository = uow.bookings(tenant_id)
+        for booking in await repository.open_ones():
+            booking.schedule(updated)
+            await repository.save(booking, booking.version)
+        return updated
+
+    return await transaction(work)
 
 
 # --- what booking learns from itinerary ------------------------------------------------------------------------------
@@ -362,7 +445,7 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged | Customer
         item = (trip.get("items") or {}).get(booking.item_id)
         if booking.trip_changed(item, trip.get("travellers") or [], trip.get("party"),
                                 trip_cancelled=summary.stage == "cancelled"):
-            await repository.save(booking, expected_version)
+            await _store(uow, booking, expected_version)
             _emit(uow, booking, events.BookingNeedsAttention, "system", "system")
 
 
@@ -378,7 +461,7 @@ async def customer_erased(event: CustomerErased, uow: BookingUnitOfWork) -> None
     for booking in await repository.with_traveller(customer_id):
         expected_version = booking.version
         booking.forget_traveller(customer_id)
-        await repository.save(booking, expected_version)
+        await _store(uow, booking, expected_version)
         scrubbed += 1
     confirm_erasure(uow, event, PRODUCER, ["traveller name on trips", f"{scrubbed} booking(s): name and needs"])
 

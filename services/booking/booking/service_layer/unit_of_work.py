@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from booking.adapters.repository import (
     BOOKINGS,
     KNOWN_ITINERARIES,
+    SETTINGS,
     SUPPLIERS,
     BookingRepository,
     KnownItineraries,
+    SettingsRepository,
     SupplierRepository,
+    due_for_follow_up,
 )
 from trip_shared.unit_of_work import UnitOfWork
 
@@ -20,3 +25,9 @@ class BookingUnitOfWork(UnitOfWork):
 
     def suppliers(self, tenant_id: str) -> SupplierRepository:
         return SupplierRepository(self.collection(SUPPLIERS, tenant_id))
+
+    def settings(self, tenant_id: str) -> SettingsRepository:
+        return SettingsRepository(self.collection(SETTINGS, tenant_id))
+
+    async def due_for_follow_up(self, now: datetime) -> list[tuple[str, str]]:
+        return await due_for_follow_up(self.db, now)

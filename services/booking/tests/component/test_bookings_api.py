@@ -254,7 +254,7 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 async def test_every_route_requires_an_api_key(service):
     # bookings, suppliers, ops
-    assert await assert_every_v1_route_requires_auth(service) == 10 + 5 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 12 + 5 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
@@ -364,3 +364,78 @@ async def test_the_supplier_confirms_a_cancellation_with_its_reference(service):
     assert done.status_code == 200 and "CX-1" in done.text
     [cancelled] = await outbox_events(service, events.BookingCancelled)
     assert cancelled.data.cancellation_reference == "CX-1" and cancelled.data.channel == "email"
+
+
+# --- following up -------------------------------------------------------------------------------------------------
+
+async def test_unanswered_requests_are_chased_then_escalated_and_expire_at_their_deadline(service):
+    from datetime import UTC, datetime, timedelta
+
+    from booking.service_layer import services
+
+    await service.publish(itinerary_event())
+    settings = await service.client.patch("/v1/booking-settings", headers=auth(), json={
+        "chase_after_hours": 24, "chases_before_escalation": 1, "escalation_email": "planners@agency.example"})
+    assert settings.status_code == 200 and settings.json()["version"] == 1, settings.text
+    booking = (await request(service, (await supplier(service))["id"], respond_by="2027-08-20T09:00:00Z")).json()
+    runtime, links = service.runtime, service.app.state.response_links
+    made = datetime.fromisoformat(booking["created_at"])
+    assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=23)) == 0
+    assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=24)) == 1
+    assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=25)) == 0, "once"
+    [reminded] = await outbox_events(service, events.BookingSupplierReminded)
+    assert reminded.to_supplier.kind == "reminder" and reminded.data.chases == 1
+    assert reminded.to_supplier.response_url, "the reminder carries the same round's link"
+    assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=48)) == 1
+    [escalated] = await outbox_events(service, events.BookingEscalated)
+    assert escalated.escalation.notify_email == "planners@agency.example"
+    assert "Gion Karyo has not answered" in escalated.escalation.reason
+    assert await services.follow_up_due(runtime.transaction, links, made + timedelta(days=5)) == 0, "told once"
+    deadline = datetime(2027, 8, 20, 9, tzinfo=UTC)
+    assert await services.follow_up_due(runtime.transaction, links, deadline) == 1
+    got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert got["status"] == "expired" and got["escalated_at"] and got["chases"] == 1
+    [expired] = await outbox_events(service, events.BookingExpired)
+    assert expired.data.status == "expired"
+    # A late answer on the expired request's page is stale.
+    [requested] = await outbox_events(service, events.BookingRequested)
+    path = requested.to_supplier.response_url.split("/supplier/")[1]
+    late = await service.client.post(f"/supplier/{path}", data={"action": "confirm", "confirmation_code": "X"})
+    assert late.status_code == 409 and "expired" in late.text
+
+
+async def test_a_confirmed_booking_is_reconfirmed_before_the_service(service):
+    from datetime import UTC, datetime
+
+    from booking.service_layer import services
+
+    await service.publish(itinerary_event(items=(DINNER.model_copy(update={
+        "starts_at": datetime(2027, 10, 2, 10, tzinfo=UTC)}),)))
+    booking = (await request(service, (await supplier(service))["id"])).json()
+    await service.client.post(f"/v1/bookings/{booking['id']}/confirmation", json={"confirmation_code": "GK-1"},
+                              headers=auth())
+    runtime, links = service.runtime, service.app.state.response_links
+    assert await services.follow_up_due(runtime.transaction, links, datetime(2027, 9, 28, tzinfo=UTC)) == 0
+    assert await services.follow_up_due(runtime.transaction, links, datetime(2027, 9, 29, 10, tzinfo=UTC)) == 1
+    [asked] = await outbox_events(service, events.BookingSupplierReminded)
+    assert asked.to_supplier.kind == "reconfirmation"
+    path = asked.to_supplier.response_url.split("/supplier/")[1]
+    page = await service.client.get(f"/supplier/{path}")
+    assert "please reconfirm booking GK-1" in page.text
+    done = await service.client.post(f"/supplier/{path}", data={"action": "reconfirm"})
+    assert done.status_code == 200 and "reconfirmed" in done.text
+    again = await service.client.post(f"/supplier/{path}", data={"action": "reconfirm"})
+    assert again.status_code == 200
+    assert len(await outbox_events(service, events.BookingReconfirmed)) == 1
+    got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert got["reconfirmed_at"] and got["status"] == "confirmed"
+
+
+async def test_follow_up_settings_are_validated(service):
+    for body in ({"chase_after_hours": 0}, {"reconfirm_days_before": 61}, {"chase_after_hours": None},
+                 {"bogus": 1}):
+        refused = await service.client.patch("/v1/booking-settings", json=body, headers=auth())
+        assert refused.status_code == 422, (body, refused.text)
+    got = (await service.client.get("/v1/booking-settings", headers=auth())).json()
+    assert got == {"chase_after_hours": 48, "chases_before_escalation": 2, "reconfirm_days_before": 3,
+                   "escalation_email": None, "version": 0}

@@ -55,7 +55,7 @@ class Notification:
     next_attempt_at: datetime = field(default_factory=utc_now)
     created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
-    audience: str = "client"  # or "supplier"
+    audience: str = "client"  # or "supplier", or "agency" (its own staff)
 
     def address_supplier(self, booking: dict, message: dict, agency: AgencyProfile | None) -> None:
         """A supplier message goes to the address the booking service gave, in the supplier's language."""
@@ -63,6 +63,15 @@ class Notification:
         self.subject, self.body = render_supplier(self.kind, self.language, booking, message, agency)
         self.recipient = message.get("email")
         if not self.recipient:
+            self.status = "no_address"
+            return
+        self.status, self.next_attempt_at = "pending", utc_now()
+
+    def address_internal(self, address: str | None, subject: str, body: str) -> None:
+        """A message to the agency's own staff (an escalation): in English, to the address its settings give."""
+        self.audience, self.language, self.subject, self.body = "agency", "en", subject, body
+        self.recipient = address
+        if not address:
             self.status = "no_address"
             return
         self.status, self.next_attempt_at = "pending", utc_now()

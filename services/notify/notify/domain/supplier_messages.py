@@ -12,11 +12,18 @@ from datetime import datetime
 from trip_shared.agency import AgencyProfile
 from trip_shared.local_time import instant_label, long_date, span_label
 
-SUPPLIER_KINDS = ("supplier_request", "supplier_amendment", "supplier_cancellation")
+SUPPLIER_KINDS = ("supplier_request", "supplier_amendment", "supplier_cancellation", "supplier_reminder",
+                  "supplier_reconfirmation")
+# A reminder repeats the message the supplier has not answered yet.
+REMINDED = {"requested": "supplier_request", "amendment_requested": "supplier_amendment",
+            "cancellation_requested": "supplier_cancellation"}
 
 WORDS = {
     "en": {"supplier_request": "Booking request", "supplier_amendment": "Amendment request",
-           "supplier_cancellation": "Cancellation request", "dear": "Dear {name},",
+           "supplier_cancellation": "Cancellation request", "supplier_reconfirmation": "Please reconfirm",
+           "reminder": "Reminder", "dear": "Dear {name},",
+           "intro_reconfirmation": "The service below is soon. {agency} asks you to reconfirm booking {code} as "
+                                   "shown here:",
            "intro_request": "{agency} would like to book the following. Please confirm it (with your confirmation "
                             "number) or decline it here:",
            "intro_amendment": "{agency} asks you to change this booking ({code}). Please confirm the change or "
@@ -31,7 +38,9 @@ WORDS = {
            "kinds": {"dietary": "Dietary", "accessibility": "Accessibility", "other": "Other"},
            "agency_fallback": "our agency", "thanks": "Thank you,"},
     "zh-Hans": {"supplier_request": "预订请求", "supplier_amendment": "预订变更请求",
-                "supplier_cancellation": "取消预订请求", "dear": "{name}，您好：",
+                "supplier_cancellation": "取消预订请求", "supplier_reconfirmation": "请再次确认预订",
+                "reminder": "提醒", "dear": "{name}，您好：",
+                "intro_reconfirmation": "以下服务日期临近，{agency}请您再次确认预订 {code} 仍按以下内容有效：",
                 "intro_request": "{agency}希望预订以下服务。请通过下方链接确认（并填写确认号）或婉拒：",
                 "intro_amendment": "{agency}希望变更此预订（{code}）。请通过下方链接确认变更或婉拒：",
                 "intro_cancellation": "{agency}希望取消此预订（{code}）。请通过下方链接确认取消并填写取消编号：",
@@ -55,6 +64,10 @@ def render_supplier(kind: str, language: str, booking: dict, message: dict,
                     agency: AgencyProfile | None) -> tuple[str, str]:
     """Subject and plain-text body of a message to a supplier."""
     words = WORDS.get(language, WORDS["en"])
+    if kind == "supplier_reminder":
+        subject, body = render_supplier(REMINDED.get(booking.get("status"), "supplier_request"), language, booking,
+                                        message, agency)
+        return f"{words['reminder']}: {subject}", body
     service = booking.get("service") or {}
     agency_name = agency.name if agency else words["agency_fallback"]
     title = service.get("title") or booking.get("vendor_name") or ""

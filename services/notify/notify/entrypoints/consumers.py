@@ -6,7 +6,9 @@ from trip_shared.contracts.booking import (
     BookingAmendmentRequested,
     BookingCancellationRequested,
     BookingConfirmed,
+    BookingEscalated,
     BookingRequested,
+    BookingSupplierReminded,
 )
 from trip_shared.contracts.customers import (
     CustomerCreated,
@@ -41,8 +43,10 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(handlers.membership_changed)
     consumer.handles(BookingConfirmed)(handlers.booking_confirmed)
-    for contract in (BookingRequested, BookingAmendmentRequested, BookingCancellationRequested):
+    for contract in (BookingRequested, BookingAmendmentRequested, BookingCancellationRequested,
+                     BookingSupplierReminded):
         consumer.handles(contract)(handlers.supplier_message)
+    consumer.handles(BookingEscalated)(handlers.booking_escalated)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)

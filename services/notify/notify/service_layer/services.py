@@ -14,7 +14,9 @@ from trip_shared.contracts.booking import (
     BookingAmendmentRequested,
     BookingCancellationRequested,
     BookingConfirmed,
+    BookingEscalated,
     BookingRequested,
+    BookingSupplierReminded,
 )
 from trip_shared.contracts.customers import (
     CustomerCreated,
@@ -171,7 +173,8 @@ class NotifyHandlers:
                            _trip(data.itinerary), data.model_dump(include={"outcome", "option_title", "comment"}))
 
     async def supplier_message(self, event: BookingRequested | BookingAmendmentRequested
-                               | BookingCancellationRequested, uow: NotifyUnitOfWork) -> None:
+                               | BookingCancellationRequested | BookingSupplierReminded,
+                               uow: NotifyUnitOfWork) -> None:
         """A request, amendment or cancellation the supplier must get: e-mailed with its answer link (webhook
         suppliers are reached by their webhook, not here)."""
         message = event.to_supplier
@@ -185,6 +188,26 @@ class NotifyHandlers:
             details={"booking_id": event.data.booking_id, "round": event.data.round})
         notification.address_supplier(event.data.model_dump(mode="json"), message.model_dump(mode="json"),
                                       self._agency(event.tenant_id))
+        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
+            self._send_after_commit(uow, [notification.id])
+
+    async def booking_escalated(self, event: BookingEscalated, uow: NotifyUnitOfWork) -> None:
+        """The planners' desk hears of a supplier that never answered; without a desk address it stays visible
+        in the delivery log as no_address."""
+        data = event.data
+        notification = Notification(
+            id=notification_id(str(event.event_id), "agency", "booking_escalated"), tenant_id=event.tenant_id,
+            kind="booking_escalated", itinerary_id=data.itinerary_id, customer_id="agency",
+            source_event_id=str(event.event_id), trace_context=_current_trace(), audience="agency",
+            details={"booking_id": data.booking_id})
+        service = data.service
+        when = span_label(service.start, service.end, service.timezone, service.end_timezone, "en") if service \
+            else ""
+        notification.address_internal(
+            event.escalation.notify_email,
+            f"No answer from {data.vendor_name}: {service.title if service else data.booking_id}",
+            f"{event.escalation.reason}\n\nService: {service.title if service else ''} · {when}\n"
+            f"Booking: {data.booking_id} (trip {data.itinerary_id})\n")
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 

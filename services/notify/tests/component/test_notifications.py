@@ -450,3 +450,34 @@ async def test_a_supplier_gets_the_request_in_its_language_with_its_answer_link(
     assert "2027年10月2日 周六, 19:00 (Asia/Tokyo)" in body and "饮食 — Ana Silva: vegetarian" in body
     [record] = [r for r in await listed(service) if r["customer_id"] == "s1"]
     assert record["kind"] == "supplier_request" and record["status"] == "sent"
+
+
+async def test_a_reminder_repeats_the_unanswered_request_and_an_escalation_reaches_the_planners(service, smtp):
+    from trip_shared.contracts.booking import (
+        BookingEscalated,
+        BookingState,
+        BookingSupplierReminded,
+        Escalation,
+        RequestedService,
+        SupplierMessage,
+    )
+
+    state = BookingState(booking_id="b-9", itinerary_id="it-1", vendor_name="Gion Karyo", status="requested",
+                         chases=1, service=RequestedService(kind="dining", title="Kaiseki dinner",
+                                                            timezone="Asia/Tokyo", start="2027-10-02T19:00"))
+    await service.publish(BookingSupplierReminded(
+        tenant_id="tenant-a", aggregate_id="b-9", aggregate_version=2, trip_id="it-1", producer="booking",
+        data=state, to_supplier=SupplierMessage(kind="reminder", supplier_id="s9", supplier_name="Gion Karyo",
+                                                channel="email", email="reserve@karyo.example",
+                                                response_url="http://booking.test/supplier/bookings/t9")))
+    await service.publish(BookingEscalated(
+        tenant_id="tenant-a", aggregate_id="b-9", aggregate_version=3, trip_id="it-1", producer="booking",
+        data=state, escalation=Escalation(reason="Gion Karyo has not answered after 1 reminder(s).",
+                                          notify_email="planners@agency.example")))
+    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
+    [reminder] = smtp.to("reserve@karyo.example")
+    assert smtp.subject(reminder).startswith("Reminder: Booking request: Kaiseki dinner")
+    assert "http://booking.test/supplier/bookings/t9" in reminder.get_payload(decode=True).decode()
+    [escalation] = smtp.to("planners@agency.example")
+    assert smtp.subject(escalation) == "No answer from Gion Karyo: Kaiseki dinner"
+    assert "has not answered after 1 reminder" in escalation.get_payload(decode=True).decode()
