@@ -22,6 +22,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", ASCENDING)])
     await db[BOOKINGS].create_index([("follow_up_at", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("departs_on", ASCENDING)])
     await db[SUPPLIERS].create_index([("tenant_id", ASCENDING), ("name_key", ASCENDING)])
 
 
@@ -125,6 +126,10 @@ class KnownItineraries:
 
     async def with_traveller(self, customer_id: str) -> list[dict]:
         return [doc async for doc in self._itineraries.find({"travellers.customer_id": customer_id})]
+
+    async def departing(self, first_day: str, last_day: str) -> list[dict]:
+        cursor = self._itineraries.find({"departs_on": {"$gte": first_day, "$lte": last_day}}).sort("departs_on", 1)
+        return [doc async for doc in cursor]
 
     async def replace_travellers(self, itinerary_id: str, travellers: list[dict]) -> None:
         await self._itineraries.update_one({"_id": itinerary_id}, {"$set": {"travellers": travellers}})

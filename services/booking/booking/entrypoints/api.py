@@ -341,3 +341,45 @@ async def change_settings(body: BookingSettingsIn, request: Request,
                            "reconfirm_days_before")
     return BookingSettingsOut(**vars(await services.change_settings(_transaction(request), principal.tenant_id,
                                                                     changes)))
+
+
+class TripReadinessOut(BaseModel):
+    itinerary_id: str
+    title: str
+    stage: str | None
+    departs_on: str | None
+    ready: bool = Field(description="Every required service confirmed, nothing to amend or cancel, every special "
+                                    "requirement acknowledged.")
+    required: int
+    confirmed: int
+    unrequested: list[dict] = Field(description="Required items with no open or confirmed booking.")
+    pending: list[dict] = Field(description="Awaiting the supplier, with age_hours since the last move.")
+    late: list[dict] = Field(description="Pending after a reminder (escalated: the planners were told).")
+    declined: list[dict]
+    needs_amendment: list[dict]
+    needs_cancellation: list[dict]
+    requirements_unacknowledged: list[dict]
+    next_reconfirmations: list[dict]
+
+    @classmethod
+    def of(cls, report) -> TripReadinessOut:
+        return cls(**vars(report), ready=report.ready)
+
+
+class ReadinessList(BaseModel):
+    items: list[TripReadinessOut]
+
+
+@router.get("/readiness", response_model=ReadinessList)
+async def readiness(request: Request, departing_within_days: int = Query(14, ge=0, le=365),
+                    principal: Principal = require("bookings:read")) -> ReadinessList:
+    """The agency's open trips departing from today to N days ahead, soonest first, and what each still needs."""
+    found = await services.readiness_departing(_transaction(request), principal.tenant_id, departing_within_days)
+    return ReadinessList(items=[TripReadinessOut.of(report) for report in found])
+
+
+@router.get("/itineraries/{itinerary_id}/readiness", response_model=TripReadinessOut)
+async def trip_readiness(itinerary_id: str, request: Request,
+                         principal: Principal = require("bookings:read")) -> TripReadinessOut:
+    return TripReadinessOut.of(await services.readiness_of_trip(_transaction(request), principal.tenant_id,
+                                                                itinerary_id))

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from booking.domain.follow_up import BookingSettings
 from booking.domain.model import Booking, Deposit, Money
+from booking.domain.readiness import TripReadiness, trip_readiness
 from booking.domain.suppliers import Supplier
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.clock import utc_now
@@ -410,10 +411,43 @@ async def change_settings(transaction: Transaction, tenant_id: str, changes: dic
     return await transaction(work)
 
 
+# --- readiness ------------------------------------------------------------------------------------------------------
+
+async def readiness_of_trip(transaction: Transaction, tenant_id: str, itinerary_id: str,
+                            now: datetime | None = None) -> TripReadiness:
+    async def work(uow: BookingUnitOfWork) -> TripReadiness:
+        trip = await _trip(uow, tenant_id, itinerary_id)
+        bookings = await uow.bookings(tenant_id).for_itinerary(itinerary_id)
+        return trip_readiness(trip, bookings, now or utc_now(), await uow.settings(tenant_id).get())
+
+    return await transaction(work, read_only=True)
+
+
+async def readiness_departing(transaction: Transaction, tenant_id: str, within_days: int,
+                              now: datetime | None = None) -> list[TripReadiness]:
+    """Every open trip departing from today to ``within_days`` ahead (by its first day), soonest first."""
+    now = now or utc_now()
+
+    async def work(uow: BookingUnitOfWork) -> list[TripReadiness]:
+        trips = await uow.known_itineraries(tenant_id).departing(
+            now.date().isoformat(), (now + timedelta(days=within_days)).date().isoformat())
+        trips = [trip for trip in trips if trip.get("stage") not in ("cancelled", "completed", "archived")]
+        bookings = await uow.bookings(tenant_id).for_itineraries([trip["_id"] for trip in trips]) if trips else []
+        settings = await uow.settings(tenant_id).get()
+        return [trip_readiness(trip, [b for b in bookings if b.itinerary_id == trip["_id"]], now, settings)
+                for trip in trips]
+
+    return await transaction(work, read_only=True)
+
+
 # --- what booking learns from itinerary ------------------------------------------------------------------------------
 
 def _known_trip(summary: ItinerarySummary) -> dict:
     known: dict = {"title": summary.title, "stage": summary.stage}
+    starts = sorted(item.start[:10] for item in summary.items or [] if item.start)
+    departs_on = summary.start_date.isoformat() if summary.start_date else (starts[0] if starts else None)
+    if departs_on:
+        known["departs_on"] = departs_on
     if summary.item_ids is not None:
         known["item_ids"] = summary.item_ids
     if summary.items is not None:

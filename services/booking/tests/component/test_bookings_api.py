@@ -254,7 +254,7 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 async def test_every_route_requires_an_api_key(service):
     # bookings, suppliers, ops
-    assert await assert_every_v1_route_requires_auth(service) == 12 + 5 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 14 + 5 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
@@ -439,3 +439,40 @@ async def test_follow_up_settings_are_validated(service):
     got = (await service.client.get("/v1/booking-settings", headers=auth())).json()
     assert got == {"chase_after_hours": 48, "chases_before_escalation": 2, "reconfirm_days_before": 3,
                    "escalation_email": None, "version": 0}
+
+
+async def test_readiness_says_what_each_trip_still_needs(service):
+    from datetime import UTC, datetime
+
+    from booking.service_layer import services
+
+    transfer = ItemSnapshot(item_id="car-1", kind="transfer", title="Car to Kyoto Station", timezone="Asia/Tokyo",
+                            start="2027-10-04T11:30", requires_booking=True)
+    await service.publish(itinerary_event(items=(HOTEL, DINNER, transfer)))
+    await service.publish(itinerary_event("it-later", items=(HOTEL.model_copy(update={"start": "2027-12-01T15:00"}),)))
+    karyo = await supplier(service)
+    dinner = (await request(service, karyo["id"])).json()
+    hotel = (await request(service, karyo["id"], item_id="hotel-1")).json()
+    await service.client.post(f"/v1/bookings/{hotel['id']}/confirmation", headers=auth(), json={
+        "confirmation_code": "H-1", "acknowledged_requirements": [r["id"] for r in hotel["requirements"]]})
+    await service.client.post(f"/v1/bookings/{dinner['id']}/decline", json={"reason": "full"}, headers=auth())
+
+    report = (await service.client.get("/v1/itineraries/it-1/readiness", headers=auth())).json()
+    assert (report["required"], report["confirmed"], report["ready"]) == (3, 1, False)
+    assert sorted(entry["item_id"] for entry in report["unrequested"]) == ["car-1", "dinner-1"]
+    assert [(d["item_id"], d["reason"]) for d in report["declined"]] == [("dinner-1", "full")]
+    assert report["requirements_unacknowledged"] == [], "declined bookings' needs are not waiting on anyone"
+    assert report["departs_on"] == "2027-10-01"
+
+    departing = await services.readiness_departing(service.runtime.transaction, "tenant-a", 14,
+                                                   now=datetime(2027, 9, 25, tzinfo=UTC))
+    assert [trip.itinerary_id for trip in departing] == ["it-1"], "the December trip departs later"
+    later = await services.readiness_departing(service.runtime.transaction, "tenant-a", 90,
+                                               now=datetime(2027, 9, 25, tzinfo=UTC))
+    assert [trip.itinerary_id for trip in later] == ["it-1", "it-later"], "soonest first"
+    listed = await service.client.get("/v1/readiness", params={"departing_within_days": 365}, headers=auth())
+    assert listed.status_code == 200 and all("ready" in trip for trip in listed.json()["items"]), listed.text
+    assert (await service.client.get("/v1/readiness", params={"departing_within_days": -1},
+                                     headers=auth())).status_code == 422
+    missing = await service.client.get("/v1/itineraries/nope/readiness", headers=auth())
+    assert missing.status_code == 404
