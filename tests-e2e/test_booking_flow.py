@@ -8,6 +8,7 @@ import re
 import httpx
 import pytest
 
+from trip_shared.testing.documents import pdf_text
 from trip_shared.testing.maildir import mails_to, subject, unique
 from trip_shared.testing.polling import eventually
 
@@ -129,3 +130,15 @@ def test_an_approved_trip_is_booked_with_its_suppliers_through_their_pages(api, 
     assert [(h["to_status"], h["channel"]) for h in history] == [
         ("requested", "api"), ("confirmed", "email"), ("confirmed", "email"), ("amendment_requested", "api"),
         ("confirmed", "email")]
+
+    # The client's trip page links each confirmed service's voucher.
+    share = api.ok("POST", "itinerary", f"{base}/share-link", 201)
+    def voucher_links():
+        links = re.findall(r'href="(http://[^"]+/vouchers/[^"]+)"', httpx.get(share["url"]).text)
+        return links if len(links) == 2 else None
+
+    hotel_voucher, _ = eventually(voucher_links, message="the trip page never showed both vouchers")
+    pdf = httpx.get(hotel_voucher.replace("&amp;", "&"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    text = pdf_text(pdf.content)
+    assert "HRG-1001" in text and "17:00 (Asia/Tokyo)" in text and "INTERNAL" not in text

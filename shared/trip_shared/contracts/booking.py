@@ -83,6 +83,8 @@ class BookingDetails(Payload):
         None, description="The trip changed since the supplier was told: an amendment or a cancellation is due.")
     attention_changes: list[str] = Field(default_factory=list)
     chases: int = Field(0, description="Reminders sent for the current round.")
+    voucher_url: str | None = Field(None, description="The client's signed link to the voucher PDF (shown while "
+                                                      "the booking is confirmed).")
     reconfirmed_at: datetime | None = None
     actor: str | None = Field(None, description="Who made this move: a staff member, 'supplier' or 'system'.")
     channel: str | None = Field(None, description="Through which: api, phone, email, webhook or system.")

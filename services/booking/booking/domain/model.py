@@ -116,6 +116,7 @@ class Booking:
     confirmation_code: str | None = None
     confirmed_price: Money | None = None
     confirmed_at: datetime | None = None
+    voucher_url: str | None = None  # the client's signed link to the voucher, made at the first confirmation
     decline_reason: str | None = None
     alternative: str | None = None
     amendment_changes: list[str] = field(default_factory=list)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from booking.domain.model import Booking, Deposit, Money
+from booking.entrypoints import vouchers
 from booking.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import Line, Text, refuse_nulls
@@ -161,6 +162,7 @@ class BookingOut(BaseModel):
     escalated_at: datetime | None
     reconfirmation_requested_at: datetime | None
     reconfirmed_at: datetime | None
+    voucher_url: str | None = Field(description="The client's signed link to the voucher PDF.")
     history: list[TransitionOut]
     description: str | None
     version: int
@@ -267,7 +269,7 @@ async def confirm_booking(booking_id: str, body: ConfirmationIn, request: Reques
     return BookingOut.of(await services.confirm_booking(
         _transaction(request), principal.tenant_id, booking_id, body.confirmation_code, actor=principal.name,
         channel="phone", price=body.confirmed_price.domain("confirmed_price") if body.confirmed_price else None,
-        acknowledged=body.acknowledged_requirements))
+        acknowledged=body.acknowledged_requirements, voucher_link=request.app.state.voucher_links))
 
 
 @router.post("/bookings/{booking_id}/decline", response_model=BookingOut)
@@ -320,6 +322,17 @@ async def list_bookings(request: Request, itinerary_id: str = Query(min_length=1
                         principal: Principal = require("bookings:read")) -> BookingList:
     found = await services.bookings_for(_transaction(request), principal.tenant_id, itinerary_id)
     return BookingList(items=[BookingOut.of(b) for b in found])
+
+
+@router.get("/bookings/{booking_id}/voucher.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "The voucher PDF."}})
+async def booking_voucher(booking_id: str, request: Request, lang: Literal["en", "zh-Hans"] = "en",
+                          principal: Principal = require("bookings:read")) -> Response:
+    """The voucher of a confirmed booking, as the client gets it (404 `no-voucher` until it is confirmed)."""
+    booking, supplier = await services.voucher_of(_transaction(request), principal.tenant_id, booking_id)
+    content = vouchers.voucher_pdf(booking, supplier,
+                                   request.app.state.runtime.agencies.for_tenant(principal.tenant_id), lang)
+    return vouchers.pdf_response(content, booking)
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut)

@@ -281,7 +281,8 @@ async def answer(token: str, request: Request) -> HTMLResponse:
                     return _page(request, booking, round_, token, error=text["bad_price"], status=422)
             booking = await services.confirm_booking(
                 transaction, tenant_id, booking.id, value["confirmation_code"], actor=actor, channel="email",
-                price=price, acknowledged=form.get("acknowledge", []), answering_round=round_)
+                price=price, acknowledged=form.get("acknowledge", []), answering_round=round_,
+                voucher_link=request.app.state.voucher_links)
             message = text["thanks_confirmed"].format(code=booking.confirmation_code)
         elif action == "decline":
             if not value.get("reason"):

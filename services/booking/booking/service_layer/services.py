@@ -61,7 +61,7 @@ def details(booking: Booking, contract: type[events.BookingDetails] = events.Boo
         alternative=booking.alternative, amendment_changes=booking.amendment_changes,
         cancellation_reason=booking.cancellation_reason, cancellation_reference=booking.cancellation_reference,
         attention=booking.attention, attention_changes=booking.attention_changes, chases=booking.chases,
-        reconfirmed_at=booking.reconfirmed_at, actor=actor, channel=channel)
+        reconfirmed_at=booking.reconfirmed_at, voucher_url=booking.voucher_url, actor=actor, channel=channel)
 
 
 def _emit(uow: BookingUnitOfWork, booking: Booking, contract: type[events.Event], actor: str, channel: str,
@@ -192,12 +192,15 @@ async def unrequested_items(transaction: Transaction, tenant_id: str, itinerary_
 
 async def confirm_booking(transaction: Transaction, tenant_id: str, booking_id: str, code: str, *, actor: str,
                           channel: str, price: Money | None = None, acknowledged: list[str] | None = None,
-                          answering_round: int | None = None) -> Booking:
+                          answering_round: int | None = None,
+                          voucher_link: Callable[[str, str], str] | None = None) -> Booking:
     async def work(uow: BookingUnitOfWork) -> Booking:
         booking = await _load(uow, tenant_id, booking_id)
         _check_round(booking, answering_round, code)
         expected_version = booking.version
         if booking.confirm(code, actor=actor, channel=channel, price=price):
+            if booking.voucher_url is None and voucher_link is not None:
+                booking.voucher_url = voucher_link(tenant_id, booking.id)
             _emit(uow, booking, events.BookingConfirmed, actor, channel)
         _acknowledge(uow, booking, acknowledged or [], actor, channel)
         if booking.version != expected_version:
@@ -329,6 +332,15 @@ async def get_booking(transaction: Transaction, tenant_id: str, booking_id: str)
 
 async def bookings_for(transaction: Transaction, tenant_id: str, itinerary_id: str) -> list[Booking]:
     return await transaction(lambda uow: uow.bookings(tenant_id).for_itinerary(itinerary_id), read_only=True)
+
+
+async def voucher_of(transaction: Transaction, tenant_id: str, booking_id: str) -> tuple[Booking, Supplier | None]:
+    async def work(uow: BookingUnitOfWork):
+        booking = await _load(uow, tenant_id, booking_id)
+        supplier = await uow.suppliers(tenant_id).get(booking.supplier_id) if booking.supplier_id else None
+        return booking, supplier
+
+    return await transaction(work, read_only=True)
 
 
 async def answer_page(transaction: Transaction, tenant_id: str, booking_id: str) -> tuple[Booking, dict | None]:

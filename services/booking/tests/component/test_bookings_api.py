@@ -254,7 +254,7 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 async def test_every_route_requires_an_api_key(service):
     # bookings, suppliers, ops
-    assert await assert_every_v1_route_requires_auth(service) == 14 + 5 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 15 + 5 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
@@ -476,3 +476,43 @@ async def test_readiness_says_what_each_trip_still_needs(service):
                                      headers=auth())).status_code == 422
     missing = await service.client.get("/v1/itineraries/nope/readiness", headers=auth())
     assert missing.status_code == 404
+
+
+async def test_a_confirmed_booking_has_a_voucher_for_the_client(service):
+    from trip_shared.testing.documents import pdf_fonts, pdf_text
+
+    await service.publish(itinerary_event())
+    karyo = await supplier(service, address="570-8 Gionmachi Minamigawa, Kyoto",
+                           contacts=[{"email": "reserve@karyo.example", "phone": "+81 75 532 0025"}],
+                           notes="Pays 10% commission")
+    booking = (await request(service, karyo["id"], price={"amount": "66000", "currency": "JPY"},
+                             vendor_note="Anniversary: a quiet table")).json()
+    early = await service.client.get(f"/v1/bookings/{booking['id']}/voucher.pdf", headers=auth())
+    assert early.status_code == 404 and early.json()["code"] == "no-voucher"
+    confirmed = (await service.client.post(f"/v1/bookings/{booking['id']}/confirmation", headers=auth(), json={
+        "confirmation_code": "GK-2027", "acknowledged_requirements": [booking["requirements"][0]["id"]]})).json()
+    assert confirmed["voucher_url"] and "/vouchers/" in confirmed["voucher_url"]
+    [event] = await outbox_events(service, events.BookingConfirmed)
+    assert event.data.voucher_url == confirmed["voucher_url"], "itinerary learns the link from the event"
+
+    planner_copy = await service.client.get(f"/v1/bookings/{booking['id']}/voucher.pdf", headers=auth())
+    assert planner_copy.status_code == 200 and planner_copy.headers["content-type"] == "application/pdf"
+    text = pdf_text(planner_copy.content)
+    for shown in ("Service voucher", "GK-2027", "Kaiseki dinner at Gion Karyo",
+                  "Sat 02 Oct 2027, 19:00 (Asia/Tokyo) – 21:00 (Asia/Tokyo)", "570-8 Gionmachi Minamigawa",
+                  "+81 75 532 0025", "Ana Silva, Ben Silva", "Dietary — Ana Silva: vegetarian (confirmed by the supplier)",
+                  "Dietary — Ben Silva: no shellfish (not yet confirmed by the supplier)", "Lotus & Maple Travel",
+                  "+86 21 5555 0199"):
+        assert shown in text, (shown, text)
+    for hidden in ("66000", "Anniversary", "commission"):
+        assert hidden not in text, hidden
+    assert all(font.embedded for font in pdf_fonts(planner_copy.content))
+
+    path = confirmed["voucher_url"].split("://", 1)[1].split("/", 1)[1]
+    chinese = await service.client.get(f"/{path}", params={"lang": "zh-Hans"})
+    assert chinese.status_code == 200 and chinese.headers["content-type"] == "application/pdf"
+    assert "服务凭证" in pdf_text(chinese.content) and "2027年10月2日 周六, 19:00 (Asia/Tokyo)" in pdf_text(chinese.content)
+    forged = await service.client.get(f"/{path}x")
+    assert forged.status_code == 403
+    await service.client.post(f"/v1/bookings/{booking['id']}/cancellation", json={"reason": "x"}, headers=auth())
+    assert (await service.client.get(f"/{path}")).status_code == 404, "a cancelled booking's voucher is gone"

@@ -39,14 +39,15 @@ TEXT = {
            "changes_sent": "Thank you — your planner has your message and will send a new proposal.",
            "answered": "This proposal was answered on {at}.", "invalid": "This link cannot be used",
            "untimed": "any time", "to": "to", "print": "Print or save as PDF", "calendar": "Add to calendar",
-           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF"},
+           "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF",
+           "voucher": "Voucher (PDF)"},
     "zh-Hans": {"proposal": "您的行程方案", "options": "方案", "price": "价格", "approve": "确认此方案",
                 "changes": "提出修改意见", "comment": "您希望修改哪些内容？", "send": "发送",
                 "approved": "谢谢！您已确认方案「{option}」，您的旅行顾问将开始预订。",
                 "changes_sent": "谢谢！您的旅行顾问已收到您的意见，将为您提供新方案。",
                 "answered": "此方案已于 {at} 答复。", "invalid": "此链接无法使用", "untimed": "全天",
                 "to": "至", "print": "打印或保存为 PDF", "calendar": "添加到日历", "trip": "您的行程",
-                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版"},
+                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版", "voucher": "服务凭证（PDF）"},
 }
 STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
          "color:#222}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}"
@@ -86,8 +87,10 @@ def _invalid(error: DomainError) -> HTMLResponse:
     return _page("en", title, f"<h1>{title}</h1><p>{escape(error.detail)}</p>", error.status)
 
 
-def _days_html(items: list[Item], language: str, first_day: date | None) -> str:
+def _days_html(items: list[Item], language: str, first_day: date | None,
+               vouchers: dict[str, str] | None = None) -> str:
     text = TEXT[language]
+    vouchers = vouchers or {}
     html = ""
     for day, entries in days_of(items):
         label = f"{text['day'].format(n=(day - first_day).days + 1)} · {long_date(day, language)}" if first_day \
@@ -96,9 +99,12 @@ def _days_html(items: list[Item], language: str, first_day: date | None) -> str:
         for item, role in entries:
             where = place_label(item, role)
             note = item.client_note if role == "starts" else None
+            voucher = vouchers.get(item.id) if role == "starts" else None
             html += (f'<tr><td class="when">{escape(local_time_label(item, role, language))}</td><td><strong>'
                      f"{escape(item.title)}</strong>{' · ' + escape(where) if where else ''}"
-                     + (f'<div class="note">{escape(note)}</div>' if note else "") + "</td></tr>")
+                     + (f'<div class="note">{escape(note)}</div>' if note else "")
+                     + (f'<div class="note"><a href="{escape(voucher)}?lang={language}">{escape(text["voucher"])}'
+                        "</a></div>" if voucher else "") + "</td></tr>")
         html += "</table>"
     return html
 
@@ -222,9 +228,15 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
               f'<a href="/trips/{escape(token)}/itinerary.pdf?lang={language}">{escape(text["pdf"])}</a> · '
               f'<button type="button" id="print-page">{escape(text["print"])}</button> · '
               f'<a href="/trips/{escape(token)}?lang={switch}">{"中文" if switch == "zh-Hans" else "English"}</a></p>'
-            + _days_html(itinerary.items, language, itinerary.start_date)
+            + _days_html(itinerary.items, language, itinerary.start_date, _vouchers(view))
             + f'<script src="{PRINT_SCRIPT}" defer></script>')
     return _page(language, f"{text['trip']}: {itinerary.title}", body)
+
+
+def _vouchers(view: services.ItineraryView) -> dict[str, str]:
+    """Each item's voucher, while its booking is confirmed (the booking service signs the link)."""
+    return {item_id: booking["voucher_url"] for item_id, booking in view.bookings_by_item.items()
+            if booking.get("status") == "confirmed" and booking.get("voucher_url")}
 
 
 @router.get(PRINT_SCRIPT)

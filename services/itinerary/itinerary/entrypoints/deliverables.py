@@ -6,31 +6,22 @@ applications show the times the client will see on the ground. Untimed items are
 """
 from __future__ import annotations
 
-import io
-import os
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
-from html import escape
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import registerFontFamily
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary
 from itinerary.service_layer.services import ItineraryView
 from trip_shared.agency import AgencyProfile
 from trip_shared.local_time import long_date
+from trip_shared.pdf import LATIN, LATIN_BOLD, a4_document, register_fonts, rich
 
 PRODUCT_ID = "-//Trip Desk//Itinerary//EN"
 
@@ -243,60 +234,29 @@ def place_label(item: Item, role: str) -> str:
 
 # --- PDF ---------------------------------------------------------------------------------------------------------
 
-# Every font is embedded, so any reader shows the PDF as it was made: DejaVu Sans for Latin text (accents, arrows),
-# Droid Sans Fallback for Chinese. Debian ships them (fonts-dejavu-core, fonts-droid-fallback; `make test` and the
-# images install them); PDF_FONT_DIRS lists other folders to look in.
-LATIN, LATIN_BOLD, CJK_FONT = "DejaVuSans", "DejaVuSans-Bold", "DroidSansFallback"
-FONT_FILES = {LATIN: "DejaVuSans.ttf", LATIN_BOLD: "DejaVuSans-Bold.ttf", CJK_FONT: "DroidSansFallbackFull.ttf"}
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/droid", "/usr/share/fonts/dejavu",
-             "/usr/share/fonts/google-droid-sans-fonts")
-_CJK = re.compile(r"([\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+)")
-
-
-class PdfFontsMissing(RuntimeError):
-    pass
-
-
-@cache
-def _register_fonts() -> None:
-    folders = [folder for folder in os.environ.get("PDF_FONT_DIRS", "").split(os.pathsep) if folder] + list(FONT_DIRS)
-    for name, file in FONT_FILES.items():
-        path = next((Path(folder) / file for folder in folders if (Path(folder) / file).is_file()), None)
-        if path is None:
-            raise PdfFontsMissing(f"The PDF font {file} is in none of {', '.join(folders)}: install Debian's "
-                                  "fonts-dejavu-core and fonts-droid-fallback, or set PDF_FONT_DIRS.")
-        pdfmetrics.registerFont(TTFont(name, str(path)))
-    registerFontFamily(LATIN, normal=LATIN, bold=LATIN_BOLD, italic=LATIN, boldItalic=LATIN_BOLD)
-
-
-def _rich(text: str | None) -> str:
-    """Paragraph markup with CJK runs in the CJK font."""
-    return _CJK.sub(lambda m: f'<font name="{CJK_FONT}">{m.group(1)}</font>', escape(text or ""))
-
-
 def itinerary_pdf(itinerary: Itinerary, context: ClientContext) -> bytes:
-    _register_fonts()
+    register_fonts()
     language, text = context.language, context.words
     title = ParagraphStyle("title", fontName=LATIN_BOLD, fontSize=18, leading=22, spaceAfter=4 * mm)
     heading = ParagraphStyle("day", fontName=LATIN_BOLD, fontSize=12, leading=15, spaceBefore=5 * mm,
                              spaceAfter=2 * mm)
     body = ParagraphStyle("body", fontName=LATIN, fontSize=9.5, leading=12)
     small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
-    story = [Paragraph(_rich(itinerary.title), title)]
+    story = [Paragraph(rich(itinerary.title), title)]
     if itinerary.start_date:
-        story.append(Paragraph(_rich(f"{itinerary.start_date} {text['to']} {itinerary.end_date or ''}"), body))
-    story += [Paragraph(_rich(line), body) for line in context.header_lines()]
+        story.append(Paragraph(rich(f"{itinerary.start_date} {text['to']} {itinerary.end_date or ''}"), body))
+    story += [Paragraph(rich(line), body) for line in context.header_lines()]
     first_day = itinerary.start_date
     for day, entries in itinerary.days():
         number = (day - first_day).days + 1 if first_day else ""
-        story.append(Paragraph(_rich(text["days"].format(n=number, date=long_date(day, language))), heading))
-        rows = [[Paragraph(f"<b>{_rich(text[name])}</b>", body) for name in ("when", "what", "where")]]
+        story.append(Paragraph(rich(text["days"].format(n=number, date=long_date(day, language))), heading))
+        rows = [[Paragraph(f"<b>{rich(text[name])}</b>", body) for name in ("when", "what", "where")]]
         for item, role in entries:
-            what = _rich(item.title) + (f"<br/>{_rich(item.vendor)}" if item.vendor else "")
+            what = rich(item.title) + (f"<br/>{rich(item.vendor)}" if item.vendor else "")
             if item.client_note and role == "starts":
-                what += f'<br/><font size="8">{_rich(item.client_note)}</font>'
-            rows.append([Paragraph(_rich(local_time_label(item, role, language)), body), Paragraph(what, body),
-                         Paragraph(_rich(place_label(item, role)), body)])
+                what += f'<br/><font size="8">{rich(item.client_note)}</font>'
+            rows.append([Paragraph(rich(local_time_label(item, role, language)), body), Paragraph(what, body),
+                         Paragraph(rich(place_label(item, role)), body)])
         table = Table(rows, colWidths=[46 * mm, 76 * mm, 56 * mm], repeatRows=1)
         # The cells' own font (Helvetica unless told) would be added to the PDF unembedded, though unused.
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), LATIN),
@@ -305,12 +265,9 @@ def itinerary_pdf(itinerary: Itinerary, context: ClientContext) -> bytes:
         story.append(table)
     unscheduled = [item for item in itinerary.items if item.start is None]
     if unscheduled:
-        story.append(Paragraph(_rich(text["unscheduled"]), heading))
-        story += [Paragraph(_rich(item.title) + (f" · {_rich(item.client_note)}" if item.client_note else ""), body)
+        story.append(Paragraph(rich(text["unscheduled"]), heading))
+        story += [Paragraph(rich(item.title) + (f" · {rich(item.client_note)}" if item.client_note else ""), body)
                   for item in unscheduled]
     footer = text["version"].format(v=itinerary.version, at=itinerary.updated_at.date())
-    story += [Spacer(1, 6 * mm), Paragraph(_rich(footer), small)]
-    buffer = io.BytesIO()
-    SimpleDocTemplate(buffer, pagesize=A4, title=itinerary.title, leftMargin=16 * mm, rightMargin=16 * mm,
-                      topMargin=16 * mm, bottomMargin=16 * mm, initialFontName=LATIN).build(story)
-    return buffer.getvalue()
+    story += [Spacer(1, 6 * mm), Paragraph(rich(footer), small)]
+    return a4_document(story, itinerary.title)

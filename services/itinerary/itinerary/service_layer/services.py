@@ -261,7 +261,8 @@ async def record_booking(event: booking_events.BookingRequested | booking_events
     applied = await uow.bookings(event.tenant_id).apply(data.booking_id, event.aggregate_version, {
         "itinerary_id": data.itinerary_id, "item_id": data.item_id, "status": data.status,
         "vendor_name": data.vendor_name, "confirmation_code": data.confirmation_code, "attention": data.attention,
-        "requirements_pending": sum(1 for line in data.requirements if line.acknowledged_at is None)})
+        "requirements_pending": sum(1 for line in data.requirements if line.acknowledged_at is None),
+        "voucher_url": data.voucher_url})
     itinerary = await uow.itineraries(event.tenant_id).get(data.itinerary_id)
     if applied and itinerary is not None:
         await _apply_due_moves(uow, itinerary, utc_now())
