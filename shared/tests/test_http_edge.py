@@ -319,3 +319,33 @@ async def test_a_refusal_after_reading_frees_the_key_but_one_after_a_change_is_k
     again = await service.client.post("/v1/two-steps/c-4", headers=keyed("k-8"))
     assert failed.status_code == again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
     assert (await service.runtime.store.db["counters"].find_one({"_id": "c-4"}))["bumps"] == 1
+
+
+def test_the_readme_s_worked_webhook_example_is_what_the_platform_signs():
+    import re
+    from pathlib import Path
+
+    from trip_shared.webhooks import signature, verify
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    body, signed = re.search(r"the body\s+`(\{.*?\})` is signed\s+`(v1=[0-9a-f]+)`", readme, re.S).groups()
+    assert signature("whsec_example", 1790000000, body.encode()) == signed
+    verify("whsec_example", "1790000000", signed, body.encode(), now=1790000000 + 299)
+
+
+def test_a_signed_webhook_is_refused_when_unsigned_altered_or_stale():
+    import pytest
+
+    from trip_shared.webhooks import WebhookRefused, signature, supplier_secret, verify
+
+    secret = supplier_secret("k" * 40, "tenant-a", "s1", 1)
+    assert secret != supplier_secret("k" * 40, "tenant-a", "s1", 2) != supplier_secret("k" * 40, "tenant-b", "s1", 1)
+    signed = signature(secret, 1000, b"{}")
+    verify(secret, "1000", f"v0=old,{signed}", b"{}", now=1000)  # several signatures: any one may match
+    for timestamp, given, body, now, code in (
+            (None, signed, b"{}", 1000, "webhook-unsigned"), ("abc", signed, b"{}", 1000, "webhook-unsigned"),
+            ("1000", signed, b"{ }", 1000, "webhook-bad-signature"), ("1000", signed, b"{}", 1301, "webhook-stale"),
+            ("1000", signed, b"{}", 699, "webhook-stale")):
+        with pytest.raises(WebhookRefused) as refused:
+            verify(secret, timestamp, given, body, now)
+        assert refused.value.code == code

@@ -7,12 +7,15 @@ import pytest
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime, UnsafeSettings
 
-GOOD = dict(environment="production", link_signing_secret="s" * 40, public_base_url="https://trips.agency.example")
+GOOD = dict(environment="production", link_signing_secret="s" * 40, supplier_secret_key="k" * 40,
+            public_base_url="https://trips.agency.example")
 
 
 @pytest.mark.parametrize(("change", "complaint"), [
     ({"link_signing_secret": ServiceSettings.link_signing_secret}, "LINK_SIGNING_SECRET"),
     ({"link_signing_secret": "short-but-not-default"}, "at least 32"),
+    ({"supplier_secret_key": ServiceSettings.supplier_secret_key}, "SUPPLIER_SECRET_KEY"),
+    ({"supplier_secret_key": "short"}, "SUPPLIER_SECRET_KEY"),
     ({"public_base_url": ""}, "PUBLIC_BASE_URL must be set"),
     ({"public_base_url": "http://0.0.0.0:8101"}, "https://"),
     ({"public_base_url": "https://localhost"}, "not a local one"),

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEVELOPMENT_LINK_SECRET = "development-only-link-secret"
+DEVELOPMENT_SUPPLIER_KEY = "development-only-supplier-secret-key"
 _LOCAL_HOSTS = {"localhost", "0.0.0.0", "::1", "::"}
 DEFAULT_PORTS = {"customers": 8101, "itinerary": 8102, "booking": 8103, "notify": 8104, "feedback": 8105}
 
@@ -60,6 +61,8 @@ class ServiceSettings:
     public_base_url: str = ""
     # Signs links to client-facing pages; must be the same on every replica and kept secret.
     link_signing_secret: str = DEVELOPMENT_LINK_SECRET
+    # Derives each webhook supplier's signing secret (booking shows it, notify signs with it, booking verifies).
+    supplier_secret_key: str = DEVELOPMENT_SUPPLIER_KEY
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_sender: str = "Trip Desk <trips@agency.example>"
@@ -84,6 +87,10 @@ class ServiceSettings:
             problems.append("LINK_SIGNING_SECRET (or LINK_SIGNING_SECRET_FILE) must be set to a random secret of "
                             "at least 32 characters: the development value is public, and anyone could forge "
                             "client links with it")
+        if self.supplier_secret_key == DEVELOPMENT_SUPPLIER_KEY or len(self.supplier_secret_key) < 32:
+            problems.append("SUPPLIER_SECRET_KEY (or SUPPLIER_SECRET_KEY_FILE) must be set to a random secret of at "
+                            "least 32 characters, the same for booking and notify: suppliers' webhook signing "
+                            "secrets are derived from it")
         url = urlsplit(self.public_base_url)
         if not self.public_base_url:
             problems.append("PUBLIC_BASE_URL must be set to the address clients use (it goes into e-mailed links)")
@@ -129,6 +136,7 @@ class ServiceSettings:
             api_keys_file=_env("API_KEYS_FILE", ""),
             public_base_url=_env("PUBLIC_BASE_URL", ""),
             link_signing_secret=_secret("LINK_SIGNING_SECRET", DEVELOPMENT_LINK_SECRET),
+            supplier_secret_key=_secret("SUPPLIER_SECRET_KEY", DEVELOPMENT_SUPPLIER_KEY),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "2525")),
             smtp_sender=_env("SMTP_SENDER", "Trip Desk <trips@agency.example>"),

@@ -118,9 +118,10 @@ def ensure_dev_api_keys(var_dir: Path, tenants: Iterable[str] = (API_KEY_TENANT,
     return {tenant: keys[tenant] for tenant in tenants}
 
 
-def ensure_link_secret(var_dir: Path) -> str:
-    """The secret that signs client-facing links, generated on first use and kept across runs."""
-    secret_file = var_dir / "link-signing-secret.txt"
+def ensure_secret(var_dir: Path, name: str) -> str:
+    """A secret of the local stack (the one signing client links, the one deriving suppliers' webhook secrets),
+    generated on first use and kept across runs."""
+    secret_file = var_dir / name
     secret = secret_file.read_text().strip() if secret_file.exists() else ""
     if not secret:
         secret = secrets.token_urlsafe(32)
@@ -193,6 +194,7 @@ class EmbeddedStack:
         self.tenants = tuple(tenants)
         self.api_keys: dict[str, str] = {}
         self.link_secret: str = ""
+        self.supplier_key: str = ""
         self.kafka: embedded.KafkaServer | None = None
         self.mongodb: embedded.MongoServer | None = None
         self.smtp: embedded.SmtpSink | None = None
@@ -261,6 +263,7 @@ class EmbeddedStack:
                 **({} if self.kafka_bootstrap_override else {"KAFKA_FETCH_MAX_WAIT_MS": "50"}),
                 "API_KEYS_FILE": str(self.var_dir / "api-keys.json"),
                 "LINK_SIGNING_SECRET": self.link_secret,
+                "SUPPLIER_SECRET_KEY": self.supplier_key,
                 "SMTP_HOST": HOST,
                 "SMTP_PORT": str(self.ports["smtp"]),
                 # The local agency's name and support contacts, for what clients see (trip_shared.agency).
@@ -318,7 +321,8 @@ class EmbeddedStack:
         (self.var_dir / "stack.json").unlink(missing_ok=True)
         self._assign_ports()
         self.api_keys = ensure_dev_api_keys(self.var_dir, self.tenants)
-        self.link_secret = ensure_link_secret(self.var_dir)
+        self.link_secret = ensure_secret(self.var_dir, "link-signing-secret.txt")
+        self.supplier_key = ensure_secret(self.var_dir, "supplier-secret-key.txt")
 
         t0 = time.monotonic()
         if self.kafka_bootstrap_override:

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from booking.adapters.repository import ensure_indexes
-from booking.entrypoints import api, consumers, supplier_api, supplier_pages, vouchers
+from booking.entrypoints import api, consumers, supplier_api, supplier_callbacks, supplier_pages, vouchers
 from booking.service_layer import services
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.config import ServiceSettings
@@ -22,10 +22,11 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
         title="Booking service",
         description="The agency's suppliers, the bookings of a trip's services with them from request to "
                     "confirmation, amendment or cancellation, and the page suppliers answer on.",
-        routers=[api.router, supplier_api.router, supplier_pages.router, vouchers.router],
+        routers=[api.router, supplier_api.router, supplier_pages.router, supplier_callbacks.router,
+                 vouchers.router],
     )
     app.state.link_signer = LinkSigner(settings.link_signing_secret)
-    app.state.response_links = supplier_pages.response_link_maker(app.state.link_signer, settings.base_url)
+    app.state.response_links = supplier_pages.SupplierLinks(app.state.link_signer, settings.base_url)
     app.state.voucher_links = vouchers.voucher_link_maker(app.state.link_signer, settings.base_url)
     # Suppliers who have not answered are chased, then the planner told; confirmed bookings are reconfirmed.
     runtime.run_periodically(lambda: services.follow_up_due(runtime.transaction, app.state.response_links), 60.0,

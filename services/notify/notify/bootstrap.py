@@ -6,6 +6,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from notify.adapters.repository import NOTIFICATIONS, DeliveryQueue, ensure_indexes
 from notify.adapters.smtp import SmtpMailer
+from notify.adapters.webhooks import WebhookSender
 from notify.entrypoints import api, consumers
 from notify.service_layer.dispatcher import DeliveryGauges, Dispatcher
 from notify.service_layer.services import NotifyHandlers
@@ -20,7 +21,8 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     runtime = ServiceRuntime(settings, uow_class=NotifyUnitOfWork, tracer_provider=tracer_provider)
     dispatcher = Dispatcher(DeliveryQueue(runtime.store.db[NOTIFICATIONS]),
                             SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
-                            tracer_provider=runtime.tracer_provider, sweep_interval_s=sweep_interval_s)
+                            tracer_provider=runtime.tracer_provider, sweep_interval_s=sweep_interval_s,
+                            webhooks=WebhookSender(settings.supplier_secret_key))
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
     consumers.register(runtime, NotifyHandlers(dispatcher, runtime.agencies))

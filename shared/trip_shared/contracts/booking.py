@@ -109,6 +109,9 @@ class SupplierMessage(Payload):
     amendment_reason: str | None = None
     response_url: str | None = Field(None, description="Signed link to the supplier's answer page for this round.")
     response_expires_at: datetime | None = None
+    callback_url: str | None = Field(None, description="Where a webhook supplier posts its signed answer.")
+    secret_generation: int | None = Field(None, description="Which of the webhook supplier's signing secrets signs "
+                                                            "(the secret is derived, never sent).")
 
 
 class _BookingEvent(Event):

@@ -67,8 +67,9 @@ PROBLEM_RESPONSES: dict[int | str, dict] = {
 
 def problem_json_response(status: int, code: str, title: str, detail: str, instance: str,
                           headers: dict | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": _TYPE_PREFIX + code, "title": title, "status": status, "detail": detail,
-            "instance": instance, "code": code, **extra}
+    # RFC 9457's own members are never overridden by an extension (a domain error's "status" once read "confirmed").
+    body = {**extra, "type": _TYPE_PREFIX + code, "title": title, "status": status, "detail": detail,
+            "instance": instance, "code": code}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -137,5 +138,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error answering %s %s", request.method, request.url.path,
+                  exc_info=(type(exc), exc, exc.__traceback__))
         return problem_response(request, 500, "internal-error", "Internal error",
                                 "Something went wrong on our side; nothing was changed if the request was rejected.")

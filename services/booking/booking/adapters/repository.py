@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -11,16 +11,21 @@ from pymongo.errors import DuplicateKeyError
 from booking.domain.follow_up import BookingSettings
 from booking.domain.model import Booking, Deposit, Money, RequirementLine, Transition
 from booking.domain.suppliers import Contact, Supplier
+from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
 BOOKINGS, KNOWN_ITINERARIES, SUPPLIERS, SETTINGS = "bookings", "known_itineraries", "suppliers", "booking_settings"
+CALLBACK_RECEIPTS = "callback_receipts"
+# A callback older than the signature tolerance is refused as stale anyway: its receipt need not be kept longer.
+RECEIPT_KEPT = timedelta(minutes=10)
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", ASCENDING)])
     await db[BOOKINGS].create_index([("follow_up_at", ASCENDING)])
+    await db[CALLBACK_RECEIPTS].create_index([("tenant_id", ASCENDING), ("at", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("departs_on", ASCENDING)])
     await db[SUPPLIERS].create_index([("tenant_id", ASCENDING), ("name_key", ASCENDING)])
@@ -112,6 +117,25 @@ class SettingsRepository:
             await self._settings.replace_at_version(self._id, previous, document, "booking settings")
 
 
+class CallbackReceipts:
+    """The signed callbacks received in the last minutes, so the same message is applied once."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._receipts = collection
+
+    async def first_time(self, receipt: str) -> bool:
+        now = utc_now()
+        await self._receipts.delete_many({"at": {"$lt": now - RECEIPT_KEPT}})
+        try:
+            await self._receipts.insert_one({"_id": receipt, "at": now})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def forget(self, receipt: str) -> None:
+        await self._receipts.delete_one({"_id": receipt})
+
+
 class KnownItineraries:
     """What booking knows of itineraries, only from ``itinerary.*`` events."""
 
@@ -169,6 +193,6 @@ def _supplier_document(supplier: Supplier) -> dict:
 
 
 def _supplier_from_document(document: dict) -> Supplier:
-    document = {key: value for key, value in document.items() if key != "name_key"}
+    document = {key: value for key, value in document.items() if key not in ("name_key", "signing_secret")}
     document["contacts"] = [Contact(**contact) for contact in document.get("contacts", [])]
     return Supplier(id=document.pop("_id"), **document)

@@ -1,7 +1,6 @@
 """The agency's suppliers: who provides a service, and how a booking request reaches them. Plain Python: no I/O."""
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -42,8 +41,9 @@ class Supplier:
     notes: str | None = None  # the agency's own: never sent to the supplier
     active: bool = True
     webhook_url: str | None = None
-    # Signs webhook requests and verifies the supplier's callbacks (HMAC-SHA256): shown once, when made.
-    signing_secret: str | None = None
+    # Which signing secret a webhook supplier has (0: none). The secret itself is derived, never stored
+    # (trip_shared.webhooks): shown once when made, and a rotation makes the next one.
+    secret_generation: int = 0
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
 
@@ -78,8 +78,8 @@ class Supplier:
                           address=(values["address"] or "").strip() or None,
                           notes=(values["notes"] or "").strip() or None, active=bool(values["active"]),
                           webhook_url=url if values["channel"] == "webhook" else None)
-        if updated.channel == "webhook" and not updated.signing_secret:
-            updated.signing_secret = new_signing_secret()
+        if updated.channel == "webhook" and not updated.secret_generation:
+            updated.secret_generation = 1
         return updated
 
     def changed(self, changes: dict) -> Supplier:
@@ -88,18 +88,14 @@ class Supplier:
         updated.version = self.version + 1
         return updated
 
-    def rotate_secret(self) -> str:
+    def rotate_secret(self) -> int:
         if self.channel != "webhook":
             raise InvalidSupplier("Only a webhook supplier has a signing secret.", code="not-a-webhook-supplier")
-        self.signing_secret = new_signing_secret()
+        self.secret_generation += 1
         self.version += 1
-        return self.signing_secret
+        return self.secret_generation
 
     def matches(self, query: str) -> bool:
         """A name search: every word of the query starts a word of the name, case and accents aside."""
         words = fold(self.name).split()
         return all(any(word.startswith(part) for word in words) for part in fold(query).split())
-
-
-def new_signing_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)

@@ -11,6 +11,7 @@ from booking.domain.suppliers import CHANNELS, LANGUAGES, SUPPLIER_KINDS, Suppli
 from booking.service_layer import services
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import Line, Text, refuse_nulls
+from trip_shared.webhooks import supplier_secret
 
 router = v1_router(tags=["suppliers"])
 Kind = Literal[SUPPLIER_KINDS]  # type: ignore[valid-type]
@@ -77,11 +78,14 @@ class SupplierOut(BaseModel):
                                                          "or a rotation): store it now, it is not shown again.")
 
     @classmethod
-    def of(cls, supplier: Supplier, *, with_secret: bool = False) -> SupplierOut:
+    def of(cls, supplier: Supplier, *, secret_key: str | None = None) -> SupplierOut:
+        """With ``secret_key``, the answer shows the supplier's (new) signing secret, derived from it."""
         fields = {name: getattr(supplier, name) for name in cls.model_fields if name not in ("contacts",
                                                                                              "signing_secret")}
+        secret = supplier_secret(secret_key, supplier.tenant_id, supplier.id, supplier.secret_generation) \
+            if secret_key and supplier.secret_generation else None
         return cls(**fields, contacts=[ContactOut(**vars(contact)) for contact in supplier.contacts],
-                   signing_secret=supplier.signing_secret if with_secret else None)
+                   signing_secret=secret)
 
 
 class SupplierList(BaseModel):
@@ -92,13 +96,17 @@ def _transaction(request: Request):
     return request.app.state.runtime.transaction
 
 
+def _secret_key(request: Request) -> str:
+    return request.app.state.runtime.settings.supplier_secret_key
+
+
 @router.post("/suppliers", status_code=201, response_model=SupplierOut)
 async def register_supplier(body: SupplierIn, request: Request, response: Response,
                             principal: Principal = require("bookings:write")) -> SupplierOut:
     supplier = await services.register_supplier(_transaction(request), principal.tenant_id,
                                                 body.model_dump(mode="json"))
     response.headers["Location"] = f"/v1/suppliers/{supplier.id}"
-    return SupplierOut.of(supplier, with_secret=True)
+    return SupplierOut.of(supplier, secret_key=_secret_key(request))
 
 
 @router.get("/suppliers", response_model=SupplierList)
@@ -123,7 +131,7 @@ async def change_supplier(supplier_id: str, body: SupplierPatch, request: Reques
                            "contacts", "active")
     supplier, new_secret = await services.change_supplier(_transaction(request), principal.tenant_id, supplier_id,
                                                           changes)
-    return SupplierOut.of(supplier, with_secret=new_secret)
+    return SupplierOut.of(supplier, secret_key=_secret_key(request) if new_secret else None)
 
 
 @router.post("/suppliers/{supplier_id}/signing-secret", response_model=SupplierOut)
@@ -131,4 +139,4 @@ async def rotate_signing_secret(supplier_id: str, request: Request,
                                 principal: Principal = require("bookings:write")) -> SupplierOut:
     """A new signing secret for a webhook supplier; the old one stops working at once."""
     supplier = await services.rotate_signing_secret(_transaction(request), principal.tenant_id, supplier_id)
-    return SupplierOut.of(supplier, with_secret=True)
+    return SupplierOut.of(supplier, secret_key=_secret_key(request))

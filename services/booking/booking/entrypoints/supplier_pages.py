@@ -20,8 +20,8 @@ from trip_shared.local_time import instant_label, long_date, span_label
 from trip_shared.web.pages import BASE_STYLE, html_page, read_form
 from trip_shared.web.signed_links import LinkSigner
 
-PURPOSE = "booking-answer"
-LINK_VALID_DAYS = 30
+PURPOSE, CALLBACK_PURPOSE = "booking-answer", "supplier-callback"
+LINK_VALID_DAYS, CALLBACK_VALID_DAYS = 30, 5 * 365
 router = APIRouter(include_in_schema=False)
 STYLE = BASE_STYLE + ("table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem .3rem 0;text-align:left;"
                       "vertical-align:top}th{width:10rem;color:#555;font-weight:normal}"
@@ -90,14 +90,22 @@ KIND_WORDS = {"en": {"dietary": "Dietary", "accessibility": "Accessibility", "ot
               "zh-Hans": {"dietary": "饮食", "accessibility": "无障碍", "other": "其他"}}
 
 
-def response_link_maker(signer: LinkSigner, base_url: str):
-    """The link in a supplier's message: it answers that booking's round only, for a month."""
-    def make(tenant_id: str, booking_id: str, round_: int, respond_by: datetime | None) -> tuple[str, datetime]:
-        token, expires_at = signer.sign(PURPOSE, tenant_id, f"{booking_id}/{round_}",
-                                        timedelta(days=LINK_VALID_DAYS))
-        return f"{base_url}/supplier/bookings/{token}", expires_at
+class SupplierLinks:
+    """The links in a supplier's messages: a page answering one booking's round (e-mail suppliers, for a month),
+    and the callback a webhook supplier posts its answers to (for as long as it is a supplier)."""
 
-    return make
+    def __init__(self, signer: LinkSigner, base_url: str) -> None:
+        self._signer, self._base_url = signer, base_url
+
+    def __call__(self, tenant_id: str, booking_id: str, round_: int,
+                 respond_by: datetime | None) -> tuple[str, datetime]:
+        token, expires_at = self._signer.sign(PURPOSE, tenant_id, f"{booking_id}/{round_}",
+                                              timedelta(days=LINK_VALID_DAYS))
+        return f"{self._base_url}/supplier/bookings/{token}", expires_at
+
+    def callback(self, tenant_id: str, supplier_id: str) -> str:
+        token, _ = self._signer.sign(CALLBACK_PURPOSE, tenant_id, supplier_id, timedelta(days=CALLBACK_VALID_DAYS))
+        return f"{self._base_url}/supplier/callbacks/{token}"
 
 
 def _when(service: dict, language: str) -> str:

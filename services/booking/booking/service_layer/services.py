@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from booking.domain.follow_up import BookingSettings
 from booking.domain.model import Booking, Deposit, Money
@@ -28,8 +29,16 @@ from trip_shared.read_models import wait_until_known
 PRODUCER = "booking"
 SUPPLIER_ACTOR = "supplier"
 Transaction = Callable[[Callable[[BookingUnitOfWork], Awaitable]], Awaitable]
-# (tenant, booking id, round, valid until) -> (url, expires at): the supplier's answer page for one message.
-MakeResponseLink = Callable[[str, str, int, datetime | None], tuple[str, datetime]]
+
+
+class MakeResponseLink(Protocol):
+    """(tenant, booking id, round, valid until) -> (url, expires at): the supplier's answer page for one message;
+    ``callback(tenant, supplier id)``: where a webhook supplier posts its answers."""
+
+    def __call__(self, tenant_id: str, booking_id: str, round_: int,
+                 respond_by: datetime | None) -> tuple[str, datetime]: ...
+
+    def callback(self, tenant_id: str, supplier_id: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ def _message(booking: Booking, supplier: Supplier, kind: str, make_link: MakeRes
     callback must name (by webhook)."""
     url, expires_at = make_link(booking.tenant_id, booking.id, booking.round, booking.respond_by) \
         if supplier.channel == "email" else (None, None)
+    webhook = supplier.channel == "webhook"
     contact = next((contact for contact in supplier.contacts if contact.email), None)
     return events.SupplierMessage(
         kind=kind, supplier_id=supplier.id, supplier_name=supplier.name, channel=supplier.channel,
@@ -87,7 +97,9 @@ def _message(booking: Booking, supplier: Supplier, kind: str, make_link: MakeRes
         vendor_note=vendor_note if vendor_note is not None else booking.vendor_note,
         amendment_reason=booking.amendment_reason if kind == "amendment" else
         (booking.cancellation_reason if kind == "cancellation" else None),
-        response_url=url, response_expires_at=expires_at)
+        response_url=url, response_expires_at=expires_at,
+        callback_url=make_link.callback(booking.tenant_id, supplier.id) if webhook else None,
+        secret_generation=supplier.secret_generation if webhook else None)
 
 
 # --- loading ---------------------------------------------------------------------------------------------------------
@@ -217,7 +229,7 @@ def _check_round(booking: Booking, answering_round: int | None, code: str | None
         return
     if booking.awaits(answering_round) is None and not (
             code is not None and booking.status == "confirmed" and code == booking.confirmation_code):
-        raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+        raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
 
 
 def _stale_message(booking: Booking) -> str:
@@ -242,7 +254,7 @@ async def acknowledge_requirements(transaction: Transaction, tenant_id: str, boo
     async def work(uow: BookingUnitOfWork) -> Booking:
         booking = await _load(uow, tenant_id, booking_id)
         if answering_round is not None and answering_round != booking.round:
-            raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+            raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
         expected_version = booking.version
         _acknowledge(uow, booking, requirement_ids, actor, channel)
         if booking.version != expected_version:
@@ -316,7 +328,7 @@ async def confirm_cancellation(transaction: Transaction, tenant_id: str, booking
         booking = await _load(uow, tenant_id, booking_id)
         if answering_round is not None and booking.awaits(answering_round) != "cancellation" and not (
                 booking.status == "cancelled" and booking.cancellation_reference == (reference or "").strip()):
-            raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+            raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
         expected_version = booking.version
         if booking.confirm_cancellation(reference, actor=actor, channel=channel):
             await _store(uow, booking, expected_version)
@@ -324,6 +336,41 @@ async def confirm_cancellation(transaction: Transaction, tenant_id: str, booking
         return booking
 
     return await transaction(work)
+
+
+async def supplier_answer(transaction: Transaction, tenant_id: str, supplier_id: str, booking_id: str,
+                          receipt: str, action: str, *, actor: str, answering_round: int, code: str | None,
+                          reason: str | None, alternative: str | None, reference: str | None,
+                          acknowledged: list[str], price: Money | None,
+                          voucher_link: Callable[[str, str], str] | None) -> Booking:
+    """A webhook supplier's signed answer. Each signed message counts once (``receipt`` names it: a replay of the
+    very same message is refused); the answer itself follows the same rules as one given on the page."""
+    async def remember(uow: BookingUnitOfWork) -> None:
+        booking = await _load(uow, tenant_id, booking_id)
+        if booking.supplier_id != supplier_id:
+            raise NotFoundError(f"No booking {booking_id} with this supplier.", code="booking-not-found")
+        if not await uow.callback_receipts(tenant_id).first_time(receipt):
+            raise ConflictError("This exact signed callback was already received: a replay changes nothing. Sign "
+                                "each callback when you send it.", code="webhook-replayed")
+
+    await transaction(remember)
+    common = {"actor": actor, "channel": "webhook", "answering_round": answering_round}
+    try:
+        if action == "confirm":
+            return await confirm_booking(transaction, tenant_id, booking_id, code or "", price=price,
+                                         acknowledged=acknowledged, voucher_link=voucher_link, **common)
+        if action == "decline":
+            return await decline_booking(transaction, tenant_id, booking_id, reason or "", alternative=alternative,
+                                         **common)
+        if action == "cancel":
+            return await confirm_cancellation(transaction, tenant_id, booking_id, reference or "", **common)
+        if action == "reconfirm":
+            return await reconfirm_booking(transaction, tenant_id, booking_id, **common)
+        return await acknowledge_requirements(transaction, tenant_id, booking_id, acknowledged, **common)
+    except Exception:
+        # Refused (stale, or against a rule): nothing changed, so the same signed message may be sent again.
+        await transaction(lambda uow: uow.callback_receipts(tenant_id).forget(receipt))
+        raise
 
 
 async def get_booking(transaction: Transaction, tenant_id: str, booking_id: str) -> Booking:
@@ -395,7 +442,7 @@ async def reconfirm_booking(transaction: Transaction, tenant_id: str, booking_id
     async def work(uow: BookingUnitOfWork) -> Booking:
         booking = await _load(uow, tenant_id, booking_id)
         if answering_round is not None and answering_round != booking.round:
-            raise ConflictError(_stale_message(booking), code="answer-stale", status=booking.status)
+            raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
         expected_version = booking.version
         if booking.reconfirm(actor=actor, channel=channel):
             _emit(uow, booking, events.BookingReconfirmed, actor, channel)
@@ -538,7 +585,7 @@ async def change_supplier(transaction: Transaction, tenant_id: str, supplier_id:
         current = await _load_supplier(uow, tenant_id, supplier_id)
         updated = current.changed(changes)
         await uow.suppliers(tenant_id).save(updated, current.version)
-        return updated, updated.signing_secret != current.signing_secret
+        return updated, updated.secret_generation != current.secret_generation
 
     return await transaction(work)
 

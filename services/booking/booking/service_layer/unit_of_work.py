@@ -4,10 +4,12 @@ from datetime import datetime
 
 from booking.adapters.repository import (
     BOOKINGS,
+    CALLBACK_RECEIPTS,
     KNOWN_ITINERARIES,
     SETTINGS,
     SUPPLIERS,
     BookingRepository,
+    CallbackReceipts,
     KnownItineraries,
     SettingsRepository,
     SupplierRepository,
@@ -31,3 +33,6 @@ class BookingUnitOfWork(UnitOfWork):
 
     async def due_for_follow_up(self, now: datetime) -> list[tuple[str, str]]:
         return await due_for_follow_up(self.db, now)
+
+    def callback_receipts(self, tenant_id: str) -> CallbackReceipts:
+        return CallbackReceipts(self.collection(CALLBACK_RECEIPTS, tenant_id))

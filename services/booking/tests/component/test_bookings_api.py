@@ -516,3 +516,68 @@ async def test_a_confirmed_booking_has_a_voucher_for_the_client(service):
     assert forged.status_code == 403
     await service.client.post(f"/v1/bookings/{booking['id']}/cancellation", json={"reason": "x"}, headers=auth())
     assert (await service.client.get(f"/{path}")).status_code == 404, "a cancelled booking's voucher is gone"
+
+
+# --- webhook suppliers ----------------------------------------------------------------------------------------------
+
+async def test_a_webhook_supplier_answers_with_signed_callbacks_and_forgeries_change_nothing(service):
+    import json
+    import time
+
+    from trip_shared.webhooks import signed_headers
+
+    await service.publish(itinerary_event())
+    cars = await supplier(service, name="Kansai Private Cars", kind="transfer", channel="webhook",
+                          webhook_url="https://api.kansaicars.example/bookings")
+    secret = cars["signing_secret"]
+    booking = (await request(service, cars["id"])).json()
+    [requested] = await outbox_events(service, events.BookingRequested)
+    message = requested.to_supplier
+    assert (message.channel, message.webhook_url, message.secret_generation) == (
+        "webhook", "https://api.kansaicars.example/bookings", 1)
+    assert message.response_url is None and "/supplier/callbacks/" in message.callback_url
+    path = "/" + message.callback_url.split("://", 1)[1].split("/", 1)[1]
+
+    def signed(answer: dict, *, key=secret, at=None) -> tuple[bytes, dict]:
+        body = json.dumps(answer).encode()
+        return body, signed_headers(key, int(at or time.time()), body)
+
+    confirm = {"booking_id": booking["id"], "round": 1, "action": "confirm", "confirmation_code": "KC-881",
+               "acknowledged_requirements": [booking["requirements"][0]["id"]]}
+    body, headers = signed(confirm)
+    refusals = [
+        (await service.client.post(path, content=body, headers={"Content-Type": "application/json"}), 401,
+         "webhook-unsigned"),
+        (await service.client.post(path, content=body.replace(b"KC-881", b"KC-999"), headers=headers), 401,
+         "webhook-bad-signature"),
+        (await service.client.post(path, content=signed(confirm, at=time.time() - 301)[0],
+                                   headers=signed(confirm, at=time.time() - 301)[1]), 401, "webhook-stale"),
+        (await service.client.post(path, content=signed(confirm, key="whsec_guessed")[0],
+                                   headers=signed(confirm, key="whsec_guessed")[1]), 401, "webhook-bad-signature"),
+        (await service.client.post(path[:-4] + "abcd", content=body, headers=headers), 403, "invalid-link"),
+    ]
+    for response, status, code in refusals:
+        assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    assert (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()["status"] == \
+        "requested", "nothing a refused callback said was applied"
+
+    accepted = await service.client.post(path, content=body, headers=headers)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "confirmed", accepted.text
+    replayed = await service.client.post(path, content=body, headers=headers)
+    assert replayed.status_code == 409 and replayed.json()["code"] == "webhook-replayed"
+    fresh = signed(confirm, at=time.time() + 1)  # signed a second later: another message, the same answer
+    again = await service.client.post(path, content=fresh[0], headers=fresh[1])
+    assert again.status_code == 200, "the same answer, freshly signed, is harmless"
+    late = {"booking_id": booking["id"], "round": 1, "action": "decline", "reason": "no cars"}
+    stale = await service.client.post(path, content=signed(late)[0], headers=signed(late)[1])
+    assert stale.status_code == 409 and stale.json()["code"] == "answer-stale"
+    got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
+    assert got["history"][1]["channel"] == "webhook" and got["requirements"][0]["acknowledged_via"] == "webhook"
+    assert len(await outbox_events(service, events.BookingConfirmed)) == 1
+
+    # A rotated secret: the old one no longer signs.
+    await service.client.post(f"/v1/suppliers/{cars['id']}/signing-secret", headers=auth())
+    ack = {"booking_id": booking["id"], "round": 1, "action": "acknowledge",
+           "acknowledged_requirements": [booking["requirements"][1]["id"]]}
+    old = await service.client.post(path, content=signed(ack)[0], headers=signed(ack)[1])
+    assert old.status_code == 401 and old.json()["code"] == "webhook-bad-signature"

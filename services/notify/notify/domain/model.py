@@ -1,11 +1,12 @@
 """Who is told what, in which words, and the life of one delivery. Plain Python: no I/O."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from notify.domain.supplier_messages import render_supplier
+from notify.domain.supplier_messages import render_supplier, webhook_payload
 from trip_shared.agency import AgencyProfile
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
@@ -56,10 +57,19 @@ class Notification:
     created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
     audience: str = "client"  # or "supplier", or "agency" (its own staff)
+    channel: str = "email"  # or "webhook": body is the JSON posted to recipient, signed when sent
 
     def address_supplier(self, booking: dict, message: dict, agency: AgencyProfile | None) -> None:
-        """A supplier message goes to the address the booking service gave, in the supplier's language."""
+        """A supplier message goes to the address the booking service gave, in the supplier's language; a webhook
+        supplier's is JSON for its system."""
         self.audience, self.language = "supplier", message.get("language") or "en"
+        if message.get("channel") == "webhook":
+            self.channel, self.recipient = "webhook", message.get("webhook_url")
+            self.subject = f"{self.kind} {booking.get('booking_id')}"
+            self.body = json.dumps(webhook_payload(self.kind, booking, message, agency), ensure_ascii=False)
+            self.status = "pending" if self.recipient else "no_address"
+            self.next_attempt_at = utc_now()
+            return
         self.subject, self.body = render_supplier(self.kind, self.language, booking, message, agency)
         self.recipient = message.get("email")
         if not self.recipient:

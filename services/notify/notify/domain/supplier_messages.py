@@ -109,3 +109,24 @@ def render_supplier(kind: str, language: str, booking: dict, message: dict,
         lines += ["", words["link"], message["response_url"]]
     lines += ["", words["thanks"]] + (agency.supplier_lines(language) if agency else [agency_name])
     return subject, "\n".join(lines) + "\n"
+
+
+def webhook_payload(kind: str, booking: dict, message: dict, agency: AgencyProfile | None) -> dict:
+    """What a supplier's system receives: the same facts as the e-mail, as data, and where to answer."""
+    message_kind = kind.removeprefix("supplier_")
+    if message_kind == "reminder":
+        message_kind = f"reminder.{REMINDED.get(booking.get('status'), 'supplier_request').removeprefix('supplier_')}"
+    return {
+        "type": f"booking.{message_kind}", "booking_id": booking.get("booking_id"), "round": booking.get("round"),
+        "status": booking.get("status"), "agency": agency.name if agency else None,
+        "service": booking.get("service"), "confirmation_code": booking.get("confirmation_code"),
+        "party": {"adults": booking.get("party_adults"), "children": booking.get("party_children"),
+                  "names": booking.get("traveller_names") or []},
+        "requirements": [{"id": r["requirement_id"], "traveller": r.get("traveller_name"), "kind": r["kind"],
+                          "text": r["text"], "acknowledged": r.get("acknowledged_at") is not None}
+                         for r in booking.get("requirements") or []],
+        "price": booking.get("price"), "deposit": booking.get("deposit"),
+        "respond_by": booking.get("respond_by"), "note": message.get("vendor_note"),
+        "changes": booking.get("amendment_changes") or [], "reason": message.get("amendment_reason"),
+        "callback_url": message.get("callback_url"),
+    }

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from notify.adapters.repository import DeliveryQueue, from_document
 from notify.adapters.smtp import ChannelUnavailable, MessageRefused, SmtpMailer
+from notify.adapters.webhooks import WebhookFailed, WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,10 @@ class DeliveryGauges:
 
 class Dispatcher:
     def __init__(self, queue: DeliveryQueue, mailer: SmtpMailer, tracer_provider=None,
-                 sweep_interval_s: float = 1.0) -> None:
+                 sweep_interval_s: float = 1.0, webhooks: WebhookSender | None = None) -> None:
         self.queue = queue
         self.mailer = mailer
+        self.webhooks = webhooks
         self.sweep_interval_s = sweep_interval_s
         self.channel = ChannelState()
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
@@ -104,6 +106,9 @@ class Dispatcher:
 
     async def _deliver(self, document: dict, reattach: bool) -> None:
         notification = from_document(document)
+        if notification.channel == "webhook":
+            await self._post(notification, reattach)
+            return
         parent = propagate.extract(notification.trace_context or {}) if reattach else None
         attributes = {"notification.id": notification.id, "notification.kind": notification.kind,
                       "messaging.system": "smtp"}
@@ -133,3 +138,29 @@ class Dispatcher:
                 return
             await self.queue.mark_sent(notification.id, message_id)
             log.info("notification sent", extra={"notification_id": notification.id, "kind": notification.kind})
+
+    async def _post(self, notification, reattach: bool) -> None:
+        """A webhook: one endpoint's trouble is that message's, retried with backoff; it stops no other delivery."""
+        parent = propagate.extract(notification.trace_context or {}) if reattach else None
+        attributes = {"notification.id": notification.id, "notification.kind": notification.kind,
+                      "http.request.method": "POST"}
+        with self._tracer.start_as_current_span("webhook send", context=parent, attributes=attributes) as span:
+            try:
+                if self.webhooks is None:
+                    raise WebhookFailed("no webhook sender is configured", permanent=False)
+                outcome = await self.webhooks.send(
+                    tenant_id=notification.tenant_id, supplier_id=notification.customer_id,
+                    generation=int(notification.details.get("secret_generation") or 0),
+                    url=notification.recipient or "", body=notification.body, notification_id=notification.id)
+            except WebhookFailed as exc:
+                if exc.permanent:
+                    notification.refused(str(exc))
+                else:
+                    notification.failed_attempt(str(exc))
+                await self.queue.mark_failed(notification)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, "webhook refused"))
+                log.warning("webhook not delivered (attempt %d)", notification.attempts,
+                            extra={"notification_id": notification.id, "status": notification.status})
+                return
+            await self.queue.mark_sent(notification.id, outcome)
+            log.info("webhook delivered", extra={"notification_id": notification.id, "kind": notification.kind})

@@ -175,17 +175,18 @@ class NotifyHandlers:
     async def supplier_message(self, event: BookingRequested | BookingAmendmentRequested
                                | BookingCancellationRequested | BookingSupplierReminded,
                                uow: NotifyUnitOfWork) -> None:
-        """A request, amendment or cancellation the supplier must get: e-mailed with its answer link (webhook
-        suppliers are reached by their webhook, not here)."""
+        """A request, amendment, cancellation or reminder the supplier must get: e-mailed with its answer link, or
+        posted to a webhook supplier's endpoint, signed, with where to call back."""
         message = event.to_supplier
-        if message is None or message.channel != "email":
+        if message is None:
             return
         kind = f"supplier_{message.kind}"
         notification = Notification(
             id=notification_id(str(event.event_id), message.supplier_id, kind), tenant_id=event.tenant_id,
             kind=kind, itinerary_id=event.data.itinerary_id, customer_id=message.supplier_id,
             source_event_id=str(event.event_id), trace_context=_current_trace(),
-            details={"booking_id": event.data.booking_id, "round": event.data.round})
+            details={"booking_id": event.data.booking_id, "round": event.data.round,
+                     "secret_generation": message.secret_generation})
         notification.address_supplier(event.data.model_dump(mode="json"), message.model_dump(mode="json"),
                                       self._agency(event.tenant_id))
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":

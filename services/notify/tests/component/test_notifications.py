@@ -481,3 +481,42 @@ async def test_a_reminder_repeats_the_unanswered_request_and_an_escalation_reach
     [escalation] = smtp.to("planners@agency.example")
     assert smtp.subject(escalation) == "No answer from Gion Karyo: Kaiseki dinner"
     assert "has not answered after 1 reminder" in escalation.get_payload(decode=True).decode()
+
+
+async def test_a_webhook_supplier_gets_the_request_as_signed_json_retried_until_taken(service, smtp):
+    import json
+    import time
+
+    from trip_shared.contracts.booking import BookingDetails, BookingRequested, RequestedService, SupplierMessage
+    from trip_shared.testing.http_recorder import HttpRecorder
+    from trip_shared.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, supplier_secret, verify
+
+    with HttpRecorder(statuses=[503, 200]) as endpoint:
+        event = BookingRequested(
+            tenant_id="tenant-a", aggregate_id="b-7", aggregate_version=1, trip_id="it-1", producer="booking",
+            data=BookingDetails(booking_id="b-7", itinerary_id="it-1", vendor_name="Kansai Private Cars",
+                                service=RequestedService(kind="transfer", title="Car to Kyoto Station",
+                                                         timezone="Asia/Tokyo", start="2027-10-04T11:30"),
+                                party_adults=2, traveller_names=["Ana Silva"]),
+            to_supplier=SupplierMessage(kind="request", supplier_id="s7", supplier_name="Kansai Private Cars",
+                                        channel="webhook", webhook_url=f"{endpoint.url}/bookings",
+                                        callback_url="http://booking.test/supplier/callbacks/tok",
+                                        secret_generation=3))
+        await service.publish(event)
+        await service.publish(event)  # redelivered: one delivery
+        await eventually(lambda: asyncio.sleep(0, len(endpoint.requests) == 2), timeout=15)
+        await asyncio.sleep(0.3)
+    assert len(endpoint.requests) == 2, "a 503 is retried, a 200 ends it"
+    first, taken = endpoint.requests
+    key = service.runtime.settings.supplier_secret_key
+    verify(supplier_secret(key, "tenant-a", "s7", 3), taken.headers[TIMESTAMP_HEADER],
+           taken.headers[SIGNATURE_HEADER], taken.body, time.time())
+    assert int(taken.headers[TIMESTAMP_HEADER]) > int(first.headers[TIMESTAMP_HEADER]), \
+        "the retry is signed when it is sent, so a receiver's five-minute window holds"
+    payload = json.loads(taken.body)
+    assert (payload["type"], payload["booking_id"], payload["service"]["start"]) == (
+        "booking.request", "b-7", "2027-10-04T11:30")
+    assert payload["callback_url"] == "http://booking.test/supplier/callbacks/tok" and payload["round"] == 1
+    assert smtp.messages == [], "a webhook supplier gets no e-mail"
+    [record] = [r for r in await listed(service) if r["customer_id"] == "s7"]
+    assert (record["status"], record["attempts"]) == ("sent", 1)
