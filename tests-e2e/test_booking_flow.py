@@ -142,3 +142,43 @@ def test_an_approved_trip_is_booked_with_its_suppliers_through_their_pages(api, 
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     text = pdf_text(pdf.content)
     assert "HRG-1001" in text and "17:00 (Asia/Tokyo)" in text and "INTERNAL" not in text
+
+
+def test_a_webhook_supplier_gets_a_signed_request_and_confirms_by_signed_callback(api, stack):
+    import json
+    import time
+
+    from trip_shared.testing.http_recorder import HttpRecorder
+    from trip_shared.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify
+
+    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={"title": unique("Osaka day trip ")})
+    base = f"/v1/itineraries/{trip['id']}"
+    car = api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "transfer", "title": "Private car Kyoto → Osaka", "timezone": "Asia/Tokyo", "mode": "car",
+        "start": "2027-10-05T09:00", "end": "2027-10-05T10:15", "requires_booking": True, "notes": INTERNAL})
+    with HttpRecorder() as endpoint:
+        cars = api.ok("POST", "booking", "/v1/suppliers", 201, json={
+            "name": unique("Kansai Cars "), "kind": "transfer", "channel": "webhook",
+            "webhook_url": f"{endpoint.url}/trip-desk"})
+        booking = eventually(lambda: (r := api.request("POST", "booking", "/v1/bookings", json={
+            "itinerary_id": trip["id"], "item_id": car["id"], "supplier_id": cars["id"]})).status_code == 201
+            and r.json(), message="booking never learnt of the item")
+        [delivered] = eventually(lambda: endpoint.requests, message="the supplier's endpoint never got the request")
+    verify(cars["signing_secret"], delivered.headers[TIMESTAMP_HEADER], delivered.headers[SIGNATURE_HEADER],
+           delivered.body, time.time())
+    request = json.loads(delivered.body)
+    assert (request["type"], request["booking_id"], request["service"]["start"]) == (
+        "booking.request", booking["id"], "2027-10-05T09:00")
+    assert "INTERNAL" not in delivered.body.decode()
+
+    answer = json.dumps({"booking_id": booking["id"], "round": request["round"], "action": "confirm",
+                         "confirmation_code": "KC-881"}).encode()
+    headers = signed_headers(cars["signing_secret"], int(time.time()), answer)
+    confirmed = httpx.post(request["callback_url"], content=answer, headers=headers)
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed", confirmed.text
+    replayed = httpx.post(request["callback_url"], content=answer, headers=headers)
+    assert replayed.status_code == 409 and replayed.json()["code"] == "webhook-replayed"
+    shown = eventually(lambda: (i := api.ok("GET", "itinerary", base))["items"][0]["booking"]
+                       and i["items"][0]["booking"]["status"] == "confirmed" and i,
+                       message="the trip never showed the confirmation")
+    assert shown["items"][0]["booking"]["confirmation_code"] == "KC-881"
