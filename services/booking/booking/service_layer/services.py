@@ -229,7 +229,17 @@ def _check_round(booking: Booking, answering_round: int | None, code: str | None
         return
     if booking.awaits(answering_round) is None and not (
             code is not None and booking.status == "confirmed" and code == booking.confirmation_code):
-        raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
+        raise _stale(booking)
+
+
+def _require_round(booking: Booking, answering_round: int | None) -> None:
+    """An acknowledgement or a reconfirmation counts from the link of the booking's current message only."""
+    if answering_round is not None and answering_round != booking.round:
+        raise _stale(booking)
+
+
+def _stale(booking: Booking) -> ConflictError:
+    return ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
 
 
 def _stale_message(booking: Booking) -> str:
@@ -253,8 +263,7 @@ async def acknowledge_requirements(transaction: Transaction, tenant_id: str, boo
                                    answering_round: int | None = None) -> Booking:
     async def work(uow: BookingUnitOfWork) -> Booking:
         booking = await _load(uow, tenant_id, booking_id)
-        if answering_round is not None and answering_round != booking.round:
-            raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
+        _require_round(booking, answering_round)
         expected_version = booking.version
         _acknowledge(uow, booking, requirement_ids, actor, channel)
         if booking.version != expected_version:
@@ -328,7 +337,7 @@ async def confirm_cancellation(transaction: Transaction, tenant_id: str, booking
         booking = await _load(uow, tenant_id, booking_id)
         if answering_round is not None and booking.awaits(answering_round) != "cancellation" and not (
                 booking.status == "cancelled" and booking.cancellation_reference == (reference or "").strip()):
-            raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
+            raise _stale(booking)
         expected_version = booking.version
         if booking.confirm_cancellation(reference, actor=actor, channel=channel):
             await _store(uow, booking, expected_version)
@@ -441,8 +450,7 @@ async def reconfirm_booking(transaction: Transaction, tenant_id: str, booking_id
                             answering_round: int | None = None) -> Booking:
     async def work(uow: BookingUnitOfWork) -> Booking:
         booking = await _load(uow, tenant_id, booking_id)
-        if answering_round is not None and answering_round != booking.round:
-            raise ConflictError(_stale_message(booking), code="answer-stale", booking_status=booking.status)
+        _require_round(booking, answering_round)
         expected_version = booking.version
         if booking.reconfirm(actor=actor, channel=channel):
             _emit(uow, booking, events.BookingReconfirmed, actor, channel)
