@@ -1,19 +1,26 @@
 """Who the client is dealing with: each agency's name and on-trip support contacts, per tenant.
 
-Every client message and deliverable carries them. Until agencies keep their own profile in the platform, they are a
-setting: ``AGENCY_PROFILES`` (JSON) or ``AGENCY_PROFILES_FILE`` (a JSON file), mapping a tenant id to
-``{"name", "support_phone", "support_email", "emergency_phone", "messaging"}`` (all but ``name`` optional).
+Every client message and deliverable carries them. An agency keeps its profile in notify (``PUT /v1/agency``), which
+announces it (``agency.profile_changed``); itinerary and booking keep a copy from that event (``AgencyDirectory``).
+Until an agency has saved one, the setting ``AGENCY_PROFILES`` (JSON) or ``AGENCY_PROFILES_FILE`` (a JSON file) maps
+a tenant id to ``{"name", "support_phone", "support_email", "emergency_phone", "messaging"}`` (all but ``name``
+optional).
 A tenant without one gets deliverables without them, never another agency's.
 """
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from trip_shared.config import ServiceSettings
+from trip_shared.read_models import apply_if_newer
 
-FIELDS = ("name", "support_phone", "support_email", "emergency_phone", "messaging")
+FIELDS = ("name", "support_phone", "support_email", "emergency_phone", "messaging", "sender_email", "reply_to",
+          "signature", "default_language", "timezone", "quiet_hours_start", "quiet_hours_end")
+KNOWN_AGENCIES = "known_agencies"
+CACHE_S = 5.0  # a replica that did not consume the event sees a new profile within this
 
 
 class InvalidAgencyProfiles(ValueError):
@@ -27,6 +34,13 @@ class AgencyProfile:
     support_email: str | None = None
     emergency_phone: str | None = None
     messaging: str | None = None
+    sender_email: str | None = None  # From: of its e-mails (the platform's sender when unset)
+    reply_to: str | None = None
+    signature: str | None = None  # a closing line of its own, above the contacts
+    default_language: str = "en"
+    timezone: str | None = None  # IANA; where the agency is, for its own messages and quiet hours
+    quiet_hours_start: str | None = None  # "22:00": non-urgent messages wait until the end, recipient's time
+    quiet_hours_end: str | None = None
 
     def support_lines(self, language: str) -> list[str]:
         """The agency and how to reach it during the trip, in the client's language."""
@@ -95,3 +109,35 @@ class AgencyProfiles:
             profiles[tenant_id] = AgencyProfile(**{name: (str(value).strip() or None) if value is not None else None
                                                    for name, value in fields.items()})
         return cls(profiles)
+
+
+class AgencyDirectory:
+    """Each agency's profile as its owner (notify) last announced it, else the setting's; read from this service's
+    own copy, cached for a few seconds."""
+
+    def __init__(self, db, fallback: AgencyProfiles) -> None:
+        self._collection = db[KNOWN_AGENCIES] if db is not None else None
+        self._fallback = fallback
+        self._cache: dict[str, tuple[float, AgencyProfile | None]] = {}
+
+    async def for_tenant(self, tenant_id: str) -> AgencyProfile | None:
+        cached = self._cache.get(tenant_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        document = await self._collection.find_one({"_id": tenant_id}) if self._collection is not None else None
+        profile = profile_from_document(document) if document else self._fallback.for_tenant(tenant_id)
+        self._cache[tenant_id] = (time.monotonic() + CACHE_S, profile)
+        return profile
+
+    def forget(self, tenant_id: str) -> None:
+        self._cache.pop(tenant_id, None)
+
+
+def profile_from_document(document: dict) -> AgencyProfile:
+    return AgencyProfile(**{name: document[name] for name in FIELDS if document.get(name) is not None})
+
+
+async def record_agency_profile(event, uow) -> None:
+    """A service's copy of the agency's profile, from ``agency.profile_changed`` (newest version wins)."""
+    await apply_if_newer(uow.collection(KNOWN_AGENCIES, event.tenant_id), event.tenant_id, event.aggregate_version,
+                         event.data.model_dump(mode="json"))

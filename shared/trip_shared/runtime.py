@@ -20,7 +20,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 
 from trip_shared import deadline
-from trip_shared.agency import AgencyProfiles
+from trip_shared.agency import AgencyDirectory, AgencyProfiles
 from trip_shared.config import ServiceSettings
 from trip_shared.contracts.registry import all_topic_names
 from trip_shared.messaging.broker import create_broker, publish_raw
@@ -68,9 +68,10 @@ class ServiceRuntime:
         instrument_pymongo(self.tracer_provider)
         self.metrics = ServiceMetrics(settings.service_name)
         self.api_keys = ApiKeyRegistry.from_settings(settings)
-        self.agencies = AgencyProfiles.from_settings(settings)
         self.failure_limiter = FailureLimiter(settings.auth_failures_per_minute)
         self.store = MongoStore(settings.mongodb_url, settings.database_name)
+        # Who each agency is, on what its clients and suppliers read (trip_shared.agency).
+        self.agencies = AgencyDirectory(self.store.db, AgencyProfiles.from_settings(settings))
         self.broker = create_broker(settings, self.tracer_provider)
         self.outbox = Outbox(self.store.db)
         self.inbox = Inbox(self.store.db)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trip_shared.contracts import booking, customers, feedback, itinerary, privacy
+from trip_shared.contracts import agency, booking, customers, feedback, itinerary, privacy
 from trip_shared.contracts.envelope import Event
 
 DLQ_SUFFIX = ".dlq"
@@ -68,6 +68,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(booking.BookingReconfirmed, "booking", "A supplier reconfirmed a booking before the service."),
     _spec(booking.BookingNeedsAttention, "booking", "The trip changed under a booking: an amendment or a "
                                                     "cancellation is due (or no longer is)."),
+    _spec(agency.AgencyProfileChanged, "notify", "An agency saved its profile: name, senders, support contacts, "
+                                                 "language, zone, quiet hours."),
     _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),
 )
 

@@ -331,7 +331,7 @@ async def booking_voucher(booking_id: str, request: Request, lang: Literal["en",
     """The voucher of a confirmed booking, as the client gets it (404 `no-voucher` until it is confirmed)."""
     booking, supplier = await services.voucher_of(_transaction(request), principal.tenant_id, booking_id)
     content = vouchers.voucher_pdf(booking, supplier,
-                                   request.app.state.runtime.agencies.for_tenant(principal.tenant_id), lang)
+                                   await request.app.state.runtime.agencies.for_tenant(principal.tenant_id), lang)
     return vouchers.pdf_response(content, booking)
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from booking.service_layer import services
+from trip_shared.agency import record_agency_profile
+from trip_shared.contracts.agency import AgencyProfileChanged
 from trip_shared.contracts.customers import CustomerErased
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -20,3 +22,5 @@ def register(runtime: ServiceRuntime) -> None:
     for contract in (ItineraryCreated, ItineraryChanged, CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(services.record_itinerary)
     consumer.handles(CustomerErased)(services.customer_erased)
+    # Pages, PDFs and vouchers carry the agency's profile as notify announced it.
+    consumer.handles(AgencyProfileChanged)(record_agency_profile)

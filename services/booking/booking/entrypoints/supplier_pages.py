@@ -140,13 +140,13 @@ def _invalid(error: DomainError) -> HTMLResponse:
                      status=error.status)
 
 
-def _page(request: Request, booking: Booking, round_: int, token: str, *, message: str | None = None,
+async def _page(request: Request, booking: Booking, round_: int, token: str, *, message: str | None = None,
           error: str | None = None, status: int = 200) -> HTMLResponse:
     language = _language(booking)
     text = TEXT[language]
     awaiting = booking.awaits(round_)
     kind = awaiting or ("amendment" if booking.amendment_changes else "request")
-    agency = request.app.state.runtime.agencies.for_tenant(booking.tenant_id)
+    agency = await request.app.state.runtime.agencies.for_tenant(booking.tenant_id)
     service = booking.service
     body = f"<h1>{escape(text[kind])}</h1>"
     if agency:
@@ -261,7 +261,7 @@ async def answer_page(token: str, request: Request) -> HTMLResponse:
         booking, round_, _ = await _open(request, token)
     except DomainError as error:
         return _invalid(error)
-    return _page(request, booking, round_, token)
+    return await _page(request, booking, round_, token)
 
 
 @router.post("/supplier/bookings/{token}", response_class=HTMLResponse)
@@ -279,14 +279,14 @@ async def answer(token: str, request: Request) -> HTMLResponse:
     try:
         if action == "confirm":
             if not value.get("confirmation_code"):
-                return _page(request, booking, round_, token, error=text["missing_code"], status=422)
+                return await _page(request, booking, round_, token, error=text["missing_code"], status=422)
             price = None
             if value.get("confirmed_amount"):
                 try:
                     price = Money.of(value["confirmed_amount"], value.get("confirmed_currency") or "",
                                      "confirmed_price")
                 except DomainError:
-                    return _page(request, booking, round_, token, error=text["bad_price"], status=422)
+                    return await _page(request, booking, round_, token, error=text["bad_price"], status=422)
             booking = await services.confirm_booking(
                 transaction, tenant_id, booking.id, value["confirmation_code"], actor=actor, channel="email",
                 price=price, acknowledged=form.get("acknowledge", []), answering_round=round_,
@@ -294,14 +294,14 @@ async def answer(token: str, request: Request) -> HTMLResponse:
             message = text["thanks_confirmed"].format(code=booking.confirmation_code)
         elif action == "decline":
             if not value.get("reason"):
-                return _page(request, booking, round_, token, error=text["missing_reason"], status=422)
+                return await _page(request, booking, round_, token, error=text["missing_reason"], status=422)
             booking = await services.decline_booking(transaction, tenant_id, booking.id, value["reason"],
                                                      actor=actor, channel="email",
                                                      alternative=value.get("alternative"), answering_round=round_)
             message = text["thanks_declined"]
         elif action == "cancel":
             if not value.get("cancellation_reference"):
-                return _page(request, booking, round_, token, error=text["missing_reference"], status=422)
+                return await _page(request, booking, round_, token, error=text["missing_reference"], status=422)
             booking = await services.confirm_cancellation(
                 transaction, tenant_id, booking.id, value["cancellation_reference"], actor=actor, channel="email",
                 answering_round=round_)
@@ -316,11 +316,11 @@ async def answer(token: str, request: Request) -> HTMLResponse:
                                                               answering_round=round_)
             message = text["thanks_acknowledged"]
         else:
-            return _page(request, booking, round_, token, status=422)
+            return await _page(request, booking, round_, token, status=422)
     except DomainError as error:
         # Stale (answered already, or superseded), or the answer broke a rule: say so on the page, change nothing.
         booking, _, _ = await _open(request, token)
         detail = text["stale"].format(status=text["statuses"][booking.status]) if error.code == "answer-stale" \
             else error.detail
-        return _page(request, booking, round_, token, error=detail, status=error.status)
-    return _page(request, booking, round_, token, message=message)
+        return await _page(request, booking, round_, token, error=detail, status=error.status)
+    return await _page(request, booking, round_, token, message=message)

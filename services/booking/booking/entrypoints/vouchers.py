@@ -114,7 +114,7 @@ async def client_voucher(token: str, request: Request, lang: str = "en") -> Resp
         claims = request.app.state.link_signer.verify(token, PURPOSE)
         booking, supplier = await services.voucher_of(request.app.state.runtime.transaction, claims.tenant_id,
                                                       claims.subject_id)
-        content = voucher_pdf(booking, supplier, request.app.state.runtime.agencies.for_tenant(claims.tenant_id),
+        content = voucher_pdf(booking, supplier, await request.app.state.runtime.agencies.for_tenant(claims.tenant_id),
                               lang)
     except DomainError as error:
         title = f"{WORDS['en']['invalid']} · {WORDS['zh-Hans']['invalid']}"

@@ -228,7 +228,7 @@ async def itinerary_history(itinerary_id: str, request: Request, after_version: 
 async def calendar(itinerary_id: str, request: Request, language: Literal["en", "zh-Hans"] = Query("en"),
                    principal: Principal = require("itineraries:read")):
     view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return Response(calendar_feed(view.itinerary, client_context(request, view, language)),
+    return Response(calendar_feed(view.itinerary, await client_context(request, view, language)),
                     media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="itinerary-{itinerary_id}.ics"'})
 
@@ -239,7 +239,7 @@ async def itinerary_document(itinerary_id: str, request: Request,
                              language: Literal["en", "zh-Hans"] = Query("en"),
                              principal: Principal = require("itineraries:read")):
     view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
-    return Response(itinerary_pdf(view.itinerary, client_context(request, view, language)),
+    return Response(itinerary_pdf(view.itinerary, await client_context(request, view, language)),
                     media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="itinerary-{itinerary_id}.pdf"'})
 

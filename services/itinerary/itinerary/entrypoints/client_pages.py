@@ -128,14 +128,14 @@ async def _open_proposal(request: Request, token: str):
     return view, proposal, customer_id, (language if language in TEXT else "en")
 
 
-def _proposal_page(request: Request, view: services.ItineraryView, proposal, token: str, language: str,
+async def _proposal_page(request: Request, view: services.ItineraryView, proposal, token: str, language: str,
                    error: str | None = None, status: int = 200) -> HTMLResponse:
     itinerary = view.itinerary
     text = TEXT[language]
     body = f"<h1>{escape(text['proposal'])}: {escape(itinerary.title)}</h1>"
     if itinerary.start_date:
         body += f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>"
-    body += _about_html(client_context(request, view, language))
+    body += _about_html(await client_context(request, view, language))
     if proposal.message:
         body += f"<p><em>{escape(text['note'])}:</em> {escape(proposal.message)}</p>"
     if error:
@@ -170,7 +170,7 @@ async def proposal_page(token: str, request: Request) -> HTMLResponse:
         view, proposal, _, language = await _open_proposal(request, token)
     except DomainError as error:
         return _invalid(error)
-    return _proposal_page(request, view, proposal, token, language)
+    return await _proposal_page(request, view, proposal, token, language)
 
 
 @router.post("/proposals/{token}")
@@ -182,7 +182,7 @@ async def answer_proposal(token: str, request: Request) -> HTMLResponse:
     form = {key: values[-1] for key, values in (await read_form(request)).items()}
     approve = form.get("action") == "approve"
     if form.get("action") not in ("approve", "changes"):
-        return _proposal_page(request, view, proposal, token, language,
+        return await _proposal_page(request, view, proposal, token, language,
                               "Please choose an option or write to us.", 422)
     try:
         await services.answer_proposal(request.app.state.runtime.transaction, view.itinerary.tenant_id,
@@ -190,7 +190,7 @@ async def answer_proposal(token: str, request: Request) -> HTMLResponse:
                                        option_id=form.get("option"), comment=form.get("comment"))
     except DomainError as error:
         current, fresh_proposal, _, _ = await _open_proposal(request, token)
-        return _proposal_page(request, current, fresh_proposal, token, language, error.detail, error.status)
+        return await _proposal_page(request, current, fresh_proposal, token, language, error.detail, error.status)
     text = TEXT[language]
     if approve:
         option = proposal.option(form.get("option"))
@@ -222,7 +222,7 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
     switch = "zh-Hans" if language == "en" else "en"
     body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
-            + _about_html(client_context(request, view, language))
+            + _about_html(await client_context(request, view, language))
             + f'<p class="noprint"><a href="/trips/{escape(token)}/calendar.ics?lang={language}">'
               f'{escape(text["calendar"])}</a> · '
               f'<a href="/trips/{escape(token)}/itinerary.pdf?lang={language}">{escape(text["pdf"])}</a> · '
@@ -252,7 +252,7 @@ async def shared_calendar(token: str, request: Request, lang: str = "en"):
         view = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
-    context = client_context(request, view, lang if lang in TEXT else "en")
+    context = await client_context(request, view, lang if lang in TEXT else "en")
     return Response(calendar_feed(view.itinerary, context), media_type="text/calendar; charset=utf-8")
 
 
@@ -262,5 +262,5 @@ async def shared_pdf(token: str, request: Request, lang: str = "en"):
         view = await _open_trip(request, token)
     except DomainError as error:
         return _invalid(error)
-    context = client_context(request, view, lang if lang in TEXT else "en")
+    context = await client_context(request, view, lang if lang in TEXT else "en")
     return Response(itinerary_pdf(view.itinerary, context), media_type="application/pdf")

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from itinerary.service_layer import services
+from trip_shared.agency import record_agency_profile
 from trip_shared.contracts import booking as booking_events
+from trip_shared.contracts.agency import AgencyProfileChanged
 from trip_shared.contracts.customers import (
     CustomerCreated,
     CustomerDeactivated,
@@ -26,6 +28,8 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(CustomersMerged)(services.customers_merged)
     consumer.handles(CustomerErased)(services.customer_erased)
     consumer.handles(PreferencesRecorded)(services.record_preferences)
+    # Pages, PDFs and vouchers carry the agency's profile as notify announced it.
+    consumer.handles(AgencyProfileChanged)(record_agency_profile)
     # Each item shows its booking's status, whatever moved it.
     for contract in (booking_events.BookingRequested, booking_events.BookingConfirmed, booking_events.BookingDeclined,
                      booking_events.BookingExpired, booking_events.BookingAmendmentRequested,

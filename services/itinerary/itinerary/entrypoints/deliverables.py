@@ -45,9 +45,9 @@ class ClientContext:
         return lines + (self.agency.support_lines(self.language) if self.agency else [])
 
 
-def client_context(request: Request, view: ItineraryView, language: str) -> ClientContext:
+async def client_context(request: Request, view: ItineraryView, language: str) -> ClientContext:
     return ClientContext(travellers=view.traveller_names,
-                         agency=request.app.state.runtime.agencies.for_tenant(view.itinerary.tenant_id),
+                         agency=await request.app.state.runtime.agencies.for_tenant(view.itinerary.tenant_id),
                          confirmed_item_ids=frozenset(view.confirmed_item_ids), language=language)
 
 

@@ -215,3 +215,21 @@ async def test_no_client_deliverable_shows_an_internal_note_and_each_shows_the_c
         assert "Lotus & Maple Travel" in flat or "Lotus &amp; Maple Travel" in flat, name
         assert "+86 21 5555 0199" in flat, name
         assert "Mei" in flat and "Tom" in flat, name
+
+
+async def test_the_client_s_pages_carry_the_profile_the_agency_saved_in_notify(service):
+    from trip_shared.contracts.agency import AgencyProfileChanged, AgencyProfileData
+
+    base, _ = await planned_trip(service)
+    path = urlsplit((await service.client.post(f"{base}/share-link", headers=auth())).json()["url"]).path
+    assert "Lotus &amp; Maple Travel" in (await service.client.get(path)).text, "the setting's, until one is saved"
+    changed = AgencyProfileChanged(tenant_id="tenant-a", aggregate_id="tenant-a", aggregate_version=2,
+                                   producer="notify", data=AgencyProfileData(
+                                       name="Kyoto Bound Journeys", emergency_phone="+81 90 0000 2222"))
+    await service.publish(changed)
+    await service.publish(changed.model_copy(update={"aggregate_version": 1, "data": AgencyProfileData(
+        name="An older name", emergency_phone="+1")}))  # late and older: ignored
+    service.runtime.agencies.forget("tenant-a")  # this replica's few seconds of cache
+    page = (await service.client.get(path)).text
+    assert "Kyoto Bound Journeys" in page and "+81 90 0000 2222" in page and "Lotus" not in page
+    assert "An older name" not in page

@@ -7,13 +7,17 @@ from datetime import UTC, date, datetime
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
+from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
+from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
 CONTACTS, TRIPS, NOTIFICATIONS, DEFERRED = "contacts", "trips", "notifications", "deferred_updates"
+AGENCY_PROFILES = "agency_profiles"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -182,3 +186,29 @@ class DeferredUpdates:
         for update in found:
             await self._updates.delete_one({"_id": update["_id"]})
         return found
+
+
+class AgencyProfileRepository:
+    """One profile per agency (the tenant), versioned."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._profiles = collection
+        self._id = collection.tenant_id
+
+    async def get(self) -> AgencyProfileRecord | None:
+        document = await self._profiles.find_one({"_id": self._id})
+        if not document:
+            return None
+        return AgencyProfileRecord(**{name: document.get(name) for name in AgencyProfileRecord.field_names()
+                                      if document.get(name) is not None}, version=document["version"])
+
+    async def save(self, record: AgencyProfileRecord) -> None:
+        document = {"_id": self._id, **asdict(record)}
+        if record.version == 1:
+            try:
+                await self._profiles.insert_one(document)
+            except DuplicateKeyError:
+                raise ConflictError("The agency profile was saved by someone else meanwhile; reload and retry.",
+                                    code="concurrent-update") from None
+        else:
+            await self._profiles.replace_at_version(self._id, record.version - 1, document, "agency profile")

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notify.service_layer import services
+from trip_shared.errors import NotFoundError
 from trip_shared.web.auth import Principal, require, v1_router
+from trip_shared.web.fields import Line, Text
 
 router = v1_router(tags=["notifications"])
 
@@ -18,7 +20,8 @@ StatusFilter = Literal["pending", "sending", "sent", "failed", "waiting_for_cont
 class NotificationOut(BaseModel):
     id: str
     kind: str
-    channel: Literal["email"] = "email"
+    channel: Literal["email", "webhook"] = "email"
+    audience: Literal["client", "supplier", "agency"] = "client"
     itinerary_id: str | None
     customer_id: str
     recipient: str | None
@@ -33,8 +36,10 @@ class NotificationOut(BaseModel):
 
     @classmethod
     def of(cls, document: dict) -> NotificationOut:
-        return cls(id=document["_id"], **{name: document.get(name) for name in cls.model_fields
-                                          if name not in ("id", "channel")})
+        return cls(id=document["_id"], channel=document.get("channel") or "email",
+                   audience=document.get("audience") or "client",
+                   **{name: document.get(name) for name in cls.model_fields
+                      if name not in ("id", "channel", "audience")})
 
 
 class NotificationList(BaseModel):
@@ -66,3 +71,54 @@ async def retry_notification(notification_id: str, request: Request,
     document = await services.retry_notification(request.app.state.runtime.transaction,
                                                  request.app.state.dispatcher, principal.tenant_id, notification_id)
     return NotificationOut.of(document)
+
+
+Short = Annotated[Line, StringConstraints(max_length=200)]
+
+
+AGENCY_EXAMPLE = {
+        "name": "Lotus & Maple Travel", "sender_email": "trips@lotusmaple.example",
+        "reply_to": "care@lotusmaple.example", "signature": "Warm regards from the Lotus & Maple team",
+        "support_phone": "+86 21 5555 0100", "support_email": "care@lotusmaple.example",
+        "messaging": "WeChat: lotusmaple", "emergency_phone": "+86 21 5555 0199", "default_language": "zh-Hans",
+        "timezone": "Asia/Shanghai", "quiet_hours_start": "22:00", "quiet_hours_end": "07:30"}
+
+
+class AgencyProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [AGENCY_EXAMPLE]})
+    name: Short = Field(min_length=1)
+    sender_email: Short | None = None
+    reply_to: Short | None = None
+    signature: Annotated[Text, StringConstraints(max_length=500)] | None = None
+    support_phone: Short | None = None
+    support_email: Short | None = None
+    messaging: Short | None = None
+    emergency_phone: Short | None = None
+    default_language: Literal["en", "zh-Hans"] = "en"
+    timezone: Short | None = None
+    quiet_hours_start: Annotated[str, StringConstraints(max_length=5)] | None = None
+    quiet_hours_end: Annotated[str, StringConstraints(max_length=5)] | None = None
+
+
+class AgencyProfileOut(AgencyProfileIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**AGENCY_EXAMPLE, "version": 3}]})
+    version: int = Field(description="0: not saved yet (what the AGENCY_PROFILES setting gives).")
+
+
+@router.get("/agency", response_model=AgencyProfileOut, tags=["agency"])
+async def get_agency(request: Request, principal: Principal = require("notifications:read")) -> AgencyProfileOut:
+    """The agency's profile: its name and senders, support contacts, language, zone and quiet hours."""
+    found = await services.get_agency_profile(request.app.state.runtime.transaction, principal.tenant_id,
+                                              request.app.state.runtime.agencies)
+    if found is None:
+        raise NotFoundError("This agency has no profile yet: PUT one.", code="agency-profile-not-found")
+    return AgencyProfileOut(**vars(found))
+
+
+@router.put("/agency", response_model=AgencyProfileOut, tags=["agency"])
+async def put_agency(body: AgencyProfileIn, request: Request,
+                     principal: Principal = require("notifications:write")) -> AgencyProfileOut:
+    """Replace the whole profile; every client message and deliverable carries it from now on."""
+    saved = await services.save_agency_profile(request.app.state.runtime.transaction, principal.tenant_id,
+                                               body.model_dump(), request.app.state.runtime.agencies)
+    return AgencyProfileOut(**vars(saved))

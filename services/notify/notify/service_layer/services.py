@@ -6,10 +6,12 @@ from collections.abc import Awaitable, Callable
 from opentelemetry import propagate
 
 from notify.adapters.repository import from_document
+from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
-from trip_shared.agency import AgencyProfile, AgencyProfiles
+from trip_shared.agency import AgencyDirectory, AgencyProfile, AgencyProfiles, record_agency_profile
+from trip_shared.contracts.agency import AgencyProfileChanged, AgencyProfileData
 from trip_shared.contracts.booking import (
     BookingAmendmentRequested,
     BookingCancellationRequested,
@@ -53,12 +55,12 @@ def _trip(summary: ItinerarySummary) -> Trip:
 class NotifyHandlers:
     """Consumers' handlers; ``dispatcher`` sends what they create once their transaction has committed."""
 
-    def __init__(self, dispatcher: Dispatcher, agencies: AgencyProfiles | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, agencies: AgencyDirectory | None = None) -> None:
         self.dispatcher = dispatcher
-        self.agencies = agencies or AgencyProfiles({})
+        self.agencies = agencies or AgencyDirectory(None, AgencyProfiles({}))
 
-    def _agency(self, tenant_id: str) -> AgencyProfile | None:
-        return self.agencies.for_tenant(tenant_id)
+    async def _agency(self, tenant_id: str) -> AgencyProfile | None:
+        return await self.agencies.for_tenant(tenant_id)
 
     def _send_after_commit(self, uow: NotifyUnitOfWork, ids: list[str]) -> None:
         if ids:
@@ -78,7 +80,7 @@ class NotifyHandlers:
         for notification in await repository.awaiting_contact(contact.customer_id):
             trip, _ = await models.trip(notification.itinerary_id)
             notification.address(contact, trip or Trip(notification.itinerary_id, ""),
-                                 self._agency(event.tenant_id))
+                                 await self._agency(event.tenant_id))
             await repository.replace(notification)
             if notification.status == "pending":
                 released.append(notification.id)
@@ -110,7 +112,7 @@ class NotifyHandlers:
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": event.data.url, "expires_at": event.data.expires_at.isoformat()})
         notification.address(await uow.read_models(event.tenant_id).contact(event.data.customer_id), None,
-                             self._agency(event.tenant_id))
+                             await self._agency(event.tenant_id))
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 
@@ -123,7 +125,7 @@ class NotifyHandlers:
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": data.url, "expires_at": data.expires_at.isoformat(), "to_address": data.email})
         notification.address(await uow.read_models(event.tenant_id).contact(data.customer_id), None,
-                             self._agency(event.tenant_id))
+                             await self._agency(event.tenant_id))
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 
@@ -188,7 +190,7 @@ class NotifyHandlers:
             details={"booking_id": event.data.booking_id, "round": event.data.round,
                      "secret_generation": message.secret_generation})
         notification.address_supplier(event.data.model_dump(mode="json"), message.model_dump(mode="json"),
-                                      self._agency(event.tenant_id))
+                                      await self._agency(event.tenant_id))
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 
@@ -252,7 +254,7 @@ class NotifyHandlers:
                 itinerary_id=trip.itinerary_id, customer_id=customer_id, source_event_id=source_event_id,
                 trace_context=trace_context, details=details or {},
             )
-            notification.address(await models.contact(customer_id), trip, self._agency(tenant_id))
+            notification.address(await models.contact(customer_id), trip, await self._agency(tenant_id))
             if await repository.add(notification) and notification.status == "pending":
                 to_send.append(notification.id)
         self._send_after_commit(uow, to_send)
@@ -295,3 +297,36 @@ async def retry_notification(transaction: Transaction, dispatcher: Dispatcher, t
 
     await transaction(work)
     return await get_notification(transaction, tenant_id, notification_id)
+
+
+# --- the agency's profile ----------------------------------------------------------------------------------------
+
+async def get_agency_profile(transaction: Transaction, tenant_id: str,
+                             directory: AgencyDirectory) -> AgencyProfileRecord | None:
+    """The profile the agency saved, else the one the setting gives (version 0), else None."""
+    saved = await transaction(lambda uow: uow.agency_profile(tenant_id).get(), read_only=True)
+    if saved is not None:
+        return saved
+    configured = await directory.for_tenant(tenant_id)
+    if configured is None:
+        return None
+    return AgencyProfileRecord(**{name: getattr(configured, name) for name in AgencyProfileRecord.field_names()})
+
+
+async def save_agency_profile(transaction: Transaction, tenant_id: str, given: dict,
+                              directory: AgencyDirectory) -> AgencyProfileRecord:
+    """Replace the agency's profile and announce it: itinerary and booking keep a copy for pages and PDFs."""
+    async def work(uow: NotifyUnitOfWork) -> AgencyProfileRecord:
+        current = await uow.agency_profile(tenant_id).get() or AgencyProfileRecord(name="")
+        updated = current.replaced_by(given)
+        await uow.agency_profile(tenant_id).save(updated)
+        event = AgencyProfileChanged(tenant_id=tenant_id, aggregate_id=tenant_id, aggregate_version=updated.version,
+                                     producer="notify", data=AgencyProfileData(**{
+                                         name: getattr(updated, name) for name in AgencyProfileRecord.field_names()}))
+        await record_agency_profile(event, uow)  # notify's own messages use it at once
+        uow.emit(event)
+        return updated
+
+    updated = await transaction(work)
+    directory.forget(tenant_id)
+    return updated

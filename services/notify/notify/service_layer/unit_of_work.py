@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from notify.adapters.repository import (
+    AGENCY_PROFILES,
     CONTACTS,
     DEFERRED,
     NOTIFICATIONS,
     TRIPS,
+    AgencyProfileRepository,
     DeferredUpdates,
     NotificationRepository,
     ReadModels,
@@ -21,3 +23,6 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def deferred_updates(self, tenant_id: str) -> DeferredUpdates:
         return DeferredUpdates(self.collection(DEFERRED, tenant_id))
+
+    def agency_profile(self, tenant_id: str) -> AgencyProfileRepository:
+        return AgencyProfileRepository(self.collection(AGENCY_PROFILES, tenant_id))

@@ -209,7 +209,7 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     ]
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
-    assert await assert_every_v1_route_requires_auth(service) == 3 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 5 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
@@ -520,3 +520,35 @@ async def test_a_webhook_supplier_gets_the_request_as_signed_json_retried_until_
     assert smtp.messages == [], "a webhook supplier gets no e-mail"
     [record] = [r for r in await listed(service) if r["customer_id"] == "s7"]
     assert (record["status"], record["attempts"]) == ("sent", 1)
+
+
+async def test_the_agency_keeps_its_profile_here_and_every_message_carries_it(service, smtp):
+    from trip_shared.contracts.agency import AgencyProfileChanged
+
+    before = await service.client.get("/v1/agency", headers=auth())
+    assert before.status_code == 200 and before.json()["version"] == 0, "the setting's profile until one is saved"
+    assert before.json()["name"] == "Lotus & Maple Travel"
+    assert (await service.client.get("/v1/agency", headers=auth("tenant-b"))).status_code == 404
+    profile = {"name": "Kyoto Bound Journeys", "sender_email": "trips@kyotobound.example",
+               "support_phone": "+81 75 000 1111", "emergency_phone": "+81 90 0000 2222",
+               "messaging": "LINE: kyotobound", "default_language": "en", "timezone": "Asia/Tokyo",
+               "quiet_hours_start": "22:00", "quiet_hours_end": "07:00"}
+    saved = await service.client.put("/v1/agency", json=profile, headers=auth())
+    assert saved.status_code == 200 and saved.json()["version"] == 1, saved.text
+    [announced] = [AgencyProfileChanged.model_validate_json(row["payload"]) async for row in
+                   service.runtime.outbox.rows.find({"event_type": "agency.profile_changed"})]
+    assert announced.data.name == "Kyoto Bound Journeys" and announced.aggregate_id == "tenant-a"
+    for bad, code in (({**profile, "timezone": "Kyoto"}, "invalid-agency-profile"),
+                      ({**profile, "quiet_hours_end": None}, "invalid-agency-profile"),
+                      ({**profile, "sender_email": "not-an-address"}, "invalid-agency-profile"),
+                      ({"name": "No contacts"}, "support-contact-required"),
+                      ({**profile, "name": " "}, "name-required")):
+        refused = await service.client.put("/v1/agency", json=bad, headers=auth())
+        assert refused.status_code == 422 and refused.json()["code"] == code, (bad, refused.text)
+    assert (await service.client.get("/v1/agency", headers=auth())).json()["version"] == 1
+
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    body = mail.get_payload(decode=True).decode()
+    assert "Kyoto Bound Journeys" in body and "+81 90 0000 2222" in body and "Lotus" not in body
