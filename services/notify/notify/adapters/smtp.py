@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime, parseaddr
 
 
 class ChannelUnavailable(Exception):
@@ -39,17 +40,25 @@ class SmtpMailer:
         self.host, self.port, self.sender, self.timeout_s = host, port, sender, timeout_s
 
     @staticmethod
-    def message_id(notification_id: str) -> str:
-        return f"<{re.sub(r'[^A-Za-z0-9.-]', '.', notification_id)}@trip-desk>"
+    def message_id(notification_id: str, sender: str) -> str:
+        """Unique per notification (a resend is the same message), on the sender's own domain."""
+        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        return f"<{re.sub(r'[^A-Za-z0-9.-]', '.', notification_id)}@{domain}>"
 
     async def send(self, *, notification_id: str, recipient: str, subject: str, body: str,
-                   headers: dict[str, str]) -> str:
+                   headers: dict[str, str], sender: str | None = None, reply_to: str | None = None) -> str:
         message = EmailMessage()
-        message["From"] = self.sender
+        sender = sender or self.sender
+        message["From"] = sender
+        if reply_to:
+            message["Reply-To"] = reply_to
         message["To"] = recipient
+        # RFC 3834: machine-sent, so auto-responders (out of office) do not answer it.
+        message["Auto-Submitted"] = "auto-generated"
         message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = self.message_id(notification_id)
+        # "+0000", not formatdate's "-0000", which RFC 5322 reads as "zone unknown".
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Message-ID"] = self.message_id(notification_id, sender)
         for name, value in headers.items():
             message[name] = value
         message.set_content(body, charset="utf-8")

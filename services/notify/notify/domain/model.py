@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email.utils import formataddr
 from typing import Literal
 
 from notify.domain.supplier_messages import render_supplier, webhook_payload
@@ -58,11 +59,19 @@ class Notification:
     sent_at: datetime | None = None
     audience: str = "client"  # or "supplier", or "agency" (its own staff)
     channel: str = "email"  # or "webhook": body is the JSON posted to recipient, signed when sent
+    sender: str | None = None  # the agency's From (the platform's when it has none) and Reply-To
+    reply_to: str | None = None
+
+    def _from_agency(self, agency: AgencyProfile | None) -> None:
+        if agency is not None:
+            self.sender = formataddr((agency.name, agency.sender_email)) if agency.sender_email else None
+            self.reply_to = agency.reply_to
 
     def address_supplier(self, booking: dict, message: dict, agency: AgencyProfile | None) -> None:
         """A supplier message goes to the address the booking service gave, in the supplier's language; a webhook
         supplier's is JSON for its system."""
         self.audience, self.language = "supplier", message.get("language") or "en"
+        self._from_agency(agency)
         if message.get("channel") == "webhook":
             self.channel, self.recipient = "webhook", message.get("webhook_url")
             self.subject = f"{self.kind} {booking.get('booking_id')}"
@@ -94,6 +103,7 @@ class Notification:
             self.status = "waiting_for_contact"
             return
         self.language = contact.preferred_language
+        self._from_agency(agency)
         self.subject, body = render(self.kind, self.language, contact, trip, self.details)
         self.body = signed(body, agency, self.language)
         recipient = self.details.get("to_address") or (contact.emails[0] if contact.emails else None)
@@ -157,7 +167,8 @@ def signed(body: str, agency: AgencyProfile | None, language: str) -> str:
     """Every message ends with who the agency is and how to reach it during the trip."""
     if agency is None:
         return body
-    return body.rstrip("\n") + "\n\n-- \n" + "\n".join(agency.support_lines(language)) + "\n"
+    closing = f"\n\n{agency.signature}" if agency.signature else ""
+    return body.rstrip("\n") + closing + "\n\n-- \n" + "\n".join(agency.support_lines(language)) + "\n"
 
 
 def render(kind: str, language: str, contact: Contact, trip: Trip | None,

@@ -117,7 +117,8 @@ class Dispatcher:
             try:
                 message_id = await self.mailer.send(
                     notification_id=notification.id, recipient=notification.recipient or "",
-                    subject=notification.subject, body=notification.body,
+                    subject=notification.subject, body=notification.body, sender=notification.sender,
+                    reply_to=notification.reply_to,
                     headers={"X-Notification-Id": notification.id,
                              **({"X-Trip-Id": notification.itinerary_id} if notification.itinerary_id else {})},
                 )

@@ -530,6 +530,7 @@ async def test_the_agency_keeps_its_profile_here_and_every_message_carries_it(se
     assert before.json()["name"] == "Lotus & Maple Travel"
     assert (await service.client.get("/v1/agency", headers=auth("tenant-b"))).status_code == 404
     profile = {"name": "Kyoto Bound Journeys", "sender_email": "trips@kyotobound.example",
+               "reply_to": "desk@kyotobound.example", "signature": "With warm regards, the Kyoto Bound team",
                "support_phone": "+81 75 000 1111", "emergency_phone": "+81 90 0000 2222",
                "messaging": "LINE: kyotobound", "default_language": "en", "timezone": "Asia/Tokyo",
                "quiet_hours_start": "22:00", "quiet_hours_end": "07:00"}
@@ -552,3 +553,10 @@ async def test_the_agency_keeps_its_profile_here_and_every_message_carries_it(se
     [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     body = mail.get_payload(decode=True).decode()
     assert "Kyoto Bound Journeys" in body and "+81 90 0000 2222" in body and "Lotus" not in body
+    assert "With warm regards, the Kyoto Bound team" in body
+    from email.utils import parsedate_to_datetime
+
+    assert mail["From"] == "Kyoto Bound Journeys <trips@kyotobound.example>"
+    assert mail["Reply-To"] == "desk@kyotobound.example" and mail["Auto-Submitted"] == "auto-generated"
+    assert mail["Message-ID"].endswith("@kyotobound.example>"), "on the sender's own domain"
+    assert parsedate_to_datetime(mail["Date"]).tzinfo is not None
