@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from trip_shared.errors import ConflictError
 
@@ -106,6 +107,19 @@ class TenantCollection:
         if result.matched_count == 0:
             raise ConflictError(f"The {what} was changed by someone else meanwhile; reload and retry.",
                                 code="concurrent-update")
+
+    async def save_at_version(self, document_id: str, expected_version: int, document: Mapping[str, Any],
+                              what: str) -> None:
+        """Optimistic concurrency for a document that may not exist yet (version 0: a first save inserts it, and
+        a concurrent first save loses)."""
+        if expected_version:
+            await self.replace_at_version(document_id, expected_version, document, what)
+            return
+        try:
+            await self.insert_one({**document, "_id": document_id})
+        except DuplicateKeyError:
+            raise ConflictError(f"The {what} was changed by someone else meanwhile; reload and retry.",
+                                code="concurrent-update") from None
 
     async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False):
         self._on_write()

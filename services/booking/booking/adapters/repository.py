@@ -12,7 +12,6 @@ from booking.domain.follow_up import BookingSettings
 from booking.domain.model import Booking, Deposit, Money, RequirementLine, Transition
 from booking.domain.suppliers import Contact, Supplier
 from trip_shared.clock import utc_now
-from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
@@ -105,16 +104,7 @@ class SettingsRepository:
         return BookingSettings(**{k: v for k, v in document.items() if k not in ("_id", "tenant_id")})
 
     async def save(self, settings: BookingSettings) -> None:
-        previous = settings.version - 1
-        document = {"_id": self._id, **asdict(settings)}
-        if previous == 0:
-            try:
-                await self._settings.insert_one(document)
-            except DuplicateKeyError:
-                raise ConflictError("The settings were changed by someone else meanwhile; reload and retry.",
-                                    code="concurrent-update") from None
-        else:
-            await self._settings.replace_at_version(self._id, previous, document, "booking settings")
+        await self._settings.save_at_version(self._id, settings.version - 1, asdict(settings), "booking settings")
 
 
 class CallbackReceipts:

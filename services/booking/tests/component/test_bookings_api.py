@@ -377,6 +377,8 @@ async def test_unanswered_requests_are_chased_then_escalated_and_expire_at_their
     settings = await service.client.patch("/v1/booking-settings", headers=auth(), json={
         "chase_after_hours": 24, "chases_before_escalation": 1, "escalation_email": "planners@agency.example"})
     assert settings.status_code == 200 and settings.json()["version"] == 1, settings.text
+    again = await service.client.patch("/v1/booking-settings", headers=auth(), json={"chase_after_hours": 24})
+    assert again.status_code == 200 and again.json()["version"] == 2, again.text
     booking = (await request(service, (await supplier(service))["id"], respond_by="2027-08-20T09:00:00Z")).json()
     runtime, links = service.runtime, service.app.state.response_links
     made = datetime.fromisoformat(booking["created_at"])

@@ -7,13 +7,11 @@ from decimal import Decimal
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from itinerary.domain.agency_settings import AgencySettings, ExchangeRate, ModeSpeed, TravelSettings
 from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_from_snapshot, item_snapshot
 from itinerary.domain.proposals import Decision, ProposalOption, ProposalRound
 from itinerary.domain.stages import StageChange
-from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
@@ -211,15 +209,8 @@ class AgencySettingsRepository:
         return _settings_from_document(document) if document else AgencySettings()
 
     async def save(self, settings: AgencySettings, expected_version: int) -> None:
-        document = {"_id": self._id, **_settings_to_document(settings)}
-        if expected_version == 0:
-            try:
-                await self._settings.insert_one(document)
-            except DuplicateKeyError:
-                raise ConflictError("The agency settings were changed by someone else meanwhile; reload and retry.",
-                                    code="concurrent-update") from None
-        else:
-            await self._settings.replace_at_version(self._id, expected_version, document, "agency settings")
+        await self._settings.save_at_version(self._id, expected_version, _settings_to_document(settings),
+                                             "agency settings")
 
 
 def _settings_to_document(settings: AgencySettings) -> dict:

@@ -7,11 +7,9 @@ from datetime import UTC, date, datetime
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
-from trip_shared.errors import ConflictError
 from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
@@ -203,12 +201,4 @@ class AgencyProfileRepository:
                                       if document.get(name) is not None}, version=document["version"])
 
     async def save(self, record: AgencyProfileRecord) -> None:
-        document = {"_id": self._id, **asdict(record)}
-        if record.version == 1:
-            try:
-                await self._profiles.insert_one(document)
-            except DuplicateKeyError:
-                raise ConflictError("The agency profile was saved by someone else meanwhile; reload and retry.",
-                                    code="concurrent-update") from None
-        else:
-            await self._profiles.replace_at_version(self._id, record.version - 1, document, "agency profile")
+        await self._profiles.save_at_version(self._id, record.version - 1, asdict(record), "agency profile")

@@ -547,6 +547,9 @@ async def test_the_agency_keeps_its_profile_here_and_every_message_carries_it(se
         refused = await service.client.put("/v1/agency", json=bad, headers=auth())
         assert refused.status_code == 422 and refused.json()["code"] == code, (bad, refused.text)
     assert (await service.client.get("/v1/agency", headers=auth())).json()["version"] == 1
+    resaved = await service.client.put("/v1/agency", json={**profile, "messaging": "LINE: kyotobound2"},
+                                       headers=auth())
+    assert resaved.status_code == 200 and resaved.json()["version"] == 2, resaved.text
 
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
