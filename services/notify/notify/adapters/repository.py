@@ -135,15 +135,18 @@ class DeliveryQueue:
     def __init__(self, collection: AsyncCollection) -> None:
         self._notifications = collection
 
-    async def claim(self, notification_id: str | None = None) -> dict | None:
-        """Move one due notification (or the given one) to ``sending`` under a lease; None if there is none."""
+    async def claim(self, notification_id: str | None = None, *, channel: str | None = None) -> dict | None:
+        """Move one due notification (or the given one; or one of ``channel`` only) to ``sending`` under a lease;
+        None if there is none."""
         now = datetime.now(UTC)
         claim = {"$set": {"status": "sending", "lease_until": now + SEND_LEASE}}
         # Two indexed queries, not one $or, and no findAndModify (take_one): SecantusDB answers both by scanning
         # every notification ever sent.
         for due, order in (({"status": "pending", "next_attempt_at": {"$lte": now}}, "next_attempt_at"),
                            ({"status": "sending", "lease_until": {"$lt": now}}, "lease_until")):
-            query = {**due, "_id": notification_id} if notification_id else due
+            query = {**due, "_id": notification_id} if notification_id else dict(due)
+            if channel:
+                query["channel"] = channel
             taken = await take_one(self._notifications, query, claim, sort=[(order, ASCENDING)], attempts=3)
             if taken is not None:  # read again: what is sent is the row as it is now, leased
                 return await self._notifications.find_one({"_id": taken["_id"]})

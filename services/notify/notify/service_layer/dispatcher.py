@@ -66,16 +66,19 @@ class Dispatcher:
     async def send_now(self, notification_ids: list[str]) -> None:
         """Send these at once, in the current trace (called after the creating transaction commits)."""
         for notification_id in notification_ids:
-            if not self.channel.up:
-                return  # they wait, pending; the sweep sends them when the server is back
-            claimed = await self.queue.claim(notification_id)
+            # While the mail server is down e-mails wait, pending (the sweep sends them when it is back); a webhook
+            # does not depend on it.
+            claimed = await self.queue.claim(notification_id, channel=None if self.channel.up else "webhook")
             if claimed:
                 await self._deliver(claimed, reattach=False)
 
     async def sweep(self) -> int:
-        if not self.channel.up and not await self._channel_back():
-            return 0
         sent = 0
+        while (claimed := await self.queue.claim(channel="webhook")) is not None:  # their own endpoints' trouble
+            await self._deliver(claimed, reattach=True)
+            sent += 1
+        if not self.channel.up and not await self._channel_back():
+            return sent
         while self.channel.up and (claimed := await self.queue.claim()) is not None:
             await self._deliver(claimed, reattach=True)
             sent += 1

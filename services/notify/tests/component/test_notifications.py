@@ -563,3 +563,23 @@ async def test_the_agency_keeps_its_profile_here_and_every_message_carries_it(se
     assert mail["Reply-To"] == "desk@kyotobound.example" and mail["Auto-Submitted"] == "auto-generated"
     assert mail["Message-ID"].endswith("@kyotobound.example>"), "on the sender's own domain"
     assert parsedate_to_datetime(mail["Date"]).tzinfo is not None
+
+
+async def test_a_webhook_goes_out_while_the_mail_server_is_down(service, smtp_port):
+    from trip_shared.contracts.booking import BookingDetails, BookingRequested, SupplierMessage
+    from trip_shared.testing.http_recorder import HttpRecorder
+
+    # No SMTP server listens on smtp_port: an e-mail waits for it...
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    assert not service.app.state.dispatcher.channel.up
+    with HttpRecorder() as endpoint:
+        # ...and a supplier's webhook does not.
+        await service.publish(BookingRequested(
+            tenant_id="tenant-a", aggregate_id="b-8", aggregate_version=1, trip_id="it-1", producer="booking",
+            data=BookingDetails(booking_id="b-8", itinerary_id="it-1", vendor_name="Kansai Private Cars"),
+            to_supplier=SupplierMessage(kind="request", supplier_id="s8", supplier_name="Kansai Private Cars",
+                                        channel="webhook", webhook_url=f"{endpoint.url}/in", secret_generation=1)))
+        await eventually(lambda: asyncio.sleep(0, len(endpoint.requests) == 1))
+    statuses = {r["customer_id"]: r["status"] for r in await listed(service)}
+    assert statuses == {"c1": "pending", "s8": "sent"}
