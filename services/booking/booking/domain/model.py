@@ -24,6 +24,8 @@ STATUSES = ("requested", "confirmed", "declined", "expired", "amendment_requeste
             "cancelled")
 # A booking still holding (or about to hold) the service: it can be amended or cancelled.
 OPEN_STATUSES = ("requested", "confirmed", "amendment_requested")
+# A booking that fell through or ended: nothing more happens to it.
+CLOSED_STATUSES = ("declined", "expired", "cancelled")
 # Where the supplier's answer is awaited, and what it answers.
 AWAITING = {"requested": "request", "amendment_requested": "amendment", "cancellation_requested": "cancellation"}
 CHANNELS = ("api", "phone", "email", "webhook", "system")
@@ -229,7 +231,7 @@ class Booking:
     def acknowledge(self, requirement_ids: list[str], *, actor: str, channel: str, note: str | None = None,
                     now: datetime | None = None) -> list[RequirementLine]:
         """The supplier acknowledged these needs; returns those newly acknowledged."""
-        if self.status in ("declined", "expired", "cancelled"):
+        if self.status in CLOSED_STATUSES:
             raise BookingConflict(f"This booking is {self.status}; there is nothing to acknowledge.",
                                   code="booking-closed")
         known = {line.id: line for line in self.requirements}
@@ -366,30 +368,30 @@ class Booking:
             return datetime.fromisoformat(starts_at)
         return starts_at
 
-    def due(self, now: datetime, settings: BookingSettings) -> str | None:
-        """The one follow-up step due now: expire, chase, escalate or reconfirm."""
-        if self.status == "requested" and self.respond_by is not None and self.respond_by <= now:
-            return "expire"
-        if self.status in AWAITING and self.escalated_at is None and self.last_message_at is not None \
-                and now >= self.last_message_at + chase_interval(settings):
-            return "chase" if self.chases < settings.chases_before_escalation else "escalate"
+    def _follow_ups(self, settings: BookingSettings) -> list[tuple[str, datetime]]:
+        """Each step the clock will take on its own, and from when, in the order they count."""
+        steps = []
+        if self.status == "requested" and self.respond_by is not None:
+            steps.append(("expire", self.respond_by))
+        if self.status in AWAITING and self.escalated_at is None and self.last_message_at is not None:
+            steps.append(("chase" if self.chases < settings.chases_before_escalation else "escalate",
+                          self.last_message_at + chase_interval(settings)))
         if self.status == "confirmed" and self.reconfirmation_requested_at is None and self.service_starts_at:
             start = reconfirm_from(self.service_starts_at, settings)
-            if start is not None and start <= now < self.service_starts_at:
-                return "reconfirm"
+            if start is not None:
+                steps.append(("reconfirm", start))
+        return steps
+
+    def due(self, now: datetime, settings: BookingSettings) -> str | None:
+        """The one follow-up step due now: expire, chase, escalate or reconfirm (not once the service began)."""
+        for step, at in self._follow_ups(settings):
+            if at <= now and (step != "reconfirm" or now < self.service_starts_at):
+                return step
         return None
 
     def schedule(self, settings: BookingSettings) -> None:
         """When the clock should look at this booking next (None: nothing will be due on its own)."""
-        times = []
-        if self.status == "requested" and self.respond_by is not None:
-            times.append(self.respond_by)
-        if self.status in AWAITING and self.escalated_at is None and self.last_message_at is not None:
-            times.append(self.last_message_at + chase_interval(settings))
-        if self.status == "confirmed" and self.reconfirmation_requested_at is None and self.service_starts_at:
-            start = reconfirm_from(self.service_starts_at, settings)
-            if start is not None:
-                times.append(start)
+        times = [at for _, at in self._follow_ups(settings)]
         self.follow_up_at = min(times) if times else None
 
     def chase(self, now: datetime) -> None:

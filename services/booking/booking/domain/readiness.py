@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from booking.domain.follow_up import BookingSettings, reconfirm_from
-from booking.domain.model import AWAITING, Booking
-
-CLOSED = ("declined", "expired", "cancelled")
+from booking.domain.model import AWAITING, CLOSED_STATUSES, Booking
 
 
 @dataclass
@@ -40,7 +38,7 @@ class TripReadiness:
 
 def current_booking(bookings: list[Booking]) -> Booking | None:
     """The booking an item stands on: a confirmed one, else an open one, else the latest that fell through."""
-    ranked = sorted(bookings, key=lambda b: (b.status == "confirmed", b.status not in CLOSED, b.created_at))
+    ranked = sorted(bookings, key=lambda b: (b.status == "confirmed", b.status not in CLOSED_STATUSES, b.created_at))
     return ranked[-1] if ranked else None
 
 
@@ -61,7 +59,7 @@ def trip_readiness(trip: dict, bookings: list[Booking], now: datetime, settings:
         booking = current_booking(by_item.get(item_id, []))
         if item.get("requires_booking"):
             report.required += 1
-            if booking is None or booking.status in CLOSED:
+            if booking is None or booking.status in CLOSED_STATUSES:
                 report.unrequested.append({"item_id": item_id, "title": item.get("title"),
                                            "starts": item.get("start"), "timezone": item.get("timezone")})
         if booking is None:
@@ -80,7 +78,7 @@ def trip_readiness(trip: dict, bookings: list[Booking], now: datetime, settings:
             report.needs_amendment.append({**line, "changes": booking.attention_changes})
         if booking.attention == "cancellation":
             report.needs_cancellation.append({**line, "changes": booking.attention_changes})
-        if booking.status not in CLOSED:
+        if booking.status not in CLOSED_STATUSES:
             report.requirements_unacknowledged += [
                 {**line, "requirement_id": need.id, "traveller": need.traveller_name, "kind": need.kind,
                  "text": need.text} for need in booking.unacknowledged]

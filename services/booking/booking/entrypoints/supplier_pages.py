@@ -13,12 +13,13 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from booking.domain.model import Booking, Money
+from booking.domain.model import CLOSED_STATUSES, Booking, Money
 from booking.service_layer import services
 from trip_shared.errors import DomainError
 from trip_shared.local_time import instant_label, long_date, span_label
 from trip_shared.web.pages import BASE_STYLE, html_page, read_form
 from trip_shared.web.signed_links import LinkSigner
+from trip_shared.wording import place_label, requirement_label
 
 PURPOSE, CALLBACK_PURPOSE = "booking-answer", "supplier-callback"
 LINK_VALID_DAYS, CALLBACK_VALID_DAYS = 30, 5 * 365
@@ -86,10 +87,6 @@ TEXT = {
                              "expired": "已过期", "amendment_requested": "变更等待您答复",
                              "cancellation_requested": "取消等待您确认", "cancelled": "已取消"}},
 }
-KIND_WORDS = {"en": {"dietary": "Dietary", "accessibility": "Accessibility", "other": "Other"},
-              "zh-Hans": {"dietary": "饮食", "accessibility": "无障碍", "other": "其他"}}
-
-
 class SupplierLinks:
     """The links in a supplier's messages: a page answering one booking's round (e-mail suppliers, for a month),
     and the callback a webhook supplier posts its answers to (for as long as it is a supplier)."""
@@ -113,21 +110,15 @@ def _when(service: dict, language: str) -> str:
                       service.get("end_timezone"), language)
 
 
-def _place(place: dict | None) -> str:
-    if not place:
-        return ""
-    return place.get("address") or f"{place.get('lat')}, {place.get('lon')}"
-
-
 def _respond_by(booking: Booking, language: str) -> str:
     return instant_label(booking.respond_by, booking.service.get("timezone"), language)
 
 
-async def _open(request: Request, token: str) -> tuple[Booking, int, dict | None]:
+async def _open(request: Request, token: str) -> tuple[Booking, int]:
     claims = request.app.state.link_signer.verify(token, PURPOSE)
     booking_id, _, round_text = claims.subject_id.partition("/")
-    booking, trip = await services.answer_page(request.app.state.runtime.transaction, claims.tenant_id, booking_id)
-    return booking, int(round_text or 0), trip
+    booking = await services.get_booking(request.app.state.runtime.transaction, claims.tenant_id, booking_id)
+    return booking, int(round_text or 0)
 
 
 def _language(booking: Booking) -> str:
@@ -156,9 +147,9 @@ async def _page(request: Request, booking: Booking, round_: int, token: str, *, 
     if error:
         body += f'<p class="error" role="alert">{escape(error)}</p>'
     rows = [(text["status"], text["statuses"][booking.status]), (text["service"], service.get("title") or ""),
-            (text["when"], _when(service, language)), (text["where"], _place(service.get("place")))]
+            (text["when"], _when(service, language)), (text["where"], place_label(service.get("place")))]
     if service.get("end_place"):
-        rows.append((text["to"], _place(service["end_place"])))
+        rows.append((text["to"], place_label(service["end_place"])))
     party = text["adults"].format(n=booking.party_adults)
     if booking.party_children:
         party += ", " + text["children"].format(n=booking.party_children)
@@ -182,7 +173,7 @@ async def _page(request: Request, booking: Booking, round_: int, token: str, *, 
         rows.append((text["respond_by"], _respond_by(booking, language)))
     body += "<table>" + "".join(f"<tr><th>{escape(label)}</th><td>{escape(str(value))}</td></tr>"
                                 for label, value in rows if value) + "</table>"
-    open_round = round_ == booking.round and booking.status not in ("declined", "expired", "cancelled")
+    open_round = round_ == booking.round and booking.status not in CLOSED_STATUSES
     body += _requirements_html(booking, text, language, open_round and awaiting is None)
     action = f"/supplier/bookings/{token}"
     if awaiting in ("request", "amendment"):
@@ -225,8 +216,7 @@ async def _page(request: Request, booking: Booking, round_: int, token: str, *, 
 
 
 def _requirement_label(line, language: str) -> str:
-    who = f"{line.traveller_name}: " if line.traveller_name else ""
-    return f"{KIND_WORDS[language].get(line.kind, line.kind)} — {who}{line.text}"
+    return requirement_label(line.kind, line.traveller_name, line.text, language)
 
 
 def _requirements_html(booking: Booking, text: dict, language: str, with_form: bool) -> str:
@@ -258,7 +248,7 @@ def _requirement_boxes(booking: Booking, language: str, text: dict) -> str:
 @router.get("/supplier/bookings/{token}", response_class=HTMLResponse)
 async def answer_page(token: str, request: Request) -> HTMLResponse:
     try:
-        booking, round_, _ = await _open(request, token)
+        booking, round_ = await _open(request, token)
     except DomainError as error:
         return _invalid(error)
     return await _page(request, booking, round_, token)
@@ -267,7 +257,7 @@ async def answer_page(token: str, request: Request) -> HTMLResponse:
 @router.post("/supplier/bookings/{token}", response_class=HTMLResponse)
 async def answer(token: str, request: Request) -> HTMLResponse:
     try:
-        booking, round_, _ = await _open(request, token)
+        booking, round_ = await _open(request, token)
     except DomainError as error:
         return _invalid(error)
     form = await read_form(request)
@@ -319,7 +309,7 @@ async def answer(token: str, request: Request) -> HTMLResponse:
             return await _page(request, booking, round_, token, status=422)
     except DomainError as error:
         # Stale (answered already, or superseded), or the answer broke a rule: say so on the page, change nothing.
-        booking, _, _ = await _open(request, token)
+        booking, _ = await _open(request, token)
         detail = text["stale"].format(status=text["statuses"][booking.status]) if error.code == "answer-stale" \
             else error.detail
         return await _page(request, booking, round_, token, error=detail, status=error.status)

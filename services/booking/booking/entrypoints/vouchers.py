@@ -26,6 +26,7 @@ from trip_shared.local_time import span_label
 from trip_shared.pdf import LATIN, LATIN_BOLD, a4_document, register_fonts, rich
 from trip_shared.web.pages import html_page
 from trip_shared.web.signed_links import LinkSigner
+from trip_shared.wording import place_label, requirement_label
 
 PURPOSE = "booking-voucher"
 LINK_VALID_DAYS = 400  # a trip booked a year ahead keeps its vouchers until it is over
@@ -44,8 +45,6 @@ WORDS = {
                 "acknowledged": "服务商已确认", "not_acknowledged": "服务商尚未确认",
                 "show": "抵达时请向{supplier}出示此凭证。", "invalid": "此凭证无法显示"},
 }
-KINDS = {"en": {"dietary": "Dietary", "accessibility": "Accessibility", "other": "Other"},
-         "zh-Hans": {"dietary": "饮食", "accessibility": "无障碍", "other": "其他"}}
 
 
 def voucher_link_maker(signer: LinkSigner, base_url: str):
@@ -54,10 +53,6 @@ def voucher_link_maker(signer: LinkSigner, base_url: str):
         return f"{base_url}/vouchers/{token}"
 
     return make
-
-
-def _place(place: dict | None) -> str | None:
-    return (place.get("address") or f"{place.get('lat')}, {place.get('lon')}") if place else None
 
 
 def voucher_pdf(booking: Booking, supplier: Supplier | None, agency: AgencyProfile | None, language: str) -> bytes:
@@ -81,7 +76,8 @@ def voucher_pdf(booking: Booking, supplier: Supplier | None, agency: AgencyProfi
             (words["service"], service.get("title")),
             (words["when"], span_label(service.get("start"), service.get("end"), service.get("timezone"),
                                        service.get("end_timezone"), language)),
-            (words["where"], _place(service.get("place"))), (words["to"], _place(service.get("end_place"))),
+            (words["where"], place_label(service.get("place"))),
+            (words["to"], place_label(service.get("end_place"))),
             (words["supplier"], "\n".join(supplier_lines)),
             (words["travellers"], ", ".join(booking.traveller_names)),
             (words["party"], words["party_value"].format(adults=booking.party_adults,
@@ -97,8 +93,8 @@ def voucher_pdf(booking: Booking, supplier: Supplier | None, agency: AgencyProfi
         story += [Spacer(1, 4 * mm), Paragraph(rich(words["requirements"]), bold)]
         for need in booking.requirements:
             state = words["acknowledged"] if need.acknowledged_at else words["not_acknowledged"]
-            who = f"{need.traveller_name}: " if need.traveller_name else ""
-            story.append(Paragraph(rich(f"• {KINDS[language][need.kind]} — {who}{need.text} ({state})"), body))
+            label = requirement_label(need.kind, need.traveller_name, need.text, language)
+            story.append(Paragraph(rich(f"• {label} ({state})"), body))
     story += [Spacer(1, 6 * mm), Paragraph(rich(words["show"].format(supplier=booking.vendor_name)), body)]
     return a4_document(story, f"{words['voucher']} {booking.confirmation_code}")
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from booking.domain.follow_up import BookingSettings
-from booking.domain.model import Booking, Deposit, Money
+from booking.domain.model import CLOSED_STATUSES, Booking, Deposit, Money
 from booking.domain.readiness import TripReadiness, trip_readiness
 from booking.domain.suppliers import Supplier
 from booking.service_layer.unit_of_work import BookingUnitOfWork
@@ -82,8 +82,7 @@ def _emit(uow: BookingUnitOfWork, booking: Booking, contract: type[events.Event]
                       producer=PRODUCER, **extra))
 
 
-def _message(booking: Booking, supplier: Supplier, kind: str, make_link: MakeResponseLink,
-             vendor_note: str | None = None) -> events.SupplierMessage:
+def _message(booking: Booking, supplier: Supplier, kind: str, make_link: MakeResponseLink) -> events.SupplierMessage:
     """What notify sends the supplier for this round, with the link that answers it (by e-mail) or the round the
     callback must name (by webhook)."""
     url, expires_at = make_link(booking.tenant_id, booking.id, booking.round, booking.respond_by) \
@@ -94,7 +93,7 @@ def _message(booking: Booking, supplier: Supplier, kind: str, make_link: MakeRes
         kind=kind, supplier_id=supplier.id, supplier_name=supplier.name, channel=supplier.channel,
         language=supplier.language, email=contact.email if contact else None,
         contact_name=contact.name if contact else None, webhook_url=supplier.webhook_url,
-        vendor_note=vendor_note if vendor_note is not None else booking.vendor_note,
+        vendor_note=booking.vendor_note,
         amendment_reason=booking.amendment_reason if kind == "amendment" else
         (booking.cancellation_reason if kind == "cancellation" else None),
         response_url=url, response_expires_at=expires_at,
@@ -135,13 +134,14 @@ def _item(trip: dict, item_id: str) -> dict:
 
 
 def _open_for(bookings: list[Booking], item_id: str) -> Booking | None:
-    return next((b for b in bookings if b.item_id == item_id and b.status not in ("declined", "expired",
-                                                                                    "cancelled")), None)
+    return next((b for b in bookings if b.item_id == item_id and b.status not in CLOSED_STATUSES), None)
 
 
-async def _store(uow: BookingUnitOfWork, booking: Booking, expected_version: int | None) -> None:
-    """Save (or add, without an expected version) a booking, with when the clock should next look at it."""
-    booking.schedule(await uow.settings(booking.tenant_id).get())
+async def _store(uow: BookingUnitOfWork, booking: Booking, expected_version: int | None,
+                 settings: BookingSettings | None = None) -> None:
+    """Save (or add, without an expected version) a booking, with when the clock should next look at it (by the
+    agency's ``settings``, read here unless the caller has them)."""
+    booking.schedule(settings or await uow.settings(booking.tenant_id).get())
     if expected_version is None:
         await uow.bookings(booking.tenant_id).add(booking)
     else:
@@ -208,7 +208,8 @@ async def confirm_booking(transaction: Transaction, tenant_id: str, booking_id: 
                           voucher_link: Callable[[str, str], str] | None = None) -> Booking:
     async def work(uow: BookingUnitOfWork) -> Booking:
         booking = await _load(uow, tenant_id, booking_id)
-        _check_round(booking, answering_round, code)
+        _check_round(booking, answering_round,
+                     repeats=booking.status == "confirmed" and code == booking.confirmation_code)
         expected_version = booking.version
         if booking.confirm(code, actor=actor, channel=channel, price=price):
             if booking.voucher_url is None and voucher_link is not None:
@@ -222,13 +223,15 @@ async def confirm_booking(transaction: Transaction, tenant_id: str, booking_id: 
     return await transaction(work)
 
 
-def _check_round(booking: Booking, answering_round: int | None, code: str | None = None) -> None:
-    """A supplier's answer counts only for the message it answers, and only the first answer counts: a repeat of
-    the very answer already recorded (a double click) is harmless, anything else on a stale round is refused."""
-    if answering_round is None:
+def _check_round(booking: Booking, answering_round: int | None, *, repeats: bool = False,
+                 answers: str | None = None) -> None:
+    """A supplier's answer counts only for the message it answers (``answers``: of that kind only), and only the
+    first answer counts: ``repeats`` — the very answer already recorded (a double click) — is harmless, anything
+    else on a stale round is refused."""
+    if answering_round is None or repeats:
         return
-    if booking.awaits(answering_round) is None and not (
-            code is not None and booking.status == "confirmed" and code == booking.confirmation_code):
+    awaited = booking.awaits(answering_round)
+    if awaited is None or (answers is not None and awaited != answers):
         raise _stale(booking)
 
 
@@ -335,9 +338,8 @@ async def confirm_cancellation(transaction: Transaction, tenant_id: str, booking
                                actor: str, channel: str, answering_round: int | None = None) -> Booking:
     async def work(uow: BookingUnitOfWork) -> Booking:
         booking = await _load(uow, tenant_id, booking_id)
-        if answering_round is not None and booking.awaits(answering_round) != "cancellation" and not (
-                booking.status == "cancelled" and booking.cancellation_reference == (reference or "").strip()):
-            raise _stale(booking)
+        repeats = booking.status == "cancelled" and booking.cancellation_reference == (reference or "").strip()
+        _check_round(booking, answering_round, answers="cancellation", repeats=repeats)
         expected_version = booking.version
         if booking.confirm_cancellation(reference, actor=actor, channel=channel):
             await _store(uow, booking, expected_version)
@@ -399,15 +401,6 @@ async def voucher_of(transaction: Transaction, tenant_id: str, booking_id: str) 
     return await transaction(work, read_only=True)
 
 
-async def answer_page(transaction: Transaction, tenant_id: str, booking_id: str) -> tuple[Booking, dict | None]:
-    """The booking a supplier's link opens, and the agency's trip title (never its internal details)."""
-    async def work(uow: BookingUnitOfWork):
-        booking = await _load(uow, tenant_id, booking_id)
-        return booking, await uow.known_itineraries(tenant_id).get(booking.itinerary_id)
-
-    return await transaction(work, read_only=True)
-
-
 # --- following up: the clock's part --------------------------------------------------------------------------------
 
 async def follow_up_due(transaction: Transaction, make_link: MakeResponseLink, now: datetime | None = None) -> int:
@@ -439,7 +432,7 @@ async def follow_up_due(transaction: Transaction, make_link: MakeResponseLink, n
                     reason=f"{booking.vendor_name} has not answered ({booking.status.replace('_', ' ')}) after "
                            f"{booking.chases} reminder(s), the last on {booking.last_message_at:%Y-%m-%d %H:%M} UTC: "
                            "call them, or book elsewhere.", notify_email=settings.escalation_email))
-            await _store(uow, booking, expected_version)
+            await _store(uow, booking, expected_version, settings)
             return 1 if step else 0
 
         taken += await transaction(work)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from trip_shared.agency import AgencyProfile
 from trip_shared.local_time import instant_label, long_date, span_label
+from trip_shared.wording import place_label, requirement_label
 
 SUPPLIER_KINDS = ("supplier_request", "supplier_amendment", "supplier_cancellation", "supplier_reminder",
                   "supplier_reconfirmation")
@@ -35,7 +36,6 @@ WORDS = {
            "requirements": "Special requirements (please acknowledge each on the page)", "price": "Price",
            "deposit": "Deposit", "due": "due {date}", "note": "Note", "changes": "What changes", "reason": "Why",
            "respond_by": "Please answer by", "link": "Answer here (the link is for you only):",
-           "kinds": {"dietary": "Dietary", "accessibility": "Accessibility", "other": "Other"},
            "agency_fallback": "our agency", "thanks": "Thank you,"},
     "zh-Hans": {"supplier_request": "预订请求", "supplier_amendment": "预订变更请求",
                 "supplier_cancellation": "取消预订请求", "supplier_reconfirmation": "请再次确认预订",
@@ -49,15 +49,8 @@ WORDS = {
                 "requirements": "特殊需求（请在页面上逐项确认）", "price": "价格", "deposit": "订金",
                 "due": "{date} 前支付", "note": "留言", "changes": "变更内容", "reason": "原因",
                 "respond_by": "请于此时间前答复", "link": "请在此答复（此链接仅供贵方使用）：",
-                "kinds": {"dietary": "饮食", "accessibility": "无障碍", "other": "其他"},
                 "agency_fallback": "我们旅行社", "thanks": "谢谢！"},
 }
-
-
-def _place(place: dict | None) -> str | None:
-    if not place:
-        return None
-    return place.get("address") or f"{place.get('lat')}, {place.get('lon')}"
 
 
 def render_supplier(kind: str, language: str, booking: dict, message: dict,
@@ -76,8 +69,8 @@ def render_supplier(kind: str, language: str, booking: dict, message: dict,
     subject = f"{words[kind]}: {title} · {when}" + (f" · {agency.name}" if agency else "")
     intro = words[f"intro_{kind.removeprefix('supplier_')}"].format(
         agency=agency_name, code=booking.get("confirmation_code") or booking.get("booking_id", "")[:8])
-    rows = [(words["service"], title), (words["when"], when), (words["where"], _place(service.get("place"))),
-            (words["to"], _place(service.get("end_place"))),
+    rows = [(words["service"], title), (words["when"], when), (words["where"], place_label(service.get("place"))),
+            (words["to"], place_label(service.get("end_place"))),
             (words["party"], words["party_value"].format(adults=booking.get("party_adults") or 0,
                                                          children=booking.get("party_children") or 0)),
             (words["names"], ", ".join(booking.get("traveller_names") or []))]
@@ -102,8 +95,7 @@ def render_supplier(kind: str, language: str, booking: dict, message: dict,
     requirements = booking.get("requirements") or []
     if requirements and kind != "supplier_cancellation":
         lines += ["", words["requirements"] + ":"]
-        lines += [f"  - {words['kinds'].get(r['kind'], r['kind'])} — "
-                  f"{(r.get('traveller_name') + ': ') if r.get('traveller_name') else ''}{r['text']}"
+        lines += [f"  - {requirement_label(r['kind'], r.get('traveller_name'), r['text'], language)}"
                   for r in requirements]
     if message.get("response_url"):
         lines += ["", words["link"], message["response_url"]]
