@@ -66,6 +66,10 @@ class ServiceSettings:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_sender: str = "Trip Desk <trips@agency.example>"
+    # notify: changes to an approved trip go to its client in one digest once the trip has been quiet this long,
+    # and at the latest this long after the first change (urgent changes go at once).
+    change_digest_quiet_s: float = 600.0
+    change_digest_max_wait_s: float = 3600.0
     otlp_endpoint: str = ""
     log_level: str = "INFO"
     # The HTTP edge: no body is parsed beyond this size, no request runs past this deadline, and a client that
@@ -140,6 +144,8 @@ class ServiceSettings:
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "2525")),
             smtp_sender=_env("SMTP_SENDER", "Trip Desk <trips@agency.example>"),
+            change_digest_quiet_s=float(_env("CHANGE_DIGEST_QUIET_S", "600")),
+            change_digest_max_wait_s=float(_env("CHANGE_DIGEST_MAX_WAIT_S", "3600")),
             otlp_endpoint=_env("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
             log_level=_env("LOG_LEVEL", "INFO"),
             http_max_body_bytes=int(_env("HTTP_MAX_BODY_BYTES", str(256 * 1024))),

@@ -1,15 +1,18 @@
 """Composition root of the notify service: settings in, a runnable FastAPI app out."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from notify.adapters.repository import NOTIFICATIONS, DeliveryQueue, ensure_indexes
+from notify.adapters.repository import CHANGE_DIGESTS, NOTIFICATIONS, DeliveryQueue, DueDigests, ensure_indexes
 from notify.adapters.smtp import SmtpMailer
 from notify.adapters.webhooks import WebhookSender
 from notify.entrypoints import api, consumers
+from notify.service_layer import services
 from notify.service_layer.dispatcher import DeliveryGauges, Dispatcher
-from notify.service_layer.services import NotifyHandlers
+from notify.service_layer.services import DigestTiming, NotifyHandlers
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
@@ -25,7 +28,13 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                             webhooks=WebhookSender(settings.supplier_secret_key))
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
-    consumers.register(runtime, NotifyHandlers(dispatcher, runtime.agencies))
+    handlers = NotifyHandlers(dispatcher, runtime.agencies,
+                              DigestTiming(timedelta(seconds=settings.change_digest_quiet_s),
+                                           timedelta(seconds=settings.change_digest_max_wait_s)))
+    consumers.register(runtime, handlers)
+    due_digests = DueDigests(runtime.store.db[CHANGE_DIGESTS])
+    runtime.run_periodically(lambda: services.send_due_digests(runtime.transaction, due_digests, handlers),
+                             dispatcher.sweep_interval_s, "change-digests")
     app = runtime.create_app(
         title="Notify service",
         description="E-mails each trip's Points of Contact and records every delivery.",

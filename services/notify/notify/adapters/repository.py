@@ -16,6 +16,7 @@ from trip_shared.read_models import apply_if_newer
 
 CONTACTS, TRIPS, NOTIFICATIONS, DEFERRED = "contacts", "trips", "notifications", "deferred_updates"
 AGENCY_PROFILES = "agency_profiles"
+CHANGE_DIGESTS = "change_digests"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -28,6 +29,9 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
     await db[DEFERRED].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
+    await db[CHANGE_DIGESTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
+                                           ("status", ASCENDING)])
+    await db[CHANGE_DIGESTS].create_index([("status", ASCENDING), ("due_at", ASCENDING)])
 
 
 def _iso(value: date | None) -> str | None:
@@ -59,7 +63,10 @@ class ReadModels:
     async def apply_trip(self, trip: Trip, version: int, members: list[dict] | None = None) -> bool:
         """Keep the newest summary and, separately, the newest membership; with ``members``, True when they are
         now the trip's current membership."""
-        fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date)}
+        fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date),
+                  "stage": trip.stage}
+        if trip.travellers is not None:
+            fields["travellers"] = trip.travellers
         applied = await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
         if members is None:
             return applied
@@ -71,7 +78,8 @@ class ReadModels:
             return None, []
         trip = Trip(itinerary_id=itinerary_id, title=document["title"],
                     start_date=date.fromisoformat(document["start_date"]) if document.get("start_date") else None,
-                    end_date=date.fromisoformat(document["end_date"]) if document.get("end_date") else None)
+                    end_date=date.fromisoformat(document["end_date"]) if document.get("end_date") else None,
+                    stage=document.get("stage") or "inquiry", travellers=document.get("travellers"))
         return trip, document.get("members", [])
 
 
@@ -187,6 +195,48 @@ class DeferredUpdates:
         for update in found:
             await self._updates.delete_one({"_id": update["_id"]})
         return found
+
+
+class ChangeDigests:
+    """Per trip, the changes the client has not been told of yet (one open digest at a time), and the digests
+    sent, with whom they went to."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._digests = collection
+
+    async def open_for(self, itinerary_id: str) -> dict | None:
+        return await self._digests.find_one({"itinerary_id": itinerary_id, "status": "open"})
+
+    async def add(self, digest: dict) -> None:
+        await self._digests.insert_one(digest)
+
+    async def append(self, digest_id: str, entries: list[dict], fields: dict) -> bool:
+        """Add to a still-open digest; False if it was sent meanwhile."""
+        result = await self._digests.update_one({"_id": digest_id, "status": "open"},
+                                                {"$push": {"changes": {"$each": entries}}, "$set": fields})
+        return result.modified_count == 1
+
+    async def close(self, digest_id: str, status: str, recipients: list[str], now: datetime) -> bool:
+        """Mark it told (or with nobody to tell); False if another sender closed it first."""
+        result = await self._digests.update_one(
+            {"_id": digest_id, "status": "open"},
+            {"$set": {"status": status, "recipients": recipients, "closed_at": now}})
+        return result.modified_count == 1
+
+    async def get(self, digest_id: str) -> dict | None:
+        return await self._digests.find_one({"_id": digest_id})
+
+
+class DueDigests:
+    """The digest sender's view, across agencies: open digests whose quiet period has passed."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._digests = collection
+
+    async def due(self, now: datetime, limit: int = 50) -> list[dict]:
+        cursor = self._digests.find({"status": "open", "due_at": {"$lte": now}},
+                                    projection={"_id": 1, "tenant_id": 1}).sort("due_at", ASCENDING).limit(limit)
+        return await cursor.to_list(limit)
 
 
 class AgencyProfileRepository:

@@ -8,6 +8,7 @@ from email.utils import formataddr
 from typing import Literal
 
 from notify.domain.supplier_messages import render_supplier, webhook_payload
+from notify.domain.trip_changes import TripChange, describe
 from trip_shared.agency import AgencyProfile
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
@@ -35,6 +36,8 @@ class Trip:
     title: str
     start_date: date | None = None
     end_date: date | None = None
+    stage: str = "inquiry"
+    travellers: list[str] | None = None  # every linked customer, as the itinerary last listed them
 
 
 @dataclass
@@ -238,6 +241,18 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
         return (f"{trip.title}: {'approved' if approved else 'changes requested'}",
                 f"Dear {contact.first_name},\n\nFor the trip \"{trip.title}\"{dates}, {what}\n\n"
                 f"If anything is unclear, just reply to this e-mail.\n")
+    if kind == "trip_changes":
+        lines = [line for change in details.get("changes", [])
+                 if (line := describe(TripChange.of(change), language, trip.title))]
+        listed = "\n".join(f"  - {line}" for line in lines)
+        urgent = details.get("urgent")
+        if language == "zh-Hans":
+            return (f"{'重要：' if urgent else ''}您的行程「{trip.title}」有变动",
+                    f"{contact.first_name}，您好：\n\n自您确认以来，行程「{trip.title}」{dates}有以下变动：\n{listed}\n\n"
+                    "如有任何变动不适合您，请直接回复此邮件或致电我们。\n")
+        return (f"{'Important: ' if urgent else ''}Changes to your trip {trip.title}",
+                f"Dear {contact.first_name},\n\nYour trip \"{trip.title}\"{dates} has changed since you approved it:\n"
+                f"{listed}\n\nIf any of this does not work for you, reply to this e-mail or call us.\n")
     if kind == "poc_assigned":
         if language == "zh-Hans":
             return (

@@ -38,8 +38,8 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer = runtime.consumer(GROUP_ID)
     for contract in (CustomerCreated, CustomerUpdated, CustomerDeactivated):
         consumer.handles(contract)(handlers.record_contact)
-    for contract in (ItineraryCreated, ItineraryChanged):
-        consumer.handles(contract)(handlers.record_trip)
+    consumer.handles(ItineraryCreated)(handlers.record_trip)
+    consumer.handles(ItineraryChanged)(handlers.itinerary_changed)
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(handlers.membership_changed)
     consumer.handles(BookingConfirmed)(handlers.booking_confirmed)

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from opentelemetry import propagate
 
-from notify.adapters.repository import from_document
+from notify.adapters.repository import DueDigests, from_document
+from notify.domain import trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.agency import AgencyDirectory, AgencyProfile, AgencyProfiles, record_agency_profile
+from trip_shared.clock import utc_now
 from trip_shared.contracts.agency import AgencyProfileChanged, AgencyProfileData
 from trip_shared.contracts.booking import (
     BookingAmendmentRequested,
@@ -49,15 +53,24 @@ Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 
 def _trip(summary: ItinerarySummary) -> Trip:
     return Trip(itinerary_id=summary.itinerary_id, title=summary.title, start_date=summary.start_date,
-                end_date=summary.end_date)
+                end_date=summary.end_date, stage=summary.stage,
+                travellers=None if summary.travellers is None else [t.customer_id for t in summary.travellers])
+
+
+@dataclass(frozen=True)
+class DigestTiming:
+    quiet: timedelta = timedelta(minutes=10)
+    max_wait: timedelta = timedelta(hours=1)
 
 
 class NotifyHandlers:
     """Consumers' handlers; ``dispatcher`` sends what they create once their transaction has committed."""
 
-    def __init__(self, dispatcher: Dispatcher, agencies: AgencyDirectory | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, agencies: AgencyDirectory | None = None,
+                 digests: DigestTiming | None = None) -> None:
         self.dispatcher = dispatcher
         self.agencies = agencies or AgencyDirectory(None, AgencyProfiles({}))
+        self.digests = digests or DigestTiming()
 
     async def _agency(self, tenant_id: str) -> AgencyProfile | None:
         return await self.agencies.for_tenant(tenant_id)
@@ -135,6 +148,60 @@ class NotifyHandlers:
 
     async def record_trip(self, event: ItineraryCreated | ItineraryChanged, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).apply_trip(_trip(event.data), event.aggregate_version)
+
+    # --- changes after approval ----------------------------------------------------------------------------------
+
+    async def itinerary_changed(self, event: ItineraryChanged, uow: NotifyUnitOfWork) -> None:
+        """A change to an approved trip is its client's news: it joins the trip's open digest, or, when it cannot
+        wait (a cancellation, something within 48 hours), goes at once with whatever the digest already held."""
+        await self.record_trip(event, uow)
+        data = event.data
+        found = trip_changes.changes_in([change.model_dump(mode="json") for change in event.changes],
+                                        [item.model_dump(mode="json") for item in data.items or []], data.stage)
+        if not found:
+            return
+        now = utc_now()
+        digests = uow.change_digests(event.tenant_id)
+        entries = [{**change.as_dict(), "event_id": str(event.event_id), "at": now} for change in found]
+        fields = {"last_change_at": now, "stage": data.stage, "trace_context": _current_trace(),
+                  "travellers": [traveller.customer_id for traveller in data.travellers or []]}
+        digest = await digests.open_for(data.itinerary_id)
+        due = trip_changes.digest_due(digest["opened_at"] if digest else now, now, self.digests.quiet,
+                                      self.digests.max_wait)
+        if digest and await digests.append(digest["_id"], entries, {**fields, "due_at": due}):
+            digest_id = digest["_id"]
+        else:
+            digest_id = f"{data.itinerary_id}:{event.event_id}"
+            await digests.add({"_id": digest_id, "itinerary_id": data.itinerary_id, "status": "open",
+                               "opened_at": now, "due_at": due, "changes": entries, **fields})
+        if any(trip_changes.is_urgent(change, data.stage, now) for change in found):
+            await self.tell_changes(uow, event.tenant_id, digest_id, urgent=True)
+
+    async def tell_changes(self, uow: NotifyUnitOfWork, tenant_id: str, digest_id: str, *,
+                           urgent: bool = False) -> None:
+        """Send a trip's digest: one message per recipient with every change netted (a change undone says
+        nothing). The points of contact hear every change; on urgent news every traveller with an address
+        does too, since it concerns whoever is on the way."""
+        digests = uow.change_digests(tenant_id)
+        digest = await digests.get(digest_id)
+        if digest is None or digest["status"] != "open":
+            return
+        changes = trip_changes.net([trip_changes.TripChange.of(entry) for entry in digest["changes"]])
+        trip, members = await uow.read_models(tenant_id).trip(digest["itinerary_id"])
+        recipients = [member["customer_id"] for member in members if member["is_poc"]]
+        if urgent:
+            models = uow.read_models(tenant_id)
+            for customer_id in digest.get("travellers") or []:
+                contact = await models.contact(customer_id)
+                if customer_id not in recipients and contact is not None and contact.emails:
+                    recipients.append(customer_id)
+        if not changes or trip is None:
+            await digests.close(digest_id, "nothing_to_tell", [], utc_now())
+            return
+        if not await digests.close(digest_id, "sent" if recipients else "no_recipient", recipients, utc_now()):
+            return
+        await self._notify(uow, tenant_id, digest_id, digest.get("trace_context") or {}, "trip_changes", recipients,
+                           trip, {"changes": [change.as_dict() for change in changes], "urgent": urgent})
 
     async def membership_changed(self, event: CustomerLinked | CustomerUnlinked | PocChanged,
                                  uow: NotifyUnitOfWork) -> None:
@@ -264,6 +331,16 @@ def _current_trace() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
+
+
+async def send_due_digests(transaction: Transaction, due: DueDigests, handlers: NotifyHandlers,
+                           now: datetime | None = None) -> int:
+    """Send every digest whose trip has been quiet long enough, each in its own transaction."""
+    sent = 0
+    for digest in await due.due(now or utc_now()):
+        await transaction(lambda uow, digest=digest: handlers.tell_changes(uow, digest["tenant_id"], digest["_id"]))
+        sent += 1
+    return sent
 
 
 async def list_notifications(transaction: Transaction, tenant_id: str, filters: dict, limit: int) -> list[dict]:

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from notify.adapters.repository import (
     AGENCY_PROFILES,
+    CHANGE_DIGESTS,
     CONTACTS,
     DEFERRED,
     NOTIFICATIONS,
     TRIPS,
     AgencyProfileRepository,
+    ChangeDigests,
     DeferredUpdates,
     NotificationRepository,
     ReadModels,
@@ -26,3 +28,6 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def agency_profile(self, tenant_id: str) -> AgencyProfileRepository:
         return AgencyProfileRepository(self.collection(AGENCY_PROFILES, tenant_id))
+
+    def change_digests(self, tenant_id: str) -> ChangeDigests:
+        return ChangeDigests(self.collection(CHANGE_DIGESTS, tenant_id))

@@ -1,0 +1,152 @@
+"""Changes to an approved trip reach its clients: a digest once the trip is quiet, at once when it cannot wait."""
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from notify.bootstrap import create_app
+from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    FieldChange,
+    ItemSnapshot,
+    ItineraryChanged,
+    ItineraryMember,
+    ItinerarySummary,
+    MembershipChange,
+    TravellerSnapshot,
+)
+from trip_shared.testing.service import auth, component_settings, running_service
+
+QUIET_S = 1.5
+
+
+@pytest.fixture
+async def service(mongodb_url, mongo_database_name, smtp_port):
+    settings = component_settings("notify", mongodb_url, mongo_database_name, smtp_port=smtp_port,
+                                  change_digest_quiet_s=QUIET_S, change_digest_max_wait_s=30)
+    async with running_service(create_app(settings, tracer_provider=TracerProvider(), sweep_interval_s=0.1)) as s:
+        yield s
+
+
+def local(days: float, hour: int, minute: int = 0) -> str:
+    day = (datetime.now(UTC) + timedelta(days=days)).date()
+    return f"{day.isoformat()}T{hour:02d}:{minute:02d}"
+
+
+def flight(start: str) -> ItemSnapshot:
+    return ItemSnapshot(item_id="i1", kind="flight", title="BA5", timezone="Europe/London", start=start,
+                        end_timezone="Asia/Tokyo")
+
+
+def dinner(start: str, end: str, place: str = "Gion, Kyoto") -> ItemSnapshot:
+    return ItemSnapshot(item_id="i2", kind="dining", title="Kaiseki dinner", timezone="Asia/Tokyo", start=start,
+                        end=end, place={"address": place})
+
+
+TRAVELLERS = [TravellerSnapshot(customer_id="c1", is_poc=True), TravellerSnapshot(customer_id="c2", is_poc=True),
+              TravellerSnapshot(customer_id="c3")]
+
+
+def summary(items, stage="booked") -> ItinerarySummary:
+    return ItinerarySummary(itinerary_id="it-1", title="Kyoto in autumn", stage=stage, items=items,
+                            travellers=TRAVELLERS)
+
+
+def changed(version, items, changes, stage="booked", action="item_changed") -> ItineraryChanged:
+    return ItineraryChanged(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=version, trip_id="it-1",
+                            producer="itinerary", data=summary(items, stage), action=action,
+                            changes=[FieldChange(**change) for change in changes])
+
+
+async def trip_with_two_pocs(service):
+    for customer_id, name, email, language in (("c1", "Mei", "mei@example.com", "zh-Hans"),
+                                               ("c2", "Bo", "bo@example.com", "en"),
+                                               ("c3", "Cy", "cy@example.com", "en")):
+        await service.publish(CustomerCreated(
+            tenant_id="tenant-a", aggregate_id=customer_id, aggregate_version=1, producer="customers",
+            data=CustomerSnapshot(customer_id=customer_id, first_name=name, emails=[email],
+                                  preferred_language=language)))
+    await service.publish(CustomerLinked(
+        tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=2, trip_id="it-1", producer="itinerary",
+        data=MembershipChange(itinerary=summary([]), customer_id="c2", is_poc=True,
+                              customers=[ItineraryMember(customer_id=c, is_poc=c != "c3")
+                                         for c in ("c1", "c2", "c3")])))
+
+
+def trip_mails(smtp):
+    return [m for m in smtp.messages if "Kyoto in autumn" in smtp.subject(m) and "POC" not in smtp.subject(m)
+            and "point of contact" not in smtp.subject(m) and "联系人" not in smtp.subject(m)]
+
+
+def text_of(message) -> str:
+    part = message.get_body(("plain",)) if message.is_multipart() else message
+    return part.get_payload(decode=True).decode()
+
+
+async def test_three_changes_in_a_minute_make_one_digest_per_poc_in_their_language(service, smtp):
+    await trip_with_two_pocs(service)
+    far = 20  # days away: nothing here is urgent
+    await service.publish(changed(3, [flight(local(far, 19, 50)), dinner(local(far + 2, 19), local(far + 2, 21))],
+                                  [{"field": "items.i1.start", "before": local(far, 20, 20) + ":00",
+                                    "after": local(far, 19, 50) + ":00", "description": "internal: BA moved us"}]))
+    await service.publish(changed(4, [flight(local(far, 19, 50)), dinner(local(far + 2, 20), local(far + 2, 22))],
+                                  [{"field": "items.i2.start", "before": local(far + 2, 19) + ":00", "after": "x"},
+                                   {"field": "items.i2.end", "before": local(far + 2, 21) + ":00", "after": "x"},
+                                   {"field": "items.i2.notes", "before": None, "after": "chef owes us one"}]))
+    await service.publish(changed(5, [flight(local(far, 19, 50)), dinner(local(far + 2, 20), local(far + 2, 22),
+                                                                         "Pontocho")],
+                                  [{"field": "items.i2.location", "before": {"address": "Gion, Kyoto"},
+                                    "after": {"address": "Pontocho"}}]))
+    await asyncio.sleep(QUIET_S * 0.5)
+    assert trip_mails(smtp) == []  # still inside the quiet period
+    async with asyncio.timeout(10):
+        while len(trip_mails(smtp)) < 2:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(QUIET_S + 0.5)  # and nothing more follows
+    mails = trip_mails(smtp)
+    assert sorted(m["To"] for m in mails) == ["bo@example.com", "mei@example.com"]  # the POCs, not c3
+    english = text_of(next(m for m in mails if m["To"] == "bo@example.com"))
+    assert "Your flight BA5 now leaves at 19:50 London time instead of 20:20." in english
+    assert "Kaiseki dinner now starts at 20:00 Tokyo time instead of 19:00." in english
+    assert "Kaiseki dinner is now at Pontocho (was Gion, Kyoto)." in english
+    assert "chef" not in english and "internal" not in english
+    chinese = text_of(next(m for m in mails if m["To"] == "mei@example.com"))
+    assert smtp.subject(next(m for m in mails if m["To"] == "mei@example.com")) == "您的行程「Kyoto in autumn」有变动"
+    assert "改为当地时间（Europe/London） 19:50出发，原为20:20" in chinese and "地点改为 Pontocho" in chinese
+    records = [r for r in (await service.client.get("/v1/notifications", params={"itinerary_id": "it-1"},
+                                                    headers=auth())).json()["items"]
+               if r["kind"] == "trip_changes"]
+    assert len(records) == 2 and {r["status"] for r in records} == {"sent"}
+
+
+async def test_a_change_within_48_hours_goes_at_once_to_every_traveller_with_what_the_digest_held(service, smtp):
+    await trip_with_two_pocs(service)
+    await service.publish(changed(3, [flight(local(1, 19, 50)), dinner(local(20, 19), local(20, 21), "Pontocho")],
+                                  [{"field": "items.i2.location", "before": {"address": "Gion, Kyoto"},
+                                    "after": {"address": "Pontocho"}}], stage="in_progress"))
+    event = changed(4, [flight(local(1, 19, 50)), dinner(local(20, 19), local(20, 21), "Pontocho")],
+                    [{"field": "items.i1.start", "before": local(1, 20, 20) + ":00", "after": "x"}],
+                    stage="in_progress")
+    await service.publish(event)
+    await service.publish(event)  # redelivered: one effect
+    async with asyncio.timeout(QUIET_S * 0.8):  # well before the quiet period ends
+        while len(trip_mails(smtp)) < 3:
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(QUIET_S + 0.5)
+    mails = trip_mails(smtp)
+    assert sorted(m["To"] for m in mails) == ["bo@example.com", "cy@example.com", "mei@example.com"]
+    english = text_of(next(m for m in mails if m["To"] == "cy@example.com"))
+    assert smtp.subject(next(m for m in mails if m["To"] == "cy@example.com")).startswith("Important: ")
+    assert "BA5 now leaves at 19:50 London time instead of 20:20" in english and "Pontocho" in english
+
+
+async def test_changes_while_planning_tell_nobody(service, smtp):
+    await trip_with_two_pocs(service)
+    await service.publish(changed(3, [flight(local(1, 19, 50))],
+                                  [{"field": "items.i1.start", "before": local(1, 20, 20) + ":00", "after": "x"}],
+                                  stage="planning"))
+    await asyncio.sleep(QUIET_S + 1)
+    assert trip_mails(smtp) == []
+    assert await service.runtime.store.db["change_digests"].count_documents({}) == 0

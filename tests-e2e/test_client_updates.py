@@ -1,0 +1,93 @@
+"""What clients hear after approving a trip, across every service: the planner changes the trip three times within a
+minute, and each point of contact gets one digest, in their own language, with the three changes in local times."""
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+
+from trip_shared.testing.maildir import mails_to, subject, unique
+from trip_shared.testing.polling import eventually
+
+pytestmark = pytest.mark.e2e
+INTERNAL = "INTERNAL: upgrade owed by the hotel"
+
+
+def body_text(mail) -> str:
+    part = mail.get_body(("plain",)) if mail.is_multipart() else mail
+    return part.get_payload(decode=True).decode()
+
+
+def approved_trip_with_two_pocs(api, stack) -> tuple[str, dict, dict]:
+    addresses = {"en": f"{unique('bo')}@example.com", "zh-Hans": f"{unique('mei')}@example.com"}
+    ids = {}
+    for language, email in addresses.items():
+        ids[language] = api.ok("POST", "customers", "/v1/customers", 201, json={
+            "first_name": "Mei" if language == "zh-Hans" else "Bo", "last_name": unique("Chen"), "email": email,
+            "preferred_language": language})["id"]
+    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={
+        "title": unique("Kyoto in autumn "), "start_date": "2027-10-01", "end_date": "2027-10-04"})
+    base = f"/v1/itineraries/{trip['id']}"
+    for customer_id in ids.values():
+        api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": customer_id, "is_poc": True})
+    items = {
+        "flight": api.ok("POST", "itinerary", f"{base}/items", 201, json={
+            "kind": "flight", "title": "BA5", "timezone": "Europe/London", "start": "2027-10-01T20:20",
+            "end": "2027-10-02T16:15", "end_timezone": "Asia/Tokyo", "notes": INTERNAL}),
+        "dinner": api.ok("POST", "itinerary", f"{base}/items", 201, json={
+            "kind": "dining", "title": "Kaiseki dinner", "timezone": "Asia/Tokyo", "start": "2027-10-03T19:00",
+            "end": "2027-10-03T21:00", "location": {"address": "Gion, Kyoto"}, "notes": INTERNAL}),
+    }
+    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
+    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
+    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["en"]) if "proposal" in subject(m)],
+                        message="the POC never received the proposal")
+    url = re.search(r"(http://\S+/proposals/\S+)", body_text(mail)).group(1)
+    assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
+    assert api.ok("GET", "itinerary", base)["stage"] == "approved"
+    return trip["id"], items, addresses
+
+
+def test_three_changes_within_a_minute_reach_each_poc_as_one_digest_in_their_language(api, stack):
+    trip_id, items, addresses = approved_trip_with_two_pocs(api, stack)
+    base = f"/v1/itineraries/{trip_id}"
+    started = time.monotonic()
+    api.ok("PATCH", "itinerary", f"{base}/items/{items['flight']['id']}",
+           json={"start": "2027-10-01T19:50", "notes": INTERNAL + " (retimed by BA)"})
+    api.ok("PATCH", "itinerary", f"{base}/items/{items['dinner']['id']}",
+           json={"start": "2027-10-03T20:00", "end": "2027-10-03T22:00"})
+    api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "activity", "title": "Tea ceremony", "timezone": "Asia/Tokyo", "start": "2027-10-02T10:00",
+        "end": "2027-10-02T11:30", "notes": INTERNAL})
+    assert time.monotonic() - started < 60
+
+    def digests(address):
+        return [m for m in mails_to(stack.maildir, address) if "Changes to your trip" in subject(m)
+                or "有变动" in subject(m)]
+
+    eventually(lambda: all(digests(a) for a in addresses.values()), timeout=60,
+               message="a POC never got the digest of the changes")
+    time.sleep(stack_quiet_s(stack) + 3)  # nothing more follows: one digest each
+    english, chinese = digests(addresses["en"]), digests(addresses["zh-Hans"])
+    assert len(english) == 1 and len(chinese) == 1
+    text = body_text(english[0])
+    assert "Your flight BA5 now leaves at 19:50 London time instead of 20:20." in text
+    assert "Kaiseki dinner now starts at 20:00 Tokyo time instead of 19:00." in text
+    assert "Added: Tea ceremony, Sat 02 Oct 2027, 10:00 (Asia/Tokyo) – 11:30 (Asia/Tokyo)." in text
+    assert "INTERNAL" not in text
+    text = body_text(chinese[0])
+    assert subject(chinese[0]).startswith("您的行程「Kyoto in autumn")
+    assert "您的航班 BA5 改为当地时间（Europe/London） 19:50出发，原为20:20。" in text
+    assert "Kaiseki dinner 改为当地时间（Asia/Tokyo） 20:00开始，原为19:00。" in text
+    assert "新增：Tea ceremony" in text and "INTERNAL" not in text
+    # The delivery log has them, one per POC, sent.
+    sent = [n for n in api.ok("GET", "notify", "/v1/notifications", params={"itinerary_id": trip_id})["items"]
+            if n["kind"] == "trip_changes"]
+    assert sorted(n["recipient"] for n in sent) == sorted(addresses.values())
+    assert {n["status"] for n in sent} == {"sent"}
+
+
+def stack_quiet_s(stack) -> float:
+    return float(stack.extra_env.get("CHANGE_DIGEST_QUIET_S", "600"))
