@@ -181,10 +181,11 @@ def test_a_booking_confirmation_reaches_the_poc_and_travellers_leave_feedback(ap
     assert confirmed["status"] == "confirmed"
 
     def confirmation_mail():
-        return [m for m in mails_to(stack, email) if subject(m).startswith("Confirmed: Casa do Rio")]
+        return [m for m in mails_to(stack, email) if subject(m) == f"{title}: All services are confirmed (1 of 1)."]
 
     [mail] = eventually(confirmation_mail, message="the POC never heard of the confirmed booking")
-    assert "CR-2027" in mail.get_payload(decode=True).decode()
+    assert "Casa do Rio, 3 nights (Casa do Rio), Tue 01 Jun 2027, 15:00 (Europe/Lisbon)" in mail.get_payload(
+        decode=True).decode() and "confirmation CR-2027" in mail.get_payload(decode=True).decode()
 
     feedback = eventually(lambda: (r := api.request("POST", "feedback", "/v1/feedback", json={
         "itinerary_id": itinerary["id"], "customer_id": customer["id"], "rating": 5,

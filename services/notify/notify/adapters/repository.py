@@ -14,7 +14,7 @@ from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
-CONTACTS, TRIPS, NOTIFICATIONS, DEFERRED = "contacts", "trips", "notifications", "deferred_updates"
+CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
 AGENCY_PROFILES = "agency_profiles"
 CHANGE_DIGESTS = "change_digests"
 
@@ -28,7 +28,6 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await notifications.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("status", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
-    await db[DEFERRED].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
                                            ("status", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("status", ASCENDING), ("due_at", ASCENDING)])
@@ -65,8 +64,9 @@ class ReadModels:
         now the trip's current membership."""
         fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date),
                   "stage": trip.stage}
-        if trip.travellers is not None:
-            fields["travellers"] = trip.travellers
+        for name in ("travellers", "item_ids", "required_items"):
+            if getattr(trip, name) is not None:
+                fields[name] = getattr(trip, name)
         applied = await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
         if members is None:
             return applied
@@ -76,11 +76,30 @@ class ReadModels:
         document = await self._trips.find_one({"_id": itinerary_id})
         if not document:
             return None, []
+        if "title" not in document:  # only its bookings are known so far
+            return None, document.get("members", [])
         trip = Trip(itinerary_id=itinerary_id, title=document["title"],
                     start_date=date.fromisoformat(document["start_date"]) if document.get("start_date") else None,
                     end_date=date.fromisoformat(document["end_date"]) if document.get("end_date") else None,
-                    stage=document.get("stage") or "inquiry", travellers=document.get("travellers"))
+                    stage=document.get("stage") or "inquiry", travellers=document.get("travellers"),
+                    item_ids=document.get("item_ids"), required_items=document.get("required_items"))
         return trip, document.get("members", [])
+
+    async def record_booking(self, itinerary_id: str, booking_id: str, item_id: str | None, status: str,
+                             version: int) -> str | None:
+        """Keep each booking's newest status on its trip; the status it had before (None: unknown, or this event
+        is older than what is known, and changes nothing)."""
+        document = await self._trips.find_one({"_id": itinerary_id}, projection={f"bookings.{booking_id}": 1})
+        known = ((document or {}).get("bookings") or {}).get(booking_id)
+        if known and known["version"] >= version:
+            return None
+        await self._trips.update_one({"_id": itinerary_id}, {"$set": {f"bookings.{booking_id}": {
+            "item_id": item_id, "status": status, "version": version}}}, upsert=True)
+        return known["status"] if known else None
+
+    async def bookings(self, itinerary_id: str) -> dict[str, dict]:
+        document = await self._trips.find_one({"_id": itinerary_id}, projection={"bookings": 1})
+        return (document or {}).get("bookings") or {}
 
 
 def to_document(notification: Notification) -> dict:
@@ -179,33 +198,15 @@ class DeliveryQueue:
              "$unset": {"lease_until": ""}})
 
 
-class DeferredUpdates:
-    """Trip updates that arrived before notify knew who the trip's points of contact are (topics are not ordered
-    with each other); they are sent as soon as a membership event names the POCs."""
-
-    def __init__(self, collection: TenantCollection) -> None:
-        self._updates = collection
-
-    async def add(self, update: dict) -> None:
-        if not await self._updates.find_one({"_id": update["_id"]}, projection={"_id": 1}):
-            await self._updates.insert_one(update)
-
-    async def take(self, itinerary_id: str) -> list[dict]:
-        found = await self._updates.find({"itinerary_id": itinerary_id}).to_list(None)
-        for update in found:
-            await self._updates.delete_one({"_id": update["_id"]})
-        return found
-
-
 class ChangeDigests:
-    """Per trip, the changes the client has not been told of yet (one open digest at a time), and the digests
-    sent, with whom they went to."""
+    """Per trip and topic (its changes, its confirmations), what the client has not been told yet (one open digest
+    at a time), and the digests sent, with whom they went to."""
 
     def __init__(self, collection: TenantCollection) -> None:
         self._digests = collection
 
-    async def open_for(self, itinerary_id: str) -> dict | None:
-        return await self._digests.find_one({"itinerary_id": itinerary_id, "status": "open"})
+    async def open_for(self, itinerary_id: str, topic: str) -> dict | None:
+        return await self._digests.find_one({"itinerary_id": itinerary_id, "status": "open", "topic": topic})
 
     async def add(self, digest: dict) -> None:
         await self._digests.insert_one(digest)
@@ -222,6 +223,9 @@ class ChangeDigests:
             {"_id": digest_id, "status": "open"},
             {"$set": {"status": status, "recipients": recipients, "closed_at": now}})
         return result.modified_count == 1
+
+    async def postpone(self, digest_id: str, due_at: datetime) -> None:
+        await self._digests.update_one({"_id": digest_id, "status": "open"}, {"$set": {"due_at": due_at}})
 
     async def get(self, digest_id: str) -> dict | None:
         return await self._digests.find_one({"_id": digest_id})

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from email.utils import formataddr
 from typing import Literal
 
+from notify.domain.booking_news import render_confirmations, render_lost
 from notify.domain.supplier_messages import render_supplier, webhook_payload
 from notify.domain.trip_changes import TripChange, describe
 from trip_shared.agency import AgencyProfile
@@ -38,6 +39,8 @@ class Trip:
     end_date: date | None = None
     stage: str = "inquiry"
     travellers: list[str] | None = None  # every linked customer, as the itinerary last listed them
+    item_ids: list[str] | None = None
+    required_items: list[str] | None = None  # the items that need a confirmed booking
 
 
 @dataclass
@@ -200,20 +203,10 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
                 "If this was not you, just ignore this e-mail.\n")
     trip = trip or Trip("", "")
     dates = _dates(trip, language)
-    if kind == "booking_confirmed":
-        vendor, code = details.get("vendor_name", ""), details.get("confirmation_code", "")
-        what = f" — {details['description']}" if details.get("description") else ""
-        if language == "zh-Hans":
-            return (
-                f"行程「{trip.title}」：{vendor} 的预订已确认",
-                f"{contact.first_name}，您好：\n\n您行程「{trip.title}」{dates}中 {vendor}{what} 的预订已确认，"
-                f"确认号：{code}。\n\n如有任何问题，请直接回复此邮件。\n",
-            )
-        return (
-            f"Confirmed: {vendor} for {trip.title}",
-            f"Dear {contact.first_name},\n\nYour booking with {vendor}{what} for the trip \"{trip.title}\"{dates} "
-            f"is confirmed. Confirmation code: {code}.\n\nIf anything is unclear, just reply to this e-mail.\n",
-        )
+    if kind == "bookings_confirmed":
+        return render_confirmations(language, contact.first_name, trip.title, dates, details)
+    if kind == "booking_lost":
+        return render_lost(language, contact.first_name, trip.title, details)
     if kind == "proposal":
         url, until = details.get("url", ""), str(details.get("expires_at", ""))[:10]
         options = "\n".join(f"  - {o['title']}: " + ", ".join(f"{amount} {currency}" for currency, amount

@@ -5,7 +5,9 @@ from notify.service_layer.services import NotifyHandlers
 from trip_shared.contracts.booking import (
     BookingAmendmentRequested,
     BookingCancellationRequested,
+    BookingCancelled,
     BookingConfirmed,
+    BookingDeclined,
     BookingEscalated,
     BookingRequested,
     BookingSupplierReminded,
@@ -43,9 +45,11 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(handlers.membership_changed)
     consumer.handles(BookingConfirmed)(handlers.booking_confirmed)
-    for contract in (BookingRequested, BookingAmendmentRequested, BookingCancellationRequested,
-                     BookingSupplierReminded):
-        consumer.handles(contract)(handlers.supplier_message)
+    consumer.handles(BookingDeclined)(handlers.booking_changed)
+    consumer.handles(BookingCancelled)(handlers.booking_changed)
+    consumer.handles(BookingSupplierReminded)(handlers.supplier_message)
+    for contract in (BookingRequested, BookingAmendmentRequested, BookingCancellationRequested):
+        consumer.handles(contract)(handlers.supplier_and_status)
     consumer.handles(BookingEscalated)(handlers.booking_escalated)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)

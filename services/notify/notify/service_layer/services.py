@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from opentelemetry import propagate
 
 from notify.adapters.repository import DueDigests, from_document
-from notify.domain import trip_changes
+from notify.domain import booking_news, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.service_layer.dispatcher import Dispatcher
@@ -19,7 +19,9 @@ from trip_shared.contracts.agency import AgencyProfileChanged, AgencyProfileData
 from trip_shared.contracts.booking import (
     BookingAmendmentRequested,
     BookingCancellationRequested,
+    BookingCancelled,
     BookingConfirmed,
+    BookingDeclined,
     BookingEscalated,
     BookingRequested,
     BookingSupplierReminded,
@@ -48,13 +50,18 @@ from trip_shared.errors import NotFoundError
 from trip_shared.local_time import span_label
 from trip_shared.privacy import confirm_erasure
 
+# A booking in these states holds the service for the client.
+HOLDING = ("confirmed", "amendment_requested")
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 
 
 def _trip(summary: ItinerarySummary) -> Trip:
     return Trip(itinerary_id=summary.itinerary_id, title=summary.title, start_date=summary.start_date,
                 end_date=summary.end_date, stage=summary.stage,
-                travellers=None if summary.travellers is None else [t.customer_id for t in summary.travellers])
+                travellers=None if summary.travellers is None else [t.customer_id for t in summary.travellers],
+                item_ids=None if summary.items is None else [item.item_id for item in summary.items],
+                required_items=None if summary.items is None else [
+                    item.item_id for item in summary.items if item.requires_booking])
 
 
 @dataclass(frozen=True)
@@ -161,47 +168,77 @@ class NotifyHandlers:
         if not found:
             return
         now = utc_now()
+        digest_id = await self._join_digest(uow, event, "changes", [change.as_dict() for change in found], now)
+        if any(trip_changes.is_urgent(change, data.stage, now) for change in found):
+            await self.tell_digest(uow, event.tenant_id, digest_id, urgent=True)
+
+    async def _join_digest(self, uow: NotifyUnitOfWork, event, topic: str, entries: list[dict],
+                           now: datetime) -> str:
+        """Add to the trip's open digest on ``topic`` (one is opened if none is), due once the trip is quiet."""
+        itinerary_id = event.data.itinerary_id
         digests = uow.change_digests(event.tenant_id)
-        entries = [{**change.as_dict(), "event_id": str(event.event_id), "at": now} for change in found]
-        fields = {"last_change_at": now, "stage": data.stage, "trace_context": _current_trace(),
-                  "travellers": [traveller.customer_id for traveller in data.travellers or []]}
-        digest = await digests.open_for(data.itinerary_id)
+        entries = [{**entry, "event_id": str(event.event_id), "at": now} for entry in entries]
+        fields = {"last_change_at": now, "trace_context": _current_trace()}
+        if topic == "changes":
+            fields |= {"stage": event.data.stage,
+                       "travellers": [traveller.customer_id for traveller in event.data.travellers or []]}
+        digest = await digests.open_for(itinerary_id, topic)
         due = trip_changes.digest_due(digest["opened_at"] if digest else now, now, self.digests.quiet,
                                       self.digests.max_wait)
         if digest and await digests.append(digest["_id"], entries, {**fields, "due_at": due}):
-            digest_id = digest["_id"]
-        else:
-            digest_id = f"{data.itinerary_id}:{event.event_id}"
-            await digests.add({"_id": digest_id, "itinerary_id": data.itinerary_id, "status": "open",
-                               "opened_at": now, "due_at": due, "changes": entries, **fields})
-        if any(trip_changes.is_urgent(change, data.stage, now) for change in found):
-            await self.tell_changes(uow, event.tenant_id, digest_id, urgent=True)
+            return digest["_id"]
+        digest_id = f"{topic}:{itinerary_id}:{event.event_id}"
+        await digests.add({"_id": digest_id, "itinerary_id": itinerary_id, "topic": topic, "status": "open",
+                           "opened_at": now, "due_at": due, "changes": entries, **fields})
+        return digest_id
 
-    async def tell_changes(self, uow: NotifyUnitOfWork, tenant_id: str, digest_id: str, *,
-                           urgent: bool = False) -> None:
-        """Send a trip's digest: one message per recipient with every change netted (a change undone says
-        nothing). The points of contact hear every change; on urgent news every traveller with an address
-        does too, since it concerns whoever is on the way."""
+    async def tell_digest(self, uow: NotifyUnitOfWork, tenant_id: str, digest_id: str, *,
+                          urgent: bool = False) -> None:
+        """Send a trip's digest: one message per recipient, several changes to one thing netted (a change undone
+        says nothing). The points of contact hear it; urgent news goes to every traveller with an address too,
+        since it concerns whoever is on the way. Until notify knows the trip's POCs it waits for them."""
         digests = uow.change_digests(tenant_id)
         digest = await digests.get(digest_id)
         if digest is None or digest["status"] != "open":
             return
-        changes = trip_changes.net([trip_changes.TripChange.of(entry) for entry in digest["changes"]])
-        trip, members = await uow.read_models(tenant_id).trip(digest["itinerary_id"])
+        models = uow.read_models(tenant_id)
+        trip, members = await models.trip(digest["itinerary_id"])
         recipients = [member["customer_id"] for member in members if member["is_poc"]]
         if urgent:
-            models = uow.read_models(tenant_id)
-            for customer_id in digest.get("travellers") or []:
-                contact = await models.contact(customer_id)
-                if customer_id not in recipients and contact is not None and contact.emails:
-                    recipients.append(customer_id)
-        if not changes or trip is None:
+            recipients += await self._travellers_with_address(models, digest.get("travellers") or [], recipients)
+        if trip is None or not recipients:
+            await digests.postpone(digest_id, utc_now() + self.digests.quiet)
+            return
+        netted = trip_changes.net([trip_changes.TripChange.of(entry) for entry in digest["changes"]])
+        if digest.get("topic") == "bookings":
+            kind, details = "bookings_confirmed", await self._confirmations(models, trip, netted)
+        else:
+            kind, details = "trip_changes", {"changes": [change.as_dict() for change in netted], "urgent": urgent}
+        if not (details.get("changes") or details.get("confirmed")):
             await digests.close(digest_id, "nothing_to_tell", [], utc_now())
             return
-        if not await digests.close(digest_id, "sent" if recipients else "no_recipient", recipients, utc_now()):
-            return
-        await self._notify(uow, tenant_id, digest_id, digest.get("trace_context") or {}, "trip_changes", recipients,
-                           trip, {"changes": [change.as_dict() for change in changes], "urgent": urgent})
+        if await digests.close(digest_id, "sent", recipients, utc_now()):
+            await self._notify(uow, tenant_id, digest_id, digest.get("trace_context") or {}, kind, recipients, trip,
+                               details)
+
+    @staticmethod
+    async def _travellers_with_address(models, travellers: list[str], already: list[str]) -> list[str]:
+        found = []
+        for customer_id in travellers:
+            contact = await models.contact(customer_id)
+            if customer_id not in already and contact is not None and contact.emails:
+                found.append(customer_id)
+        return found
+
+    @staticmethod
+    async def _confirmations(models, trip: Trip, netted: list[trip_changes.TripChange]) -> dict:
+        """The services confirmed since the last digest that still are, and how many of the trip's are."""
+        bookings = await models.bookings(trip.itinerary_id)
+        holding = {booking_id for booking_id, known in bookings.items() if known["status"] in HOLDING}
+        required = trip.required_items or []
+        confirmed_items = {known["item_id"] for booking_id, known in bookings.items() if booking_id in holding}
+        return {"confirmed": [change.after for change in netted if change.key.removeprefix("bookings.") in holding],
+                "confirmed_count": len(confirmed_items & set(required)), "required_count": len(required)}
 
     async def membership_changed(self, event: CustomerLinked | CustomerUnlinked | PocChanged,
                                  uow: NotifyUnitOfWork) -> None:
@@ -210,7 +247,6 @@ class NotifyHandlers:
         members = [member.model_dump() for member in data.customers]
         current = await models.apply_trip(_trip(data.itinerary), event.aggregate_version, members)
         trip = _trip(data.itinerary)
-        await self._release_deferred(uow, event.tenant_id, trip)
         # A merge moves an existing POC onto their surviving record: the same person, nothing new to tell them.
         if event.event_type == CustomerUnlinked.TOPIC or not data.is_poc or data.reason == "customers_merged":
             return
@@ -240,6 +276,11 @@ class NotifyHandlers:
         pocs = [member["customer_id"] for member in members if member["is_poc"]] or [data.customer_id]
         await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "proposal_answered", pocs,
                            _trip(data.itinerary), data.model_dump(include={"outcome", "option_title", "comment"}))
+
+    async def supplier_and_status(self, event: BookingRequested | BookingAmendmentRequested
+                                  | BookingCancellationRequested, uow: NotifyUnitOfWork) -> None:
+        await self.booking_changed(event, uow)
+        await self.supplier_message(event, uow)
 
     async def supplier_message(self, event: BookingRequested | BookingAmendmentRequested
                                | BookingCancellationRequested | BookingSupplierReminded,
@@ -282,33 +323,32 @@ class NotifyHandlers:
             self._send_after_commit(uow, [notification.id])
 
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
-        """Every POC of the trip hears that a vendor confirmed; if none is known yet, it waits for them."""
+        """A confirmation joins the trip's booking digest ("9 of 12 services are confirmed")."""
         data = event.data
-        service = data.service
-        description = data.description or (
-            f"{service.title}, {span_label(service.start, service.end, service.timezone, service.end_timezone, 'en')}"
-            if service else None)
-        update = {"_id": f"booking_confirmed:{event.event_id}", "itinerary_id": data.itinerary_id,
-                  "kind": "booking_confirmed", "source_event_id": str(event.event_id),
-                  "trace_context": _current_trace(),
-                  "details": {"vendor_name": data.vendor_name, "confirmation_code": data.confirmation_code,
-                              "description": description}}
-        trip, members = await uow.read_models(event.tenant_id).trip(event.data.itinerary_id)
-        pocs = [member["customer_id"] for member in members if member["is_poc"]]
-        if not pocs:
-            await uow.deferred_updates(event.tenant_id).add(update)
-            return
-        await self._notify(uow, event.tenant_id, update["source_event_id"], update["trace_context"], update["kind"],
-                           pocs, trip, update["details"])
+        await uow.read_models(event.tenant_id).record_booking(data.itinerary_id, data.booking_id, data.item_id,
+                                                              "confirmed", event.aggregate_version)
+        await self._join_digest(uow, event, "bookings",
+                                [booking_news.confirmed_entry(data.model_dump(mode="json"))], utc_now())
 
-    async def _release_deferred(self, uow: NotifyUnitOfWork, tenant_id: str, trip: Trip) -> None:
-        _, members = await uow.read_models(tenant_id).trip(trip.itinerary_id)
-        pocs = [member["customer_id"] for member in members if member["is_poc"]]
-        if not pocs:
+    async def booking_changed(self, event: BookingRequested | BookingDeclined | BookingCancelled
+                              | BookingAmendmentRequested | BookingCancellationRequested,
+                              uow: NotifyUnitOfWork) -> None:
+        """Keep each booking's status; a service the client was counting on that falls through (a confirmed
+        booking declined on amendment, or cancelled while its item is still on the trip) is told at once."""
+        data = event.data
+        models = uow.read_models(event.tenant_id)
+        before = await models.record_booking(data.itinerary_id, data.booking_id, data.item_id, data.status,
+                                             event.aggregate_version)
+        if before not in HOLDING or data.status not in ("declined", "cancelled"):
             return
-        for update in await uow.deferred_updates(tenant_id).take(trip.itinerary_id):
-            await self._notify(uow, tenant_id, update["source_event_id"], update["trace_context"], update["kind"],
-                               pocs, trip, update["details"])
+        trip, members = await models.trip(data.itinerary_id)
+        if trip is None or (data.status == "cancelled" and data.item_id not in (trip.item_ids or [])):
+            return  # the item left the trip: the client heard that from the change itself
+        pocs = [member["customer_id"] for member in members if member["is_poc"]]
+        recipients = pocs + await self._travellers_with_address(models, trip.travellers or [], pocs)
+        service = booking_news.confirmed_entry(data.model_dump(mode="json"))["after"]
+        await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "booking_lost", recipients,
+                           trip, {"service": service})
 
     async def _notify(self, uow: NotifyUnitOfWork, tenant_id: str, source_event_id: str, trace_context: dict,
                       kind: str, customer_ids: list[str], trip: Trip, details: dict | None = None) -> None:
@@ -338,7 +378,7 @@ async def send_due_digests(transaction: Transaction, due: DueDigests, handlers: 
     """Send every digest whose trip has been quiet long enough, each in its own transaction."""
     sent = 0
     for digest in await due.due(now or utc_now()):
-        await transaction(lambda uow, digest=digest: handlers.tell_changes(uow, digest["tenant_id"], digest["_id"]))
+        await transaction(lambda uow, digest=digest: handlers.tell_digest(uow, digest["tenant_id"], digest["_id"]))
         sent += 1
     return sent
 

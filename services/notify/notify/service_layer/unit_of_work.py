@@ -4,12 +4,10 @@ from notify.adapters.repository import (
     AGENCY_PROFILES,
     CHANGE_DIGESTS,
     CONTACTS,
-    DEFERRED,
     NOTIFICATIONS,
     TRIPS,
     AgencyProfileRepository,
     ChangeDigests,
-    DeferredUpdates,
     NotificationRepository,
     ReadModels,
 )
@@ -22,9 +20,6 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def notifications(self, tenant_id: str) -> NotificationRepository:
         return NotificationRepository(self.collection(NOTIFICATIONS, tenant_id))
-
-    def deferred_updates(self, tenant_id: str) -> DeferredUpdates:
-        return DeferredUpdates(self.collection(DEFERRED, tenant_id))
 
     def agency_profile(self, tenant_id: str) -> AgencyProfileRepository:
         return AgencyProfileRepository(self.collection(AGENCY_PROFILES, tenant_id))

@@ -213,49 +213,6 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
-async def test_a_confirmed_booking_is_announced_to_every_poc_of_the_trip(service, smtp):
-    from trip_shared.contracts.booking import BookingConfirmed, BookingDetails
-
-    await service.publish(contact("c1"))
-    await service.publish(contact("c2", emails=("bo@example.com",)))
-    await service.publish(contact("c3", emails=("cy@example.com",)))
-    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    await service.publish(membership(CustomerLinked, "c2", True, [("c1", True), ("c2", True)], 3))
-    await service.publish(membership(CustomerLinked, "c3", False, [("c1", True), ("c2", True), ("c3", False)], 4))
-    confirmed = BookingConfirmed(
-        tenant_id="tenant-a", aggregate_id="b-1", aggregate_version=2, trip_id="it-1", producer="booking",
-        data=BookingDetails(booking_id="b-1", itinerary_id="it-1", vendor_name="Hoshinoya", status="confirmed",
-                            confirmation_code="HX-42"))
-    await service.publish(confirmed)
-    await service.publish(confirmed)
-    records = await eventually(lambda: listed(service, status="sent", itinerary_id="it-1"))
-    await eventually(lambda: asyncio.sleep(0, len([m for m in smtp.messages if "Hoshinoya" in smtp.subject(m)]) == 2))
-    await asyncio.sleep(0.2)
-    booking_mails = [m for m in smtp.messages if "Hoshinoya" in smtp.subject(m)]
-    assert sorted(m["To"] for m in booking_mails) == ["bo@example.com", "mei@example.com"]
-    kinds = sorted(r["kind"] for r in await listed(service, itinerary_id="it-1"))
-    assert kinds.count("booking_confirmed") == 2 and records
-
-
-async def test_a_booking_confirmed_before_notify_knows_the_pocs_waits_for_them(service, smtp):
-    from trip_shared.contracts.booking import BookingConfirmed, BookingDetails
-
-    confirmed = BookingConfirmed(
-        tenant_id="tenant-a", aggregate_id="b-1", aggregate_version=2, trip_id="it-1", producer="booking",
-        data=BookingDetails(booking_id="b-1", itinerary_id="it-1", vendor_name="Hoshinoya", status="confirmed",
-                            confirmation_code="HX-42"))
-    await service.publish(confirmed)
-    await service.publish(confirmed)
-    assert smtp.messages == [] and await listed(service) == []
-    await service.publish(contact("c1"))
-    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    await eventually(lambda: asyncio.sleep(0, len(smtp.to("mei@example.com")) == 2))
-    await asyncio.sleep(0.2)
-    subjects = sorted(smtp.subject(m) for m in smtp.to("mei@example.com"))
-    assert subjects == ["Confirmed: Hoshinoya for Kyoto in autumn", "You are the point of contact for Kyoto in autumn"]
-    assert await service.runtime.store.db["deferred_updates"].count_documents({}) == 0
-
-
 async def test_a_deleted_customer_is_forgotten_and_nothing_more_is_sent_to_them(service, smtp):
     from trip_shared.contracts.customers import CustomerDeleted, DeletedCustomer
 

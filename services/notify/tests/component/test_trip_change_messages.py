@@ -1,4 +1,5 @@
-"""Changes to an approved trip reach its clients: a digest once the trip is quiet, at once when it cannot wait."""
+"""What clients hear of an approved trip: its changes and its confirmations as a digest once the trip is quiet, at
+once what cannot wait."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 
@@ -150,3 +151,74 @@ async def test_changes_while_planning_tell_nobody(service, smtp):
     await asyncio.sleep(QUIET_S + 1)
     assert trip_mails(smtp) == []
     assert await service.runtime.store.db["change_digests"].count_documents({}) == 0
+
+
+def booking(event_type, booking_id, item_id, version, status, **fields):
+    from trip_shared.contracts import booking as contracts
+
+    data_class = contracts.BookingDetails if event_type is contracts.BookingConfirmed else contracts.BookingState
+    return event_type(tenant_id="tenant-a", aggregate_id=booking_id, aggregate_version=version, trip_id="it-1",
+                      producer="booking", data=data_class(
+                          booking_id=booking_id, itinerary_id="it-1", item_id=item_id, vendor_name=f"Vendor {item_id}",
+                          status=status, service={"kind": "activity", "title": f"Service {item_id}",
+                                                  "timezone": "Asia/Tokyo", "start": "2027-10-02T10:00"}, **fields))
+
+
+REQUIRED = [ItemSnapshot(item_id=f"i{n}", kind="activity", title=f"Service i{n}", timezone="Asia/Tokyo",
+                         start="2027-10-02T10:00", requires_booking=True) for n in (1, 2, 3)]
+
+
+async def test_confirmations_arrive_as_one_digest_with_the_trips_progress(service, smtp):
+    from trip_shared.contracts.booking import BookingConfirmed
+
+    await trip_with_two_pocs(service)
+    await service.publish(changed(3, REQUIRED, [], stage="approved", action="details_changed"))
+    for n in (1, 2):
+        confirmed = booking(BookingConfirmed, f"b{n}", f"i{n}", 2, "confirmed", confirmation_code=f"C-{n}")
+        await service.publish(confirmed)
+        await service.publish(confirmed)  # redelivered: one effect
+    async with asyncio.timeout(10):
+        while len(trip_mails(smtp)) < 2:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(QUIET_S + 0.5)
+    mails = trip_mails(smtp)
+    assert sorted(m["To"] for m in mails) == ["bo@example.com", "mei@example.com"]
+    english = next(m for m in mails if m["To"] == "bo@example.com")
+    assert smtp.subject(english) == "Kyoto in autumn: 2 of 3 services are confirmed."
+    text = text_of(english)
+    assert "Service i1 (Vendor i1), Sat 02 Oct 2027, 10:00 (Asia/Tokyo), confirmation C-1" in text
+    assert "confirmation C-2" in text
+    assert smtp.subject(next(m for m in mails if m["To"] == "mei@example.com")).endswith("已确认 2/3 项服务。")
+
+
+async def test_a_confirmation_before_notify_knows_the_pocs_waits_for_them(service, smtp):
+    from trip_shared.contracts.booking import BookingConfirmed
+
+    await service.publish(booking(BookingConfirmed, "b1", "i1", 2, "confirmed", confirmation_code="C-1"))
+    await asyncio.sleep(QUIET_S + 0.5)
+    assert trip_mails(smtp) == []
+    await trip_with_two_pocs(service)
+    await service.publish(changed(3, REQUIRED, [], stage="approved", action="details_changed"))
+    async with asyncio.timeout(QUIET_S * 2 + 5):
+        while len(trip_mails(smtp)) < 2:
+            await asyncio.sleep(0.05)
+    assert "1 of 3 services are confirmed." in text_of(next(m for m in trip_mails(smtp) if m["To"] == "bo@example.com"))
+
+
+async def test_a_confirmed_service_that_falls_through_is_told_at_once_to_everyone_on_the_trip(service, smtp):
+    from trip_shared.contracts.booking import BookingAmendmentRequested, BookingConfirmed, BookingDeclined
+
+    await trip_with_two_pocs(service)
+    await service.publish(changed(3, REQUIRED, [], stage="booked", action="details_changed"))
+    await service.publish(booking(BookingConfirmed, "b1", "i1", 2, "confirmed", confirmation_code="C-1"))
+    await service.publish(booking(BookingAmendmentRequested, "b1", "i1", 3, "amendment_requested"))
+    await service.publish(booking(BookingDeclined, "b1", "i1", 4, "declined", decline_reason="closed that day"))
+    async with asyncio.timeout(QUIET_S * 0.9):  # before the confirmations' digest is due
+        while len([m for m in trip_mails(smtp) if "Important" in smtp.subject(m) or "重要" in smtp.subject(m)]) < 3:
+            await asyncio.sleep(0.02)
+    lost = next(m for m in trip_mails(smtp) if m["To"] == "cy@example.com")
+    assert smtp.subject(lost) == "Important: a booking for Kyoto in autumn has changed"
+    assert "Service i1 (Vendor i1)" in text_of(lost) and "closed that day" not in text_of(lost)
+    await asyncio.sleep(QUIET_S + 0.5)
+    digests = [m for m in trip_mails(smtp) if "services are confirmed" in smtp.subject(m)]
+    assert digests == [], "a confirmation that fell through before its digest went is not announced"

@@ -74,12 +74,27 @@ def test_only_failed_notifications_can_be_retried():
     assert notification.status == "pending" and notification.attempts == 0
 
 
-def test_booking_confirmations_name_the_vendor_and_code_in_both_languages():
-    details = {"vendor_name": "Hoshinoya", "confirmation_code": "HX-42", "description": "2 nights"}
-    subject, body = render("booking_confirmed", "en", Contact("c-1", "Mei"), TRIP, details)
-    assert subject == "Confirmed: Hoshinoya for Kyoto in autumn" and "HX-42" in body and "2 nights" in body
-    subject, body = render("booking_confirmed", "zh-Hans", Contact("c-1", "美"), TRIP, details)
-    assert "Hoshinoya" in subject and "已确认" in subject and "确认号：HX-42" in body
+def test_booking_confirmations_come_as_one_digest_with_the_trips_progress():
+    stay = {"title": "Garden room", "vendor_name": "Hoshinoya", "confirmation_code": "HX-42", "kind": "accommodation",
+            "start": "2027-10-01T15:00", "end": "2027-10-04T11:00", "timezone": "Asia/Tokyo"}
+    details = {"confirmed": [stay, {**stay, "title": "Kaiseki dinner", "confirmation_code": "K-7"}],
+               "confirmed_count": 9, "required_count": 12}
+    subject, body = render("bookings_confirmed", "en", Contact("c-1", "Mei"), TRIP, details)
+    assert subject == "Kyoto in autumn: 9 of 12 services are confirmed."
+    assert ("  - Garden room (Hoshinoya), Fri 01 Oct 2027, 15:00 (Asia/Tokyo) – Mon 04 Oct 2027, 11:00 (Asia/Tokyo)"
+            ", confirmation HX-42") in body and "confirmation K-7" in body
+    subject, body = render("bookings_confirmed", "zh-Hans", Contact("c-1", "美"), TRIP,
+                           {**details, "confirmed_count": 12})
+    assert subject == "行程「Kyoto in autumn」：全部服务均已确认（12/12）。" and "确认号 HX-42" in body
+
+
+def test_a_confirmed_service_that_falls_through_says_so_and_who_is_on_it():
+    service = {"title": "Kaiseki dinner", "vendor_name": "Gion Karyo", "start": "2027-10-02T19:00",
+               "timezone": "Asia/Tokyo", "confirmation_code": "K-7"}
+    subject, body = render("booking_lost", "en", Contact("c-1", "Mei"), TRIP, {"service": service})
+    assert subject == "Important: a booking for Kyoto in autumn has changed"
+    assert "Kaiseki dinner (Gion Karyo), Sat 02 Oct 2027, 19:00 (Asia/Tokyo)" in body and "K-7" not in body
+    assert "alternative" in body
 
 
 def test_a_profile_form_invitation_carries_the_link_in_the_customers_language():
