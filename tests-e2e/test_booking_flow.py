@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from trip_shared.testing.documents import pdf_text
-from trip_shared.testing.maildir import mails_to, subject, unique
+from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ def answer_link(stack, address: str, marker: str) -> tuple[str, str]:
         return mails and mails[-1]
 
     mail = eventually(found, message=f"{address} never got a {marker!r} message")
-    text = mail.get_payload(decode=True).decode()
+    text = text_of(mail)
     return re.search(r"(http://\S+/supplier/bookings/\S+)", text).group(1), text
 
 
@@ -50,7 +50,7 @@ def approved_trip(api, stack) -> tuple[dict, dict, dict]:
     proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
     [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, email) if "proposal" in subject(m)],
                         message="the POC never received the proposal")
-    url = re.search(r"(http://\S+/proposals/\S+)", mail.get_payload(decode=True).decode()).group(1)
+    url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
     assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
     assert api.ok("GET", "itinerary", base)["stage"] == "approved"
     return trip, {"hotel": hotel, "dinner": dinner}, {"ryokan": ryokan_name, "restaurant": restaurant_name,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from trip_shared.testing.maildir import mails_to, subject, unique
+from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +80,7 @@ def family_trip(api, stack):
                                                          {"title": "Without teamLab", "item_ids": ids[:3]}]})
     [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, email) if "方案" in subject(m) or "proposal" in
                                  subject(m)], message="the POC never received the proposal")
-    text = mail.get_payload(decode=True).decode()
+    text = text_of(mail)
     proposal_url = re.search(r"(http://\S+/proposals/\S+)", text).group(1)
     share = api.ok("POST", "itinerary", f"{base}/share-link", 201)
     pages = {"proposal": proposal_url, "trip": share["url"], "trip_zh": share["url"] + "?lang=zh-Hans", "mail": text}
@@ -96,7 +96,7 @@ def family_trip(api, stack):
             "respond_by": "2027-03-01T09:00:00Z"}).status_code == 201, message="booking never knew the trip")
         [request] = eventually(lambda: mails_to(stack.maildir, address), message="no request e-mail")  # noqa: B023
         pages[page_name] = re.search(r"(http://\S+/supplier/bookings/\S+)",
-                                     request.get_payload(decode=True).decode()).group(1)
+                                     text_of(request)).group(1)
     return pages
 
 

@@ -8,16 +8,11 @@ import time
 import httpx
 import pytest
 
-from trip_shared.testing.maildir import mails_to, subject, unique
+from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 INTERNAL = "INTERNAL: upgrade owed by the hotel"
-
-
-def body_text(mail) -> str:
-    part = mail.get_body(("plain",)) if mail.is_multipart() else mail
-    return part.get_payload(decode=True).decode()
 
 
 def approved_trip_with_two_pocs(api, stack) -> tuple[str, dict, dict]:
@@ -44,7 +39,7 @@ def approved_trip_with_two_pocs(api, stack) -> tuple[str, dict, dict]:
     proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
     [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["en"]) if "proposal" in subject(m)],
                         message="the POC never received the proposal")
-    url = re.search(r"(http://\S+/proposals/\S+)", body_text(mail)).group(1)
+    url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
     assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
     assert api.ok("GET", "itinerary", base)["stage"] == "approved"
     return trip["id"], items, addresses
@@ -72,12 +67,12 @@ def test_three_changes_within_a_minute_reach_each_poc_as_one_digest_in_their_lan
     time.sleep(stack_quiet_s(stack) + 3)  # nothing more follows: one digest each
     english, chinese = digests(addresses["en"]), digests(addresses["zh-Hans"])
     assert len(english) == 1 and len(chinese) == 1
-    text = body_text(english[0])
+    text = text_of(english[0])
     assert "Your flight BA5 now leaves at 19:50 London time instead of 20:20." in text
     assert "Kaiseki dinner now starts at 20:00 Tokyo time instead of 19:00." in text
     assert "Added: Tea ceremony, Sat 02 Oct 2027, 10:00 (Asia/Tokyo) – 11:30 (Asia/Tokyo)." in text
     assert "INTERNAL" not in text
-    text = body_text(chinese[0])
+    text = text_of(chinese[0])
     assert subject(chinese[0]).startswith("您的行程「Kyoto in autumn")
     assert "您的航班 BA5 改为当地时间（Europe/London） 19:50出发，原为20:20。" in text
     assert "Kaiseki dinner 改为当地时间（Asia/Tokyo） 20:00开始，原为19:00。" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from trip_shared.testing.maildir import mails_to as mails_in
-from trip_shared.testing.maildir import subject, unique
+from trip_shared.testing.maildir import subject, text_of, unique
 from trip_shared.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -184,8 +184,7 @@ def test_a_booking_confirmation_reaches_the_poc_and_travellers_leave_feedback(ap
         return [m for m in mails_to(stack, email) if subject(m) == f"{title}: All services are confirmed (1 of 1)."]
 
     [mail] = eventually(confirmation_mail, message="the POC never heard of the confirmed booking")
-    assert "Casa do Rio, 3 nights (Casa do Rio), Tue 01 Jun 2027, 15:00 (Europe/Lisbon)" in mail.get_payload(
-        decode=True).decode() and "confirmation CR-2027" in mail.get_payload(decode=True).decode()
+    assert "Casa do Rio, 3 nights (Casa do Rio), Tue 01 Jun 2027, 15:00 (Europe/Lisbon)" in text_of(mail) and "confirmation CR-2027" in text_of(mail)
 
     feedback = eventually(lambda: (r := api.request("POST", "feedback", "/v1/feedback", json={
         "itinerary_id": itinerary["id"], "customer_id": customer["id"], "rating": 5,
@@ -263,7 +262,7 @@ def test_a_customer_completes_their_profile_from_the_emailed_link(api, stack):
     api.ok("POST", "customers", f"/v1/customers/{customer['id']}/profile-link", 201)
     [mail] = eventually(lambda: mails_to(stack, email), message="the profile link never arrived")
     assert subject(mail) == "Please complete your travel profile"
-    url = re.search(r"(http://\S+/forms/profile/\S+)", mail.get_payload(decode=True).decode()).group(1)
+    url = re.search(r"(http://\S+/forms/profile/\S+)", text_of(mail)).group(1)
     page = httpx.get(url)
     assert page.status_code == 200 and 'value="Lin"' in page.text
     saved = httpx.post(url, data={"first_name": "Lin", "last_name": "Wang", "email": email, "pace": "relaxed",
@@ -305,7 +304,7 @@ def test_a_trip_is_designed_from_the_consultation_approved_by_its_poc_and_booked
         return [m for m in mails_to(stack, email) if "proposal" in subject(m)]
 
     [mail] = eventually(proposal_mail, message="the POC never received the proposal")
-    url = re.search(r"(http://\S+/proposals/\S+)", mail.get_payload(decode=True).decode()).group(1)
+    url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
     page = httpx.get(url)
     assert page.status_code == 200 and "Otaru canal walk" in page.text and "As we discussed" in page.text
     answered = httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]})

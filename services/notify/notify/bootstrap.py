@@ -6,16 +6,18 @@ from datetime import timedelta
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
+from notify.adapters.links import UnsubscribeLinks
 from notify.adapters.repository import CHANGE_DIGESTS, NOTIFICATIONS, DeliveryQueue, DueDigests, ensure_indexes
 from notify.adapters.smtp import SmtpMailer
 from notify.adapters.webhooks import WebhookSender
-from notify.entrypoints import api, consumers
+from notify.entrypoints import api, consumers, pages
 from notify.service_layer import services
 from notify.service_layer.dispatcher import DeliveryGauges, Dispatcher
 from notify.service_layer.services import DigestTiming, NotifyHandlers
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
+from trip_shared.web.signed_links import LinkSigner
 
 
 def create_app(settings: ServiceSettings | None = None, *, tracer_provider: TracerProvider | None = None,
@@ -28,9 +30,11 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                             webhooks=WebhookSender(settings.supplier_secret_key))
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
+    unsubscribe_links = UnsubscribeLinks(LinkSigner(settings.link_signing_secret), settings.base_url)
     handlers = NotifyHandlers(dispatcher, runtime.agencies,
                               DigestTiming(timedelta(seconds=settings.change_digest_quiet_s),
-                                           timedelta(seconds=settings.change_digest_max_wait_s)))
+                                           timedelta(seconds=settings.change_digest_max_wait_s)),
+                              unsubscribe_links)
     consumers.register(runtime, handlers)
     due_digests = DueDigests(runtime.store.db[CHANGE_DIGESTS])
     runtime.run_periodically(lambda: services.send_due_digests(runtime.transaction, due_digests, handlers),
@@ -38,9 +42,10 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     app = runtime.create_app(
         title="Notify service",
         description="E-mails each trip's Points of Contact and records every delivery.",
-        routers=[api.router],
+        routers=[api.router, pages.router],
     )
     app.state.dispatcher = dispatcher
+    app.state.unsubscribe_links = unsubscribe_links
     deliveries = DeliveryGauges(runtime.metrics.registry)
 
     async def delivery_report() -> dict:

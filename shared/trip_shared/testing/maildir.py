@@ -19,3 +19,19 @@ def mails_to(maildir: Path, address: str) -> list[Message]:
 
 def subject(message: Message) -> str:
     return str(make_header(decode_header(message["Subject"])))
+
+
+def _part(message: Message, content_type: str) -> str:
+    for part in message.walk():
+        if part.get_content_type() == content_type and not part.is_multipart():
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    raise LookupError(f"the message has no {content_type} part")
+
+
+def text_of(message: Message) -> str:
+    """The plain-text part, as a client whose mail program shows text reads it."""
+    return _part(message, "text/plain")
+
+
+def html_of(message: Message) -> str:
+    return _part(message, "text/html")

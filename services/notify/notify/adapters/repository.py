@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
+from notify.domain.preferences import MessagePreferences
 from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
@@ -17,6 +18,7 @@ from trip_shared.read_models import apply_if_newer
 CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
 AGENCY_PROFILES = "agency_profiles"
 CHANGE_DIGESTS = "change_digests"
+MESSAGE_PREFERENCES = "message_preferences"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -259,3 +261,21 @@ class AgencyProfileRepository:
 
     async def save(self, record: AgencyProfileRecord) -> None:
         await self._profiles.save_at_version(self._id, record.version - 1, asdict(record), "agency profile")
+
+
+class MessagePreferencesRepository:
+    """Per customer, the kinds of message they stopped."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._preferences = collection
+
+    async def get(self, customer_id: str) -> MessagePreferences:
+        document = await self._preferences.find_one({"_id": customer_id})
+        return MessagePreferences(customer_id, set((document or {}).get("opted_out") or []))
+
+    async def save(self, preferences: MessagePreferences) -> None:
+        await self._preferences.update_one({"_id": preferences.customer_id},
+                                           {"$set": {"opted_out": sorted(preferences.opted_out)}}, upsert=True)
+
+    async def forget(self, customer_id: str) -> None:
+        await self._preferences.delete_one({"_id": customer_id})

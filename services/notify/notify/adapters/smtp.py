@@ -10,8 +10,13 @@ import asyncio
 import re
 import smtplib
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+
+# Lines up to RFC 5322's hard limit: at the default 78 a header too long to fold (a List-Unsubscribe URL) would be
+# RFC 2047-encoded, and no mail client would recognise it.
+MESSAGE_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class ChannelUnavailable(Exception):
@@ -46,8 +51,10 @@ class SmtpMailer:
         return f"<{re.sub(r'[^A-Za-z0-9.-]', '.', notification_id)}@{domain}>"
 
     async def send(self, *, notification_id: str, recipient: str, subject: str, body: str,
-                   headers: dict[str, str], sender: str | None = None, reply_to: str | None = None) -> str:
-        message = EmailMessage()
+                   headers: dict[str, str], sender: str | None = None, reply_to: str | None = None,
+                   html: str | None = None) -> str:
+        """Send one message: plain text, and the same as HTML when ``html`` is given (multipart/alternative)."""
+        message = EmailMessage(policy=MESSAGE_POLICY)
         sender = sender or self.sender
         message["From"] = sender
         if reply_to:
@@ -62,6 +69,8 @@ class SmtpMailer:
         for name, value in headers.items():
             message[name] = value
         message.set_content(body, charset="utf-8")
+        if html:
+            message.add_alternative(html, subtype="html", charset="utf-8")
         try:
             await asyncio.to_thread(self._deliver, message)
         except Exception as exc:

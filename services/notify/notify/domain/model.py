@@ -8,13 +8,15 @@ from email.utils import formataddr
 from typing import Literal
 
 from notify.domain.booking_news import render_confirmations, render_lost
+from notify.domain.preferences import unsubscribe_line
 from notify.domain.supplier_messages import render_supplier, webhook_payload
 from notify.domain.trip_changes import TripChange, describe
 from trip_shared.agency import AgencyProfile
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
 
-Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled"]
+Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled",
+                 "opted_out"]
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 # Longer than a send can take (the SMTP timeout), short enough that a crashed sender's claim lapses soon.
@@ -119,6 +121,15 @@ class Notification:
         self.recipient = recipient
         self.status = "pending"
         self.next_attempt_at = utc_now()
+
+    def opted_out(self) -> None:
+        """The client stopped this kind of message: recorded, not sent."""
+        self.status, self.last_error = "opted_out", "the customer opted out of this kind of message"
+
+    def offer_unsubscribe(self, url: str) -> None:
+        """A message the client may stop carries its one-click unsubscribe link (RFC 8058) and says so."""
+        self.details = {**self.details, "unsubscribe_url": url}
+        self.body = self.body.rstrip("\n") + "\n\n" + unsubscribe_line(url, self.kind, self.language) + "\n"
 
     def failed_attempt(self, error: str) -> None:
         """The mail server took the connection but not this message, for now: that counts as an attempt."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from notify.domain.preferences import OPTIONAL_KINDS
 from notify.service_layer import services
 from trip_shared.errors import NotFoundError
 from trip_shared.web.auth import Principal, require, v1_router
@@ -14,13 +15,14 @@ from trip_shared.web.fields import Line, Text
 
 router = v1_router(tags=["notifications"])
 
-StatusFilter = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled"]
+StatusFilter = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled",
+                       "opted_out"]
 
 
 class NotificationOut(BaseModel):
     id: str
     kind: str
-    channel: Literal["email", "webhook"] = "email"
+    channel: Literal["email", "webhook", "sms"] = "email"
     audience: Literal["client", "supplier", "agency"] = "client"
     itinerary_id: str | None
     customer_id: str
@@ -74,6 +76,42 @@ async def retry_notification(notification_id: str, request: Request,
 
 
 Short = Annotated[Line, StringConstraints(max_length=200)]
+
+
+class MessagePreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"opted_out": ["bookings_confirmed"]}]})
+    opted_out: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
+        max_length=20, description="Kinds of message the customer does not want; only optional kinds can be given.")
+
+
+class MessagePreferencesOut(BaseModel):
+    customer_id: str
+    opted_out: list[str]
+    optional_kinds: list[str] = Field(description="What a customer can switch off; the rest is essential.")
+
+    @classmethod
+    def of(cls, preferences) -> MessagePreferencesOut:
+        return cls(customer_id=preferences.customer_id, opted_out=sorted(preferences.opted_out),
+                   optional_kinds=sorted(OPTIONAL_KINDS))
+
+
+@router.get("/customers/{customer_id}/message-preferences", response_model=MessagePreferencesOut,
+            tags=["preferences"])
+async def get_message_preferences(customer_id: Annotated[str, Path(max_length=100)], request: Request,
+                                  principal: Principal = require("notifications:read")) -> MessagePreferencesOut:
+    """Which kinds of message the customer stopped (by one click in a message, or through support)."""
+    return MessagePreferencesOut.of(await services.message_preferences(request.app.state.runtime.transaction,
+                                                                       principal.tenant_id, customer_id))
+
+
+@router.put("/customers/{customer_id}/message-preferences", response_model=MessagePreferencesOut,
+            tags=["preferences"])
+async def put_message_preferences(customer_id: Annotated[str, Path(max_length=100)], body: MessagePreferencesIn,
+                                  request: Request,
+                                  principal: Principal = require("notifications:write")) -> MessagePreferencesOut:
+    """Replace what the customer stopped; an essential kind (trip changes, proposals…) is refused with 422."""
+    return MessagePreferencesOut.of(await services.replace_message_preferences(
+        request.app.state.runtime.transaction, principal.tenant_id, customer_id, body.opted_out))
 
 
 AGENCY_EXAMPLE = {

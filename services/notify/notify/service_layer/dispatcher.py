@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from notify.adapters.repository import DeliveryQueue, from_document
 from notify.adapters.smtp import ChannelUnavailable, MessageRefused, SmtpMailer
 from notify.adapters.webhooks import WebhookFailed, WebhookSender
+from notify.domain.email_html import html_body
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,17 @@ class DeliveryGauges:
         for status, count in counts.items():
             self.by_status.labels(status).set(count)
         self.smtp_up.set(1 if channel_up else 0)
+
+
+def email_headers(notification) -> dict[str, str]:
+    headers = {"X-Notification-Id": notification.id}
+    if notification.itinerary_id:
+        headers["X-Trip-Id"] = notification.itinerary_id
+    if url := notification.details.get("unsubscribe_url"):
+        # RFC 8058: the mail client offers "unsubscribe" and POSTs List-Unsubscribe=One-Click to this address.
+        headers["List-Unsubscribe"] = f"<{url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
 
 
 class Dispatcher:
@@ -121,9 +133,8 @@ class Dispatcher:
                 message_id = await self.mailer.send(
                     notification_id=notification.id, recipient=notification.recipient or "",
                     subject=notification.subject, body=notification.body, sender=notification.sender,
-                    reply_to=notification.reply_to,
-                    headers={"X-Notification-Id": notification.id,
-                             **({"X-Trip-Id": notification.itinerary_id} if notification.itinerary_id else {})},
+                    reply_to=notification.reply_to, headers=email_headers(notification),
+                    html=html_body(notification.body, notification.language, notification.subject),
                 )
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 
 from opentelemetry import propagate
 
+from notify.adapters.links import UnsubscribeLinks
 from notify.adapters.repository import DueDigests, from_document
 from notify.domain import booking_news, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
+from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.agency import AgencyDirectory, AgencyProfile, AgencyProfiles, record_agency_profile
@@ -74,8 +76,9 @@ class NotifyHandlers:
     """Consumers' handlers; ``dispatcher`` sends what they create once their transaction has committed."""
 
     def __init__(self, dispatcher: Dispatcher, agencies: AgencyDirectory | None = None,
-                 digests: DigestTiming | None = None) -> None:
+                 digests: DigestTiming | None = None, unsubscribe: UnsubscribeLinks | None = None) -> None:
         self.dispatcher = dispatcher
+        self.unsubscribe = unsubscribe
         self.agencies = agencies or AgencyDirectory(None, AgencyProfiles({}))
         self.digests = digests or DigestTiming()
 
@@ -120,6 +123,7 @@ class NotifyHandlers:
     async def customer_erased(self, event: CustomerErased, uow: NotifyUnitOfWork) -> None:
         customer_id = event.data.customer_id
         await uow.read_models(event.tenant_id).forget_contact(customer_id)
+        await uow.message_preferences(event.tenant_id).forget(customer_id)
         notifications = uow.notifications(event.tenant_id)
         await notifications.cancel_undelivered(customer_id, "customer erased")
         scrubbed = await notifications.scrub(customer_id)
@@ -151,6 +155,7 @@ class NotifyHandlers:
 
     async def customer_deleted(self, event: CustomerDeleted, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).forget_contact(event.data.customer_id)
+        await uow.message_preferences(event.tenant_id).forget(event.data.customer_id)
         await uow.notifications(event.tenant_id).cancel_undelivered(event.data.customer_id, "customer deleted")
 
     async def record_trip(self, event: ItineraryCreated | ItineraryChanged, uow: NotifyUnitOfWork) -> None:
@@ -362,9 +367,22 @@ class NotifyHandlers:
                 trace_context=trace_context, details=details or {},
             )
             notification.address(await models.contact(customer_id), trip, await self._agency(tenant_id))
+            await self._honour_preferences(uow, notification)
             if await repository.add(notification) and notification.status == "pending":
                 to_send.append(notification.id)
         self._send_after_commit(uow, to_send)
+
+
+    async def _honour_preferences(self, uow: NotifyUnitOfWork, notification: Notification) -> None:
+        """A kind the client stopped is recorded as opted out; one they may stop says how, in one click."""
+        if notification.kind not in OPTIONAL_KINDS or notification.status in ("waiting_for_contact", "cancelled"):
+            return
+        preferences = await uow.message_preferences(notification.tenant_id).get(notification.customer_id)
+        if not preferences.allows(notification.kind):
+            notification.opted_out()
+        elif self.unsubscribe is not None and notification.status == "pending":
+            notification.offer_unsubscribe(self.unsubscribe.url(notification.tenant_id, notification.customer_id,
+                                                                notification.kind))
 
 
 def _current_trace() -> dict[str, str]:
@@ -447,3 +465,35 @@ async def save_agency_profile(transaction: Transaction, tenant_id: str, given: d
     updated = await transaction(work)
     directory.forget(tenant_id)
     return updated
+
+
+# --- what each client chose not to get --------------------------------------------------------------------------
+
+async def message_preferences(transaction: Transaction, tenant_id: str, customer_id: str) -> MessagePreferences:
+    return await transaction(lambda uow: uow.message_preferences(tenant_id).get(customer_id), read_only=True)
+
+
+async def replace_message_preferences(transaction: Transaction, tenant_id: str, customer_id: str,
+                                      opted_out: list[str]) -> MessagePreferences:
+    async def work(uow: NotifyUnitOfWork) -> MessagePreferences:
+        preferences = await uow.message_preferences(tenant_id).get(customer_id)
+        preferences.replace(opted_out)
+        await uow.message_preferences(tenant_id).save(preferences)
+        return preferences
+
+    return await transaction(work)
+
+
+async def unsubscribe(transaction: Transaction, tenant_id: str, customer_id: str, kind: str) -> None:
+    """One click from the message: that kind stops (again is harmless)."""
+    async def work(uow: NotifyUnitOfWork) -> None:
+        preferences = await uow.message_preferences(tenant_id).get(customer_id)
+        if preferences.opt_out(kind):
+            await uow.message_preferences(tenant_id).save(preferences)
+
+    await transaction(work)
+
+
+async def contact_language(transaction: Transaction, tenant_id: str, customer_id: str) -> str:
+    contact = await transaction(lambda uow: uow.read_models(tenant_id).contact(customer_id), read_only=True)
+    return contact.preferred_language if contact and contact.preferred_language in ("en", "zh-Hans") else "en"

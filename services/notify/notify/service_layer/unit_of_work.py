@@ -4,10 +4,12 @@ from notify.adapters.repository import (
     AGENCY_PROFILES,
     CHANGE_DIGESTS,
     CONTACTS,
+    MESSAGE_PREFERENCES,
     NOTIFICATIONS,
     TRIPS,
     AgencyProfileRepository,
     ChangeDigests,
+    MessagePreferencesRepository,
     NotificationRepository,
     ReadModels,
 )
@@ -26,3 +28,6 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def change_digests(self, tenant_id: str) -> ChangeDigests:
         return ChangeDigests(self.collection(CHANGE_DIGESTS, tenant_id))
+
+    def message_preferences(self, tenant_id: str) -> MessagePreferencesRepository:
+        return MessagePreferencesRepository(self.collection(MESSAGE_PREFERENCES, tenant_id))

@@ -10,6 +10,7 @@ from trip_shared.contracts.itinerary import (
     MembershipChange,
     PocChanged,
 )
+from trip_shared.testing.maildir import text_of
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 from trip_shared.web import ops
 
@@ -209,7 +210,7 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     ]
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
-    assert await assert_every_v1_route_requires_auth(service) == 5 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 7 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
@@ -275,7 +276,7 @@ async def test_a_profile_link_is_emailed_to_the_customer_once(service, smtp):
     await service.publish(issued)
     [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     assert smtp.subject(mail) == "Please complete your travel profile"
-    assert "http://desk/forms/profile/tok" in mail.get_payload(decode=True).decode() and mail["X-Trip-Id"] is None
+    assert "http://desk/forms/profile/tok" in text_of(mail) and mail["X-Trip-Id"] is None
     [record] = await listed(service, customer_id="c1")
     assert record["kind"] == "profile_form" and record["itinerary_id"] is None and record["status"] == "sent"
 
@@ -310,11 +311,11 @@ async def test_each_poc_gets_their_own_proposal_link_and_everyone_hears_the_answ
     mails = await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 2 or None))
     assert mails
     [tom] = [m for m in smtp.to("tom@example.com") if "proposal" in smtp.subject(m)]
-    tom_body = tom.get_payload(decode=True).decode()
+    tom_body = text_of(tom)
     assert "http://desk/proposals/c2-token" in tom_body and "c1-token" not in tom_body
     assert "Ryokan: 900.00 EUR" in tom_body and "Two ways to stay" in tom_body
     [mei] = [m for m in smtp.to("mei@example.com") if "方案" in smtp.subject(m)]
-    mei_body = mei.get_payload(decode=True).decode()
+    mei_body = text_of(mei)
     assert "http://desk/proposals/c1-token" in mei_body
     # Each message is signed by the agency, with its on-trip contacts, in the client's language.
     assert "Your trip is arranged by Lotus & Maple Travel." in tom_body
@@ -352,7 +353,7 @@ async def test_a_new_address_is_confirmed_by_a_message_to_that_address_not_to_th
     await eventually(lambda: asyncio.sleep(0, smtp.to("mei.new@example.com")))
     [message] = smtp.to("mei.new@example.com")
     assert smtp.subject(message) == "请确认您的电子邮箱" and smtp.to("mei@example.com") == []
-    assert "https://customers.example/forms/email/tok" in message.get_payload(decode=True).decode()
+    assert "https://customers.example/forms/email/tok" in text_of(message)
 
 
 async def test_a_supplier_gets_the_request_in_its_language_with_its_answer_link(service, smtp):
@@ -390,7 +391,7 @@ async def test_a_supplier_gets_the_request_in_its_language_with_its_answer_link(
     await eventually(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
     await asyncio.sleep(0.2)
     [mail] = smtp.to("reserve@karyo.example")
-    text = mail.get_payload(decode=True).decode()
+    text = text_of(mail)
     assert smtp.subject(mail).startswith("Booking request: Kaiseki dinner · Sat 02 Oct 2027, 19:00 (Asia/Tokyo)")
     for shown in ("Dear Reservations,", "Lotus & Maple Travel would like to book", "Where: Gion, Kyoto",
                   "Party: 2 adult(s), 1 child(ren)", "Travellers: Ana Silva, Ben Silva",
@@ -403,7 +404,7 @@ async def test_a_supplier_gets_the_request_in_its_language_with_its_answer_link(
     assert "On-trip support" not in text, "a supplier is not a traveller: it gets the agency's contacts only"
     [chinese] = smtp.to("yoyaku@karyo.example")
     assert smtp.subject(chinese).startswith("预订请求: Kaiseki dinner")
-    body = chinese.get_payload(decode=True).decode()
+    body = text_of(chinese)
     assert "2027年10月2日 周六, 19:00 (Asia/Tokyo)" in body and "饮食 — Ana Silva: vegetarian" in body
     [record] = [r for r in await listed(service) if r["customer_id"] == "s1"]
     assert record["kind"] == "supplier_request" and record["status"] == "sent"
@@ -434,10 +435,10 @@ async def test_a_reminder_repeats_the_unanswered_request_and_an_escalation_reach
     await eventually(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
     [reminder] = smtp.to("reserve@karyo.example")
     assert smtp.subject(reminder).startswith("Reminder: Booking request: Kaiseki dinner")
-    assert "http://booking.test/supplier/bookings/t9" in reminder.get_payload(decode=True).decode()
+    assert "http://booking.test/supplier/bookings/t9" in text_of(reminder)
     [escalation] = smtp.to("planners@agency.example")
     assert smtp.subject(escalation) == "No answer from Gion Karyo: Kaiseki dinner"
-    assert "has not answered after 1 reminder" in escalation.get_payload(decode=True).decode()
+    assert "has not answered after 1 reminder" in text_of(escalation)
 
 
 async def test_a_webhook_supplier_gets_the_request_as_signed_json_retried_until_taken(service, smtp):
@@ -511,7 +512,7 @@ async def test_the_agency_keeps_its_profile_here_and_every_message_carries_it(se
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
     [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
-    body = mail.get_payload(decode=True).decode()
+    body = text_of(mail)
     assert "Kyoto Bound Journeys" in body and "+81 90 0000 2222" in body and "Lotus" not in body
     assert "With warm regards, the Kyoto Bound team" in body
     from email.utils import parsedate_to_datetime
@@ -540,3 +541,45 @@ async def test_a_webhook_goes_out_while_the_mail_server_is_down(service, smtp_po
         await eventually(lambda: asyncio.sleep(0, len(endpoint.requests) == 1))
     statuses = {r["customer_id"]: r["status"] for r in await listed(service)}
     assert statuses == {"c1": "pending", "s8": "sent"}
+
+
+async def test_an_optional_message_is_html_and_text_and_one_click_stops_that_kind_only(service, smtp):
+    from trip_shared.testing.maildir import html_of, text_of
+
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    [message] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = text_of(message), html_of(message)
+    assert "point of contact" in text and "point of contact" in html and html.startswith("<!doctype html>")
+    # The same agency footer in both, escaped in HTML, its contacts in the footer block.
+    assert "Lotus & Maple Travel" in text and "Lotus &amp; Maple Travel" in html and "Lotus & Maple" not in html
+    assert html.index("border-top") < html.index("+86 21 5555 0199")
+    url = "".join(message["List-Unsubscribe"].split()).strip("<>")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and url in text
+    assert f'href="{url}"' in html
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    page = await service.client.get(f"/{path}")  # opening it only asks
+    assert page.status_code == 200 and "Unsubscribe" in page.text
+    preferences = "/v1/customers/c1/message-preferences"
+    assert (await service.client.get(preferences, headers=auth())).json()["opted_out"] == []
+    one_click = await service.client.post(f"/{path}", content="List-Unsubscribe=One-Click",
+                                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert one_click.status_code == 200 and "no longer" in one_click.text
+    assert (await service.client.post(f"/{path}")).status_code == 200  # again: harmless
+    assert (await service.client.get(preferences, headers=auth())).json()["opted_out"] == ["poc_assigned"]
+    assert (await service.client.get(f"/{path[:-3]}xyz")).status_code == 403
+
+    # Named POC of another trip: recorded as opted out, not sent; a proposal (essential) still goes.
+    other = MembershipChange(itinerary=ItinerarySummary(itinerary_id="it-2", title="Hokkaido"), customer_id="c1",
+                             is_poc=True, customers=[ItineraryMember(customer_id="c1", is_poc=True)])
+    await service.publish(CustomerLinked(tenant_id="tenant-a", aggregate_id="it-2", aggregate_version=2,
+                                         trip_id="it-2", producer="itinerary", data=other))
+    [skipped] = await eventually(lambda: listed(service, itinerary_id="it-2"))
+    assert skipped["status"] == "opted_out" and len(smtp.to("mei@example.com")) == 1
+    refused = await service.client.put(preferences, json={"opted_out": ["trip_changes"]}, headers=auth())
+    assert refused.status_code == 422 and refused.json()["code"] == "essential-message"
+    assert (await service.client.get(preferences, headers=auth())).json()["opted_out"] == ["poc_assigned"]
+    cleared = await service.client.put(preferences, json={"opted_out": []}, headers=auth())
+    assert cleared.status_code == 200 and cleared.json()["opted_out"] == []
+    assert (await service.client.get(preferences, headers=auth("tenant-b"))).json()["opted_out"] == []

@@ -18,6 +18,7 @@ from trip_shared.contracts.itinerary import (
     MembershipChange,
     TravellerSnapshot,
 )
+from trip_shared.testing.maildir import text_of
 from trip_shared.testing.service import auth, component_settings, running_service
 
 QUIET_S = 1.5
@@ -79,11 +80,6 @@ async def trip_with_two_pocs(service):
 def trip_mails(smtp):
     return [m for m in smtp.messages if "Kyoto in autumn" in smtp.subject(m) and "POC" not in smtp.subject(m)
             and "point of contact" not in smtp.subject(m) and "联系人" not in smtp.subject(m)]
-
-
-def text_of(message) -> str:
-    part = message.get_body(("plain",)) if message.is_multipart() else message
-    return part.get_payload(decode=True).decode()
 
 
 async def test_three_changes_in_a_minute_make_one_digest_per_poc_in_their_language(service, smtp):

@@ -1,0 +1,68 @@
+"""The unsubscribe page a client reaches from a message (no account, no API key): RFC 8058 one-click.
+
+Opening the link (GET) only asks, so a mail scanner that follows links stops nothing; the mail client's one-click
+POST (``List-Unsubscribe=One-Click``) or the page's button stops that kind of message. English or Simplified
+Chinese, the client's.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from notify.domain.preferences import OPTIONAL_KINDS
+from notify.service_layer import services
+from trip_shared.errors import DomainError
+from trip_shared.web.pages import html_page
+
+router = APIRouter(include_in_schema=False)
+TEXT = {
+    "en": {"ask": "Stop getting {what}?", "button": "Unsubscribe", "done": "Done: you will no longer get {what}.",
+           "essential": "Messages you need for your trip (changes to it, proposals to answer) still reach you.",
+           "invalid": "This link is not valid"},
+    "zh-Hans": {"ask": "不再接收{what}？", "button": "退订", "done": "已退订：您将不再收到{what}。",
+                "essential": "与您行程相关的必要消息（行程变动、待确认的方案）仍会发送给您。", "invalid": "此链接无效"},
+}
+
+
+def _invalid(error: DomainError) -> HTMLResponse:
+    title = f"{TEXT['en']['invalid']} · {TEXT['zh-Hans']['invalid']}"
+    return html_page("en", title, f"<h1>{escape(title)}</h1><p>{escape(error.detail)}</p>", status=error.status)
+
+
+async def _open(request: Request, token: str) -> tuple[str, str, str, str]:
+    claims = request.app.state.unsubscribe_links.verify(token)
+    kind = claims.link_id or ""
+    if kind not in OPTIONAL_KINDS:
+        raise DomainError("This link does not name a kind of message that can be stopped.", code="invalid-link")
+    language = await services.contact_language(request.app.state.runtime.transaction, claims.tenant_id,
+                                               claims.subject_id)
+    return claims.tenant_id, claims.subject_id, kind, language
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+async def ask(token: str, request: Request) -> HTMLResponse:
+    try:
+        _, _, kind, language = await _open(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    text, what = TEXT[language], OPTIONAL_KINDS[kind][language]
+    return html_page(language, text["ask"].format(what=what),
+                     f"<h1>{escape(text['ask'].format(what=what))}</h1><form method='post'>"
+                     f"<button type='submit' name='confirm' value='1'>{escape(text['button'])}</button></form>"
+                     f"<p class='about'>{escape(text['essential'])}</p>")
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+async def stop(token: str, request: Request) -> HTMLResponse:
+    """The mail client's one-click POST or the page's button: either stops that kind."""
+    try:
+        tenant_id, customer_id, kind, language = await _open(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    await services.unsubscribe(request.app.state.runtime.transaction, tenant_id, customer_id, kind)
+    text, what = TEXT[language], OPTIONAL_KINDS[kind][language]
+    return html_page(language, text["done"].format(what=what),
+                     f"<h1>{escape(text['done'].format(what=what))}</h1><p class='about'>{escape(text['essential'])}"
+                     "</p>")
