@@ -1,9 +1,11 @@
 """What clients hear after approving a trip, across every service: the planner changes the trip three times within a
-minute, and each point of contact gets one digest, in their own language, with the three changes in local times."""
+minute, and each point of contact gets one digest, in their own language, with the three changes in local times;
+during the trip, every traveller gets each evening's summary of tomorrow."""
 from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -86,3 +88,61 @@ def test_three_changes_within_a_minute_reach_each_poc_as_one_digest_in_their_lan
 
 def stack_quiet_s(stack) -> float:
     return float(stack.extra_env.get("CHANGE_DIGEST_QUIET_S", "600"))
+
+
+def evening_zone(now: datetime) -> tuple[str, datetime]:
+    """A zone where it is now between 19:00 and 20:00 (an Etc/GMT zone: every hour of the day is somewhere)."""
+    for offset in range(-12, 15):
+        local = now + timedelta(hours=offset)
+        if local.hour == 19:
+            # Etc/GMT signs are inverted: Etc/GMT-9 is UTC+9.
+            return (f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"), local.replace(tzinfo=None)
+    raise AssertionError("no zone at 19:00")
+
+
+def test_during_a_trip_each_traveller_gets_the_evening_summary_of_tomorrow(api, stack):
+    zone, local_now = evening_zone(datetime.now(UTC))
+    today, tomorrow = local_now.date(), local_now.date() + timedelta(days=1)
+    poc_email, friend_email = f"{unique('ana')}@example.com", f"{unique('tom')}@example.com"
+    poc = api.ok("POST", "customers", "/v1/customers", 201, json={"first_name": "Ana", "email": poc_email})
+    friend = api.ok("POST", "customers", "/v1/customers", 201, json={
+        "first_name": "Tom", "email": friend_email, "preferred_language": "zh-Hans"})
+    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={
+        "title": unique("Lisbon long weekend "), "start_date": today.isoformat(),
+        "end_date": (today + timedelta(days=3)).isoformat()})
+    base = f"/v1/itineraries/{trip['id']}"
+    for customer in (poc, friend):
+        api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": customer["id"]})
+    started = (local_now - timedelta(hours=3)).replace(second=0, microsecond=0)
+    api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "activity", "title": "Tram 28", "timezone": zone, "start": started.isoformat(timespec="minutes"),
+        "end": (started + timedelta(hours=1)).isoformat(timespec="minutes")})
+    api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "activity", "title": "Sintra palaces", "timezone": zone, "start": f"{tomorrow}T09:30",
+        "end": f"{tomorrow}T16:00", "location": {"address": "Sintra"}, "notes": INTERNAL})
+    api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "dining", "title": "Fado dinner", "timezone": zone, "start": f"{tomorrow}T20:00",
+        "end": f"{tomorrow}T22:30"})
+    for stage in ("planning", "proposed", "approved", "booked", "in_progress"):
+        if stage == "proposed":
+            api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
+            continue
+        if stage == "approved":
+            [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, poc_email) if "proposal" in subject(m)])
+            link = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
+            option = api.ok("GET", "itinerary", f"{base}/proposals")["items"][0]["options"][0]["id"]
+            assert httpx.post(link, data={"action": "approve", "option": option}).status_code == 200
+            continue
+        api.ok("POST", "itinerary", f"{base}/stage", json={"stage": stage})
+
+    def summaries(address):
+        return [m for m in mails_to(stack.maildir, address) if "Tomorrow" in subject(m) or "明日行程" in subject(m)]
+
+    eventually(lambda: summaries(poc_email) and summaries(friend_email), timeout=60,
+               message="the evening summary never came")
+    time.sleep(5)  # the clock keeps ticking: still one each
+    [english], [chinese] = summaries(poc_email), summaries(friend_email)
+    text = text_of(english)
+    assert "Sintra palaces" in text and "09:30 (" + zone + ")" in text and "Fado dinner" in text
+    assert "Tram 28" not in text and "INTERNAL" not in text and "Demo Travel Co." in text
+    assert subject(chinese).startswith("明日行程（") and "Sintra palaces" in text_of(chinese)

@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from notify.adapters.links import UnsubscribeLinks
-from notify.adapters.repository import CHANGE_DIGESTS, NOTIFICATIONS, DeliveryQueue, DueDigests, ensure_indexes
+from notify.adapters.repository import (
+    CHANGE_DIGESTS,
+    NOTIFICATIONS,
+    TRIPS,
+    ActiveTrips,
+    DeliveryQueue,
+    DueDigests,
+    ensure_indexes,
+)
 from notify.adapters.smtp import SmtpMailer
 from notify.adapters.webhooks import WebhookSender
 from notify.entrypoints import api, consumers, pages
@@ -36,6 +44,9 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                                            timedelta(seconds=settings.change_digest_max_wait_s)),
                               unsubscribe_links)
     consumers.register(runtime, handlers)
+    active_trips = ActiveTrips(runtime.store.db[TRIPS])
+    runtime.run_periodically(lambda: services.send_due_reminders(runtime.transaction, active_trips, handlers),
+                             settings.reminder_check_interval_s, "reminders")
     due_digests = DueDigests(runtime.store.db[CHANGE_DIGESTS])
     runtime.run_periodically(lambda: services.send_due_digests(runtime.transaction, due_digests, handlers),
                              dispatcher.sweep_interval_s, "change-digests")

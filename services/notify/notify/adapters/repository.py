@@ -24,6 +24,7 @@ MESSAGE_PREFERENCES = "message_preferences"
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[CONTACTS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[TRIPS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    await db[TRIPS].create_index([("stage", ASCENDING)])
     notifications = db[NOTIFICATIONS]
     await notifications.create_index(
         [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", DESCENDING)])
@@ -66,7 +67,7 @@ class ReadModels:
         now the trip's current membership."""
         fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date),
                   "stage": trip.stage}
-        for name in ("travellers", "item_ids", "required_items"):
+        for name in ("travellers", "item_ids", "required_items", "items"):
             if getattr(trip, name) is not None:
                 fields[name] = getattr(trip, name)
         applied = await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
@@ -84,7 +85,8 @@ class ReadModels:
                     start_date=date.fromisoformat(document["start_date"]) if document.get("start_date") else None,
                     end_date=date.fromisoformat(document["end_date"]) if document.get("end_date") else None,
                     stage=document.get("stage") or "inquiry", travellers=document.get("travellers"),
-                    item_ids=document.get("item_ids"), required_items=document.get("required_items"))
+                    item_ids=document.get("item_ids"), required_items=document.get("required_items"),
+                    items=document.get("items"), reminded=document.get("reminded") or [])
         return trip, document.get("members", [])
 
     async def record_booking(self, itinerary_id: str, booking_id: str, item_id: str | None, status: str,
@@ -98,6 +100,9 @@ class ReadModels:
         await self._trips.update_one({"_id": itinerary_id}, {"$set": {f"bookings.{booking_id}": {
             "item_id": item_id, "status": status, "version": version}}}, upsert=True)
         return known["status"] if known else None
+
+    async def reminded(self, itinerary_id: str, reminder: str) -> None:
+        await self._trips.update_one({"_id": itinerary_id}, {"$addToSet": {"reminded": reminder}})
 
     async def bookings(self, itinerary_id: str) -> dict[str, dict]:
         document = await self._trips.find_one({"_id": itinerary_id}, projection={"bookings": 1})
@@ -243,6 +248,17 @@ class DueDigests:
         cursor = self._digests.find({"status": "open", "due_at": {"$lte": now}},
                                     projection={"_id": 1, "tenant_id": 1}).sort("due_at", ASCENDING).limit(limit)
         return await cursor.to_list(limit)
+
+
+class ActiveTrips:
+    """The reminder clock's view, across agencies: trips that may have a reminder due."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._trips = collection
+
+    async def listed(self, stages: tuple[str, ...]) -> list[dict]:
+        return await self._trips.find({"stage": {"$in": list(stages)}},
+                                      projection={"_id": 1, "tenant_id": 1}).to_list(None)
 
 
 class AgencyProfileRepository:

@@ -9,6 +9,8 @@ from typing import Literal
 
 from notify.domain.booking_news import render_confirmations, render_lost
 from notify.domain.preferences import unsubscribe_line
+from notify.domain.reminders import KINDS as REMINDER_KINDS
+from notify.domain.reminders import render_reminder
 from notify.domain.supplier_messages import render_supplier, webhook_payload
 from notify.domain.trip_changes import TripChange, describe
 from trip_shared.agency import AgencyProfile
@@ -43,6 +45,8 @@ class Trip:
     travellers: list[str] | None = None  # every linked customer, as the itinerary last listed them
     item_ids: list[str] | None = None
     required_items: list[str] | None = None  # the items that need a confirmed booking
+    items: list[dict] | None = None  # each as the itinerary publishes it for others: no notes
+    reminded: list[str] = field(default_factory=list)  # reminders already sent, "kind:key"
 
 
 @dataclass
@@ -214,6 +218,8 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
                 "If this was not you, just ignore this e-mail.\n")
     trip = trip or Trip("", "")
     dates = _dates(trip, language)
+    if kind in REMINDER_KINDS:
+        return render_reminder(kind, language, contact.first_name, trip.title, dates, details)
     if kind == "bookings_confirmed":
         return render_confirmations(language, contact.first_name, trip.title, dates, details)
     if kind == "booking_lost":

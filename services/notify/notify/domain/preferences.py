@@ -14,8 +14,11 @@ OPTIONAL_KINDS = {
     "poc_assigned": {"en": "being named a trip's point of contact", "zh-Hans": "被指定为行程联系人的通知"},
     "proposal_answered": {"en": "another traveller's answer to a proposal", "zh-Hans": "同行人对方案的答复"},
     "bookings_confirmed": {"en": "booking confirmation summaries", "zh-Hans": "预订确认汇总"},
+    "reminder_7d": {"en": "the week-before reminder", "zh-Hans": "出发前一周的提醒"},
+    "day_summary": {"en": "the evening summary of the next day", "zh-Hans": "每晚的次日行程摘要"},
 }
-ESSENTIAL_KINDS = ("profile_form", "email_confirmation", "proposal", "trip_changes", "booking_lost")
+ESSENTIAL_KINDS = ("profile_form", "email_confirmation", "proposal", "trip_changes", "booking_lost", "reminder_72h",
+                   "reminder_24h")
 
 
 class EssentialMessage(DomainError):

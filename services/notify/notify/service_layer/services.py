@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from opentelemetry import propagate
 
 from notify.adapters.links import UnsubscribeLinks
-from notify.adapters.repository import DueDigests, from_document
-from notify.domain import booking_news, trip_changes
+from notify.adapters.repository import ActiveTrips, DueDigests, from_document
+from notify.domain import booking_news, reminders, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
@@ -63,7 +63,8 @@ def _trip(summary: ItinerarySummary) -> Trip:
                 travellers=None if summary.travellers is None else [t.customer_id for t in summary.travellers],
                 item_ids=None if summary.items is None else [item.item_id for item in summary.items],
                 required_items=None if summary.items is None else [
-                    item.item_id for item in summary.items if item.requires_booking])
+                    item.item_id for item in summary.items if item.requires_booking],
+                items=None if summary.items is None else [item.model_dump(mode="json") for item in summary.items])
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,26 @@ class NotifyHandlers:
         self._send_after_commit(uow, to_send)
 
 
+    async def remind(self, uow: NotifyUnitOfWork, tenant_id: str, itinerary_id: str, now: datetime) -> int:
+        """Send whatever reminder is due for this trip, to its POCs and every traveller with an address."""
+        models = uow.read_models(tenant_id)
+        trip, members = await models.trip(itinerary_id)
+        if trip is None:
+            return 0
+        agency = await self._agency(tenant_id)
+        due = [reminder for reminder in reminders.due_reminders(
+                   trip.items or [], trip.stage, now, quiet_start=agency.quiet_hours_start if agency else None,
+                   quiet_end=agency.quiet_hours_end if agency else None,
+                   fallback_zone=(agency.timezone if agency else None) or "UTC")
+               if f"{reminder.kind}:{reminder.key}" not in trip.reminded]
+        for reminder in due:
+            pocs = [member["customer_id"] for member in members if member["is_poc"]]
+            recipients = pocs + await self._travellers_with_address(models, trip.travellers or [], pocs)
+            await self._notify(uow, tenant_id, f"{itinerary_id}:{reminder.key}", _current_trace(), reminder.kind,
+                               recipients, trip, reminder.details)
+            await models.reminded(itinerary_id, f"{reminder.kind}:{reminder.key}")
+        return len(due)
+
     async def _honour_preferences(self, uow: NotifyUnitOfWork, notification: Notification) -> None:
         """A kind the client stopped is recorded as opted out; one they may stop says how, in one click."""
         if notification.kind not in OPTIONAL_KINDS or notification.status in ("waiting_for_contact", "cancelled"):
@@ -398,6 +419,15 @@ async def send_due_digests(transaction: Transaction, due: DueDigests, handlers: 
     for digest in await due.due(now or utc_now()):
         await transaction(lambda uow, digest=digest: handlers.tell_digest(uow, digest["tenant_id"], digest["_id"]))
         sent += 1
+    return sent
+
+
+async def send_due_reminders(transaction: Transaction, trips: ActiveTrips, handlers: NotifyHandlers,
+                             now: datetime | None = None) -> int:
+    """The reminder clock: every trip that may have one due, each in its own transaction."""
+    now, sent = now or utc_now(), 0
+    for trip in await trips.listed(reminders.REMINDER_STAGES):
+        sent += await transaction(lambda uow, trip=trip: handlers.remind(uow, trip["tenant_id"], trip["_id"], now))
     return sent
 
 
