@@ -66,9 +66,10 @@ def stack(tmp_path_factory, traces) -> Iterator[EmbeddedStack]:
                     {"name": "e2e-readme", "tenant_id": "readme-agency", "scopes": ["*"],
                      "key_sha256": hash_key(README_TENANT_KEY)}]
     # Changes to an approved trip wait for 5 quiet seconds, not 10 minutes, before their digest goes; reminders
-    # are looked for every 2 seconds, not every minute.
+    # are looked for every 2 seconds, not every minute; urgent news unread for 5 s, not 2 hours, is escalated.
     extra_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint, "API_KEYS": json.dumps(other_tenant),
-                 "LOG_LEVEL": "INFO", "CHANGE_DIGEST_QUIET_S": "5", "REMINDER_CHECK_INTERVAL_S": "2"}
+                 "LOG_LEVEL": "INFO", "CHANGE_DIGEST_QUIET_S": "5", "REMINDER_CHECK_INTERVAL_S": "2",
+                 "URGENT_ACK_TIMEOUT_S": "5"}
     with ExitStack() as resources:
         kafka = mongodb = None
         if docker_available():

@@ -146,3 +146,38 @@ def test_during_a_trip_each_traveller_gets_the_evening_summary_of_tomorrow(api, 
     assert "Sintra palaces" in text and "09:30 (" + zone + ")" in text and "Fado dinner" in text
     assert "Tram 28" not in text and "INTERNAL" not in text and "Demo Travel Co." in text
     assert subject(chinese).startswith("明日行程（") and "Sintra palaces" in text_of(chinese)
+
+
+def test_an_urgent_change_its_client_does_not_confirm_reading_reaches_the_planner(api, stack):
+    email, last_name = f"{unique('lin')}@example.com", unique("Lin")
+    lin = api.ok("POST", "customers", "/v1/customers", 201, json={"first_name": "Lin", "last_name": last_name,
+                                                                  "email": email})
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={
+        "title": unique("Edinburgh weekend "), "start_date": tomorrow.isoformat(),
+        "end_date": (tomorrow + timedelta(days=2)).isoformat()})
+    base = f"/v1/itineraries/{trip['id']}"
+    api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": lin["id"]})
+    train = api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "transfer", "mode": "train", "title": "LNER 1S07", "timezone": "Europe/London",
+        "start": f"{tomorrow}T10:00", "end": f"{tomorrow}T14:20"})
+    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
+    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
+    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, email) if "proposal" in subject(m)])
+    link = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
+    assert httpx.post(link, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
+
+    api.ok("PATCH", "itinerary", f"{base}/items/{train['id']}", json={"start": f"{tomorrow}T11:00",
+                                                                     "end": f"{tomorrow}T15:20"})
+    [urgent] = eventually(lambda: [m for m in mails_to(stack.maildir, email) if subject(m).startswith("Important")],
+                          message="the urgent change never reached the client")
+    assert "Your transfer LNER 1S07 now leaves at 11:00 London time instead of 10:00." in text_of(urgent)
+    assert "Please confirm you have read this: http" in text_of(urgent)
+    # Lin does not open it: the planner's desk (the agency's support address) is told, with what was said.
+    [told] = eventually(lambda: [m for m in mails_to(stack.maildir, "help@agency.example")
+                                 if subject(m).endswith(f"to Lin {last_name}")], timeout=60,
+                        message="the planner never heard the urgent message went unread")
+    assert "was sent but not confirmed as read" in text_of(told) and "LNER 1S07" in text_of(told)
+    record = next(n for n in api.ok("GET", "notify", "/v1/notifications", params={"itinerary_id": trip["id"]})["items"]
+                  if n["kind"] == "trip_changes")
+    assert record["escalated_at"] and not record["acknowledged_at"]

@@ -72,6 +72,8 @@ class ServiceSettings:
     change_digest_max_wait_s: float = 3600.0
     # notify: how often it looks for reminders due (a week, 72 h and 24 h before departure; each evening's summary).
     reminder_check_interval_s: float = 60.0
+    # notify: an urgent message its client has not confirmed reading within this long is escalated to the planner.
+    urgent_ack_timeout_s: float = 7200.0
     otlp_endpoint: str = ""
     log_level: str = "INFO"
     # The HTTP edge: no body is parsed beyond this size, no request runs past this deadline, and a client that
@@ -149,6 +151,7 @@ class ServiceSettings:
             change_digest_quiet_s=float(_env("CHANGE_DIGEST_QUIET_S", "600")),
             change_digest_max_wait_s=float(_env("CHANGE_DIGEST_MAX_WAIT_S", "3600")),
             reminder_check_interval_s=float(_env("REMINDER_CHECK_INTERVAL_S", "60")),
+            urgent_ack_timeout_s=float(_env("URGENT_ACK_TIMEOUT_S", "7200")),
             otlp_endpoint=_env("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
             log_level=_env("LOG_LEVEL", "INFO"),
             http_max_body_bytes=int(_env("HTTP_MAX_BODY_BYTES", str(256 * 1024))),

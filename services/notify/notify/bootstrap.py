@@ -6,7 +6,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from notify.adapters.links import UnsubscribeLinks
+from notify.adapters.message_links import MessageLinks
 from notify.adapters.repository import (
     CHANGE_DIGESTS,
     NOTIFICATIONS,
@@ -14,6 +14,7 @@ from notify.adapters.repository import (
     ActiveTrips,
     DeliveryQueue,
     DueDigests,
+    UnacknowledgedUrgent,
     ensure_indexes,
 )
 from notify.adapters.smtp import SmtpMailer
@@ -38,12 +39,16 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                             webhooks=WebhookSender(settings.supplier_secret_key))
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
-    unsubscribe_links = UnsubscribeLinks(LinkSigner(settings.link_signing_secret), settings.base_url)
+    message_links = MessageLinks(LinkSigner(settings.link_signing_secret), settings.base_url)
     handlers = NotifyHandlers(dispatcher, runtime.agencies,
                               DigestTiming(timedelta(seconds=settings.change_digest_quiet_s),
-                                           timedelta(seconds=settings.change_digest_max_wait_s)),
-                              unsubscribe_links)
+                                           timedelta(seconds=settings.change_digest_max_wait_s),
+                                           timedelta(seconds=settings.urgent_ack_timeout_s)),
+                              message_links)
     consumers.register(runtime, handlers)
+    unread = UnacknowledgedUrgent(runtime.store.db[NOTIFICATIONS])
+    runtime.run_periodically(lambda: services.escalate_unacknowledged(runtime.transaction, unread, handlers),
+                             dispatcher.sweep_interval_s, "urgent-escalation")
     active_trips = ActiveTrips(runtime.store.db[TRIPS])
     runtime.run_periodically(lambda: services.send_due_reminders(runtime.transaction, active_trips, handlers),
                              settings.reminder_check_interval_s, "reminders")
@@ -56,7 +61,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
         routers=[api.router, pages.router],
     )
     app.state.dispatcher = dispatcher
-    app.state.unsubscribe_links = unsubscribe_links
+    app.state.message_links = message_links
     deliveries = DeliveryGauges(runtime.metrics.registry)
 
     async def delivery_report() -> dict:

@@ -31,6 +31,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await notifications.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("status", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
+    await notifications.create_index([("escalate_at", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
                                            ("status", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("status", ASCENDING), ("due_at", ASCENDING)])
@@ -158,6 +159,19 @@ class NotificationRepository:
     async def replace(self, notification: Notification) -> None:
         await self._notifications.replace_one({"_id": notification.id}, to_document(notification))
 
+    async def acknowledge(self, notification_id: str, now: datetime) -> bool:
+        """The client read it (the first click counts; again is harmless); nothing escalates any more."""
+        result = await self._notifications.update_one(
+            {"_id": notification_id, "acknowledged_at": None},
+            {"$set": {"acknowledged_at": now, "escalate_at": None}})
+        return result.modified_count == 1
+
+    async def take_escalation(self, notification_id: str, now: datetime) -> bool:
+        result = await self._notifications.update_one(
+            {"_id": notification_id, "acknowledged_at": None, "escalate_at": {"$lte": now}},
+            {"$set": {"escalated_at": now, "escalate_at": None}})
+        return result.modified_count == 1
+
     async def search(self, filters: dict, limit: int) -> list[dict]:
         cursor = self._notifications.find(filters).sort([("created_at", DESCENDING), ("_id", ASCENDING)]).limit(limit)
         return await cursor.to_list(limit)
@@ -248,6 +262,17 @@ class DueDigests:
         cursor = self._digests.find({"status": "open", "due_at": {"$lte": now}},
                                     projection={"_id": 1, "tenant_id": 1}).sort("due_at", ASCENDING).limit(limit)
         return await cursor.to_list(limit)
+
+
+class UnacknowledgedUrgent:
+    """Urgent messages past their time to be read, across agencies."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._notifications = collection
+
+    async def due(self, now: datetime, limit: int = 50) -> list[dict]:
+        return await self._notifications.find({"escalate_at": {"$lte": now}},
+                                              projection={"_id": 1, "tenant_id": 1}).limit(limit).to_list(limit)
 
 
 class ActiveTrips:

@@ -73,6 +73,10 @@ class Notification:
     channel: str = "email"  # or "webhook": body is the JSON posted to recipient, signed when sent
     sender: str | None = None  # the agency's From (the platform's when it has none) and Reply-To
     reply_to: str | None = None
+    # Urgent news asks the client to say they read it; unread by escalate_at, the planner is told.
+    escalate_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    escalated_at: datetime | None = None
 
     def _from_agency(self, agency: AgencyProfile | None) -> None:
         if agency is not None:
@@ -134,6 +138,16 @@ class Notification:
         """A message the client may stop carries its one-click unsubscribe link (RFC 8058) and says so."""
         self.details = {**self.details, "unsubscribe_url": url}
         self.body = self.body.rstrip("\n") + "\n\n" + unsubscribe_line(url, self.kind, self.language) + "\n"
+
+    def ask_acknowledgement(self, url: str, within: timedelta) -> None:
+        """Urgent news carries an "I have read this" link; unread (or undeliverable) by then, it escalates."""
+        self.details = {**self.details, "acknowledgement_url": url}
+        self.escalate_at = utc_now() + within
+        if self.status == "pending":
+            line = (f"请点击确认您已阅读：{url}" if self.language == "zh-Hans" else
+                    f"Please confirm you have read this: {url}")
+            self.body = self.body.replace("\n\n-- \n", f"\n\n{line}\n\n-- \n", 1) if "\n\n-- \n" in self.body \
+                else self.body.rstrip("\n") + f"\n\n{line}\n"
 
     def failed_attempt(self, error: str) -> None:
         """The mail server took the connection but not this message, for now: that counts as an attempt."""

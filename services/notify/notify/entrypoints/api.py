@@ -35,6 +35,8 @@ class NotificationOut(BaseModel):
     next_attempt_at: datetime | None
     created_at: datetime
     sent_at: datetime | None
+    acknowledged_at: datetime | None = Field(None, description="When the client confirmed reading urgent news.")
+    escalated_at: datetime | None = Field(None, description="When the planner was told it was not read in time.")
 
     @classmethod
     def of(cls, document: dict) -> NotificationOut:

@@ -11,6 +11,7 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from notify.adapters.message_links import ACKNOWLEDGE, UNSUBSCRIBE
 from notify.domain.preferences import OPTIONAL_KINDS
 from notify.service_layer import services
 from trip_shared.errors import DomainError
@@ -32,7 +33,7 @@ def _invalid(error: DomainError) -> HTMLResponse:
 
 
 async def _open(request: Request, token: str) -> tuple[str, str, str, str]:
-    claims = request.app.state.unsubscribe_links.verify(token)
+    claims = request.app.state.message_links.verify(token, UNSUBSCRIBE)
     kind = claims.link_id or ""
     if kind not in OPTIONAL_KINDS:
         raise DomainError("This link does not name a kind of message that can be stopped.", code="invalid-link")
@@ -66,3 +67,43 @@ async def stop(token: str, request: Request) -> HTMLResponse:
     return html_page(language, text["done"].format(what=what),
                      f"<h1>{escape(text['done'].format(what=what))}</h1><p class='about'>{escape(text['essential'])}"
                      "</p>")
+
+
+ACK_TEXT = {
+    "en": {"ask": "Please confirm you have read this", "button": "I have read this",
+           "done": "Thank you: your agency knows you have read it."},
+    "zh-Hans": {"ask": "请确认您已阅读此消息", "button": "我已阅读", "done": "谢谢，旅行社已知道您已阅读。"},
+}
+
+
+async def _urgent(request: Request, token: str) -> tuple[str, str]:
+    claims = request.app.state.message_links.verify(token, ACKNOWLEDGE)
+    return claims.tenant_id, claims.subject_id
+
+
+@router.get("/acknowledge/{token}", response_class=HTMLResponse)
+async def acknowledgement_page(token: str, request: Request) -> HTMLResponse:
+    """Opening the link shows what it was about and asks; a scanner following links confirms nothing."""
+    try:
+        tenant_id, notification_id = await _urgent(request, token)
+        message = await services.get_notification(request.app.state.runtime.transaction, tenant_id,
+                                                  notification_id)
+    except DomainError as error:
+        return _invalid(error)
+    language = message.get("language") if message.get("language") in ACK_TEXT else "en"
+    text = ACK_TEXT[language]
+    done = f"<p>{escape(text['done'])}</p>" if message.get("acknowledged_at") else (
+        f"<form method='post'><button type='submit'>{escape(text['button'])}</button></form>")
+    return html_page(language, text["ask"], f"<h1>{escape(message.get('subject') or '')}</h1>"
+                                            f"<p class='about'>{escape(text['ask'])}</p>{done}")
+
+
+@router.post("/acknowledge/{token}", response_class=HTMLResponse)
+async def acknowledge(token: str, request: Request) -> HTMLResponse:
+    try:
+        tenant_id, notification_id = await _urgent(request, token)
+        message = await services.acknowledge(request.app.state.runtime.transaction, tenant_id, notification_id)
+    except DomainError as error:
+        return _invalid(error)
+    language = message.get("language") if message.get("language") in ACK_TEXT else "en"
+    return html_page(language, ACK_TEXT[language]["done"], f"<h1>{escape(ACK_TEXT[language]['done'])}</h1>")

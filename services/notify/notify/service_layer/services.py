@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from opentelemetry import propagate
 
-from notify.adapters.links import UnsubscribeLinks
-from notify.adapters.repository import ActiveTrips, DueDigests, from_document
+from notify.adapters.message_links import MessageLinks
+from notify.adapters.repository import ActiveTrips, DueDigests, UnacknowledgedUrgent, from_document
 from notify.domain import booking_news, reminders, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
+from notify.domain.model import notification_id as notification_id_of
 from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
@@ -71,15 +72,18 @@ def _trip(summary: ItinerarySummary) -> Trip:
 class DigestTiming:
     quiet: timedelta = timedelta(minutes=10)
     max_wait: timedelta = timedelta(hours=1)
+    acknowledge_within: timedelta = timedelta(hours=2)  # urgent news unread by then goes to the planner
+
+URGENT_KINDS = ("booking_lost",)
 
 
 class NotifyHandlers:
     """Consumers' handlers; ``dispatcher`` sends what they create once their transaction has committed."""
 
     def __init__(self, dispatcher: Dispatcher, agencies: AgencyDirectory | None = None,
-                 digests: DigestTiming | None = None, unsubscribe: UnsubscribeLinks | None = None) -> None:
+                 digests: DigestTiming | None = None, links: MessageLinks | None = None) -> None:
         self.dispatcher = dispatcher
-        self.unsubscribe = unsubscribe
+        self.links = links
         self.agencies = agencies or AgencyDirectory(None, AgencyProfiles({}))
         self.digests = digests or DigestTiming()
 
@@ -369,6 +373,9 @@ class NotifyHandlers:
             )
             notification.address(await models.contact(customer_id), trip, await self._agency(tenant_id))
             await self._honour_preferences(uow, notification)
+            if self.links is not None and (kind in URGENT_KINDS or notification.details.get("urgent")):
+                notification.ask_acknowledgement(self.links.acknowledgement_url(tenant_id, notification.id),
+                                                 self.digests.acknowledge_within)
             if await repository.add(notification) and notification.status == "pending":
                 to_send.append(notification.id)
         self._send_after_commit(uow, to_send)
@@ -394,6 +401,32 @@ class NotifyHandlers:
             await models.reminded(itinerary_id, f"{reminder.kind}:{reminder.key}")
         return len(due)
 
+    async def escalate(self, uow: NotifyUnitOfWork, tenant_id: str, notification_id: str, now: datetime) -> None:
+        """Urgent news its client has not confirmed reading (or that never reached them): the planner hears of
+        it, with what was said and to whom, so they can call."""
+        repository = uow.notifications(tenant_id)
+        document = await repository.get(notification_id)
+        if document is None or not await repository.take_escalation(notification_id, now):
+            return
+        urgent = from_document(document)
+        agency = await self._agency(tenant_id)
+        address = (agency.reply_to or agency.support_email) if agency else None
+        contact = await uow.read_models(tenant_id).contact(urgent.customer_id)
+        who = " ".join(filter(None, [contact.first_name, contact.last_name])) if contact else urgent.customer_id
+        state = {"sent": "was sent but not confirmed as read"}.get(urgent.status, f"is {urgent.status}")
+        notification = Notification(
+            id=notification_id_of(urgent.id, "agency", "urgent_unacknowledged"), tenant_id=tenant_id,
+            kind="urgent_unacknowledged", itinerary_id=urgent.itinerary_id, customer_id="agency",
+            source_event_id=urgent.id, trace_context=urgent.trace_context, audience="agency",
+            details={"notification_id": urgent.id})
+        notification.address_internal(
+            address, f"Not read: \"{urgent.subject}\" to {who}",
+            f"An urgent message to {who} ({urgent.recipient or 'no address'}) {state} "
+            f"since {urgent.created_at:%Y-%m-%d %H:%M} UTC. Please call them.\n\n"
+            f"Trip: {urgent.itinerary_id}\nMessage: {urgent.id}\n\n{urgent.body}")
+        if await repository.add(notification) and notification.status == "pending":
+            self._send_after_commit(uow, [notification.id])
+
     async def _honour_preferences(self, uow: NotifyUnitOfWork, notification: Notification) -> None:
         """A kind the client stopped is recorded as opted out; one they may stop says how, in one click."""
         if notification.kind not in OPTIONAL_KINDS or notification.status in ("waiting_for_contact", "cancelled"):
@@ -401,9 +434,9 @@ class NotifyHandlers:
         preferences = await uow.message_preferences(notification.tenant_id).get(notification.customer_id)
         if not preferences.allows(notification.kind):
             notification.opted_out()
-        elif self.unsubscribe is not None and notification.status == "pending":
-            notification.offer_unsubscribe(self.unsubscribe.url(notification.tenant_id, notification.customer_id,
-                                                                notification.kind))
+        elif self.links is not None and notification.status == "pending":
+            notification.offer_unsubscribe(self.links.unsubscribe_url(notification.tenant_id,
+                                                                      notification.customer_id, notification.kind))
 
 
 def _current_trace() -> dict[str, str]:
@@ -429,6 +462,28 @@ async def send_due_reminders(transaction: Transaction, trips: ActiveTrips, handl
     for trip in await trips.listed(reminders.REMINDER_STAGES):
         sent += await transaction(lambda uow, trip=trip: handlers.remind(uow, trip["tenant_id"], trip["_id"], now))
     return sent
+
+
+async def escalate_unacknowledged(transaction: Transaction, due: UnacknowledgedUrgent, handlers: NotifyHandlers,
+                                  now: datetime | None = None) -> int:
+    now = now or utc_now()
+    found = await due.due(now)
+    for document in found:
+        await transaction(lambda uow, d=document: handlers.escalate(uow, d["tenant_id"], d["_id"], now))
+    return len(found)
+
+
+async def acknowledge(transaction: Transaction, tenant_id: str, notification_id: str) -> dict:
+    """The client confirmed reading an urgent message (from its link); the subject, for the page."""
+    async def work(uow: NotifyUnitOfWork) -> dict:
+        repository = uow.notifications(tenant_id)
+        document = await repository.get(notification_id)
+        if document is None:
+            raise NotFoundError("This message no longer exists.", code="notification-not-found")
+        await repository.acknowledge(notification_id, utc_now())
+        return document
+
+    return await transaction(work)
 
 
 async def list_notifications(transaction: Transaction, tenant_id: str, filters: dict, limit: int) -> list[dict]:

@@ -22,12 +22,14 @@ from trip_shared.testing.maildir import text_of
 from trip_shared.testing.service import auth, component_settings, running_service
 
 QUIET_S = 1.5
+ACK_S = 2.0
 
 
 @pytest.fixture
 async def service(mongodb_url, mongo_database_name, smtp_port):
     settings = component_settings("notify", mongodb_url, mongo_database_name, smtp_port=smtp_port,
-                                  change_digest_quiet_s=QUIET_S, change_digest_max_wait_s=30)
+                                  change_digest_quiet_s=QUIET_S, change_digest_max_wait_s=30,
+                                  urgent_ack_timeout_s=ACK_S)
     async with running_service(create_app(settings, tracer_provider=TracerProvider(), sweep_interval_s=0.1)) as s:
         yield s
 
@@ -218,3 +220,36 @@ async def test_a_confirmed_service_that_falls_through_is_told_at_once_to_everyon
     await asyncio.sleep(QUIET_S + 0.5)
     digests = [m for m in trip_mails(smtp) if "services are confirmed" in smtp.subject(m)]
     assert digests == [], "a confirmation that fell through before its digest went is not announced"
+
+
+async def test_urgent_news_not_confirmed_as_read_in_time_goes_to_the_planner(service, smtp):
+    import re
+
+    await trip_with_two_pocs(service)
+    await service.publish(changed(3, [flight(local(1, 19, 50))],
+                                  [{"field": "items.i1.start", "before": local(1, 20, 20) + ":00", "after": "x"}],
+                                  stage="in_progress"))
+    async with asyncio.timeout(5):
+        while len(trip_mails(smtp)) < 3:
+            await asyncio.sleep(0.02)
+    links = {m["To"]: re.search(r"Please confirm you have read this: (\S+)|请点击确认您已阅读：(\S+)", text_of(m))
+             for m in trip_mails(smtp)}
+    mei = next(g for g in links["mei@example.com"].groups() if g)
+    path = "/" + mei.split("://", 1)[1].split("/", 1)[1]
+    page = await service.client.get(path)
+    assert page.status_code == 200 and "我已阅读" in page.text  # opening it confirms nothing yet
+    assert (await service.client.post(path)).status_code == 200
+    assert (await service.client.post(path)).status_code == 200  # again: harmless
+    async with asyncio.timeout(ACK_S + 5):
+        while len(smtp.to("care@lotusmaple.example")) < 2:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(1)
+    told = smtp.to("care@lotusmaple.example")
+    assert sorted(smtp.subject(m).rsplit(" to ", 1)[1] for m in told) == ["Bo", "Cy"], "Mei read hers"
+    assert "was sent but not confirmed as read" in text_of(told[0]) and "BA5 now leaves" in text_of(told[0])
+    records = (await service.client.get("/v1/notifications", params={"itinerary_id": "it-1"},
+                                        headers=auth())).json()["items"]
+    urgent = {r["recipient"]: r for r in records if r["kind"] == "trip_changes"}
+    assert urgent["mei@example.com"]["acknowledged_at"] and not urgent["mei@example.com"]["escalated_at"]
+    assert urgent["bo@example.com"]["escalated_at"] and not urgent["bo@example.com"]["acknowledged_at"]
+    assert (await service.client.get(path[:-4] + "abcd")).status_code == 403
