@@ -22,6 +22,21 @@ ITEM_FIELDS = ("kind", "title", "start", "end", "timezone", "end_timezone", "pla
 # The itinerary's own item record names places "location"; its public snapshot names them "place".
 _RENAMED = {"location": "place", "end_location": "end_place"}
 NOUNS = {"en": {"flight": "flight", "transfer": "transfer"}, "zh-Hans": {"flight": "航班", "transfer": "接送"}}
+# A new start or end, by what moved: a flight or transfer leaves and a flight lands; a stay's check-in and out.
+RETIMED = {
+    "en": {("start", "noun"): "Your {noun} {title} now leaves {new} instead of {old}.",
+           ("start", "accommodation"): "Check-in at {title} is now {new} instead of {old}.",
+           ("start", None): "{title} now starts {new} instead of {old}.",
+           ("end", "flight"): "Your flight {title} now lands {new} instead of {old}.",
+           ("end", "accommodation"): "Check-out at {title} is now {new} instead of {old}.",
+           ("end", None): "{title} now ends {new} instead of {old}."},
+    "zh-Hans": {("start", "noun"): "您的{noun} {title} 改为{new}出发，原为{old}。",
+                ("start", "accommodation"): "{title} 的入住时间改为{new}，原为{old}。",
+                ("start", None): "{title} 改为{new}开始，原为{old}。",
+                ("end", "flight"): "您的航班 {title} 改为{new}抵达，原为{old}。",
+                ("end", "accommodation"): "{title} 的退房时间改为{new}，原为{old}。",
+                ("end", None): "{title} 的结束时间改为{new}，原为{old}。"},
+}
 
 
 @dataclass(frozen=True)
@@ -193,29 +208,12 @@ def _retimed(before: dict, after: dict, which: str, language: str) -> str:
     new = _when(after, which, language, with_day=day_changed or len(after.get(which) or "") == 10)
     old = _old_when(before, after, which, language)
     noun = NOUNS.get(language, NOUNS["en"]).get(kind or "")
-    if language == "zh-Hans":
-        if which == "start":
-            if noun:
-                return f"您的{noun} {title} 改为{new}出发，原为{old}。"
-            if kind == "accommodation":
-                return f"{title} 的入住时间改为{new}，原为{old}。"
-            return f"{title} 改为{new}开始，原为{old}。"
-        if kind == "flight":
-            return f"您的航班 {title} 改为{new}抵达，原为{old}。"
-        if kind == "accommodation":
-            return f"{title} 的退房时间改为{new}，原为{old}。"
-        return f"{title} 的结束时间改为{new}，原为{old}。"
     if which == "start":
-        if noun:
-            return f"Your {noun} {title} now leaves {new} instead of {old}."
-        if kind == "accommodation":
-            return f"Check-in at {title} is now {new} instead of {old}."
-        return f"{title} now starts {new} instead of {old}."
-    if kind == "flight":
-        return f"Your flight {title} now lands {new} instead of {old}."
-    if kind == "accommodation":
-        return f"Check-out at {title} is now {new} instead of {old}."
-    return f"{title} now ends {new} instead of {old}."
+        shape = "noun" if noun else ("accommodation" if kind == "accommodation" else None)
+    else:
+        shape = kind if kind in ("flight", "accommodation") else None
+    phrases = RETIMED.get(language, RETIMED["en"])
+    return phrases[(which, shape)].format(noun=noun, title=title, new=new, old=old)
 
 
 def describe(change: TripChange, language: str, trip_title: str = "") -> str:

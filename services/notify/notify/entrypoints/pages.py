@@ -42,17 +42,20 @@ async def _open(request: Request, token: str) -> tuple[str, str, str, str]:
     return claims.tenant_id, claims.subject_id, kind, language
 
 
+def _unsubscribe_page(language: str, kind: str, key: str, form: str = "") -> HTMLResponse:
+    text, what = TEXT[language], OPTIONAL_KINDS[kind][language]
+    return html_page(language, text[key].format(what=what), f"<h1>{escape(text[key].format(what=what))}</h1>{form}"
+                                                            f"<p class='about'>{escape(text['essential'])}</p>")
+
+
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 async def ask(token: str, request: Request) -> HTMLResponse:
     try:
         _, _, kind, language = await _open(request, token)
     except DomainError as error:
         return _invalid(error)
-    text, what = TEXT[language], OPTIONAL_KINDS[kind][language]
-    return html_page(language, text["ask"].format(what=what),
-                     f"<h1>{escape(text['ask'].format(what=what))}</h1><form method='post'>"
-                     f"<button type='submit' name='confirm' value='1'>{escape(text['button'])}</button></form>"
-                     f"<p class='about'>{escape(text['essential'])}</p>")
+    return _unsubscribe_page(language, kind, "ask", f"<form method='post'><button type='submit' name='confirm' "
+                                                    f"value='1'>{escape(TEXT[language]['button'])}</button></form>")
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
@@ -63,11 +66,7 @@ async def stop(token: str, request: Request) -> HTMLResponse:
     except DomainError as error:
         return _invalid(error)
     await services.unsubscribe(request.app.state.runtime.transaction, tenant_id, customer_id, kind)
-    text, what = TEXT[language], OPTIONAL_KINDS[kind][language]
-    return html_page(language, text["done"].format(what=what),
-                     f"<h1>{escape(text['done'].format(what=what))}</h1><p class='about'>{escape(text['essential'])}"
-                     "</p>")
-
+    return _unsubscribe_page(language, kind, "done")
 
 ACK_TEXT = {
     "en": {"ask": "Please confirm you have read this", "button": "I have read this",
