@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notify.domain.preferences import OPTIONAL_KINDS
 from notify.service_layer import services
-from trip_shared.errors import NotFoundError
+from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import Line, Text
 
@@ -53,10 +53,22 @@ class NotificationList(BaseModel):
 @router.get("/notifications", response_model=NotificationList)
 async def list_notifications(request: Request, itinerary_id: str | None = Query(None, max_length=100),
                              customer_id: str | None = Query(None, max_length=100),
-                             status: StatusFilter | None = None, limit: int = Query(50, ge=1, le=200),
+                             status: StatusFilter | None = None,
+                             kind: str | None = Query(None, max_length=50, pattern=r"^[a-z0-9_]+$"),
+                             channel: Literal["email", "webhook", "sms"] | None = None,
+                             created_from: datetime | None = Query(None, description="Created at or after."),
+                             created_to: datetime | None = Query(None, description="Created before."),
+                             limit: int = Query(50, ge=1, le=200),
                              principal: Principal = require("notifications:read")) -> NotificationList:
+    """The agency's deliveries, newest first, filtered by trip, customer, status, kind, channel and period."""
+    if created_from and created_to and created_to <= created_from:
+        raise DomainError("created_to must be after created_from.", code="invalid-period")
     filters = {name: value for name, value in
-               (("itinerary_id", itinerary_id), ("customer_id", customer_id), ("status", status)) if value}
+               (("itinerary_id", itinerary_id), ("customer_id", customer_id), ("status", status), ("kind", kind),
+                ("channel", channel)) if value}
+    period = {op: moment for op, moment in (("$gte", created_from), ("$lt", created_to)) if moment}
+    if period:
+        filters["created_at"] = period
     found = await services.list_notifications(request.app.state.runtime.transaction, principal.tenant_id, filters,
                                               limit)
     return NotificationList(items=[NotificationOut.of(doc) for doc in found])

@@ -201,7 +201,16 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     assert (await client.get(f"/v1/notifications/{record['id']}", headers=auth())).json()["status"] == "sent"
     assert (await client.get(f"/v1/notifications/{record['id']}", headers=auth("tenant-b"))).status_code == 404
     assert await listed(service, tenant="tenant-b") == []
+    now = datetime.now(UTC)
+    assert [r["id"] for r in await listed(service, kind="poc_assigned", channel="email",
+                                          created_from=(now - timedelta(minutes=5)).isoformat())] == [record["id"]]
+    assert await listed(service, kind="trip_changes") == [] and await listed(service, channel="webhook") == []
+    assert await listed(service, created_to=(now - timedelta(minutes=5)).isoformat()) == []
     cases = [
+        (await client.get("/v1/notifications", params={"created_from": now.isoformat(),
+                                                         "created_to": now.isoformat()}, headers=auth()), 422,
+         "invalid-period"),
+        (await client.get("/v1/notifications?kind=DROP%20TABLE", headers=auth()), 422, "invalid-request"),
         (await client.get("/v1/notifications/nope", headers=auth()), 404, "notification-not-found"),
         (await client.get("/v1/notifications?status=lost", headers=auth()), 422, "invalid-request"),
         (await client.get("/v1/notifications?limit=0", headers=auth()), 422, "invalid-request"),
