@@ -68,7 +68,7 @@ class ReadModels:
         now the trip's current membership."""
         fields = {"title": trip.title, "start_date": _iso(trip.start_date), "end_date": _iso(trip.end_date),
                   "stage": trip.stage}
-        for name in ("travellers", "item_ids", "required_items", "items"):
+        for name in ("travellers", "items"):
             if getattr(trip, name) is not None:
                 fields[name] = getattr(trip, name)
         applied = await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
@@ -86,7 +86,6 @@ class ReadModels:
                     start_date=date.fromisoformat(document["start_date"]) if document.get("start_date") else None,
                     end_date=date.fromisoformat(document["end_date"]) if document.get("end_date") else None,
                     stage=document.get("stage") or "inquiry", travellers=document.get("travellers"),
-                    item_ids=document.get("item_ids"), required_items=document.get("required_items"),
                     items=document.get("items"), reminded=document.get("reminded") or [])
         return trip, document.get("members", [])
 

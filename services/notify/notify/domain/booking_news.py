@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from trip_shared.local_time import span_label
 
-# A booking's statuses that mean the client may count on the service.
-CONFIRMED = "confirmed"
+# A booking in these states holds the service for the client.
+HOLDING = ("confirmed", "amendment_requested")
 
 
 def confirmed_entry(booking: dict) -> dict:

@@ -43,10 +43,17 @@ class Trip:
     end_date: date | None = None
     stage: str = "inquiry"
     travellers: list[str] | None = None  # every linked customer, as the itinerary last listed them
-    item_ids: list[str] | None = None
-    required_items: list[str] | None = None  # the items that need a confirmed booking
     items: list[dict] | None = None  # each as the itinerary publishes it for others: no notes
     reminded: list[str] = field(default_factory=list)  # reminders already sent, "kind:key"
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [item["item_id"] for item in self.items or []]
+
+    @property
+    def required_items(self) -> list[str]:
+        """The items that need a confirmed booking."""
+        return [item["item_id"] for item in self.items or [] if item.get("requires_booking")]
 
 
 @dataclass

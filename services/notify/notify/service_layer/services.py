@@ -12,7 +12,6 @@ from notify.adapters.repository import ActiveTrips, DueDigests, UnacknowledgedUr
 from notify.domain import booking_news, reminders, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
-from notify.domain.model import notification_id as notification_id_of
 from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
@@ -53,8 +52,6 @@ from trip_shared.errors import NotFoundError
 from trip_shared.local_time import span_label
 from trip_shared.privacy import confirm_erasure
 
-# A booking in these states holds the service for the client.
-HOLDING = ("confirmed", "amendment_requested")
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 
 
@@ -62,9 +59,6 @@ def _trip(summary: ItinerarySummary) -> Trip:
     return Trip(itinerary_id=summary.itinerary_id, title=summary.title, start_date=summary.start_date,
                 end_date=summary.end_date, stage=summary.stage,
                 travellers=None if summary.travellers is None else [t.customer_id for t in summary.travellers],
-                item_ids=None if summary.items is None else [item.item_id for item in summary.items],
-                required_items=None if summary.items is None else [
-                    item.item_id for item in summary.items if item.requires_booking],
                 items=None if summary.items is None else [item.model_dump(mode="json") for item in summary.items])
 
 
@@ -213,9 +207,7 @@ class NotifyHandlers:
             return
         models = uow.read_models(tenant_id)
         trip, members = await models.trip(digest["itinerary_id"])
-        recipients = [member["customer_id"] for member in members if member["is_poc"]]
-        if urgent:
-            recipients += await self._travellers_with_address(models, digest.get("travellers") or [], recipients)
+        recipients = await _recipients(models, members, digest.get("travellers") if urgent else None)
         if trip is None or not recipients:
             await digests.postpone(digest_id, utc_now() + self.digests.quiet)
             return
@@ -232,20 +224,11 @@ class NotifyHandlers:
                                details)
 
     @staticmethod
-    async def _travellers_with_address(models, travellers: list[str], already: list[str]) -> list[str]:
-        found = []
-        for customer_id in travellers:
-            contact = await models.contact(customer_id)
-            if customer_id not in already and contact is not None and contact.emails:
-                found.append(customer_id)
-        return found
-
-    @staticmethod
     async def _confirmations(models, trip: Trip, netted: list[trip_changes.TripChange]) -> dict:
         """The services confirmed since the last digest that still are, and how many of the trip's are."""
         bookings = await models.bookings(trip.itinerary_id)
-        holding = {booking_id for booking_id, known in bookings.items() if known["status"] in HOLDING}
-        required = trip.required_items or []
+        holding = {booking_id for booking_id, known in bookings.items() if known["status"] in booking_news.HOLDING}
+        required = trip.required_items
         confirmed_items = {known["item_id"] for booking_id, known in bookings.items() if booking_id in holding}
         return {"confirmed": [change.after for change in netted if change.key.removeprefix("bookings.") in holding],
                 "confirmed_count": len(confirmed_items & set(required)), "required_count": len(required)}
@@ -349,13 +332,12 @@ class NotifyHandlers:
         models = uow.read_models(event.tenant_id)
         before = await models.record_booking(data.itinerary_id, data.booking_id, data.item_id, data.status,
                                              event.aggregate_version)
-        if before not in HOLDING or data.status not in ("declined", "cancelled"):
+        if before not in booking_news.HOLDING or data.status not in ("declined", "cancelled"):
             return
         trip, members = await models.trip(data.itinerary_id)
-        if trip is None or (data.status == "cancelled" and data.item_id not in (trip.item_ids or [])):
+        if trip is None or (data.status == "cancelled" and data.item_id not in trip.item_ids):
             return  # the item left the trip: the client heard that from the change itself
-        pocs = [member["customer_id"] for member in members if member["is_poc"]]
-        recipients = pocs + await self._travellers_with_address(models, trip.travellers or [], pocs)
+        recipients = await _recipients(models, members, trip.travellers or [])
         service = booking_news.confirmed_entry(data.model_dump(mode="json"))["after"]
         await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "booking_lost", recipients,
                            trip, {"service": service})
@@ -393,20 +375,19 @@ class NotifyHandlers:
                    quiet_end=agency.quiet_hours_end if agency else None,
                    fallback_zone=(agency.timezone if agency else None) or "UTC")
                if f"{reminder.kind}:{reminder.key}" not in trip.reminded]
+        recipients = await _recipients(models, members, trip.travellers or []) if due else []
         for reminder in due:
-            pocs = [member["customer_id"] for member in members if member["is_poc"]]
-            recipients = pocs + await self._travellers_with_address(models, trip.travellers or [], pocs)
             await self._notify(uow, tenant_id, f"{itinerary_id}:{reminder.key}", _current_trace(), reminder.kind,
                                recipients, trip, reminder.details)
             await models.reminded(itinerary_id, f"{reminder.kind}:{reminder.key}")
         return len(due)
 
-    async def escalate(self, uow: NotifyUnitOfWork, tenant_id: str, notification_id: str, now: datetime) -> None:
+    async def escalate(self, uow: NotifyUnitOfWork, tenant_id: str, urgent_id: str, now: datetime) -> None:
         """Urgent news its client has not confirmed reading (or that never reached them): the planner hears of
         it, with what was said and to whom, so they can call."""
         repository = uow.notifications(tenant_id)
-        document = await repository.get(notification_id)
-        if document is None or not await repository.take_escalation(notification_id, now):
+        document = await repository.get(urgent_id)
+        if document is None or not await repository.take_escalation(urgent_id, now):
             return
         urgent = from_document(document)
         agency = await self._agency(tenant_id)
@@ -415,7 +396,7 @@ class NotifyHandlers:
         who = " ".join(filter(None, [contact.first_name, contact.last_name])) if contact else urgent.customer_id
         state = {"sent": "was sent but not confirmed as read"}.get(urgent.status, f"is {urgent.status}")
         notification = Notification(
-            id=notification_id_of(urgent.id, "agency", "urgent_unacknowledged"), tenant_id=tenant_id,
+            id=notification_id(urgent.id, "agency", "urgent_unacknowledged"), tenant_id=tenant_id,
             kind="urgent_unacknowledged", itinerary_id=urgent.itinerary_id, customer_id="agency",
             source_event_id=urgent.id, trace_context=urgent.trace_context, audience="agency",
             details={"notification_id": urgent.id})
@@ -437,6 +418,17 @@ class NotifyHandlers:
         elif self.links is not None and notification.status == "pending":
             notification.offer_unsubscribe(self.links.unsubscribe_url(notification.tenant_id,
                                                                       notification.customer_id, notification.kind))
+
+
+async def _recipients(models, members: list[dict], travellers: list[str] | None) -> list[str]:
+    """The trip's POCs, and with ``travellers`` every one of them with an address too (news that concerns whoever
+    is on the way)."""
+    recipients = [member["customer_id"] for member in members if member["is_poc"]]
+    for customer_id in travellers or []:
+        contact = await models.contact(customer_id)
+        if customer_id not in recipients and contact is not None and contact.emails:
+            recipients.append(customer_id)
+    return recipients
 
 
 def _current_trace() -> dict[str, str]:
