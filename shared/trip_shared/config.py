@@ -66,6 +66,11 @@ class ServiceSettings:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_sender: str = "Trip Desk <trips@agency.example>"
+    # notify: text messages through an SMS provider with Twilio's API (off while no account is set).
+    sms_api_url: str = "https://api.twilio.com"
+    sms_account_sid: str = ""
+    sms_auth_token: str = ""
+    sms_from: str = ""  # the sending number (E.164), or a Messaging Service SID (MG…)
     # notify: changes to an approved trip go to its client in one digest once the trip has been quiet this long,
     # and at the latest this long after the first change (urgent changes go at once).
     change_digest_quiet_s: float = 600.0
@@ -148,6 +153,10 @@ class ServiceSettings:
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "2525")),
             smtp_sender=_env("SMTP_SENDER", "Trip Desk <trips@agency.example>"),
+            sms_api_url=_env("SMS_API_URL", "https://api.twilio.com"),
+            sms_account_sid=_env("SMS_ACCOUNT_SID", ""),
+            sms_auth_token=_secret("SMS_AUTH_TOKEN", ""),
+            sms_from=_env("SMS_FROM", ""),
             change_digest_quiet_s=float(_env("CHANGE_DIGEST_QUIET_S", "600")),
             change_digest_max_wait_s=float(_env("CHANGE_DIGEST_MAX_WAIT_S", "3600")),
             reminder_check_interval_s=float(_env("REMINDER_CHECK_INTERVAL_S", "60")),

@@ -1,19 +1,21 @@
 """The whole platform on one machine, no Docker: ``python -m trip_shared.devstack up``.
 
-Starts the embedded infrastructure (Tansu for Kafka, SecantusDB for MongoDB, an aiosmtpd Maildir sink),
+Starts the embedded infrastructure (Tansu for Kafka, SecantusDB for MongoDB, an aiosmtpd Maildir sink, a local
+stand-in for the SMS provider),
 creates every topic, provisions a development API key, then starts the five services as subprocesses and
 waits until each one's ``/readyz`` answers 200. Ctrl-C / SIGTERM stops the services (SIGTERM), then the
 infrastructure. Everything lives under the var dir (default ``./var``)::
 
     var/mongo/            SecantusDB data (unless --ephemeral)
     var/maildir/          every mail the services send (a Maildir; open it with ``mailbox.Maildir``)
+    var/sms.jsonl         every text message notify sends, one JSON line each
     var/logs/<name>.log   each process's output
     var/dev-api-key.txt   the development API key (kept across runs)
     var/api-keys.json     the API-key file the services read (API_KEYS_FILE)
     var/stack.json        URLs of everything, while the stack is up
 
 Ports default to customers 8101, itinerary 8102, booking 8103, notify 8104, feedback 8105, kafka 19092,
-mongodb 27217, smtp 2525; override each with ``STACK_<NAME>_PORT`` (e.g. ``STACK_KAFKA_PORT=29092``).
+mongodb 27217, smtp 2525, sms 8125; override each with ``STACK_<NAME>_PORT`` (e.g. ``STACK_KAFKA_PORT=29092``).
 With ``KAFKA_BOOTSTRAP_SERVERS`` or ``MONGODB_URL`` set, that server is used instead of an embedded one.
 
 Tests use :class:`EmbeddedStack` directly (free ports, a temporary var dir)::
@@ -45,7 +47,7 @@ from trip_shared.embedded import EmbeddedStartError, ManagedProcess
 from trip_shared.web.auth import hash_key
 
 SERVICES: tuple[str, ...] = ("customers", "itinerary", "booking", "notify", "feedback")
-INFRA: tuple[str, ...] = ("kafka", "mongodb", "smtp")
+INFRA: tuple[str, ...] = ("kafka", "mongodb", "smtp", "sms")
 DEFAULT_STACK_PORTS: dict[str, int] = {
     "customers": 8101,
     "itinerary": 8102,
@@ -55,11 +57,14 @@ DEFAULT_STACK_PORTS: dict[str, int] = {
     "kafka": 19092,
     "mongodb": 27217,
     "smtp": 2525,
+    "sms": 8125,
 }
 HOST = "127.0.0.1"
 TOPIC_PARTITIONS = 4
 READY_TIMEOUT_S = 60.0
 API_KEY_TENANT = "dev-agency"
+SMS_ACCOUNT_SID = "AC" + "de7" * 10 + "00"  # the local provider's account; any AC… id would do
+SMS_FROM = "+447700900000"  # a number set aside for drama and tests (Ofcom), never a real subscriber's
 DEMO_AGENCY = {"name": "Demo Travel Co.", "support_phone": "+44 20 7946 0000", "support_email": "help@agency.example",
                "emergency_phone": "+44 20 7946 0999", "messaging": "WeChat: demotravel"}
 
@@ -174,6 +179,7 @@ class EmbeddedStack:
         self.var_dir = Path(var_dir).resolve()
         self.log_dir = self.var_dir / "logs"
         self.maildir = self.var_dir / "maildir"
+        self.sms_log = self.var_dir / "sms.jsonl"
         self.mongo_storage = ":memory:" if ephemeral else str(self.var_dir / "mongo")
         self.extra_env = dict(extra_env or {})
         self.kafka_bootstrap_override = kafka_bootstrap or None
@@ -198,6 +204,8 @@ class EmbeddedStack:
         self.kafka: embedded.KafkaServer | None = None
         self.mongodb: embedded.MongoServer | None = None
         self.smtp: embedded.SmtpSink | None = None
+        self.sms: embedded.SmsProvider | None = None
+        self.sms_token: str = ""
         self.processes: dict[str, ManagedProcess] = {}
         self._lock = threading.RLock()
         self._started = False
@@ -235,6 +243,8 @@ class EmbeddedStack:
             "mongodb": self.mongodb_url,
             "smtp": self.smtp_address,
             "maildir": str(self.maildir),
+            "sms": f"http://{HOST}:{self.ports['sms']}",
+            "sms_log": str(self.sms_log),
             "logs": str(self.log_dir),
         }
 
@@ -266,6 +276,10 @@ class EmbeddedStack:
                 "SUPPLIER_SECRET_KEY": self.supplier_key,
                 "SMTP_HOST": HOST,
                 "SMTP_PORT": str(self.ports["smtp"]),
+                "SMS_API_URL": f"http://{HOST}:{self.ports['sms']}",
+                "SMS_ACCOUNT_SID": SMS_ACCOUNT_SID,
+                "SMS_AUTH_TOKEN": self.sms_token,
+                "SMS_FROM": SMS_FROM,
                 # The local agency's name and support contacts, for what clients see (trip_shared.agency).
                 "AGENCY_PROFILES": os.environ.get("AGENCY_PROFILES") or json.dumps({API_KEY_TENANT: DEMO_AGENCY}),
                 "LOG_LEVEL": os.environ.get("LOG_LEVEL") or "INFO",
@@ -279,7 +293,7 @@ class EmbeddedStack:
     # ------------------------------------------------------------------ lifecycle
 
     def _assign_ports(self) -> None:
-        needed = list(self.services) + ["smtp"]
+        needed = list(self.services) + ["smtp", "sms"]
         if not self.kafka_bootstrap_override:
             needed.append("kafka")
         if not self.mongodb_url_override:
@@ -323,6 +337,7 @@ class EmbeddedStack:
         self.api_keys = ensure_dev_api_keys(self.var_dir, self.tenants)
         self.link_secret = ensure_secret(self.var_dir, "link-signing-secret.txt")
         self.supplier_key = ensure_secret(self.var_dir, "supplier-secret-key.txt")
+        self.sms_token = ensure_secret(self.var_dir, "sms-auth-token.txt")
 
         t0 = time.monotonic()
         if self.kafka_bootstrap_override:
@@ -339,6 +354,9 @@ class EmbeddedStack:
             self._log(f"mongodb (secantus) {self.mongodb_url}  storage: {self.mongo_storage}")
         self.smtp = embedded.start_smtp_sink(self.ports["smtp"], self.maildir, self.log_dir)
         self._log(f"smtp sink          {self.smtp_address}  maildir: {self.maildir}")
+        self.sms = embedded.start_sms_provider(self.ports["sms"], SMS_ACCOUNT_SID, self.sms_token, self.sms_log,
+                                               self.log_dir)
+        self._log(f"sms provider       {self.sms.url}  texts: {self.sms_log}")
 
         from trip_shared.contracts.registry import all_topic_names
 
@@ -456,7 +474,7 @@ class EmbeddedStack:
             deadline = time.monotonic() + timeout
             for proc in procs:
                 proc.stop(timeout=max(0.1, deadline - time.monotonic()))
-            for handle in (self.smtp, self.mongodb, self.kafka):
+            for handle in (self.sms, self.smtp, self.mongodb, self.kafka):
                 if handle is not None:
                     handle.stop(timeout=10)
             (self.var_dir / "stack.json").unlink(missing_ok=True)
@@ -486,6 +504,7 @@ def _summary(stack: EmbeddedStack) -> str:
         f"Kafka:      {info['kafka']}",
         f"MongoDB:    {info['mongodb']}",
         f"SMTP sink:  {info['smtp']}   mails land in {info['maildir']}",
+        f"SMS:        {info['sms']}   texts land in {info['sms_log']}",
         f"Logs:       {info['logs']}/<name>.log",
         f"Stack info: {stack.var_dir / 'stack.json'}",
         "",
@@ -548,7 +567,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 if not proc.alive and name not in reported:
                     reported.add(name)
                     say(f"WARNING: service {name} exited with code {proc.returncode}; see {proc.log_path}")
-            for handle in (stack.kafka, stack.mongodb, stack.smtp):
+            for handle in (stack.kafka, stack.mongodb, stack.smtp, stack.sms):
                 if handle is not None and not handle.alive and handle.name not in reported:
                     reported.add(handle.name)
                     say(f"WARNING: {handle.name} exited with code {handle.returncode}; see {handle.log_path}")

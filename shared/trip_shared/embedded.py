@@ -46,6 +46,7 @@ __all__ = [
     "start_kafka",
     "start_mongodb",
     "start_smtp_sink",
+    "start_sms_provider",
     "ensure_topics",
     "list_topics",
     "wait_for_kafka",
@@ -553,4 +554,41 @@ def start_smtp_sink(
             return code == 250
 
     _wait_until_ready(handle, check, timeout, f"SMTP sink on {host}:{port}")
+    return handle
+
+
+# ------------------------------------------------------------------------------------------------ SMS
+
+
+class SmsProvider(ManagedProcess):
+    host: str = HOST
+    port: int = 0
+    account_sid: str = ""
+    log_file: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def start_sms_provider(
+    port: int | None,
+    account_sid: str,
+    auth_token: str,
+    log_file: str | os.PathLike[str],
+    log_dir: str | os.PathLike[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> SmsProvider:
+    """Start the local stand-in for the SMS provider (trip_shared.sms_provider); each text it is given is appended
+    to ``log_file``, one JSON line each."""
+    port = port or free_port(HOST)
+    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "trip_shared.sms_provider", "--port", str(port), "--account-sid", account_sid,
+            "--auth-token", auth_token, "--log", str(log_file)]
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    handle = start_process("sms", args, log_dir, env=env, cls=SmsProvider, host=HOST, port=port,
+                           account_sid=account_sid, log_file=str(log_file))
+    _wait_until_ready(handle, lambda: _tcp_open(HOST, port, timeout=0.2), timeout, f"SMS provider on {HOST}:{port}")
     return handle

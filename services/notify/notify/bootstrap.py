@@ -17,9 +17,10 @@ from notify.adapters.repository import (
     UnacknowledgedUrgent,
     ensure_indexes,
 )
+from notify.adapters.sms import SmsSender
 from notify.adapters.smtp import SmtpMailer
 from notify.adapters.webhooks import WebhookSender
-from notify.entrypoints import api, consumers, pages
+from notify.entrypoints import api, callbacks, consumers, pages
 from notify.service_layer import services
 from notify.service_layer.dispatcher import DeliveryGauges, Dispatcher
 from notify.service_layer.services import DigestTiming, NotifyHandlers
@@ -36,7 +37,10 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     dispatcher = Dispatcher(DeliveryQueue(runtime.store.db[NOTIFICATIONS]),
                             SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
                             tracer_provider=runtime.tracer_provider, sweep_interval_s=sweep_interval_s,
-                            webhooks=WebhookSender(settings.supplier_secret_key))
+                            webhooks=WebhookSender(settings.supplier_secret_key),
+                            sms=SmsSender(settings.sms_api_url, settings.sms_account_sid, settings.sms_auth_token,
+                                          settings.sms_from) if settings.sms_account_sid else None,
+                            callback_base_url=settings.base_url)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
     message_links = MessageLinks(LinkSigner(settings.link_signing_secret), settings.base_url)
@@ -57,8 +61,9 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                              dispatcher.sweep_interval_s, "change-digests")
     app = runtime.create_app(
         title="Notify service",
-        description="E-mails each trip's Points of Contact and records every delivery.",
-        routers=[api.router, pages.router],
+        description="Tells each trip's clients, suppliers and planners what they need to know, by e-mail, text "
+                    "message or webhook, and records every delivery.",
+        routers=[api.router, pages.router, callbacks.router],
     )
     app.state.dispatcher = dispatcher
     app.state.message_links = message_links

@@ -58,7 +58,8 @@ class ReadModels:
         if not document:
             return None
         fields = ("first_name", "last_name", "emails", "preferred_language", "status")
-        return Contact(customer_id=customer_id, **{name: document[name] for name in fields})
+        return Contact(customer_id=customer_id, phones=document.get("phones") or [],
+                       **{name: document[name] for name in fields})
 
     async def forget_contact(self, customer_id: str) -> None:
         await self._contacts.delete_one({"_id": customer_id})
@@ -116,7 +117,8 @@ def to_document(notification: Notification) -> dict:
 
 
 def from_document(document: dict) -> Notification:
-    document = {k: v for k, v in document.items() if k not in ("lease_until", "message_id")}
+    document = {k: v for k, v in document.items() if k not in ("lease_until", "message_id", "reported_at",
+                                                                   "early_report")}
     document["id"] = document.pop("_id")
     return Notification(**document)
 
@@ -182,9 +184,9 @@ class DeliveryQueue:
     def __init__(self, collection: AsyncCollection) -> None:
         self._notifications = collection
 
-    async def claim(self, notification_id: str | None = None, *, channel: str | None = None) -> dict | None:
-        """Move one due notification (or the given one; or one of ``channel`` only) to ``sending`` under a lease;
-        None if there is none."""
+    async def claim(self, notification_id: str | None = None, *, channels: list[str] | None = None) -> dict | None:
+        """Move one due notification (or the given one; or one of these ``channels`` only) to ``sending`` under a
+        lease; None if there is none."""
         now = datetime.now(UTC)
         claim = {"$set": {"status": "sending", "lease_until": now + SEND_LEASE}}
         # Two indexed queries, not one $or, and no findAndModify (take_one): SecantusDB answers both by scanning
@@ -192,8 +194,8 @@ class DeliveryQueue:
         for due, order in (({"status": "pending", "next_attempt_at": {"$lte": now}}, "next_attempt_at"),
                            ({"status": "sending", "lease_until": {"$lt": now}}, "lease_until")):
             query = {**due, "_id": notification_id} if notification_id else dict(due)
-            if channel:
-                query["channel"] = channel
+            if channels:
+                query["channel"] = {"$in": channels}
             taken = await take_one(self._notifications, query, claim, sort=[(order, ASCENDING)], attempts=3)
             if taken is not None:  # read again: what is sent is the row as it is now, leased
                 return await self._notifications.find_one({"_id": taken["_id"]})
@@ -209,6 +211,33 @@ class DeliveryQueue:
             {"_id": notification_id, "status": "sending"},
             {"$set": {"status": "sent", "sent_at": datetime.now(UTC), "message_id": message_id, "last_error": None},
              "$unset": {"lease_until": ""}})
+
+    async def record_report(self, notification_id: str, message_id: str, status: str, error: str | None,
+                            now: datetime) -> bool:
+        """The channel's word on a sent message: delivered, or bounced (urgent news that bounced escalates now,
+        not when its time to be read runs out). Only a sent message moves, so a late or repeated report changes
+        nothing (False). A report that overtakes the sender's own record of the send is kept until that lands."""
+        fields: dict = {"status": status, "reported_at": now}
+        if error:
+            fields["last_error"] = error[:500]
+        result = await self._notifications.update_one(
+            {"_id": notification_id, "message_id": message_id, "status": "sent"}, {"$set": fields})
+        if result.modified_count and status == "bounced":
+            await self._notifications.update_one({"_id": notification_id, "escalate_at": {"$ne": None}},
+                                                 {"$set": {"escalate_at": now}})
+        if result.modified_count:
+            return True
+        early = await self._notifications.update_one(
+            {"_id": notification_id, "status": "sending"},
+            {"$set": {"early_report": {"message_id": message_id, "status": status, "error": error, "at": now}}})
+        return early.modified_count == 1
+
+    async def apply_early_report(self, notification_id: str) -> None:
+        document = await self._notifications.find_one({"_id": notification_id}, projection={"early_report": 1})
+        report = (document or {}).get("early_report")
+        if report:
+            await self.record_report(notification_id, report["message_id"], report["status"], report["error"],
+                                     report["at"])
 
     async def mark_failed(self, notification: Notification) -> None:
         await self._notifications.update_one(
@@ -310,12 +339,16 @@ class MessagePreferencesRepository:
         self._preferences = collection
 
     async def get(self, customer_id: str) -> MessagePreferences:
-        document = await self._preferences.find_one({"_id": customer_id})
-        return MessagePreferences(customer_id, set((document or {}).get("opted_out") or []))
+        document = await self._preferences.find_one({"_id": customer_id}) or {}
+        preferences = MessagePreferences(customer_id, set(document.get("opted_out") or []))
+        if document.get("channels"):
+            preferences.channels = list(document["channels"])
+        return preferences
 
     async def save(self, preferences: MessagePreferences) -> None:
-        await self._preferences.update_one({"_id": preferences.customer_id},
-                                           {"$set": {"opted_out": sorted(preferences.opted_out)}}, upsert=True)
+        await self._preferences.update_one(
+            {"_id": preferences.customer_id},
+            {"$set": {"opted_out": sorted(preferences.opted_out), "channels": preferences.channels}}, upsert=True)
 
     async def forget(self, customer_id: str) -> None:
         await self._preferences.delete_one({"_id": customer_id})

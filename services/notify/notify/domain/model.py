@@ -8,6 +8,7 @@ from email.utils import formataddr
 from typing import Literal
 
 from notify.domain.booking_news import render_confirmations, render_lost
+from notify.domain.channels import listed_facts, primary_channel, sms_text
 from notify.domain.preferences import unsubscribe_line
 from notify.domain.reminders import KINDS as REMINDER_KINDS
 from notify.domain.reminders import render_reminder
@@ -17,8 +18,8 @@ from trip_shared.agency import AgencyProfile
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError
 
-Status = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled",
-                 "opted_out"]
+Status = Literal["pending", "sending", "sent", "delivered", "bounced", "failed", "waiting_for_contact", "no_address",
+                 "cancelled", "opted_out"]
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 # Longer than a send can take (the SMTP timeout), short enough that a crashed sender's claim lapses soon.
@@ -33,6 +34,7 @@ class Contact:
     emails: list[str] = field(default_factory=list)
     preferred_language: str = "en"
     status: str = "active"
+    phones: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,7 +79,9 @@ class Notification:
     created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
     audience: str = "client"  # or "supplier", or "agency" (its own staff)
-    channel: str = "email"  # or "webhook": body is the JSON posted to recipient, signed when sent
+    # "email"; "sms" (recipient is a phone number, body the text); or "webhook" (body is the JSON posted to
+    # recipient, signed when sent).
+    channel: str = "email"
     sender: str | None = None  # the agency's From (the platform's when it has none) and Reply-To
     reply_to: str | None = None
     # Urgent news asks the client to say they read it; unread by escalate_at, the planner is told.
@@ -118,22 +122,29 @@ class Notification:
             return
         self.status, self.next_attempt_at = "pending", utc_now()
 
-    def address(self, contact: Contact | None, trip: Trip | None, agency: AgencyProfile | None = None) -> None:
-        """Decide where it goes (the contact's first address, unless the message names its own ``to_address``,
-        like the confirmation of a new address) and in which words; it waits, visibly, until there is somewhere to
-        send it."""
+    def address(self, contact: Contact | None, trip: Trip | None, agency: AgencyProfile | None = None, *,
+                accepted: tuple[str, ...] | list[str] = ("email",), sms_available: bool = False,
+                channel: str | None = None) -> None:
+        """Decide where it goes and in which words: by ``channel``, else the first ``accepted`` channel that reaches
+        the contact (a message naming its own ``to_address``, like the confirmation of a new address, is e-mail to
+        that address); it waits, visibly, until there is somewhere to send it."""
         if contact is None:
             self.status = "waiting_for_contact"
             return
         self.language = contact.preferred_language
         self._from_agency(agency)
         self.subject, body = render(self.kind, self.language, contact, trip, self.details)
-        self.body = signed(body, agency, self.language)
-        recipient = self.details.get("to_address") or (contact.emails[0] if contact.emails else None)
-        if not recipient:
-            self.status, self.recipient = "no_address", None
+        self.channel = "email" if self.details.get("to_address") else (
+            channel or primary_channel(contact, list(accepted), sms_available))
+        if self.channel == "sms":
+            self.recipient = contact.phones[0] if contact.phones else None
+            self.body = sms_text(self.subject, listed_facts(body), self.details.get("url"), agency, self.language)
+        else:
+            self.body = signed(body, agency, self.language)
+            self.recipient = self.details.get("to_address") or (contact.emails[0] if contact.emails else None)
+        if not self.recipient:
+            self.status = "no_address"
             return
-        self.recipient = recipient
         self.status = "pending"
         self.next_attempt_at = utc_now()
 
@@ -144,17 +155,27 @@ class Notification:
     def offer_unsubscribe(self, url: str) -> None:
         """A message the client may stop carries its one-click unsubscribe link (RFC 8058) and says so."""
         self.details = {**self.details, "unsubscribe_url": url}
+        if self.channel == "sms":  # a text is stopped by replying STOP, which the provider handles
+            return
         self.body = self.body.rstrip("\n") + "\n\n" + unsubscribe_line(url, self.kind, self.language) + "\n"
 
     def ask_acknowledgement(self, url: str, within: timedelta) -> None:
         """Urgent news carries an "I have read this" link; unread (or undeliverable) by then, it escalates."""
-        self.details = {**self.details, "acknowledgement_url": url}
         self.escalate_at = utc_now() + within
-        if self.status == "pending":
-            line = (f"请点击确认您已阅读：{url}" if self.language == "zh-Hans" else
-                    f"Please confirm you have read this: {url}")
-            self.body = self.body.replace("\n\n-- \n", f"\n\n{line}\n\n-- \n", 1) if "\n\n-- \n" in self.body \
-                else self.body.rstrip("\n") + f"\n\n{line}\n"
+        self.carry_acknowledgement_link(url)
+
+    def carry_acknowledgement_link(self, url: str) -> None:
+        self.details = {**self.details, "acknowledgement_url": url}
+        if self.status != "pending":
+            return
+        line = (f"请点击确认您已阅读：{url}" if self.language == "zh-Hans" else
+                f"Please confirm you have read this: {url}")
+        if self.channel == "sms":
+            self.body = f"{self.body}\n{line}"
+        elif "\n\n-- \n" in self.body:
+            self.body = self.body.replace("\n\n-- \n", f"\n\n{line}\n\n-- \n", 1)
+        else:
+            self.body = self.body.rstrip("\n") + f"\n\n{line}\n"
 
     def failed_attempt(self, error: str) -> None:
         """The mail server took the connection but not this message, for now: that counts as an attempt."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from notify.domain.channels import CHANNELS
 from trip_shared.errors import DomainError
 
 # Kinds a client may stop, each as the client reads it.
@@ -26,10 +27,22 @@ class EssentialMessage(DomainError):
     title = "This message cannot be switched off"
 
 
+class NoChannel(DomainError):
+    code = "no-channel"
+    title = "At least one channel is needed"
+
+
 @dataclass
 class MessagePreferences:
     customer_id: str
     opted_out: set[str] = field(default_factory=set)
+    # The channels the client accepts, the one they prefer first: each message goes by the first that reaches them.
+    channels: list[str] = field(default_factory=lambda: list(CHANNELS))
+
+    def choose_channels(self, channels: list[str]) -> None:
+        if not channels:
+            raise NoChannel("Give at least one channel: essential messages must reach the client somehow.")
+        self.channels = list(dict.fromkeys(channels))
 
     def allows(self, kind: str) -> bool:
         return kind not in self.opted_out

@@ -15,8 +15,8 @@ from trip_shared.web.fields import Line, Text
 
 router = v1_router(tags=["notifications"])
 
-StatusFilter = Literal["pending", "sending", "sent", "failed", "waiting_for_contact", "no_address", "cancelled",
-                       "opted_out"]
+StatusFilter = Literal["pending", "sending", "sent", "delivered", "bounced", "failed", "waiting_for_contact",
+                       "no_address", "cancelled", "opted_out"]
 
 
 class NotificationOut(BaseModel):
@@ -92,21 +92,30 @@ async def retry_notification(notification_id: str, request: Request,
 Short = Annotated[Line, StringConstraints(max_length=200)]
 
 
+Channel = Literal["email", "sms"]
+
+
 class MessagePreferencesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"opted_out": ["bookings_confirmed"]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"opted_out": ["bookings_confirmed"], "channels": ["sms", "email"]}]})
     opted_out: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
         max_length=20, description="Kinds of message the customer does not want; only optional kinds can be given.")
+    channels: list[Channel] = Field(
+        default=["email", "sms"], min_length=1, max_length=2,
+        description="The channels the customer accepts, preferred first: each message goes by the first that "
+                    "reaches them (an address, a mobile number), and urgent news not read in time by the next.")
 
 
 class MessagePreferencesOut(BaseModel):
     customer_id: str
     opted_out: list[str]
+    channels: list[Channel]
     optional_kinds: list[str] = Field(description="What a customer can switch off; the rest is essential.")
 
     @classmethod
     def of(cls, preferences) -> MessagePreferencesOut:
         return cls(customer_id=preferences.customer_id, opted_out=sorted(preferences.opted_out),
-                   optional_kinds=sorted(OPTIONAL_KINDS))
+                   channels=preferences.channels, optional_kinds=sorted(OPTIONAL_KINDS))
 
 
 @router.get("/customers/{customer_id}/message-preferences", response_model=MessagePreferencesOut,
@@ -123,9 +132,10 @@ async def get_message_preferences(customer_id: Annotated[str, Path(max_length=10
 async def put_message_preferences(customer_id: Annotated[str, Path(max_length=100)], body: MessagePreferencesIn,
                                   request: Request,
                                   principal: Principal = require("notifications:write")) -> MessagePreferencesOut:
-    """Replace what the customer stopped; an essential kind (trip changes, proposals…) is refused with 422."""
+    """Replace what the customer stopped and the channels they accept; an essential kind (trip changes,
+    proposals…) is refused with 422."""
     return MessagePreferencesOut.of(await services.replace_message_preferences(
-        request.app.state.runtime.transaction, principal.tenant_id, customer_id, body.opted_out))
+        request.app.state.runtime.transaction, principal.tenant_id, customer_id, body.opted_out, body.channels))
 
 
 AGENCY_EXAMPLE = {

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from opentelemetry import propagate, trace
 from prometheus_client import CollectorRegistry, Gauge
 
 from notify.adapters.repository import DeliveryQueue, from_document
+from notify.adapters.sms import SmsFailed, SmsSender
 from notify.adapters.smtp import ChannelUnavailable, MessageRefused, SmtpMailer
 from notify.adapters.webhooks import WebhookFailed, WebhookSender
 from notify.domain.email_html import html_body
@@ -65,12 +67,19 @@ def email_headers(notification) -> dict[str, str]:
     return headers
 
 
+# Channels that do not go through the mail server, so do not wait while it is down.
+HTTP_CHANNELS = ["webhook", "sms"]
+
+
 class Dispatcher:
     def __init__(self, queue: DeliveryQueue, mailer: SmtpMailer, tracer_provider=None,
-                 sweep_interval_s: float = 1.0, webhooks: WebhookSender | None = None) -> None:
+                 sweep_interval_s: float = 1.0, webhooks: WebhookSender | None = None,
+                 sms: SmsSender | None = None, callback_base_url: str = "") -> None:
         self.queue = queue
         self.mailer = mailer
         self.webhooks = webhooks
+        self.sms = sms
+        self.callback_base_url = callback_base_url.rstrip("/")
         self.sweep_interval_s = sweep_interval_s
         self.channel = ChannelState()
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
@@ -79,14 +88,14 @@ class Dispatcher:
         """Send these at once, in the current trace (called after the creating transaction commits)."""
         for notification_id in notification_ids:
             # While the mail server is down e-mails wait, pending (the sweep sends them when it is back); a webhook
-            # does not depend on it.
-            claimed = await self.queue.claim(notification_id, channel=None if self.channel.up else "webhook")
+            # or a text does not depend on it.
+            claimed = await self.queue.claim(notification_id, channels=None if self.channel.up else HTTP_CHANNELS)
             if claimed:
                 await self._deliver(claimed, reattach=False)
 
     async def sweep(self) -> int:
         sent = 0
-        while (claimed := await self.queue.claim(channel="webhook")) is not None:  # their own endpoints' trouble
+        while (claimed := await self.queue.claim(channels=HTTP_CHANNELS)) is not None:  # their own endpoints' trouble
             await self._deliver(claimed, reattach=True)
             sent += 1
         if not self.channel.up and not await self._channel_back():
@@ -123,6 +132,9 @@ class Dispatcher:
         notification = from_document(document)
         if notification.channel == "webhook":
             await self._post(notification, reattach)
+            return
+        if notification.channel == "sms":
+            await self._text(notification, reattach)
             return
         parent = propagate.extract(notification.trace_context or {}) if reattach else None
         attributes = {"notification.id": notification.id, "notification.kind": notification.kind,
@@ -179,3 +191,34 @@ class Dispatcher:
                 return
             await self.queue.mark_sent(notification.id, outcome)
             log.info("webhook delivered", extra={"notification_id": notification.id, "kind": notification.kind})
+
+    def sms_report_url(self, notification_id: str) -> str:
+        """Where the provider reports what became of the text: exactly this URL is what it signs."""
+        return f"{self.callback_base_url}/callbacks/sms/{quote(notification_id, safe='')}"
+
+    async def _text(self, notification, reattach: bool) -> None:
+        """A text message: the provider's trouble (or a number it refuses) is that message's, retried with backoff
+        unless retrying cannot help."""
+        parent = propagate.extract(notification.trace_context or {}) if reattach else None
+        attributes = {"notification.id": notification.id, "notification.kind": notification.kind,
+                      "messaging.system": "sms"}
+        with self._tracer.start_as_current_span("sms send", context=parent, attributes=attributes) as span:
+            try:
+                if self.sms is None:
+                    raise SmsFailed("no SMS provider is configured (SMS_ACCOUNT_SID)", permanent=False)
+                sid = await self.sms.send(to=notification.recipient or "", body=notification.body,
+                                          status_callback=self.sms_report_url(notification.id)
+                                          if self.callback_base_url else None)
+            except SmsFailed as exc:
+                if exc.permanent:
+                    notification.refused(str(exc))
+                else:
+                    notification.failed_attempt(str(exc))
+                await self.queue.mark_failed(notification)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, "sms refused"))
+                log.warning("text message not sent (attempt %d)", notification.attempts,
+                            extra={"notification_id": notification.id, "status": notification.status})
+                return
+            await self.queue.mark_sent(notification.id, sid)
+            await self.queue.apply_early_report(notification.id)
+            log.info("text message sent", extra={"notification_id": notification.id, "kind": notification.kind})

@@ -9,7 +9,7 @@ from opentelemetry import propagate
 
 from notify.adapters.message_links import MessageLinks
 from notify.adapters.repository import ActiveTrips, DueDigests, UnacknowledgedUrgent, from_document
-from notify.domain import booking_news, reminders, trip_changes
+from notify.domain import booking_news, channels, reminders, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
@@ -80,6 +80,7 @@ class NotifyHandlers:
         self.links = links
         self.agencies = agencies or AgencyDirectory(None, AgencyProfiles({}))
         self.digests = digests or DigestTiming()
+        self.sms_available = dispatcher.sms is not None
 
     async def _agency(self, tenant_id: str) -> AgencyProfile | None:
         return await self.agencies.for_tenant(tenant_id)
@@ -88,11 +89,19 @@ class NotifyHandlers:
         if ids:
             uow.on_commit(lambda: self.dispatcher.send_now(ids))
 
+    async def _address(self, uow: NotifyUnitOfWork, notification: Notification, contact: Contact | None,
+                       trip: Trip | None, channel: str | None = None) -> None:
+        """Address a client message by the channels its recipient accepts, first the one they prefer."""
+        preferences = await uow.message_preferences(notification.tenant_id).get(notification.customer_id)
+        notification.address(contact, trip, await self._agency(notification.tenant_id),
+                             accepted=preferences.channels, sms_available=self.sms_available, channel=channel)
+
     async def record_contact(self, event: CustomerCreated | CustomerUpdated | CustomerDeactivated,
                              uow: NotifyUnitOfWork) -> None:
         data = event.data
         contact = Contact(customer_id=data.customer_id, first_name=data.first_name, last_name=data.last_name,
-                          emails=list(data.emails), preferred_language=data.preferred_language, status=data.status)
+                          emails=list(data.emails), preferred_language=data.preferred_language, status=data.status,
+                          phones=list(data.phones))
         models = uow.read_models(event.tenant_id)
         if not await models.apply_contact(contact, event.aggregate_version):
             return
@@ -101,8 +110,7 @@ class NotifyHandlers:
         released = []
         for notification in await repository.awaiting_contact(contact.customer_id):
             trip, _ = await models.trip(notification.itinerary_id)
-            notification.address(contact, trip or Trip(notification.itinerary_id, ""),
-                                 await self._agency(event.tenant_id))
+            await self._address(uow, notification, contact, trip or Trip(notification.itinerary_id, ""))
             await repository.replace(notification)
             if notification.status == "pending":
                 released.append(notification.id)
@@ -114,7 +122,8 @@ class NotifyHandlers:
         await models.forget_contact(event.data.merged_customer_id)
         await models.apply_contact(Contact(customer_id=survivor.customer_id, first_name=survivor.first_name,
                                            last_name=survivor.last_name, emails=list(survivor.emails),
-                                           preferred_language=survivor.preferred_language, status=survivor.status),
+                                           preferred_language=survivor.preferred_language, status=survivor.status,
+                                           phones=list(survivor.phones)),
                                    event.aggregate_version)
         await uow.notifications(event.tenant_id).cancel_undelivered(
             event.data.merged_customer_id, f"customer merged into {survivor.customer_id}")
@@ -134,8 +143,8 @@ class NotifyHandlers:
             kind="profile_form", itinerary_id=None, customer_id=event.data.customer_id,
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": event.data.url, "expires_at": event.data.expires_at.isoformat()})
-        notification.address(await uow.read_models(event.tenant_id).contact(event.data.customer_id), None,
-                             await self._agency(event.tenant_id))
+        await self._address(uow, notification, await uow.read_models(event.tenant_id).contact(event.data.customer_id),
+                            None)
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 
@@ -147,8 +156,7 @@ class NotifyHandlers:
             tenant_id=event.tenant_id, kind="email_confirmation", itinerary_id=None, customer_id=data.customer_id,
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": data.url, "expires_at": data.expires_at.isoformat(), "to_address": data.email})
-        notification.address(await uow.read_models(event.tenant_id).contact(data.customer_id), None,
-                             await self._agency(event.tenant_id))
+        await self._address(uow, notification, await uow.read_models(event.tenant_id).contact(data.customer_id), None)
         if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
             self._send_after_commit(uow, [notification.id])
 
@@ -207,7 +215,7 @@ class NotifyHandlers:
             return
         models = uow.read_models(tenant_id)
         trip, members = await models.trip(digest["itinerary_id"])
-        recipients = await _recipients(models, members, digest.get("travellers") if urgent else None)
+        recipients = await self._recipients(models, members, digest.get("travellers") if urgent else None)
         if trip is None or not recipients:
             await digests.postpone(digest_id, utc_now() + self.digests.quiet)
             return
@@ -337,7 +345,7 @@ class NotifyHandlers:
         trip, members = await models.trip(data.itinerary_id)
         if trip is None or (data.status == "cancelled" and data.item_id not in trip.item_ids):
             return  # the item left the trip: the client heard that from the change itself
-        recipients = await _recipients(models, members, trip.travellers or [])
+        recipients = await self._recipients(models, members, trip.travellers or [])
         service = booking_news.confirmed_entry(data.model_dump(mode="json"))["after"]
         await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "booking_lost", recipients,
                            trip, {"service": service})
@@ -353,7 +361,7 @@ class NotifyHandlers:
                 itinerary_id=trip.itinerary_id, customer_id=customer_id, source_event_id=source_event_id,
                 trace_context=trace_context, details=details or {},
             )
-            notification.address(await models.contact(customer_id), trip, await self._agency(tenant_id))
+            await self._address(uow, notification, await models.contact(customer_id), trip)
             await self._honour_preferences(uow, notification)
             if self.links is not None and (kind in URGENT_KINDS or notification.details.get("urgent")):
                 notification.ask_acknowledgement(self.links.acknowledgement_url(tenant_id, notification.id),
@@ -375,7 +383,7 @@ class NotifyHandlers:
                    quiet_end=agency.quiet_hours_end if agency else None,
                    fallback_zone=(agency.timezone if agency else None) or "UTC")
                if f"{reminder.kind}:{reminder.key}" not in trip.reminded]
-        recipients = await _recipients(models, members, trip.travellers or []) if due else []
+        recipients = await self._recipients(models, members, trip.travellers or []) if due else []
         for reminder in due:
             await self._notify(uow, tenant_id, f"{itinerary_id}:{reminder.key}", _current_trace(), reminder.kind,
                                recipients, trip, reminder.details)
@@ -405,8 +413,42 @@ class NotifyHandlers:
             f"An urgent message to {who} ({urgent.recipient or 'no address'}) {state} "
             f"since {urgent.created_at:%Y-%m-%d %H:%M} UTC. Please call them.\n\n"
             f"Trip: {urgent.itinerary_id}\nMessage: {urgent.id}\n\n{urgent.body}")
-        if await repository.add(notification) and notification.status == "pending":
-            self._send_after_commit(uow, [notification.id])
+        to_send = [notification.id] if await repository.add(notification) and notification.status == "pending" \
+            else []
+        if fallback := await self._fallback(uow, urgent, contact):
+            to_send.append(fallback)
+        self._send_after_commit(uow, to_send)
+
+    async def _fallback(self, uow: NotifyUnitOfWork, urgent: Notification, contact: Contact | None) -> str | None:
+        """The same urgent news again by the client's next channel (an SMS after the e-mail), with the same "I have
+        read this" link; the id of what is to be sent, if anything is."""
+        if contact is None or urgent.audience != "client":
+            return None
+        preferences = await uow.message_preferences(urgent.tenant_id).get(urgent.customer_id)
+        channel = channels.fallback_channel(urgent.channel, contact, preferences.channels, self.sms_available)
+        if channel is None:
+            return None
+        trip, _ = await uow.read_models(urgent.tenant_id).trip(urgent.itinerary_id or "")
+        again = Notification(id=f"{urgent.id}:{channel}", tenant_id=urgent.tenant_id, kind=urgent.kind,
+                             itinerary_id=urgent.itinerary_id, customer_id=urgent.customer_id,
+                             source_event_id=urgent.source_event_id, trace_context=urgent.trace_context,
+                             details={k: v for k, v in urgent.details.items() if k != "acknowledgement_url"})
+        await self._address(uow, again, contact, trip, channel=channel)
+        if url := urgent.details.get("acknowledgement_url"):
+            again.carry_acknowledgement_link(url)
+        added = await uow.notifications(urgent.tenant_id).add(again)
+        return again.id if added and again.status == "pending" else None
+
+    async def _recipients(self, models, members: list[dict], travellers: list[str] | None) -> list[str]:
+        """The trip's POCs, and with ``travellers`` every one of them with an address too (news that concerns whoever
+        is on the way)."""
+        recipients = [member["customer_id"] for member in members if member["is_poc"]]
+        for customer_id in travellers or []:
+            contact = await models.contact(customer_id)
+            if customer_id not in recipients and contact is not None and any(
+                    channels.reaches(contact, channel, self.sms_available) for channel in channels.CHANNELS):
+                recipients.append(customer_id)
+        return recipients
 
     async def _honour_preferences(self, uow: NotifyUnitOfWork, notification: Notification) -> None:
         """A kind the client stopped is recorded as opted out; one they may stop says how, in one click."""
@@ -418,17 +460,6 @@ class NotifyHandlers:
         elif self.links is not None and notification.status == "pending":
             notification.offer_unsubscribe(self.links.unsubscribe_url(notification.tenant_id,
                                                                       notification.customer_id, notification.kind))
-
-
-async def _recipients(models, members: list[dict], travellers: list[str] | None) -> list[str]:
-    """The trip's POCs, and with ``travellers`` every one of them with an address too (news that concerns whoever
-    is on the way)."""
-    recipients = [member["customer_id"] for member in members if member["is_poc"]]
-    for customer_id in travellers or []:
-        contact = await models.contact(customer_id)
-        if customer_id not in recipients and contact is not None and contact.emails:
-            recipients.append(customer_id)
-    return recipients
 
 
 def _current_trace() -> dict[str, str]:
@@ -511,6 +542,20 @@ async def retry_notification(transaction: Transaction, dispatcher: Dispatcher, t
     return await get_notification(transaction, tenant_id, notification_id)
 
 
+async def record_sms_report(transaction: Transaction, dispatcher: Dispatcher, notification_id: str,
+                            url: str, params: dict[str, str], signature: str | None) -> bool:
+    """The SMS provider's delivery report for one text; False when it is not genuinely the provider's."""
+    if dispatcher.sms is None or not dispatcher.sms.report_is_genuine(url, params, signature):
+        return False
+    status = channels.REPORTED.get(params.get("MessageStatus", ""))
+    if status is None:
+        return True  # queued, sending, sent: the log already says sent
+    error = f"the provider reports {params['MessageStatus']} (error {params['ErrorCode']})" \
+        if params.get("ErrorCode") else None
+    await dispatcher.queue.record_report(notification_id, params.get("MessageSid", ""), status, error, utc_now())
+    return True
+
+
 # --- the agency's profile ----------------------------------------------------------------------------------------
 
 async def get_agency_profile(transaction: Transaction, tenant_id: str,
@@ -551,10 +596,11 @@ async def message_preferences(transaction: Transaction, tenant_id: str, customer
 
 
 async def replace_message_preferences(transaction: Transaction, tenant_id: str, customer_id: str,
-                                      opted_out: list[str]) -> MessagePreferences:
+                                      opted_out: list[str], accepted_channels: list[str]) -> MessagePreferences:
     async def work(uow: NotifyUnitOfWork) -> MessagePreferences:
         preferences = await uow.message_preferences(tenant_id).get(customer_id)
         preferences.replace(opted_out)
+        preferences.choose_channels(accepted_channels)
         await uow.message_preferences(tenant_id).save(preferences)
         return preferences
 
