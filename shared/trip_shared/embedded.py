@@ -585,9 +585,8 @@ def start_sms_provider(
     port = port or free_port(HOST)
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "trip_shared.sms_provider", "--port", str(port), "--account-sid", account_sid,
-            "--auth-token", auth_token, "--log", str(log_file)]
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
+            "--log", str(log_file)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SMS_AUTH_TOKEN": auth_token}
     handle = start_process("sms", args, log_dir, env=env, cls=SmsProvider, host=HOST, port=port,
                            account_sid=account_sid, log_file=str(log_file))
     _wait_until_ready(handle, lambda: _tcp_open(HOST, port, timeout=0.2), timeout, f"SMS provider on {HOST}:{port}")

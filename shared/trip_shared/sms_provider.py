@@ -25,6 +25,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import threading
@@ -183,9 +184,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8125)
     parser.add_argument("--account-sid", default="AC" + "0" * 32)
-    parser.add_argument("--auth-token", required=True)
+    parser.add_argument("--auth-token", default=os.environ.get("SMS_AUTH_TOKEN"),
+                        help="the account's token (default: $SMS_AUTH_TOKEN, which keeps it out of the process list)")
     parser.add_argument("--log", help="append each message here, one JSON line each")
     args = parser.parse_args()
+    if not args.auth_token:
+        parser.error("give the account's token: --auth-token or SMS_AUTH_TOKEN")
     with LocalSmsProvider(args.account_sid, args.auth_token, port=args.port, log_path=args.log) as provider:
         print(f"local SMS provider on {provider.url} (account {args.account_sid})", flush=True)
         try:

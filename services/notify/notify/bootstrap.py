@@ -13,6 +13,7 @@ from notify.adapters.repository import (
     TRIPS,
     ActiveTrips,
     DeliveryQueue,
+    DueAnnouncements,
     DueDigests,
     UnacknowledgedUrgent,
     ensure_indexes,
@@ -59,6 +60,9 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     due_digests = DueDigests(runtime.store.db[CHANGE_DIGESTS])
     runtime.run_periodically(lambda: services.send_due_digests(runtime.transaction, due_digests, handlers),
                              dispatcher.sweep_interval_s, "change-digests")
+    announcements = DueAnnouncements(runtime.store.db[NOTIFICATIONS])
+    runtime.run_periodically(lambda: services.announce_delivery_problems(runtime.transaction, announcements),
+                             dispatcher.sweep_interval_s, "delivery-problems")
     app = runtime.create_app(
         title="Notify service",
         description="Tells each trip's clients, suppliers and planners what they need to know, by e-mail, text "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trip_shared.contracts import agency, booking, customers, feedback, itinerary, privacy
+from trip_shared.contracts import agency, booking, customers, feedback, itinerary, notify, privacy
 from trip_shared.contracts.envelope import Event
 
 DLQ_SUFFIX = ".dlq"
@@ -70,6 +70,9 @@ TOPICS: tuple[TopicSpec, ...] = (
                                                     "cancellation is due (or no longer is)."),
     _spec(agency.AgencyProfileChanged, "notify", "An agency saved its profile: name, senders, support contacts, "
                                                  "language, zone, quiet hours."),
+    _spec(notify.NotificationUndeliverable, "notify", "A message did not reach a client on a trip: no address, "
+                                                      "bounced, or failed."),
+    _spec(notify.NotificationRecovered, "notify", "A message announced undeliverable reached the client after all."),
     _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),
 )
 

@@ -22,6 +22,7 @@ CUSTOMER_PREFERENCES = "customer_preferences"
 AUDIT = "itinerary_audit"
 BOOKINGS = "item_bookings"
 AGENCY_SETTINGS = "agency_settings"
+DELIVERY_PROBLEMS = "delivery_problems"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -35,6 +36,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ITINERARIES].create_index([("stage", ASCENDING), ("next_due_at", ASCENDING)])
     await db[AUDIT].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("version", ASCENDING)])
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
+    await db[DELIVERY_PROBLEMS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
 
 
 def _to_document(itinerary: Itinerary) -> dict:
@@ -195,6 +197,23 @@ class ItemBookings:
 
     async def for_itinerary(self, itinerary_id: str) -> list[dict]:
         return await self._bookings.find({"itinerary_id": itinerary_id}, projection={"tenant_id": 0}).to_list(None)
+
+
+class DeliveryProblems:
+    """Messages notify could not get to a trip's clients (from ``notification.*`` events), for the planner."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._problems = collection
+
+    async def apply(self, notification_id: str, version: int, fields: dict) -> bool:
+        return await apply_if_newer(self._problems, notification_id, version, fields)
+
+    async def open_for(self, itinerary_id: str) -> list[dict]:
+        return await self._problems.find({"itinerary_id": itinerary_id, "open": True},
+                                         projection={"tenant_id": 0}).sort("at", ASCENDING).to_list(None)
+
+    async def forget_customer(self, customer_id: str) -> None:
+        await self._problems.delete_many({"customer_id": customer_id})
 
 
 class AgencySettingsRepository:

@@ -14,6 +14,7 @@ from trip_shared.contracts.customers import (
     CustomerUpdated,
     PreferencesRecorded,
 )
+from trip_shared.contracts.notify import NotificationRecovered, NotificationUndeliverable
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "itinerary"
@@ -30,6 +31,9 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(PreferencesRecorded)(services.record_preferences)
     # Pages, PDFs and vouchers carry the agency's profile as notify announced it.
     consumer.handles(AgencyProfileChanged)(record_agency_profile)
+    # What a client did not receive shows on their trip, until it reaches them.
+    consumer.handles(NotificationUndeliverable)(services.record_delivery_problem)
+    consumer.handles(NotificationRecovered)(services.record_delivery_problem)
     # Each item shows its booking's status, whatever moved it.
     for contract in (booking_events.BookingRequested, booking_events.BookingConfirmed, booking_events.BookingDeclined,
                      booking_events.BookingExpired, booking_events.BookingAmendmentRequested,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from itinerary.domain.deliveries import delivery_notice
 from itinerary.domain.items import COST_CATEGORIES, ITEM_KINDS, TRANSFER_MODES, Item
 from itinerary.domain.model import Itinerary
 from itinerary.domain.proposals import ProposalRound
@@ -315,6 +316,26 @@ class NoticeOut(BaseModel):
     at: datetime
 
 
+class UndeliveredOut(BaseModel):
+    notification_id: str
+    customer_id: str
+    kind: str
+    channel: Literal["email", "sms"]
+    subject: str = Field(description="What the client did not receive.")
+    reason: Literal["no_address", "bounced", "failed"]
+    error: str | None
+    at: datetime
+    message: str = Field(description="For the planner: who missed what, by which channel, and why.")
+
+    @classmethod
+    def of(cls, problem: dict, known: dict[str, dict]) -> UndeliveredOut:
+        customer = known.get(problem["customer_id"], {})
+        name = " ".join(filter(None, [customer.get("first_name"), customer.get("last_name")]))
+        return cls(notification_id=problem["_id"], message=delivery_notice(problem, name),
+                   **{name: problem.get(name) for name in cls.model_fields if name not in ("notification_id",
+                                                                                           "message")})
+
+
 class ItineraryOut(BaseModel):
     id: str
     title: str
@@ -359,6 +380,9 @@ class ItineraryDetailOut(ItineraryOut):
     readiness: ReadinessOut
     stage_history: list[StageChangeOut]
     next_stages: list[str] = Field(description="Stages a planner may move the trip to from here.")
+    undelivered: list[UndeliveredOut] = Field(
+        description="Messages notify could not get to the trip's clients (no address, bounced, failed), oldest "
+                    "first; each goes once it reaches them.")
 
     @classmethod
     def of_view(cls, view: ItineraryView) -> ItineraryDetailOut:
@@ -373,6 +397,7 @@ class ItineraryDetailOut(ItineraryOut):
             feasibility=feasibility_of(view), budget=budget_of(view), readiness=_readiness(view),
             stage_history=[StageChangeOut(**vars(change)) for change in itinerary.stage_history],
             next_stages=list(allowed_moves(itinerary.stage)),
+            undelivered=[UndeliveredOut.of(problem, view.known) for problem in view.delivery_problems],
         )
 
 

@@ -48,6 +48,7 @@ from trip_shared.contracts.itinerary import (
     Requirement,
     TravellerSnapshot,
 )
+from trip_shared.contracts.notify import NotificationRecovered, NotificationUndeliverable
 from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.preconditions import Precondition
 from trip_shared.privacy import confirm_erasure
@@ -268,6 +269,15 @@ async def record_booking(event: booking_events.BookingRequested | booking_events
         await _apply_due_moves(uow, itinerary, utc_now())
 
 
+async def record_delivery_problem(event: NotificationUndeliverable | NotificationRecovered,
+                                  uow: ItineraryUnitOfWork) -> None:
+    """A message that did not reach a client is on their trip for the planner to act on, until it does."""
+    data = event.data
+    await uow.delivery_problems(event.tenant_id).apply(data.notification_id, event.aggregate_version, {
+        **data.model_dump(mode="json", exclude={"notification_id"}), "at": event.occurred_at,
+        "open": event.event_type == NotificationUndeliverable.TOPIC})
+
+
 async def record_preferences(event: customer_events.PreferencesRecorded, uow: ItineraryUnitOfWork) -> None:
     """The latest consultation's pace, budget and needs: pacing checks and the budget read them; the trips the
     customer travels on are announced again when their needs changed, so vendors can be told."""
@@ -371,6 +381,7 @@ class ItineraryView:
     readiness: Readiness
     bookings_by_item: dict[str, dict]
     settings: AgencySettings = field(default_factory=AgencySettings)
+    delivery_problems: list[dict] = field(default_factory=list)  # messages its clients did not receive
 
     @property
     def traveller_names(self) -> list[str]:
@@ -433,7 +444,8 @@ async def _view(uow: ItineraryUnitOfWork, itinerary: Itinerary) -> ItineraryView
     readiness, by_item = await _readiness(uow, itinerary)
     return ItineraryView(itinerary, await uow.known_customers(itinerary.tenant_id).get_many(ids),
                          await uow.preferences(itinerary.tenant_id).get_many(ids), readiness, by_item,
-                         await uow.agency_settings(itinerary.tenant_id).get())
+                         await uow.agency_settings(itinerary.tenant_id).get(),
+                         await uow.delivery_problems(itinerary.tenant_id).open_for(itinerary.id))
 
 
 async def view_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> ItineraryView:
@@ -552,6 +564,7 @@ async def customer_deleted(event: customer_events.CustomerDeleted, uow: Itinerar
     customer_id = event.data.customer_id
     await uow.known_customers(event.tenant_id).forget(customer_id)
     await uow.preferences(event.tenant_id).forget(customer_id)
+    await uow.delivery_problems(event.tenant_id).forget_customer(customer_id)
     repository = uow.itineraries(event.tenant_id)
     for itinerary in await repository.with_customer(customer_id):
         expected_version = itinerary.version

@@ -7,11 +7,13 @@ from itinerary.adapters.repository import (
     AUDIT,
     BOOKINGS,
     CUSTOMER_PREFERENCES,
+    DELIVERY_PROBLEMS,
     ITINERARIES,
     KNOWN_CUSTOMERS,
     AgencySettingsRepository,
     AuditTrail,
     CustomerPreferences,
+    DeliveryProblems,
     ItemBookings,
     ItineraryRepository,
     KnownCustomers,
@@ -35,6 +37,9 @@ class ItineraryUnitOfWork(UnitOfWork):
 
     def bookings(self, tenant_id: str) -> ItemBookings:
         return ItemBookings(self.collection(BOOKINGS, tenant_id))
+
+    def delivery_problems(self, tenant_id: str) -> DeliveryProblems:
+        return DeliveryProblems(self.collection(DELIVERY_PROBLEMS, tenant_id))
 
     def agency_settings(self, tenant_id: str) -> AgencySettingsRepository:
         return AgencySettingsRepository(self.collection(AGENCY_SETTINGS, tenant_id))

@@ -268,3 +268,40 @@ async def test_itinerary_events_carry_items_and_who_travels_with_their_needs(ser
         tenant_id="tenant-a", aggregate_id="c1", aggregate_version=3, producer="customers", customer_id="c1",
         consultation_version=2, data=Preferences(dietary=["vegan"])))
     assert len(await outbox_events(service, ItineraryChanged)) == len(changes)
+
+
+async def test_a_message_a_client_did_not_receive_shows_on_their_trip_until_it_reaches_them(service):
+    from trip_shared.contracts.customers import CustomerDeleted, DeletedCustomer
+    from trip_shared.contracts.notify import DeliveryProblem, NotificationRecovered, NotificationUndeliverable
+
+    await service.publish(CustomerCreated(
+        tenant_id="tenant-a", aggregate_id="c1", aggregate_version=1, producer="customers",
+        data=CustomerSnapshot(customer_id="c1", first_name="Mei", last_name="Tan")))
+    itinerary = await new_itinerary(service)
+    assert (await link(service, itinerary["id"], "c1")).status_code == 201
+
+    def problem(contract, version, reason="no_address", notification_id="n1", channel="email"):
+        return contract(tenant_id="tenant-a", aggregate_id=notification_id, aggregate_version=version,
+                        trip_id=itinerary["id"], producer="notify",
+                        data=DeliveryProblem(notification_id=notification_id, itinerary_id=itinerary["id"],
+                                             customer_id="c1", kind="trip_changes", channel=channel,
+                                             subject="Changes to your trip Kyoto", reason=reason))
+
+    async def undelivered():
+        got = await service.client.get(f"/v1/itineraries/{itinerary['id']}", headers=auth())
+        assert got.status_code == 200
+        return got.json()["undelivered"]
+
+    await service.publish(problem(NotificationUndeliverable, 1))
+    await service.publish(problem(NotificationUndeliverable, 1, "bounced", "n2", "sms"))
+    notices = await undelivered()
+    assert [n["notification_id"] for n in notices] == ["n1", "n2"]
+    assert notices[0]["message"] == ("Mei Tan did not receive the e-mail \u201cChanges to your trip Kyoto\u201d: no "
+                                     "e-mail address or mobile number they accept reaches them.")
+    assert notices[1]["message"].endswith("the text message \u201cChanges to your trip Kyoto\u201d: it bounced.")
+    await service.publish(problem(NotificationRecovered, 2))
+    await service.publish(problem(NotificationUndeliverable, 1))  # redelivered, older: changes nothing
+    assert [n["notification_id"] for n in await undelivered()] == ["n2"]
+    await service.publish(CustomerDeleted(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2,
+                                          producer="customers", data=DeletedCustomer(customer_id="c1")))
+    assert await undelivered() == []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 
 from pymongo import ASCENDING, DESCENDING
@@ -32,6 +33,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
     await notifications.create_index([("escalate_at", ASCENDING)])
+    await notifications.create_index([("announce_due", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
                                            ("status", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("status", ASCENDING), ("due_at", ASCENDING)])
@@ -116,11 +118,14 @@ def to_document(notification: Notification) -> dict:
     return document
 
 
+_NOTIFICATION_FIELDS = {field.name for field in dataclass_fields(Notification)}
+
+
 def from_document(document: dict) -> Notification:
-    document = {k: v for k, v in document.items() if k not in ("lease_until", "message_id", "reported_at",
-                                                                   "early_report")}
-    document["id"] = document.pop("_id")
-    return Notification(**document)
+    """The notification; what the stores keep beside it (its lease, the channel's id and reports, whether the
+    planner was told it is undeliverable) stays in the document."""
+    found = {name: value for name, value in document.items() if name in _NOTIFICATION_FIELDS}
+    return Notification(id=document["_id"], **found)
 
 
 class NotificationRepository:
@@ -132,7 +137,10 @@ class NotificationRepository:
     async def add(self, notification: Notification) -> bool:
         if await self._notifications.find_one({"_id": notification.id}, projection={"_id": 1}):
             return False
-        await self._notifications.insert_one(to_document(notification))
+        document = to_document(notification)
+        if notification.undeliverable:
+            document["announce_due"] = True
+        await self._notifications.insert_one(document)
         return True
 
     async def get(self, notification_id: str) -> dict | None:
@@ -158,7 +166,27 @@ class NotificationRepository:
         return result.modified_count
 
     async def replace(self, notification: Notification) -> None:
-        await self._notifications.replace_one({"_id": notification.id}, to_document(notification))
+        """Save the notification's new state, keeping what the stores hold beside it."""
+        document = to_document(notification)
+        document.pop("_id")
+        if notification.undeliverable:
+            document["announce_due"] = True
+        await self._notifications.update_one({"_id": notification.id}, {"$set": document})
+
+    async def take_announcement(self, notification_id: str) -> dict | None:
+        """The notification, if its delivery problem (or recovery) is still to be announced; taken, so it is
+        announced once, in the transaction that emits the event."""
+        document = await self._notifications.find_one({"_id": notification_id, "announce_due": True})
+        if document is None:
+            return None
+        await self._notifications.update_one({"_id": notification_id}, {"$unset": {"announce_due": ""}})
+        return document
+
+    async def announced(self, notification_id: str, undeliverable: bool, version: int, reason: str | None) -> None:
+        changes = {"undeliverable_announced": undeliverable, "announcements": version}
+        if reason:
+            changes["undeliverable_reason"] = reason  # what the recovery answers
+        await self._notifications.update_one({"_id": notification_id}, {"$set": changes})
 
     async def acknowledge(self, notification_id: str, now: datetime) -> bool:
         """The client read it (the first click counts; again is harmless); nothing escalates any more."""
@@ -211,17 +239,22 @@ class DeliveryQueue:
             {"_id": notification_id, "status": "sending"},
             {"$set": {"status": "sent", "sent_at": datetime.now(UTC), "message_id": message_id, "last_error": None},
              "$unset": {"lease_until": ""}})
+        # It reached them after all: the planner, told it had not, hears that it has.
+        await self._notifications.update_one({"_id": notification_id, "undeliverable_announced": True},
+                                             {"$set": {"announce_due": True}})
 
     async def record_report(self, notification_id: str, message_id: str, status: str, error: str | None,
                             now: datetime) -> bool:
         """The channel's word on a sent message: delivered, or bounced (urgent news that bounced escalates now,
         not when its time to be read runs out). Only a sent message moves, so a late or repeated report changes
         nothing (False). A report that overtakes the sender's own record of the send is kept until that lands."""
-        fields: dict = {"status": status, "reported_at": now}
+        changes: dict = {"status": status, "reported_at": now}
         if error:
-            fields["last_error"] = error[:500]
+            changes["last_error"] = error[:500]
+        if status == "bounced":
+            changes["announce_due"] = True
         result = await self._notifications.update_one(
-            {"_id": notification_id, "message_id": message_id, "status": "sent"}, {"$set": fields})
+            {"_id": notification_id, "message_id": message_id, "status": "sent"}, {"$set": changes})
         if result.modified_count and status == "bounced":
             await self._notifications.update_one({"_id": notification_id, "escalate_at": {"$ne": None}},
                                                  {"$set": {"escalate_at": now}})
@@ -243,7 +276,8 @@ class DeliveryQueue:
         await self._notifications.update_one(
             {"_id": notification.id, "status": "sending"},
             {"$set": {"status": notification.status, "attempts": notification.attempts,
-                      "last_error": notification.last_error, "next_attempt_at": notification.next_attempt_at},
+                      "last_error": notification.last_error, "next_attempt_at": notification.next_attempt_at,
+                      **({"announce_due": True} if notification.undeliverable else {})},
              "$unset": {"lease_until": ""}})
 
 
@@ -290,6 +324,17 @@ class DueDigests:
         cursor = self._digests.find({"status": "open", "due_at": {"$lte": now}},
                                     projection={"_id": 1, "tenant_id": 1}).sort("due_at", ASCENDING).limit(limit)
         return await cursor.to_list(limit)
+
+
+class DueAnnouncements:
+    """Deliveries whose trouble (or recovery) the trip's planner has not heard of yet, across agencies."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._notifications = collection
+
+    async def due(self, limit: int = 50) -> list[dict]:
+        return await self._notifications.find({"announce_due": True},
+                                              projection={"_id": 1, "tenant_id": 1}).limit(limit).to_list(limit)
 
 
 class UnacknowledgedUrgent:

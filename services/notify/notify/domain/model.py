@@ -20,6 +20,7 @@ from trip_shared.errors import ConflictError
 
 Status = Literal["pending", "sending", "sent", "delivered", "bounced", "failed", "waiting_for_contact", "no_address",
                  "cancelled", "opted_out"]
+UNDELIVERABLE = ("no_address", "bounced", "failed")
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 # Longer than a send can take (the SMTP timeout), short enough that a crashed sender's claim lapses soon.
@@ -88,6 +89,11 @@ class Notification:
     escalate_at: datetime | None = None
     acknowledged_at: datetime | None = None
     escalated_at: datetime | None = None
+
+    @property
+    def undeliverable(self) -> bool:
+        """A client's trip message that will not reach them as it stands: the planner should hear of it."""
+        return self.status in UNDELIVERABLE and self.audience == "client" and bool(self.itinerary_id)
 
     def _from_agency(self, agency: AgencyProfile | None) -> None:
         if agency is not None:

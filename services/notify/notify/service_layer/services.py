@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 from opentelemetry import propagate
 
 from notify.adapters.message_links import MessageLinks
-from notify.adapters.repository import ActiveTrips, DueDigests, UnacknowledgedUrgent, from_document
+from notify.adapters.repository import (
+    ActiveTrips,
+    DueAnnouncements,
+    DueDigests,
+    UnacknowledgedUrgent,
+    from_document,
+)
 from notify.domain import booking_news, channels, reminders, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
@@ -48,6 +54,7 @@ from trip_shared.contracts.itinerary import (
     ProposalAnswered,
     ProposalSent,
 )
+from trip_shared.contracts.notify import DeliveryProblem, NotificationRecovered, NotificationUndeliverable
 from trip_shared.errors import NotFoundError
 from trip_shared.local_time import span_label
 from trip_shared.privacy import confirm_erasure
@@ -494,6 +501,40 @@ async def escalate_unacknowledged(transaction: Transaction, due: UnacknowledgedU
     for document in found:
         await transaction(lambda uow, d=document: handlers.escalate(uow, d["tenant_id"], d["_id"], now))
     return len(found)
+
+
+async def announce_delivery_problems(transaction: Transaction, due: DueAnnouncements) -> int:
+    """Tell the trip (its planner) of each client message that cannot reach them, and of each that did after all."""
+    found = await due.due()
+    for document in found:
+        await transaction(lambda uow, d=document: announce_delivery(uow, d["tenant_id"], d["_id"]))
+    return len(found)
+
+
+async def announce_delivery(uow: NotifyUnitOfWork, tenant_id: str, notification_id: str) -> None:
+    repository = uow.notifications(tenant_id)
+    document = await repository.take_announcement(notification_id)
+    if document is None:
+        return
+    notification, announced = from_document(document), bool(document.get("undeliverable_announced"))
+    if notification.undeliverable and not announced:
+        contract = NotificationUndeliverable
+    elif announced and notification.status in ("sent", "delivered"):
+        contract = NotificationRecovered
+    else:
+        return
+    version = int(document.get("announcements") or 0) + 1
+    problem = DeliveryProblem(
+        notification_id=notification.id, itinerary_id=notification.itinerary_id or "",
+        customer_id=notification.customer_id, kind=notification.kind,
+        channel="sms" if notification.channel == "sms" else "email", subject=notification.subject,
+        reason=notification.status if notification.undeliverable else (document.get("undeliverable_reason")
+                                                                         or "failed"),
+        error=notification.last_error)
+    uow.emit(contract(tenant_id=tenant_id, aggregate_id=notification.id, aggregate_version=version,
+                      trip_id=notification.itinerary_id, producer="notify", data=problem))
+    await repository.announced(notification.id, contract is NotificationUndeliverable, version,
+                               notification.status if notification.undeliverable else None)
 
 
 async def acknowledge(transaction: Transaction, tenant_id: str, notification_id: str) -> dict:

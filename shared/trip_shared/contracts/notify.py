@@ -1,0 +1,40 @@
+"""Events about deliveries, produced by notify: what a client did not receive, so the planner can act."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from trip_shared.contracts.envelope import Event, Payload
+
+
+class DeliveryProblem(Payload):
+    """One message to one client, by one channel. ``aggregate_id`` is the notification, and its version grows
+    with each announcement, so a reader keeps the newest."""
+
+    notification_id: str
+    itinerary_id: str
+    customer_id: str
+    kind: str = Field(description="What kind of message: trip_changes, booking_lost, reminder_24h…")
+    channel: Literal["email", "sms"]
+    subject: str = Field(description="What the client did not receive, as they would have read it.")
+    reason: Literal["no_address", "bounced", "failed"] = Field(
+        description="no_address: no accepted channel reaches them; bounced: the channel said it never arrived; "
+                    "failed: refused, or not taken after every retry.")
+    error: str | None = Field(None, description="The channel's words, when it gave any.")
+
+
+class NotificationUndeliverable(Event):
+    TOPIC = "notification.undeliverable"
+    event_type: Literal["notification.undeliverable"] = "notification.undeliverable"
+    aggregate_type: Literal["notification"] = "notification"
+    data: DeliveryProblem
+
+
+class NotificationRecovered(Event):
+    """A message announced undeliverable reached the client after all (resent, or an address was added)."""
+
+    TOPIC = "notification.recovered"
+    event_type: Literal["notification.recovered"] = "notification.recovered"
+    aggregate_type: Literal["notification"] = "notification"
+    data: DeliveryProblem
