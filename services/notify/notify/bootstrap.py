@@ -70,6 +70,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
         routers=[api.router, pages.router, callbacks.router],
     )
     app.state.dispatcher = dispatcher
+    app.state.handlers = handlers
     app.state.message_links = message_links
     deliveries = DeliveryGauges(runtime.metrics.registry)
 

@@ -173,6 +173,11 @@ class NotificationRepository:
             document["announce_due"] = True
         await self._notifications.update_one({"_id": notification.id}, {"$set": document})
 
+    async def count_resend(self, notification_id: str, resends_before: int) -> int:
+        """Number this resend of the notification (1, 2, …)."""
+        await self._notifications.update_one({"_id": notification_id}, {"$set": {"resends": resends_before + 1}})
+        return resends_before + 1
+
     async def take_announcement(self, notification_id: str) -> dict | None:
         """The notification, if its delivery problem (or recovery) is still to be announced; taken, so it is
         announced once, in the transaction that emits the event."""

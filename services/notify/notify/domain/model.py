@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.utils import formataddr
 from typing import Literal
@@ -21,6 +21,7 @@ from trip_shared.errors import ConflictError
 Status = Literal["pending", "sending", "sent", "delivered", "bounced", "failed", "waiting_for_contact", "no_address",
                  "cancelled", "opted_out"]
 UNDELIVERABLE = ("no_address", "bounced", "failed")
+RESENDABLE = ("sent", "delivered", "bounced", "failed")
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 # Longer than a send can take (the SMTP timeout), short enough that a crashed sender's claim lapses soon.
@@ -204,6 +205,17 @@ class Notification:
         soon as the server is back (the dispatcher watches for that)."""
         self.status = "pending"
         self.last_error = f"waiting for the mail server: {error}"[:500]
+
+    def resent_as(self, new_id: str) -> Notification:
+        """The same message again, as a new delivery (the client says it never arrived, or it bounced): the
+        original stays in the log as it was."""
+        if self.status not in RESENDABLE:
+            raise ConflictError(f"Only a message that was sent, or failed, can be sent again; this one is "
+                                f"{self.status}.", code="not-resendable")
+        now = utc_now()
+        return replace(self, id=new_id, status="pending", attempts=0, last_error=None, next_attempt_at=now,
+                       created_at=now, sent_at=None, escalate_at=None, acknowledged_at=None, escalated_at=None,
+                       details={**self.details, "resend_of": self.id})
 
     def retry(self) -> None:
         """An operator sends a failed notification again (after fixing the address, say)."""

@@ -28,6 +28,7 @@ class Reminder:
     key: str  # one per trip and kind: "departure" or the day summarised
     due_at: datetime
     details: dict
+    until: datetime  # after this it is no use any more
 
 
 def _hhmm(value: str | None) -> time | None:
@@ -67,35 +68,43 @@ def _local_day(item: dict) -> date | None:
     return date.fromisoformat(start[:10]) if start else None
 
 
-def due_reminders(items: list[dict], stage: str, now: datetime, *, quiet_start: str | None = None,
-                  quiet_end: str | None = None, fallback_zone: str = "UTC") -> list[Reminder]:
-    """The reminders due now for a trip whose items (client-visible snapshots) are ``items``."""
-    if stage not in REMINDER_STAGES:
-        return []
+def schedule(items: list[dict], *, quiet_start: str | None = None, quiet_end: str | None = None,
+             fallback_zone: str = "UTC") -> list[Reminder]:
+    """Every reminder a trip whose items (client-visible snapshots) are ``items`` gets: when each goes, and until
+    when it is still worth sending."""
     timed = sorted((item for item in items if starts_at(item)), key=lambda item: starts_at(item))
     if not timed:
         return []
     departure = starts_at(timed[0])
-    due = []
+    planned = []
     for index, (kind, lead) in enumerate(PRE_DEPARTURE):
         # Useful until the next one is due (the last: until departure).
         until = departure - PRE_DEPARTURE[index + 1][1] if index + 1 < len(PRE_DEPARTURE) else departure
         zone = ZoneInfo(_zone_at(timed, departure - lead, fallback_zone))
         at = outside_quiet_hours((departure - lead).astimezone(zone), quiet_start, quiet_end)
-        if at <= now < until:
-            first_day = [item for item in timed if _local_day(item) == _local_day(timed[0])]
-            due.append(Reminder(kind, "departure", at, {"first_day": first_day, "departure_day":
-                                                         timed[0]["start"][:10]}))
+        first_day = [item for item in timed if _local_day(item) == _local_day(timed[0])]
+        planned.append(Reminder(kind, "departure", at, {"first_day": first_day,
+                                                        "departure_day": timed[0]["start"][:10]}, until))
     days = sorted({day for item in timed if (day := _local_day(item))})
     for day in days[1:]:
         tomorrow = [item for item in timed if _local_day(item) == day]
         first = starts_at(tomorrow[0])
         zone = ZoneInfo(_zone_at(timed, first - timedelta(hours=12), fallback_zone))
         evening = datetime.combine(day - timedelta(days=1), SUMMARY_AT, tzinfo=zone)
-        at = outside_quiet_hours(evening, quiet_start, quiet_end)
-        if at <= now < first and now >= departure - timedelta(hours=12):
-            due.append(Reminder("day_summary", day.isoformat(), at, {"day": day.isoformat(), "items": tomorrow}))
-    return due
+        at = max(outside_quiet_hours(evening, quiet_start, quiet_end), departure - timedelta(hours=12))
+        planned.append(Reminder("day_summary", day.isoformat(), at, {"day": day.isoformat(), "items": tomorrow},
+                                first))
+    return planned
+
+
+def due_reminders(items: list[dict], stage: str, now: datetime, *, quiet_start: str | None = None,
+                  quiet_end: str | None = None, fallback_zone: str = "UTC") -> list[Reminder]:
+    """The reminders due now for a trip at ``stage``."""
+    if stage not in REMINDER_STAGES:
+        return []
+    return [reminder for reminder in schedule(items, quiet_start=quiet_start, quiet_end=quiet_end,
+                                              fallback_zone=fallback_zone)
+            if reminder.due_at <= now < reminder.until]
 
 
 # --- in words ----------------------------------------------------------------------------------------------------

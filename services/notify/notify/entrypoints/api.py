@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from notify.domain.email_html import html_body
 from notify.domain.preferences import OPTIONAL_KINDS
 from notify.service_layer import services
 from trip_shared.errors import DomainError, NotFoundError
@@ -37,13 +38,15 @@ class NotificationOut(BaseModel):
     sent_at: datetime | None
     acknowledged_at: datetime | None = Field(None, description="When the client confirmed reading urgent news.")
     escalated_at: datetime | None = Field(None, description="When the planner was told it was not read in time.")
+    resend_of: str | None = Field(None, description="The notification this one sends again.")
 
     @classmethod
     def of(cls, document: dict) -> NotificationOut:
         return cls(id=document["_id"], channel=document.get("channel") or "email",
                    audience=document.get("audience") or "client",
+                   resend_of=(document.get("details") or {}).get("resend_of"),
                    **{name: document.get(name) for name in cls.model_fields
-                      if name not in ("id", "channel", "audience")})
+                      if name not in ("id", "channel", "audience", "resend_of")})
 
 
 class NotificationList(BaseModel):
@@ -87,6 +90,52 @@ async def retry_notification(notification_id: str, request: Request,
     document = await services.retry_notification(request.app.state.runtime.transaction,
                                                  request.app.state.dispatcher, principal.tenant_id, notification_id)
     return NotificationOut.of(document)
+
+
+@router.post("/notifications/{notification_id}/resend", response_model=NotificationOut, status_code=201)
+async def resend_notification(notification_id: str, request: Request,
+                              principal: Principal = require("notifications:write")) -> NotificationOut:
+    """Send a sent (or failed, or bounced) message again as a new delivery, recorded with ``resend_of``: a
+    client's goes to where they can be reached now. Give an ``Idempotency-Key`` so a retried request resends
+    once."""
+    document = await services.resend_notification(request.app.state.runtime.transaction,
+                                                  request.app.state.handlers, principal.tenant_id, notification_id)
+    return NotificationOut.of(document)
+
+
+class MessagePreviewOut(BaseModel):
+    kind: str
+    customer_id: str
+    channel: Literal["email", "sms"]
+    recipient: str | None = Field(description="Where it would go; null when nothing reaches the customer.")
+    status: str = Field(description="What would become of it: pending (it would go), no_address, opted_out, "
+                                    "waiting_for_contact.")
+    language: str
+    subject: str
+    text: str = Field(description="The plain-text part (or the text message), exactly as it would go.")
+    html: str | None = Field(description="The HTML part of an e-mail.")
+    due_at: datetime | None = Field(None, description="When it is due: a reminder's time, a digest's.")
+
+
+@router.get("/itineraries/{itinerary_id}/message-preview", response_model=MessagePreviewOut, tags=["preview"])
+async def preview_message(
+        itinerary_id: Annotated[str, Path(max_length=100)], request: Request,
+        kind: Literal[services.PREVIEWABLE],  # type: ignore[valid-type]
+        customer_id: str | None = Query(None, max_length=100, description="Default: the trip's first POC."),
+        day: str | None = Query(None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                description="For a day_summary: the day summarised."),
+        principal: Principal = require("notifications:read")) -> MessagePreviewOut:
+    """The message of ``kind`` this trip's client would get now — the changes and confirmations waiting in its
+    digest, a reminder as scheduled — by their channel, in their language, with the agency's contacts: nothing
+    is sent or recorded. 404 ``nothing-to-tell`` when there is no such message to send."""
+    preview = await services.preview_message(request.app.state.runtime.transaction, request.app.state.handlers,
+                                             principal.tenant_id, itinerary_id, kind, customer_id, day)
+    message = preview.notification
+    return MessagePreviewOut(
+        kind=message.kind, customer_id=message.customer_id, channel="sms" if message.channel == "sms" else "email",
+        recipient=message.recipient, status=message.status, language=message.language, subject=message.subject,
+        text=message.body, due_at=preview.due_at,
+        html=None if message.channel == "sms" else html_body(message.body, message.language, message.subject))
 
 
 Short = Annotated[Line, StringConstraints(max_length=200)]

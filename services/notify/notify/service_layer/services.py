@@ -62,6 +62,11 @@ from trip_shared.privacy import confirm_erasure
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 
 
+class NothingToTell(NotFoundError):
+    code = "nothing-to-tell"
+    title = "Nothing to tell"
+
+
 def _trip(summary: ItinerarySummary) -> Trip:
     return Trip(itinerary_id=summary.itinerary_id, title=summary.title, start_date=summary.start_date,
                 end_date=summary.end_date, stage=summary.stage,
@@ -457,6 +462,34 @@ class NotifyHandlers:
                 recipients.append(customer_id)
         return recipients
 
+    async def preview_details(self, uow: NotifyUnitOfWork, tenant_id: str, trip: Trip, kind: str,
+                              day: str | None) -> tuple[dict, datetime | None]:
+        """What a message of ``kind`` would say about ``trip`` now: the changes and confirmations waiting in its
+        digests, the reminder as scheduled."""
+        if kind == "poc_assigned":
+            return {}, None
+        if kind in ("trip_changes", "bookings_confirmed"):
+            topic = "changes" if kind == "trip_changes" else "bookings"
+            digest = await uow.change_digests(tenant_id).open_for(trip.itinerary_id, topic)
+            netted = trip_changes.net([trip_changes.TripChange.of(entry) for entry in (digest or {}).get("changes",
+                                                                                                         [])])
+            details = {"changes": [change.as_dict() for change in netted], "urgent": False} \
+                if kind == "trip_changes" else await self._confirmations(uow.read_models(tenant_id), trip, netted)
+            if not (details.get("changes") or details.get("confirmed")):
+                raise NothingToTell("Nothing is waiting to be told: no change (or confirmation) since the last "
+                                    "message.")
+            return details, digest["due_at"] if digest else None
+        agency = await self._agency(tenant_id)
+        planned = [reminder for reminder in reminders.schedule(
+            trip.items or [], quiet_start=agency.quiet_hours_start if agency else None,
+            quiet_end=agency.quiet_hours_end if agency else None,
+            fallback_zone=(agency.timezone if agency else None) or "UTC")
+            if reminder.kind == kind and (day is None or reminder.key == day)]
+        if not planned:
+            raise NothingToTell("This trip has no such reminder: it needs timed items (and, for a day summary, "
+                                "items on that day after the first).")
+        return planned[0].details, planned[0].due_at
+
     async def _honour_preferences(self, uow: NotifyUnitOfWork, notification: Notification) -> None:
         """A kind the client stopped is recorded as opted out; one they may stop says how, in one click."""
         if notification.kind not in OPTIONAL_KINDS or notification.status in ("waiting_for_contact", "cancelled"):
@@ -595,6 +628,72 @@ async def record_sms_report(transaction: Transaction, dispatcher: Dispatcher, no
         if params.get("ErrorCode") else None
     await dispatcher.queue.record_report(notification_id, params.get("MessageSid", ""), status, error, utc_now())
     return True
+
+
+async def resend_notification(transaction: Transaction, handlers: NotifyHandlers, tenant_id: str,
+                              notification_id: str) -> dict:
+    """Send a message again as a new delivery: a client's to where they can be reached now, in today's words (the
+    agency's current contacts), with the same links; a supplier's or the agency's exactly as it was."""
+    async def work(uow: NotifyUnitOfWork) -> str:
+        repository = uow.notifications(tenant_id)
+        document = await repository.get(notification_id)
+        if document is None:
+            raise NotFoundError(f"No notification {notification_id}.", code="notification-not-found")
+        original = from_document(document)
+        number = await repository.count_resend(notification_id, int(document.get("resends") or 0))
+        again = original.resent_as(f"{notification_id}:resend:{number}")
+        if original.audience == "client":
+            models = uow.read_models(tenant_id)
+            trip, _ = await models.trip(original.itinerary_id or "")
+            await handlers._address(uow, again, await models.contact(original.customer_id),
+                                    trip or Trip(original.itinerary_id or "", ""), channel=original.channel)
+            await handlers._honour_preferences(uow, again)
+            if url := original.details.get("acknowledgement_url"):
+                again.carry_acknowledgement_link(url)
+        await repository.add(again)
+        if again.status == "pending":
+            handlers._send_after_commit(uow, [again.id])
+        return again.id
+
+    return await get_notification(transaction, tenant_id, await transaction(work))
+
+
+PREVIEWABLE = ("poc_assigned", "trip_changes", "bookings_confirmed", *reminders.KINDS)
+
+
+@dataclass(frozen=True)
+class Preview:
+    notification: Notification
+    due_at: datetime | None = None  # a reminder's time
+
+
+async def preview_message(transaction: Transaction, handlers: NotifyHandlers, tenant_id: str, itinerary_id: str,
+                          kind: str, customer_id: str | None = None, day: str | None = None) -> Preview:
+    """The message of ``kind`` this trip's client would get now, exactly as it would go (channel, address,
+    words, links), without sending or recording anything."""
+    async def work(uow: NotifyUnitOfWork) -> Preview:
+        models = uow.read_models(tenant_id)
+        trip, members = await models.trip(itinerary_id)
+        if trip is None:
+            raise NotFoundError("Notify does not know this trip (yet).", code="trip-not-found")
+        on_trip = [m["customer_id"] for m in members] + [c for c in trip.travellers or [] if c not in members]
+        recipient = customer_id or next((m["customer_id"] for m in members if m["is_poc"]), None)
+        if recipient is None or recipient not in on_trip:
+            raise NotFoundError("Name a customer on this trip (it has no point of contact yet)."
+                                if recipient is None else f"Customer {recipient} is not on this trip.",
+                                code="not-on-trip")
+        details, due_at = await handlers.preview_details(uow, tenant_id, trip, kind, day)
+        notification = Notification(id=f"preview:{kind}:{itinerary_id}:{recipient}", tenant_id=tenant_id,
+                                    kind=kind, itinerary_id=itinerary_id, customer_id=recipient,
+                                    source_event_id="preview", trace_context={}, details=details)
+        await handlers._address(uow, notification, await models.contact(recipient), trip)
+        await handlers._honour_preferences(uow, notification)
+        if handlers.links is not None and details.get("urgent"):
+            notification.ask_acknowledgement(handlers.links.acknowledgement_url(tenant_id, notification.id),
+                                             handlers.digests.acknowledge_within)
+        return Preview(notification, due_at)
+
+    return await transaction(work, read_only=True)
 
 
 # --- the agency's profile ----------------------------------------------------------------------------------------
