@@ -1,4 +1,5 @@
-"""Signed webhooks between the platform and a supplier's system, both ways, with one scheme.
+"""Signed webhooks between the platform and a supplier's system, both ways, and to an agency's own platforms, with
+one scheme.
 
 Each webhook supplier has a signing secret, shown to the agency once (to give to the supplier) and rotatable. It is
 never stored: it is derived from ``SUPPLIER_SECRET_KEY`` and the supplier's identity and generation, so booking
@@ -33,6 +34,14 @@ class WebhookRefused(Exception):
 
 def supplier_secret(key: str, tenant_id: str, supplier_id: str, generation: int) -> str:
     digest = hmac.new(key.encode(), f"supplier-webhook:{tenant_id}:{supplier_id}:{generation}".encode(),
+                      hashlib.sha256).digest()
+    return "whsec_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def endpoint_secret(key: str, tenant_id: str, endpoint_id: str, generation: int) -> str:
+    """The signing secret of one of an agency's own webhook endpoints (its internal platforms subscribing to
+    messages), derived the same way as a supplier's but never equal to one."""
+    digest = hmac.new(key.encode(), f"agency-webhook:{tenant_id}:{endpoint_id}:{generation}".encode(),
                       hashlib.sha256).digest()
     return "whsec_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import SEND_LEASE, Contact, Notification, Trip
 from notify.domain.preferences import MessagePreferences
+from notify.domain.subscriptions import WebhookEndpoint
 from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
@@ -20,6 +21,7 @@ CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
 AGENCY_PROFILES = "agency_profiles"
 CHANGE_DIGESTS = "change_digests"
 MESSAGE_PREFERENCES = "message_preferences"
+WEBHOOK_ENDPOINTS = "webhook_endpoints"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -380,6 +382,28 @@ class AgencyProfileRepository:
 
     async def save(self, record: AgencyProfileRecord) -> None:
         await self._profiles.save_at_version(self._id, record.version - 1, asdict(record), "agency profile")
+
+
+class WebhookEndpointRepository:
+    """An agency's own endpoints subscribing to its messages."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._endpoints = collection
+
+    async def listed(self) -> list[WebhookEndpoint]:
+        return [WebhookEndpoint(id=d.pop("_id"), **{k: v for k, v in d.items() if k != "tenant_id"})
+                async for d in self._endpoints.find({}).sort("created_at", ASCENDING)]
+
+    async def get(self, endpoint_id: str) -> WebhookEndpoint | None:
+        return next((endpoint for endpoint in await self.listed() if endpoint.id == endpoint_id), None)
+
+    async def save(self, endpoint: WebhookEndpoint) -> None:
+        document = asdict(endpoint)
+        document.pop("id")
+        await self._endpoints.update_one({"_id": endpoint.id}, {"$set": document}, upsert=True)
+
+    async def remove(self, endpoint_id: str) -> bool:
+        return (await self._endpoints.delete_one({"_id": endpoint_id})).deleted_count == 1
 
 
 class MessagePreferencesRepository:

@@ -5,7 +5,7 @@ import time
 
 import httpx
 
-from trip_shared.webhooks import signed_headers, supplier_secret
+from trip_shared.webhooks import endpoint_secret, signed_headers, supplier_secret
 
 
 class WebhookFailed(Exception):
@@ -21,9 +21,11 @@ class WebhookSender:
         self._secret_key = secret_key
         self._timeout_s = timeout_s
 
-    async def send(self, *, tenant_id: str, supplier_id: str, generation: int, url: str, body: str,
-                   notification_id: str) -> str:
-        secret = supplier_secret(self._secret_key, tenant_id, supplier_id, generation)
+    async def send(self, *, tenant_id: str, owner_id: str, generation: int, url: str, body: str,
+                   notification_id: str, agency_endpoint: bool = False) -> str:
+        """POST ``body`` signed with the secret of its owner: a supplier, or one of the agency's own endpoints."""
+        derive = endpoint_secret if agency_endpoint else supplier_secret
+        secret = derive(self._secret_key, tenant_id, owner_id, generation)
         content = body.encode()
         headers = {**signed_headers(secret, int(time.time()), content), "Trip-Desk-Delivery": notification_id}
         try:

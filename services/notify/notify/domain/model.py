@@ -80,7 +80,7 @@ class Notification:
     next_attempt_at: datetime = field(default_factory=utc_now)
     created_at: datetime = field(default_factory=utc_now)
     sent_at: datetime | None = None
-    audience: str = "client"  # or "supplier", or "agency" (its own staff)
+    audience: str = "client"  # or "supplier", "agency" (its own staff), "platform" (its own systems, by webhook)
     # "email"; "sms" (recipient is a phone number, body the text); or "webhook" (body is the JSON posted to
     # recipient, signed when sent).
     channel: str = "email"

@@ -4,15 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notify.domain.email_html import html_body
 from notify.domain.preferences import OPTIONAL_KINDS
+from notify.domain.subscriptions import EVERY_KIND, SUBSCRIBABLE_KINDS
 from notify.service_layer import services
 from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import Line, Text
+from trip_shared.webhooks import endpoint_secret
 
 router = v1_router(tags=["notifications"])
 
@@ -24,7 +26,7 @@ class NotificationOut(BaseModel):
     id: str
     kind: str
     channel: Literal["email", "webhook", "sms"] = "email"
-    audience: Literal["client", "supplier", "agency"] = "client"
+    audience: Literal["client", "supplier", "agency", "platform"] = "client"
     itinerary_id: str | None
     customer_id: str
     recipient: str | None
@@ -136,6 +138,78 @@ async def preview_message(
         recipient=message.recipient, status=message.status, language=message.language, subject=message.subject,
         text=message.body, due_at=preview.due_at,
         html=None if message.channel == "sms" else html_body(message.body, message.language, message.subject))
+
+
+class WebhookEndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://crm.agency.example/hooks/trip-desk", "kinds": ["trip_changes", "booking_lost"],
+         "description": "CRM timeline"}]})
+    url: Annotated[str, StringConstraints(max_length=500)] = Field(
+        description="https:// (http:// only to this machine); each message is POSTed here as signed JSON.")
+    kinds: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
+        min_length=1, max_length=30, description="Kinds of message to receive, or [\"*\"] for every kind.")
+    description: Annotated[Line, StringConstraints(max_length=200)] | None = None
+
+
+class WebhookEndpointOut(BaseModel):
+    id: str
+    url: str
+    kinds: list[str]
+    description: str | None
+    secret_generation: int
+    created_at: datetime
+    secret: str | None = Field(None, description="Shown once, when created or rotated: verify each delivery's "
+                                                 "Trip-Desk-Signature with it.")
+
+    @classmethod
+    def of(cls, endpoint, secret: str | None = None) -> WebhookEndpointOut:
+        return cls(secret=secret, **vars(endpoint))
+
+
+class WebhookEndpointList(BaseModel):
+    items: list[WebhookEndpointOut]
+    subscribable_kinds: list[str]
+
+
+def _shown_secret(request: Request, tenant_id: str, endpoint) -> str:
+    return endpoint_secret(request.app.state.runtime.settings.supplier_secret_key, tenant_id, endpoint.id,
+                           endpoint.secret_generation)
+
+
+@router.post("/webhook-endpoints", response_model=WebhookEndpointOut, status_code=201, tags=["webhooks"])
+async def add_webhook_endpoint(body: WebhookEndpointIn, request: Request,
+                               principal: Principal = require("notifications:write")) -> WebhookEndpointOut:
+    """Subscribe one of the agency's platforms to messages: from now on, each message of those kinds (to a client
+    or to the planners' desk) is POSTed to it as JSON signed with its secret (``Trip-Desk-Timestamp``,
+    ``Trip-Desk-Signature: v1=HMAC-SHA256(secret, "<timestamp>.<body>")``), retried with backoff until it
+    answers 2xx, each delivery in the log (audience ``platform``)."""
+    endpoint = await services.add_webhook_endpoint(request.app.state.runtime.transaction, principal.tenant_id,
+                                                   body.url, body.kinds, body.description)
+    return WebhookEndpointOut.of(endpoint, _shown_secret(request, principal.tenant_id, endpoint))
+
+
+@router.get("/webhook-endpoints", response_model=WebhookEndpointList, tags=["webhooks"])
+async def list_webhook_endpoints(request: Request,
+                                 principal: Principal = require("notifications:read")) -> WebhookEndpointList:
+    endpoints = await services.webhook_endpoints(request.app.state.runtime.transaction, principal.tenant_id)
+    return WebhookEndpointList(items=[WebhookEndpointOut.of(endpoint) for endpoint in endpoints],
+                               subscribable_kinds=[EVERY_KIND, *SUBSCRIBABLE_KINDS])
+
+
+@router.post("/webhook-endpoints/{endpoint_id}/rotate-secret", response_model=WebhookEndpointOut,
+             tags=["webhooks"])
+async def rotate_webhook_secret(endpoint_id: Annotated[str, Path(max_length=50)], request: Request,
+                                principal: Principal = require("notifications:write")) -> WebhookEndpointOut:
+    endpoint = await services.rotate_webhook_secret(request.app.state.runtime.transaction, principal.tenant_id,
+                                                    endpoint_id)
+    return WebhookEndpointOut.of(endpoint, _shown_secret(request, principal.tenant_id, endpoint))
+
+
+@router.delete("/webhook-endpoints/{endpoint_id}", status_code=204, tags=["webhooks"])
+async def remove_webhook_endpoint(endpoint_id: Annotated[str, Path(max_length=50)], request: Request,
+                                  principal: Principal = require("notifications:write")) -> Response:
+    await services.remove_webhook_endpoint(request.app.state.runtime.transaction, principal.tenant_id, endpoint_id)
+    return Response(status_code=204)
 
 
 Short = Annotated[Line, StringConstraints(max_length=200)]

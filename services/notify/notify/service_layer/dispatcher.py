@@ -176,9 +176,10 @@ class Dispatcher:
                 if self.webhooks is None:
                     raise WebhookFailed("no webhook sender is configured", permanent=False)
                 outcome = await self.webhooks.send(
-                    tenant_id=notification.tenant_id, supplier_id=notification.customer_id,
+                    tenant_id=notification.tenant_id, owner_id=notification.customer_id,
                     generation=int(notification.details.get("secret_generation") or 0),
-                    url=notification.recipient or "", body=notification.body, notification_id=notification.id)
+                    url=notification.recipient or "", body=notification.body, notification_id=notification.id,
+                    agency_endpoint=notification.audience == "platform")
             except WebhookFailed as exc:
                 if exc.permanent:
                     notification.refused(str(exc))

@@ -1,6 +1,7 @@
 """Use cases of the notify service: keep the read models current and turn trip events into notifications."""
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,10 +16,11 @@ from notify.adapters.repository import (
     UnacknowledgedUrgent,
     from_document,
 )
-from notify.domain import booking_news, channels, reminders, trip_changes
+from notify.domain import booking_news, channels, reminders, subscriptions, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
+from notify.domain.subscriptions import WebhookEndpoint
 from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.agency import AgencyDirectory, AgencyProfile, AgencyProfiles, record_agency_profile
@@ -101,6 +103,29 @@ class NotifyHandlers:
         if ids:
             uow.on_commit(lambda: self.dispatcher.send_now(ids))
 
+    async def _record(self, uow: NotifyUnitOfWork, notification: Notification) -> list[str]:
+        """Record a new message (a redelivered event's is already there: nothing then) and, for each of the
+        agency's endpoints subscribed to its kind, a signed copy to post; the ids of what is to go now."""
+        if not await uow.notifications(notification.tenant_id).add(notification):
+            return []
+        to_send = [notification.id] if notification.status == "pending" else []
+        if notification.audience not in ("client", "agency"):
+            return to_send
+        for endpoint in await uow.webhook_endpoints(notification.tenant_id).listed():
+            if not endpoint.wants(notification.kind):
+                continue
+            copy = Notification(
+                id=f"{notification.id}:hook:{endpoint.id}", tenant_id=notification.tenant_id, kind=notification.kind,
+                itinerary_id=notification.itinerary_id, customer_id=endpoint.id,
+                source_event_id=notification.source_event_id, trace_context=notification.trace_context,
+                details={"secret_generation": endpoint.secret_generation, "message_id": notification.id},
+                status="pending", recipient=endpoint.url, language=notification.language, audience="platform",
+                channel="webhook", subject=f"{notification.kind} {notification.id}",
+                body=subscriptions.platform_payload(notification, notification.tenant_id))
+            if await uow.notifications(notification.tenant_id).add(copy):
+                to_send.append(copy.id)
+        return to_send
+
     async def _address(self, uow: NotifyUnitOfWork, notification: Notification, contact: Contact | None,
                        trip: Trip | None, channel: str | None = None) -> None:
         """Address a client message by the channels its recipient accepts, first the one they prefer."""
@@ -157,8 +182,7 @@ class NotifyHandlers:
             details={"url": event.data.url, "expires_at": event.data.expires_at.isoformat()})
         await self._address(uow, notification, await uow.read_models(event.tenant_id).contact(event.data.customer_id),
                             None)
-        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
-            self._send_after_commit(uow, [notification.id])
+        self._send_after_commit(uow, await self._record(uow, notification))
 
     async def email_confirmation_requested(self, event: EmailConfirmationRequested, uow: NotifyUnitOfWork) -> None:
         """The confirmation goes to the new address itself: whoever reads it there is who confirms it."""
@@ -169,8 +193,7 @@ class NotifyHandlers:
             source_event_id=str(event.event_id), trace_context=_current_trace(),
             details={"url": data.url, "expires_at": data.expires_at.isoformat(), "to_address": data.email})
         await self._address(uow, notification, await uow.read_models(event.tenant_id).contact(data.customer_id), None)
-        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
-            self._send_after_commit(uow, [notification.id])
+        self._send_after_commit(uow, await self._record(uow, notification))
 
     async def customer_deleted(self, event: CustomerDeleted, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).forget_contact(event.data.customer_id)
@@ -312,8 +335,7 @@ class NotifyHandlers:
                      "secret_generation": message.secret_generation})
         notification.address_supplier(event.data.model_dump(mode="json"), message.model_dump(mode="json"),
                                       await self._agency(event.tenant_id))
-        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
-            self._send_after_commit(uow, [notification.id])
+        self._send_after_commit(uow, await self._record(uow, notification))
 
     async def booking_escalated(self, event: BookingEscalated, uow: NotifyUnitOfWork) -> None:
         """The planners' desk hears of a supplier that never answered; without a desk address it stays visible
@@ -332,8 +354,7 @@ class NotifyHandlers:
             f"No answer from {data.vendor_name}: {service.title if service else data.booking_id}",
             f"{event.escalation.reason}\n\nService: {service.title if service else ''} · {when}\n"
             f"Booking: {data.booking_id} (trip {data.itinerary_id})\n")
-        if await uow.notifications(event.tenant_id).add(notification) and notification.status == "pending":
-            self._send_after_commit(uow, [notification.id])
+        self._send_after_commit(uow, await self._record(uow, notification))
 
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
         """A confirmation joins the trip's booking digest ("9 of 12 services are confirmed")."""
@@ -365,7 +386,7 @@ class NotifyHandlers:
     async def _notify(self, uow: NotifyUnitOfWork, tenant_id: str, source_event_id: str, trace_context: dict,
                       kind: str, customer_ids: list[str], trip: Trip, details: dict | None = None) -> None:
         """Record one notification per customer (deterministic ids) and send the addressable ones after commit."""
-        models, repository = uow.read_models(tenant_id), uow.notifications(tenant_id)
+        models = uow.read_models(tenant_id)
         to_send = []
         for customer_id in customer_ids:
             notification = Notification(
@@ -378,8 +399,7 @@ class NotifyHandlers:
             if self.links is not None and (kind in URGENT_KINDS or notification.details.get("urgent")):
                 notification.ask_acknowledgement(self.links.acknowledgement_url(tenant_id, notification.id),
                                                  self.digests.acknowledge_within)
-            if await repository.add(notification) and notification.status == "pending":
-                to_send.append(notification.id)
+            to_send += await self._record(uow, notification)
         self._send_after_commit(uow, to_send)
 
 
@@ -425,21 +445,19 @@ class NotifyHandlers:
             f"An urgent message to {who} ({urgent.recipient or 'no address'}) {state} "
             f"since {urgent.created_at:%Y-%m-%d %H:%M} UTC. Please call them.\n\n"
             f"Trip: {urgent.itinerary_id}\nMessage: {urgent.id}\n\n{urgent.body}")
-        to_send = [notification.id] if await repository.add(notification) and notification.status == "pending" \
-            else []
-        if fallback := await self._fallback(uow, urgent, contact):
-            to_send.append(fallback)
+        to_send = await self._record(uow, notification)
+        to_send += await self._fallback(uow, urgent, contact)
         self._send_after_commit(uow, to_send)
 
-    async def _fallback(self, uow: NotifyUnitOfWork, urgent: Notification, contact: Contact | None) -> str | None:
+    async def _fallback(self, uow: NotifyUnitOfWork, urgent: Notification, contact: Contact | None) -> list[str]:
         """The same urgent news again by the client's next channel (an SMS after the e-mail), with the same "I have
-        read this" link; the id of what is to be sent, if anything is."""
+        read this" link; the ids of what is to be sent."""
         if contact is None or urgent.audience != "client":
-            return None
+            return []
         preferences = await uow.message_preferences(urgent.tenant_id).get(urgent.customer_id)
         channel = channels.fallback_channel(urgent.channel, contact, preferences.channels, self.sms_available)
         if channel is None:
-            return None
+            return []
         trip, _ = await uow.read_models(urgent.tenant_id).trip(urgent.itinerary_id or "")
         again = Notification(id=f"{urgent.id}:{channel}", tenant_id=urgent.tenant_id, kind=urgent.kind,
                              itinerary_id=urgent.itinerary_id, customer_id=urgent.customer_id,
@@ -448,8 +466,7 @@ class NotifyHandlers:
         await self._address(uow, again, contact, trip, channel=channel)
         if url := urgent.details.get("acknowledgement_url"):
             again.carry_acknowledgement_link(url)
-        added = await uow.notifications(urgent.tenant_id).add(again)
-        return again.id if added and again.status == "pending" else None
+        return await self._record(uow, again)
 
     async def _recipients(self, models, members: list[dict], travellers: list[str] | None) -> list[str]:
         """The trip's POCs, and with ``travellers`` every one of them with an address too (news that concerns whoever
@@ -650,9 +667,7 @@ async def resend_notification(transaction: Transaction, handlers: NotifyHandlers
             await handlers._honour_preferences(uow, again)
             if url := original.details.get("acknowledgement_url"):
                 again.carry_acknowledgement_link(url)
-        await repository.add(again)
-        if again.status == "pending":
-            handlers._send_after_commit(uow, [again.id])
+        handlers._send_after_commit(uow, await handlers._record(uow, again))
         return again.id
 
     return await get_notification(transaction, tenant_id, await transaction(work))
@@ -694,6 +709,42 @@ async def preview_message(transaction: Transaction, handlers: NotifyHandlers, te
         return Preview(notification, due_at)
 
     return await transaction(work, read_only=True)
+
+
+# --- the agency's own platforms, subscribed to its messages ----------------------------------------------------
+
+async def add_webhook_endpoint(transaction: Transaction, tenant_id: str, url: str, kinds: list[str],
+                               description: str | None) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(id="whe_" + secrets.token_hex(8), url=url, kinds=list(dict.fromkeys(kinds)),
+                               description=description)
+    await transaction(lambda uow: uow.webhook_endpoints(tenant_id).save(endpoint))
+    return endpoint
+
+
+async def webhook_endpoints(transaction: Transaction, tenant_id: str) -> list[WebhookEndpoint]:
+    return await transaction(lambda uow: uow.webhook_endpoints(tenant_id).listed(), read_only=True)
+
+
+async def rotate_webhook_secret(transaction: Transaction, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
+    """A new secret from now on: deliveries already queued keep the one they were made with."""
+    async def work(uow: NotifyUnitOfWork) -> WebhookEndpoint:
+        endpoint = await uow.webhook_endpoints(tenant_id).get(endpoint_id)
+        if endpoint is None:
+            raise NotFoundError(f"No webhook endpoint {endpoint_id}.", code="webhook-endpoint-not-found")
+        endpoint.rotate_secret()
+        await uow.webhook_endpoints(tenant_id).save(endpoint)
+        return endpoint
+
+    return await transaction(work)
+
+
+async def remove_webhook_endpoint(transaction: Transaction, tenant_id: str, endpoint_id: str) -> None:
+    """No new message is posted to it; what is already in its queue still goes (or fails), in the log."""
+    async def work(uow: NotifyUnitOfWork) -> None:
+        if not await uow.webhook_endpoints(tenant_id).remove(endpoint_id):
+            raise NotFoundError(f"No webhook endpoint {endpoint_id}.", code="webhook-endpoint-not-found")
+
+    await transaction(work)
 
 
 # --- the agency's profile ----------------------------------------------------------------------------------------

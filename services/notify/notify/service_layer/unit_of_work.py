@@ -7,11 +7,13 @@ from notify.adapters.repository import (
     MESSAGE_PREFERENCES,
     NOTIFICATIONS,
     TRIPS,
+    WEBHOOK_ENDPOINTS,
     AgencyProfileRepository,
     ChangeDigests,
     MessagePreferencesRepository,
     NotificationRepository,
     ReadModels,
+    WebhookEndpointRepository,
 )
 from trip_shared.unit_of_work import UnitOfWork
 
@@ -28,6 +30,9 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def change_digests(self, tenant_id: str) -> ChangeDigests:
         return ChangeDigests(self.collection(CHANGE_DIGESTS, tenant_id))
+
+    def webhook_endpoints(self, tenant_id: str) -> WebhookEndpointRepository:
+        return WebhookEndpointRepository(self.collection(WEBHOOK_ENDPOINTS, tenant_id))
 
     def message_preferences(self, tenant_id: str) -> MessagePreferencesRepository:
         return MessagePreferencesRepository(self.collection(MESSAGE_PREFERENCES, tenant_id))

@@ -219,7 +219,7 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     ]
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
-    assert await assert_every_v1_route_requires_auth(service) == 9 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 13 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
@@ -592,3 +592,51 @@ async def test_an_optional_message_is_html_and_text_and_one_click_stops_that_kin
     cleared = await service.client.put(preferences, json={"opted_out": []}, headers=auth())
     assert cleared.status_code == 200 and cleared.json()["opted_out"] == []
     assert (await service.client.get(preferences, headers=auth("tenant-b"))).json()["opted_out"] == []
+
+
+async def test_an_agency_platform_subscribed_to_kinds_gets_each_message_signed_and_retried(service, smtp):
+    import json
+
+    from trip_shared.testing.http_recorder import HttpRecorder
+    from trip_shared.webhooks import verify
+
+    with HttpRecorder(statuses=[503, 200]) as crm:
+        for bad in ({"url": "http://crm.example/hook", "kinds": ["poc_assigned"]},
+                    {"url": crm.url + "/hook", "kinds": ["poc_assigned", "no_such_kind"]},
+                    {"url": crm.url + "/hook", "kinds": []}):
+            refused = await service.client.post("/v1/webhook-endpoints", json=bad, headers=auth())
+            assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+        created = await service.client.post("/v1/webhook-endpoints", headers=auth(), json={
+            "url": crm.url + "/hook", "kinds": ["poc_assigned"], "description": "CRM"})
+        assert created.status_code == 201, created.text
+        endpoint = created.json()
+        listed = (await service.client.get("/v1/webhook-endpoints", headers=auth())).json()
+        assert [e["id"] for e in listed["items"]] == [endpoint["id"]] and listed["items"][0]["secret"] is None
+        assert (await service.client.get("/v1/webhook-endpoints", headers=auth("tenant-b"))).json()["items"] == []
+        await service.publish(contact("c1"))
+        await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+        [delivered] = await eventually(lambda: listed_hooks(service, "sent"), timeout=15)
+        assert delivered["audience"] == "platform" and delivered["attempts"] == 1, "the 503 was retried"
+        assert len(crm.requests) == 2 and crm.requests[0].body == crm.requests[1].body
+        posted = crm.requests[-1]
+        verify(endpoint["secret"], posted.headers["Trip-Desk-Timestamp"], posted.headers["Trip-Desk-Signature"],
+               posted.body, datetime.now(UTC).timestamp())
+        payload = json.loads(posted.body)
+        assert payload["type"] == "message.poc_assigned" and payload["message"]["recipient"] == "mei@example.com"
+        assert payload["message"]["subject"] == "You are the point of contact for Kyoto in autumn"
+        # A kind it did not subscribe to is not posted; once removed, nothing more is.
+        await service.publish(membership(CustomerUnlinked, "c1", False, [], 3))
+        rotated = await service.client.post(f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret", headers=auth())
+        assert rotated.status_code == 200 and rotated.json()["secret"] != endpoint["secret"]
+        assert (await service.client.delete(f"/v1/webhook-endpoints/{endpoint['id']}",
+                                            headers=auth())).status_code == 204
+        await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 4))
+        await eventually(lambda: asyncio.sleep(0, len(smtp.to("mei@example.com")) == 2))
+        await asyncio.sleep(0.3)
+        assert len(crm.requests) == 2
+        gone = await service.client.delete(f"/v1/webhook-endpoints/{endpoint['id']}", headers=auth())
+        assert gone.status_code == 404 and gone.json()["code"] == "webhook-endpoint-not-found"
+
+
+async def listed_hooks(service, status):
+    return [n for n in await listed(service, channel="webhook", status=status) if n["audience"] == "platform"]
