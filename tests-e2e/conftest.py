@@ -6,6 +6,7 @@ from the embedded Tansu and SecantusDB servers. Never a mock: the services are t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -15,12 +16,15 @@ import httpx
 import pytest
 
 from trip_shared.devstack import EmbeddedStack
+from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.otlp_receiver import OtlpReceiver
+from trip_shared.testing.polling import eventually
 from trip_shared.web.auth import hash_key
 
 OTHER_TENANT_KEY = "e2e-other-agency-key"
 FUZZ_TENANT_KEY = "e2e-fuzz-agency-key"
 README_TENANT_KEY = "e2e-readme-agency-key"
+APPROVED_TRIP_NOTE = "INTERNAL: upgrade owed by the hotel"
 
 
 def docker_available() -> bool:
@@ -118,3 +122,41 @@ def fuzz_agency(stack) -> str:
 @pytest.fixture(scope="session")
 def readme_agency() -> str:
     return README_TENANT_KEY
+
+
+@pytest.fixture
+def approved_trip(api, stack):
+    """Makes a trip its two points of contact approved (see _approved_trip_with_two_pocs)."""
+    return lambda: _approved_trip_with_two_pocs(api, stack)
+
+
+def _approved_trip_with_two_pocs(api, stack) -> tuple[str, dict, dict]:
+    """Two POCs (English and Chinese) on a trip they approved: a flight and a dinner, each with an internal note;
+    the trip's id, its items and the POCs' addresses by language."""
+    addresses = {"en": f"{unique('bo')}@example.com", "zh-Hans": f"{unique('mei')}@example.com"}
+    ids = {}
+    for language, email in addresses.items():
+        ids[language] = api.ok("POST", "customers", "/v1/customers", 201, json={
+            "first_name": "Mei" if language == "zh-Hans" else "Bo", "last_name": unique("Chen"), "email": email,
+            "preferred_language": language})["id"]
+    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={
+        "title": unique("Kyoto in autumn "), "start_date": "2027-10-01", "end_date": "2027-10-04"})
+    base = f"/v1/itineraries/{trip['id']}"
+    for customer_id in ids.values():
+        api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": customer_id, "is_poc": True})
+    items = {
+        "flight": api.ok("POST", "itinerary", f"{base}/items", 201, json={
+            "kind": "flight", "title": "BA5", "timezone": "Europe/London", "start": "2027-10-01T20:20",
+            "end": "2027-10-02T16:15", "end_timezone": "Asia/Tokyo", "notes": APPROVED_TRIP_NOTE}),
+        "dinner": api.ok("POST", "itinerary", f"{base}/items", 201, json={
+            "kind": "dining", "title": "Kaiseki dinner", "timezone": "Asia/Tokyo", "start": "2027-10-03T19:00",
+            "end": "2027-10-03T21:00", "location": {"address": "Gion, Kyoto"}, "notes": APPROVED_TRIP_NOTE}),
+    }
+    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
+    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
+    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["en"]) if "proposal" in subject(m)],
+                        message="the POC never received the proposal")
+    url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
+    assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
+    assert api.ok("GET", "itinerary", base)["stage"] == "approved"
+    return trip["id"], items, addresses

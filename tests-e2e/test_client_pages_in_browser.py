@@ -151,3 +151,35 @@ def test_each_services_api_documents_work_with_no_internet(browser, stack, servi
     page.screenshot(path=str(screenshot_dir(tmp_path_factory) / f"docs-{service}.png"))
     assert elsewhere == [] and blocked == [], (elsewhere, blocked)
     context.close()
+
+
+def test_the_trip_page_leads_to_its_updates_which_arrive_live(browser, api, approved_trip, tmp_path_factory):
+    trip_id, items, _ = approved_trip()
+    share = api.ok("POST", "itinerary", f"/v1/itineraries/{trip_id}/share-link", 201)
+    context = browser.new_context(viewport={"width": WIDTHS["phone"], "height": 900}, device_scale_factor=2)
+    page = context.new_page()
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    assert page.goto(share["url"]).status == 200
+    page.click("text=Updates from your agency")
+    page.wait_for_selector("#updates")
+    assert "Updates from Demo Travel Co." in page.inner_text("h1")
+    assert "approved" in page.inner_text("article.entry"), "the approval is the trip's news so far"
+    api.ok("PATCH", "itinerary", f"/v1/itineraries/{trip_id}/items/{items['flight']['id']}",
+           json={"start": "2027-10-01T19:50", "notes": INTERNAL})
+    # No reload: the page's event stream brings the digest once it goes (CHANGE_DIGEST_QUIET_S after the change).
+    page.wait_for_selector("article.entry:has-text('BA5')", timeout=60_000)
+    entry = page.inner_text("article.entry:has-text('BA5')")
+    assert page.locator("article.entry").first.inner_text() == entry, "the newest comes first"
+    assert "Your flight BA5 now leaves at 19:50 London time instead of 20:20." in entry
+    assert "(Europe/London)" in entry and "INTERNAL" not in page.inner_text("body")
+    assert "+44 20 7946 0999" in page.inner_text("body")
+    folder = screenshot_dir(tmp_path_factory)
+    for device, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(folder / f"updates-{device}.png"), full_page=True)
+        layout = page.evaluate(OVERFLOW_CHECK)
+        assert layout["scrollWidth"] <= layout["width"] and layout["wide"] == [], layout
+    assert blocked == [], blocked
+    context.close()

@@ -17,38 +17,8 @@ pytestmark = pytest.mark.e2e
 INTERNAL = "INTERNAL: upgrade owed by the hotel"
 
 
-def approved_trip_with_two_pocs(api, stack) -> tuple[str, dict, dict]:
-    addresses = {"en": f"{unique('bo')}@example.com", "zh-Hans": f"{unique('mei')}@example.com"}
-    ids = {}
-    for language, email in addresses.items():
-        ids[language] = api.ok("POST", "customers", "/v1/customers", 201, json={
-            "first_name": "Mei" if language == "zh-Hans" else "Bo", "last_name": unique("Chen"), "email": email,
-            "preferred_language": language})["id"]
-    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={
-        "title": unique("Kyoto in autumn "), "start_date": "2027-10-01", "end_date": "2027-10-04"})
-    base = f"/v1/itineraries/{trip['id']}"
-    for customer_id in ids.values():
-        api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": customer_id, "is_poc": True})
-    items = {
-        "flight": api.ok("POST", "itinerary", f"{base}/items", 201, json={
-            "kind": "flight", "title": "BA5", "timezone": "Europe/London", "start": "2027-10-01T20:20",
-            "end": "2027-10-02T16:15", "end_timezone": "Asia/Tokyo", "notes": INTERNAL}),
-        "dinner": api.ok("POST", "itinerary", f"{base}/items", 201, json={
-            "kind": "dining", "title": "Kaiseki dinner", "timezone": "Asia/Tokyo", "start": "2027-10-03T19:00",
-            "end": "2027-10-03T21:00", "location": {"address": "Gion, Kyoto"}, "notes": INTERNAL}),
-    }
-    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
-    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
-    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["en"]) if "proposal" in subject(m)],
-                        message="the POC never received the proposal")
-    url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
-    assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
-    assert api.ok("GET", "itinerary", base)["stage"] == "approved"
-    return trip["id"], items, addresses
-
-
-def test_three_changes_within_a_minute_reach_each_poc_as_one_digest_in_their_language(api, stack):
-    trip_id, items, addresses = approved_trip_with_two_pocs(api, stack)
+def test_three_changes_within_a_minute_reach_each_poc_as_one_digest_in_their_language(api, stack, approved_trip):
+    trip_id, items, addresses = approved_trip()
     base = f"/v1/itineraries/{trip_id}"
     started = time.monotonic()
     api.ok("PATCH", "itinerary", f"{base}/items/{items['flight']['id']}",

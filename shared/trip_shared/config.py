@@ -59,6 +59,9 @@ class ServiceSettings:
     api_keys: str = ""
     api_keys_file: str = ""
     public_base_url: str = ""
+    # Where clients reach the other services' pages this one links to (the live itinerary, its updates); "" = none.
+    itinerary_public_url: str = ""
+    notify_public_url: str = ""
     # Signs links to client-facing pages; must be the same on every replica and kept secret.
     link_signing_secret: str = DEVELOPMENT_LINK_SECRET
     # Derives each webhook supplier's signing secret (booking shows it, notify signs with it, booking verifies).
@@ -148,6 +151,8 @@ class ServiceSettings:
             api_keys=_env("API_KEYS", ""),
             api_keys_file=_env("API_KEYS_FILE", ""),
             public_base_url=_env("PUBLIC_BASE_URL", ""),
+            itinerary_public_url=_env("ITINERARY_PUBLIC_URL", ""),
+            notify_public_url=_env("NOTIFY_PUBLIC_URL", ""),
             link_signing_secret=_secret("LINK_SIGNING_SECRET", DEVELOPMENT_LINK_SECRET),
             supplier_secret_key=_secret("SUPPLIER_SECRET_KEY", DEVELOPMENT_SUPPLIER_KEY),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),

@@ -259,6 +259,8 @@ class EmbeddedStack:
                 "SERVICE_HOST": HOST,
                 "SERVICE_PORT": str(self.ports[name]),
                 "PUBLIC_BASE_URL": self.service_url(name),
+                "ITINERARY_PUBLIC_URL": self.service_url("itinerary"),
+                "NOTIFY_PUBLIC_URL": self.service_url("notify"),
                 "MONGODB_URL": self.mongodb_url,
                 "MONGODB_DATABASE": name,
                 "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,

@@ -21,7 +21,7 @@ from notify.adapters.repository import (
 from notify.adapters.sms import SmsSender
 from notify.adapters.smtp import SmtpMailer
 from notify.adapters.webhooks import WebhookSender
-from notify.entrypoints import api, callbacks, consumers, pages
+from notify.entrypoints import api, callbacks, consumers, pages, trip_updates
 from notify.service_layer import services
 from notify.service_layer.dispatcher import DeliveryGauges, Dispatcher
 from notify.service_layer.services import DigestTiming, NotifyHandlers
@@ -67,7 +67,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
         title="Notify service",
         description="Tells each trip's clients, suppliers and planners what they need to know, by e-mail, text "
                     "message or webhook, and records every delivery.",
-        routers=[api.router, pages.router, callbacks.router],
+        routers=[api.router, pages.router, callbacks.router, trip_updates.router],
     )
     app.state.dispatcher = dispatcher
     app.state.handlers = handlers

@@ -1,6 +1,7 @@
 """Running a service's app in-process for component tests: real MongoDB, in-memory Kafka (TestKafkaBroker)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -79,6 +80,23 @@ async def running_service(app: FastAPI) -> AsyncIterator[RunningService]:
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 yield RunningService(app=app, client=client, broker=broker)
+
+
+@asynccontextmanager
+async def listening(app: FastAPI, port: int) -> AsyncIterator[str]:
+    """Serve ``app`` (already started by :func:`running_service`) over real HTTP on ``port`` too, for what calls it
+    from outside: a provider's delivery reports, a browser's event stream."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
 
 
 async def assert_every_v1_route_requires_auth(service: RunningService) -> int:

@@ -31,6 +31,7 @@ from trip_shared.web import idempotency
 from trip_shared.web.auth import ApiKeyRegistry, principal_for
 from trip_shared.web.idempotency import IdempotencyKeys
 from trip_shared.web.problems import ANSWER_TIMED_OUT, problem_json_response
+from trip_shared.web.sse import is_event_stream_path
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ SIGNED_LINK_PREFIXES = ("/forms/profile/", "/proposals/", "/trips/")
 # OpenAPI document and use Swagger UI's stylesheet file.
 DOCUMENTATION_PATHS = ("/docs",)
 PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self'; "
-               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 DOCUMENTATION_POLICY = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                         "script-src 'self'; connect-src 'self'; "
                         "frame-ancestors 'none'; base-uri 'none'")
@@ -151,6 +152,8 @@ class HttpEdge:
         key = headers.get(idempotency.HEADER)
         if key is not None and scope["method"] == "POST" and is_api_path(path) and self.idempotency_keys:
             await self._run_once(scope, body, receive, observed_send, principal.tenant_id, key)
+        elif is_event_stream_path(path) and scope["method"] == "GET":
+            await self.app(scope, _replay(body, receive), observed_send)  # open for long; see trip_shared.web.sse
         else:
             await self._run_with_deadline(scope, _replay(body, receive), observed_send, status_seen)
         if status_seen and is_signed_link_path(path) and status_seen[0] == 403:

@@ -23,12 +23,13 @@ from itinerary.entrypoints.deliverables import (
     place_label,
 )
 from itinerary.service_layer import services
+from trip_shared.client_links import TRIP_VIEW, trip_page_url, trip_token, trip_updates_url
 from trip_shared.errors import DomainError
 from trip_shared.local_time import long_date
 from trip_shared.web.pages import html_page, read_form
 from trip_shared.web.signed_links import InvalidLink, LinkSigner
 
-PROPOSAL, SHARED_TRIP = "itinerary-proposal", "itinerary-view"
+PROPOSAL, SHARED_TRIP = "itinerary-proposal", TRIP_VIEW
 router = APIRouter(include_in_schema=False)
 PRINT_SCRIPT = "/assets/print.js"
 
@@ -40,14 +41,15 @@ TEXT = {
            "answered": "This proposal was answered on {at}.", "invalid": "This link cannot be used",
            "untimed": "any time", "to": "to", "print": "Print or save as PDF", "calendar": "Add to calendar",
            "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF",
-           "voucher": "Voucher (PDF)"},
+           "voucher": "Voucher (PDF)", "updates": "Updates from your agency"},
     "zh-Hans": {"proposal": "您的行程方案", "options": "方案", "price": "价格", "approve": "确认此方案",
                 "changes": "提出修改意见", "comment": "您希望修改哪些内容？", "send": "发送",
                 "approved": "谢谢！您已确认方案「{option}」，您的旅行顾问将开始预订。",
                 "changes_sent": "谢谢！您的旅行顾问已收到您的意见，将为您提供新方案。",
                 "answered": "此方案已于 {at} 答复。", "invalid": "此链接无法使用", "untimed": "全天",
                 "to": "至", "print": "打印或保存为 PDF", "calendar": "添加到日历", "trip": "您的行程",
-                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版", "voucher": "服务凭证（PDF）"},
+                "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版", "voucher": "服务凭证（PDF）",
+                "updates": "旅行社的最新消息"},
 }
 STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
          "color:#222}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}"
@@ -74,8 +76,8 @@ def proposal_link(signer: LinkSigner, base_url: str, tenant_id: str, itinerary_i
 
 def trip_link(signer: LinkSigner, base_url: str, tenant_id: str, itinerary_id: str,
               valid_days: int) -> tuple[str, datetime]:
-    token, expires_at = signer.sign(SHARED_TRIP, tenant_id, itinerary_id, timedelta(days=valid_days))
-    return f"{base_url}/trips/{token}", expires_at
+    token, expires_at = trip_token(signer, tenant_id, itinerary_id, timedelta(days=valid_days))
+    return trip_page_url(base_url, token), expires_at
 
 
 def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -220,13 +222,17 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
     language = lang if lang in TEXT else "en"
     text = TEXT[language]
     switch = "zh-Hans" if language == "en" else "en"
+    notify_url = request.app.state.runtime.settings.notify_public_url  # the agency's messages, live
+    updates = (f'<a href="{escape(trip_updates_url(notify_url, token))}?lang={language}">'
+               f'{escape(text["updates"])}</a> · ') if notify_url else ""
     body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
             + _about_html(await client_context(request, view, language))
             + f'<p class="noprint"><a href="/trips/{escape(token)}/calendar.ics?lang={language}">'
               f'{escape(text["calendar"])}</a> · '
               f'<a href="/trips/{escape(token)}/itinerary.pdf?lang={language}">{escape(text["pdf"])}</a> · '
-              f'<button type="button" id="print-page">{escape(text["print"])}</button> · '
+            + updates
+            + f'<button type="button" id="print-page">{escape(text["print"])}</button> · '
               f'<a href="/trips/{escape(token)}?lang={switch}">{"中文" if switch == "zh-Hans" else "English"}</a></p>'
             + _days_html(itinerary.items, language, itinerary.start_date, _vouchers(view))
             + f'<script src="{PRINT_SCRIPT}" defer></script>')

@@ -32,6 +32,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await notifications.create_index(
         [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", DESCENDING)])
     await notifications.create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("status", ASCENDING)])
+    await notifications.create_index(
+        [("tenant_id", ASCENDING), ("customer_id", ASCENDING), ("created_at", DESCENDING)])
     await notifications.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await notifications.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
     await notifications.create_index([("escalate_at", ASCENDING)])
@@ -207,6 +209,19 @@ class NotificationRepository:
             {"_id": notification_id, "acknowledged_at": None, "escalate_at": {"$lte": now}},
             {"$set": {"escalated_at": now, "escalate_at": None}})
         return result.modified_count == 1
+
+    async def messages(self, filters: dict, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
+        """Clients' messages matching ``filters``, oldest first: those after the cursor (created at, id), or
+        without one the newest ``limit``."""
+        query = {**filters, "audience": "client"}
+        if after is None:
+            newest = await self._notifications.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]) \
+                .limit(limit).to_list(limit)
+            return newest[::-1]
+        at, last_id = after
+        found = await self._notifications.find({**query, "created_at": {"$gte": at}}) \
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)]).limit(limit + 50).to_list(limit + 50)
+        return [d for d in found if d["created_at"] > at or d["_id"] > last_id][:limit]
 
     async def search(self, filters: dict, limit: int) -> list[dict]:
         cursor = self._notifications.find(filters).sort([("created_at", DESCENDING), ("_id", ASCENDING)]).limit(limit)

@@ -5,8 +5,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from notify.domain.channels import listed_facts
 from notify.domain.email_html import html_body
 from notify.domain.preferences import OPTIONAL_KINDS
 from notify.domain.subscriptions import EVERY_KIND, SUBSCRIBABLE_KINDS
@@ -14,6 +16,7 @@ from notify.service_layer import services
 from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import Line, Text
+from trip_shared.web.sse import event_stream
 from trip_shared.webhooks import endpoint_secret
 
 router = v1_router(tags=["notifications"])
@@ -210,6 +213,93 @@ async def remove_webhook_endpoint(endpoint_id: Annotated[str, Path(max_length=50
                                   principal: Principal = require("notifications:write")) -> Response:
     await services.remove_webhook_endpoint(request.app.state.runtime.transaction, principal.tenant_id, endpoint_id)
     return Response(status_code=204)
+
+
+Language = Literal["en", "zh-Hans"]
+Cursor = Annotated[str | None, Query(max_length=200, description="Entries after this one's cursor.")]
+
+
+class FeedEntryOut(BaseModel):
+    id: str = Field(description="One piece of news, however many travellers it went to.")
+    kind: str
+    subject: str
+    lines: list[str] = Field(description="What it says, item by item (each change, each service).")
+    at: datetime
+    at_label: str = Field(description="When, in the trip's zone, the zone named.")
+    urgent: bool
+    cursor: str
+
+    @classmethod
+    def of(cls, cursor: str, entry) -> FeedEntryOut:
+        return cls(cursor=cursor, **vars(entry))
+
+
+class FeedOut(BaseModel):
+    items: list[FeedEntryOut] = Field(description="Oldest first.")
+    cursor: str | None = Field(description="Give it as after= (or Last-Event-ID) for what comes next.")
+
+
+@router.get("/itineraries/{itinerary_id}/feed", response_model=FeedOut, tags=["feed"])
+async def trip_feed(itinerary_id: Annotated[str, Path(max_length=100)], request: Request,
+                    lang: Language = "en", after: Cursor = None,
+                    principal: Principal = require("notifications:read")) -> FeedOut:
+    """The trip's news as its travellers see it in the app: what every one of them was told, once each, in
+    ``lang``, nothing personal. The newest 50, or those after a cursor."""
+    entries = await services.trip_feed(request.app.state.runtime.transaction, request.app.state.runtime.agencies,
+                                       principal.tenant_id, itinerary_id, lang, after)
+    return FeedOut(items=[FeedEntryOut.of(cursor, entry) for cursor, entry in entries],
+                   cursor=entries[-1][0] if entries else after)
+
+
+@router.get("/itineraries/{itinerary_id}/feed/events", tags=["feed"],
+            response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
+async def trip_feed_events(itinerary_id: Annotated[str, Path(max_length=100)], request: Request,
+                           lang: Language = "en", principal: Principal = require("notifications:read")):
+    """The same feed, live (server-sent events): each new entry as ``event: entry`` with its cursor as ``id``;
+    reconnecting with ``Last-Event-ID`` (or ``after=``) misses nothing."""
+    return feed_stream(request, principal.tenant_id, itinerary_id, lang)
+
+
+def feed_stream(request: Request, tenant_id: str, itinerary_id: str, language: str) -> StreamingResponse:
+    runtime = request.app.state.runtime
+
+    async def fetch_after(cursor: str | None) -> list[tuple[str, dict]]:
+        entries = await services.trip_feed(runtime.transaction, runtime.agencies, tenant_id, itinerary_id,
+                                           language, cursor)
+        return [(c, FeedEntryOut.of(c, entry).model_dump(mode="json")) for c, entry in entries]
+
+    return event_stream(request, fetch_after)
+
+
+class CustomerMessageOut(BaseModel):
+    id: str
+    kind: str
+    itinerary_id: str | None
+    channel: str
+    status: str
+    subject: str
+    lines: list[str]
+    created_at: datetime
+    cursor: str
+
+
+class CustomerMessagesOut(BaseModel):
+    items: list[CustomerMessageOut] = Field(description="Oldest first.")
+    cursor: str | None
+
+
+@router.get("/customers/{customer_id}/feed", response_model=CustomerMessagesOut, tags=["feed"])
+async def customer_feed(customer_id: Annotated[str, Path(max_length=100)], request: Request, after: Cursor = None,
+                        principal: Principal = require("notifications:read")) -> CustomerMessagesOut:
+    """Everything the customer was sent, across trips, with how each went: what support sees of their inbox."""
+    found = await services.customer_messages(request.app.state.runtime.transaction, principal.tenant_id,
+                                             customer_id, after)
+    return CustomerMessagesOut(
+        items=[CustomerMessageOut(id=d["_id"], kind=d["kind"], itinerary_id=d.get("itinerary_id"),
+                                  channel=d.get("channel") or "email", status=d["status"], subject=d["subject"],
+                                  lines=listed_facts(d["body"]), created_at=d["created_at"], cursor=cursor)
+               for cursor, d in found],
+        cursor=found[-1][0] if found else after)
 
 
 Short = Annotated[Line, StringConstraints(max_length=200)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry import propagate
 
@@ -16,7 +16,7 @@ from notify.adapters.repository import (
     UnacknowledgedUrgent,
     from_document,
 )
-from notify.domain import booking_news, channels, reminders, subscriptions, trip_changes
+from notify.domain import booking_news, channels, feed, reminders, subscriptions, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
@@ -57,7 +57,7 @@ from trip_shared.contracts.itinerary import (
     ProposalSent,
 )
 from trip_shared.contracts.notify import DeliveryProblem, NotificationRecovered, NotificationUndeliverable
-from trip_shared.errors import NotFoundError
+from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.local_time import span_label
 from trip_shared.privacy import confirm_erasure
 
@@ -709,6 +709,58 @@ async def preview_message(transaction: Transaction, handlers: NotifyHandlers, te
         return Preview(notification, due_at)
 
     return await transaction(work, read_only=True)
+
+
+# --- the in-app feed --------------------------------------------------------------------------------------------
+
+def feed_cursor(document: dict) -> str:
+    return f"{document['created_at'].isoformat()}|{document['_id']}"
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    at, _, last_id = cursor.partition("|")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise DomainError("This cursor was not given by this feed.", code="invalid-cursor") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), last_id
+
+
+async def trip_feed(transaction: Transaction, agencies: AgencyDirectory, tenant_id: str, itinerary_id: str,
+                    language: str, cursor: str | None = None, limit: int = 50) -> list[tuple[str, feed.FeedEntry]]:
+    """The trip's shared news, oldest first, once per piece of news, each with the cursor to follow from."""
+    after = _after(cursor)
+
+    async def work(uow: NotifyUnitOfWork):
+        trip, _ = await uow.read_models(tenant_id).trip(itinerary_id)
+        if trip is None:
+            raise NotFoundError("Notify does not know this trip (yet).", code="trip-not-found")
+        found = await uow.notifications(tenant_id).messages(
+            {"itinerary_id": itinerary_id, "kind": {"$in": list(feed.TRIP_WIDE_KINDS)}}, after, limit)
+        return trip, found
+
+    trip, found = await transaction(work, read_only=True)
+    agency = await agencies.for_tenant(tenant_id)
+    zone = feed.trip_zone(trip, agency.timezone if agency else None)
+    # One entry per piece of news, placed (and its cursor taken) at its last copy, so that following from any
+    # entry's cursor brings no copy of what was already shown.
+    latest: dict[str, tuple[int, str, feed.FeedEntry]] = {}
+    for position, document in enumerate(found):
+        entry = latest[key][2] if (key := f"{document['kind']}:{document['source_event_id']}") in latest else \
+            feed.feed_entry(document["kind"], document["source_event_id"], document.get("details") or {}, trip,
+                            language, document["created_at"], zone)
+        latest[key] = (position, feed_cursor(document), entry)
+    return [(cursor, entry) for _, cursor, entry in sorted(latest.values(), key=lambda placed: placed[0])]
+
+
+async def customer_messages(transaction: Transaction, tenant_id: str, customer_id: str, cursor: str | None = None,
+                            limit: int = 50) -> list[tuple[str, dict]]:
+    """Everything sent to one customer, across trips, oldest first (the support desk's view of their inbox)."""
+    found = await transaction(lambda uow: uow.notifications(tenant_id).messages(
+        {"customer_id": customer_id}, _after(cursor), limit), read_only=True)
+    return [(feed_cursor(document), document) for document in found]
 
 
 # --- the agency's own platforms, subscribed to its messages ----------------------------------------------------

@@ -219,7 +219,7 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     ]
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
-    assert await assert_every_v1_route_requires_auth(service) == 13 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 16 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 

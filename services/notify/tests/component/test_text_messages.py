@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import uvicorn
 from opentelemetry.sdk.trace import TracerProvider
 
 from notify.bootstrap import create_app
@@ -24,7 +23,7 @@ from trip_shared.contracts.itinerary import (
 from trip_shared.embedded import free_port
 from trip_shared.sms_provider import SIGNATURE_HEADER, LocalSmsProvider, request_signature
 from trip_shared.testing.maildir import text_of
-from trip_shared.testing.service import auth, component_settings, running_service
+from trip_shared.testing.service import auth, component_settings, listening, running_service
 
 ACCOUNT, TOKEN, FROM = "AC" + "1" * 32, "provider-auth-token", "+447700900000"
 ACK_S = 1.5
@@ -45,14 +44,8 @@ async def service(mongodb_url, mongo_database_name, smtp_port, provider):
                                   sms_account_sid=ACCOUNT, sms_auth_token=TOKEN, sms_from=FROM,
                                   urgent_ack_timeout_s=ACK_S)
     app = create_app(settings, tracer_provider=TracerProvider(), sweep_interval_s=0.1)
-    async with running_service(app) as running:
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
+    async with running_service(app) as running, listening(app, port):
         yield running
-        server.should_exit = True
-        await serving
 
 
 def customer(customer_id, name, emails=(), phones=(), language="en", version=1):

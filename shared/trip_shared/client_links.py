@@ -1,0 +1,33 @@
+"""The links to a trip's client pages, which more than one service gives out: the live itinerary (served by
+itinerary) and its updates from the agency (served by notify). Both are opened with the same signed token, made
+with the platform's ``LINK_SIGNING_SECRET``, so each service can link to the other's page."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from trip_shared.clock import utc_now
+from trip_shared.web.signed_links import LinkSigner
+
+TRIP_VIEW = "itinerary-view"
+# A link in a message must still work when the client looks back at it after the trip.
+AFTER_THE_TRIP = timedelta(days=60)
+
+
+def trip_token(signer: LinkSigner, tenant_id: str, itinerary_id: str, valid_for: timedelta) -> tuple[str, datetime]:
+    return signer.sign(TRIP_VIEW, tenant_id, itinerary_id, valid_for)
+
+
+def until_after(end: date | None, minimum: timedelta = timedelta(days=30)) -> timedelta:
+    """How long a trip link should live: until well after the trip ends (at least ``minimum``)."""
+    if end is None:
+        return minimum + AFTER_THE_TRIP
+    left = datetime.combine(end, datetime.min.time(), tzinfo=utc_now().tzinfo) - utc_now()
+    return max(minimum, left + AFTER_THE_TRIP)
+
+
+def trip_page_url(itinerary_base: str, token: str) -> str:
+    return f"{itinerary_base.rstrip('/')}/trips/{token}"
+
+
+def trip_updates_url(notify_base: str, token: str) -> str:
+    return f"{notify_base.rstrip('/')}/trips/{token}/updates"
