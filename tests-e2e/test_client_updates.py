@@ -44,6 +44,10 @@ def test_three_changes_within_a_minute_reach_each_poc_as_one_digest_in_their_lan
     assert "Kaiseki dinner now starts at 20:00 Tokyo time instead of 19:00." in text
     assert "Added: Tea ceremony, Sat 02 Oct 2027, 10:00 (Asia/Tokyo) – 11:30 (Asia/Tokyo)." in text
     assert "INTERNAL" not in text
+    live = re.search(r"Your itinerary, always up to date: (\S+)", text)
+    assert live, "every client message links to the live itinerary"
+    page = httpx.get(live[1])
+    assert page.status_code == 200 and "19:50" in page.text and "Tea ceremony" in page.text
     text = text_of(chinese[0])
     assert subject(chinese[0]).startswith("您的行程「Kyoto in autumn")
     assert "您的航班 BA5 改为当地时间（Europe/London） 19:50出发，原为20:20。" in text

@@ -1,8 +1,10 @@
-"""Signed links in notify's own messages: one-click unsubscribe (RFC 8058) and "I have read this"."""
+"""Signed links in notify's messages: one-click unsubscribe (RFC 8058), "I have read this", and the trip's live
+itinerary (itinerary's page, opened with the platform's shared trip link)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+from trip_shared.client_links import trip_page_url, trip_token, until_after
 from trip_shared.web.signed_links import LinkClaims, LinkSigner
 
 UNSUBSCRIBE, ACKNOWLEDGE = "unsubscribe", "acknowledge"
@@ -11,8 +13,16 @@ UNSUBSCRIBE_VALID, ACKNOWLEDGE_VALID = timedelta(days=400), timedelta(days=30)
 
 
 class MessageLinks:
-    def __init__(self, signer: LinkSigner, base_url: str) -> None:
+    def __init__(self, signer: LinkSigner, base_url: str, itinerary_url: str = "") -> None:
         self.signer, self.base_url = signer, base_url.rstrip("/")
+        self.itinerary_url = itinerary_url
+
+    def trip_url(self, tenant_id: str, itinerary_id: str, trip_end: date | None) -> str | None:
+        """The live itinerary, valid until well after the trip; None where clients cannot reach itinerary."""
+        if not self.itinerary_url:
+            return None
+        token, _ = trip_token(self.signer, tenant_id, itinerary_id, until_after(trip_end))
+        return trip_page_url(self.itinerary_url, token)
 
     def unsubscribe_url(self, tenant_id: str, customer_id: str, kind: str) -> str:
         token, _ = self.signer.sign(UNSUBSCRIBE, tenant_id, customer_id, UNSUBSCRIBE_VALID, link_id=kind)

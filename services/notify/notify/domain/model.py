@@ -131,10 +131,11 @@ class Notification:
 
     def address(self, contact: Contact | None, trip: Trip | None, agency: AgencyProfile | None = None, *,
                 accepted: tuple[str, ...] | list[str] = ("email",), sms_available: bool = False,
-                channel: str | None = None) -> None:
+                channel: str | None = None, trip_url: str | None = None) -> None:
         """Decide where it goes and in which words: by ``channel``, else the first ``accepted`` channel that reaches
         the contact (a message naming its own ``to_address``, like the confirmation of a new address, is e-mail to
-        that address); it waits, visibly, until there is somewhere to send it."""
+        that address); a trip's message links to its live itinerary (``trip_url``). It waits, visibly, until there
+        is somewhere to send it."""
         if contact is None:
             self.status = "waiting_for_contact"
             return
@@ -145,9 +146,10 @@ class Notification:
             channel or primary_channel(contact, list(accepted), sms_available))
         if self.channel == "sms":
             self.recipient = contact.phones[0] if contact.phones else None
-            self.body = sms_text(self.subject, listed_facts(body), self.details.get("url"), agency, self.language)
+            self.body = sms_text(self.subject, listed_facts(body), self.details.get("url") or trip_url, agency,
+                                 self.language)
         else:
-            self.body = signed(body, agency, self.language)
+            self.body = signed(with_trip_link(body, trip_url, self.language), agency, self.language)
             self.recipient = self.details.get("to_address") or (contact.emails[0] if contact.emails else None)
         if not self.recipient:
             self.status = "no_address"
@@ -242,6 +244,13 @@ def _dates(trip: Trip, language: str) -> str:
         return f"（{trip.start_date.isoformat()}{end}）"
     end = f" to {trip.end_date.isoformat()}" if trip.end_date else ""
     return f" ({trip.start_date.isoformat()}{end})"
+
+
+def with_trip_link(body: str, url: str | None, language: str) -> str:
+    if not url:
+        return body
+    line = f"您的行程（随时更新）：{url}" if language == "zh-Hans" else f"Your itinerary, always up to date: {url}"
+    return body.rstrip("\n") + f"\n\n{line}\n"
 
 
 def signed(body: str, agency: AgencyProfile | None, language: str) -> str:

@@ -130,8 +130,11 @@ class NotifyHandlers:
                        trip: Trip | None, channel: str | None = None) -> None:
         """Address a client message by the channels its recipient accepts, first the one they prefer."""
         preferences = await uow.message_preferences(notification.tenant_id).get(notification.customer_id)
+        trip_url = self.links.trip_url(notification.tenant_id, trip.itinerary_id, trip.end_date) \
+            if self.links is not None and trip is not None and trip.itinerary_id else None
         notification.address(contact, trip, await self._agency(notification.tenant_id),
-                             accepted=preferences.channels, sms_available=self.sms_available, channel=channel)
+                             accepted=preferences.channels, sms_available=self.sms_available, channel=channel,
+                             trip_url=trip_url)
 
     async def record_contact(self, event: CustomerCreated | CustomerUpdated | CustomerDeactivated,
                              uow: NotifyUnitOfWork) -> None:

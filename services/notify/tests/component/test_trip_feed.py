@@ -159,3 +159,23 @@ async def test_the_updates_page_opens_from_the_trips_link_and_shows_the_agencys_
 async def nonempty_feed(service):
     shown = await feed(service)
     return shown if shown["items"] else None
+
+
+async def test_every_trip_message_links_to_the_live_itinerary_with_a_link_that_opens_it(service, smtp):
+    import re
+
+    from trip_shared.client_links import TRIP_VIEW
+    from trip_shared.testing.maildir import text_of
+
+    await two_pocs(service)
+    await service.publish(changed(3, local(20, 19, 50), local(20, 20, 20) + ":00"))
+    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) >= 3))  # a POC notice, two digests
+    for message in smtp.messages:
+        text = text_of(message)
+        found = re.search(r"(?:Your itinerary, always up to date: |您的行程（随时更新）：)http://trips\.example/trips/(\S+)",
+                          text)
+        assert found, text
+        claims = LinkSigner(service.runtime.settings.link_signing_secret).verify(found[1], TRIP_VIEW)
+        assert (claims.tenant_id, claims.subject_id) == ("tenant-a", "it-1")
+        assert claims.expires_at > datetime.now(UTC) + timedelta(days=20 + 59), "it works well after the trip"
+        assert text.index(found[0]) < text.index("+86 21 5555 0199"), "above the agency's contacts"
