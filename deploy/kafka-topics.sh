@@ -13,7 +13,7 @@ itinerary.created itinerary.changed itinerary.proposal_sent itinerary.proposal_a
 customer.poc_changed booking.requested booking.confirmed booking.declined booking.expired booking.amendment_requested
 booking.cancellation_requested booking.cancelled booking.requirements_acknowledged booking.attention_changed
 booking.supplier_reminded booking.escalated booking.reconfirmed
-agency.profile_changed notification.undeliverable notification.recovered feedback.submitted"
+agency.profile_changed notification.undeliverable notification.recovered client.agreement_answered feedback.submitted"
 # Customer events carry personal details, and itinerary and booking events travellers' names and needs: an erasure
 # scrubs every service's copy at once, and Kafka drops what it still holds after this retention (7 days unless set).
 PERSONAL_DATA_RETENTION_MS="${PERSONAL_DATA_RETENTION_MS:-604800000}"

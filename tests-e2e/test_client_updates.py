@@ -155,3 +155,24 @@ def test_an_urgent_change_its_client_does_not_confirm_reading_reaches_the_planne
     record = next(n for n in api.ok("GET", "notify", "/v1/notifications", params={"itinerary_id": trip["id"]})["items"]
                   if n["kind"] == "trip_changes")
     assert record["escalated_at"] and not record["acknowledged_at"]
+
+
+def test_a_change_needing_agreement_is_answered_from_the_email_and_lands_on_the_trip(api, stack, approved_trip):
+    trip_id, items, addresses = approved_trip()
+    base = f"/v1/itineraries/{trip_id}"
+    api.ok("PATCH", "itinerary", f"{base}/items/{items['dinner']['id']}", json={
+        "start": "2027-10-03T18:00", "end": "2027-10-03T20:00",
+        "ask_client": {"reason": "The restaurant can only seat six of us at 18:00."}})
+    [ask] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["en"]) if "Please confirm" in subject(m)],
+                       message="the POC was never asked")
+    text = text_of(ask)
+    assert "Kaiseki dinner now starts at 18:00 Tokyo time instead of 19:00." in text
+    assert "Why: The restaurant can only seat six of us at 18:00." in text and "INTERNAL" not in text
+    link = re.search(r"(http://\S+/agreements/\S+)", text).group(1)
+    assert "Please call me first" in httpx.get(link).text
+    assert httpx.post(link, data={"answer": "call_me"}).status_code == 200
+    agreement = eventually(lambda: [a for a in api.ok("GET", "itinerary", base)["agreements"]
+                                    if a["status"] == "call_requested"], message="the answer never reached the trip")
+    assert agreement[0]["answers"][0]["answer"] == "call_me"
+    eventually(lambda: [m for m in mails_to(stack.maildir, "help@agency.example") if "Please call" in subject(m)],
+               message="the planners' desk was never asked to call")

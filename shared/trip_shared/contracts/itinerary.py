@@ -86,6 +86,13 @@ class FieldChange(Payload):
     description: str | None = Field(None, description="The change in words, for a client update.")
 
 
+class AgreementAsked(Payload):
+    """The planner needs the client's agreement to this change: notify asks the points of contact at once."""
+
+    agreement_id: str
+    reason: str | None = Field(None, description="Why, in the planner's words to the client.")
+
+
 class ItineraryCreated(Event):
     TOPIC = "itinerary.created"
     event_type: Literal["itinerary.created"] = "itinerary.created"
@@ -102,6 +109,7 @@ class ItineraryChanged(Event):
                                                  "stage_moved or travellers_changed (a linked traveller's name or "
                                                  "requirements).")
     changes: list[FieldChange] = Field(default_factory=list, description="What changed, before and after.")
+    agreement: AgreementAsked | None = Field(None, description="Set when the client must agree to this change.")
 
 
 class MembershipChange(Payload):

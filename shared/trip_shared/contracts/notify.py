@@ -1,6 +1,7 @@
 """Events about deliveries, produced by notify: what a client did not receive, so the planner can act."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -38,3 +39,21 @@ class NotificationRecovered(Event):
     event_type: Literal["notification.recovered"] = "notification.recovered"
     aggregate_type: Literal["notification"] = "notification"
     data: DeliveryProblem
+
+
+class AgreementAnswer(Payload):
+    agreement_id: str
+    itinerary_id: str
+    customer_id: str
+    answer: Literal["agreed", "call_me"] = Field(description="agreed, or the client wants a call first.")
+    answered_at: datetime
+
+
+class ChangeAgreementAnswered(Event):
+    """A point of contact answered a change that needed their agreement (the latest answer counts).
+    ``aggregate_id`` is the agreement and the customer; its version grows with each answer."""
+
+    TOPIC = "client.agreement_answered"
+    event_type: Literal["client.agreement_answered"] = "client.agreement_answered"
+    aggregate_type: Literal["agreement"] = "agreement"
+    data: AgreementAnswer

@@ -73,6 +73,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(notify.NotificationUndeliverable, "notify", "A message did not reach a client on a trip: no address, "
                                                       "bounced, or failed."),
     _spec(notify.NotificationRecovered, "notify", "A message announced undeliverable reached the client after all."),
+    _spec(notify.ChangeAgreementAnswered, "notify", "A client agreed to a change, or asked to be called about it."),
     _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),
 )
 

@@ -36,7 +36,7 @@ from trip_shared.web.sse import is_event_stream_path
 log = logging.getLogger(__name__)
 
 # Client pages whose next path segment is a signed link: a credential, kept out of traces and caches.
-SIGNED_LINK_PREFIXES = ("/forms/profile/", "/proposals/", "/trips/")
+SIGNED_LINK_PREFIXES = ("/forms/profile/", "/proposals/", "/trips/", "/agreements/", "/acknowledge/", "/unsubscribe/")
 # Nothing loads from elsewhere. The API documents (served from this service, trip_shared.web.docs) also fetch the
 # OpenAPI document and use Swagger UI's stylesheet file.
 DOCUMENTATION_PATHS = ("/docs",)

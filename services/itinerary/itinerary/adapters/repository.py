@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from itinerary.domain.agency_settings import AgencySettings, ExchangeRate, ModeSpeed, TravelSettings
+from itinerary.domain.agreements import Agreement
 from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_from_snapshot, item_snapshot
 from itinerary.domain.proposals import Decision, ProposalOption, ProposalRound
 from itinerary.domain.stages import StageChange
@@ -75,6 +76,7 @@ def _from_document(document: dict) -> Itinerary:
     document["markup_percent"] = Decimal(document.get("markup_percent", "0"))
     document["stage_history"] = [StageChange(**change) for change in document.get("stage_history", [])]
     document["proposal_rounds"] = [_round_from(sent) for sent in document.get("proposal_rounds", [])]
+    document["agreements"] = [Agreement(**asked) for asked in document.get("agreements", [])]
     return Itinerary(**document)
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Literal
 
 from itinerary.domain import feasibility
+from itinerary.domain.agreements import Agreement
 from itinerary.domain.budget import summarise
 from itinerary.domain.items import (
     INTERNAL_ITEM_FIELDS,
@@ -109,6 +110,7 @@ class Itinerary:
     markup_percent: Decimal = Decimal(0)
     stage_history: list[StageChange] = field(default_factory=list)
     proposal_rounds: list[ProposalRound] = field(default_factory=list)
+    agreements: list[Agreement] = field(default_factory=list)
     version: int = 1
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
@@ -203,6 +205,31 @@ class Itinerary:
             self.items.sort(key=item_order)
             self._touch()
         return updated, changed
+
+    def ask_agreement(self, changes: list[Change], reason: str | None) -> Agreement:
+        """The clients must agree to these changes (just made): recorded with them, answered from their link."""
+        agreement = Agreement.ask(self.stage, [change.description for change in changes], reason)
+        self.agreements.append(agreement)
+        return agreement
+
+    def record_agreement_answer(self, agreement_id: str, customer_id: str, answer: str,
+                                at: datetime) -> Change | None:
+        """A client's answer to a change they were asked to agree to; a call they asked for is the planner's to
+        make, so it is also a notice. None when it changes nothing (an older answer arriving late)."""
+        agreement = next((a for a in self.agreements if a.id == agreement_id), None)
+        if agreement is None:
+            return None
+        before = agreement.status
+        if not agreement.record(customer_id, answer, at):
+            return None
+        self._touch()
+        what = "; ".join(agreement.changes)
+        if answer == "call_me":
+            self.notices.append(Notice(kind="call_requested",
+                                       message=f"Customer {customer_id} asked to be called about: {what}"))
+        return Change(f"agreements.{agreement_id}", before, agreement.status,
+                      f"Customer {customer_id} {'agreed to' if answer == 'agreed' else 'asked for a call about'}: "
+                      f"{what}")
 
     def remove_item(self, item_id: str) -> list[Change]:
         self._require_open("remove items")

@@ -114,8 +114,9 @@ async def revise_itinerary(
 async def add_item(itinerary_id: str, body: ItemIn, request: Request, response: Response,
                    principal: Principal = require("itineraries:write")) -> ItemOut:
     fields = body.model_dump(exclude_none=True, mode="python")
+    ask_client = fields.pop("ask_client", None)
     _, item = await services.add_item(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
-                                      fields)
+                                      fields, ask_client)
     response.headers["Location"] = f"/v1/itineraries/{itinerary_id}/items/{item.id}"
     conditional.tag(response, item_revision(item))
     return ItemOut.of(item)
@@ -143,8 +144,9 @@ async def change_item(itinerary_id: str, item_id: str, body: ItemPatch, request:
                       principal: Principal = require("itineraries:write")) -> ItemOut:
     changes = refuse_nulls(body.model_dump(exclude_unset=True, mode="python"), "title", "timezone",
                            "requires_booking")
+    ask_client = changes.pop("ask_client", None)
     _, item = await services.change_item(_transaction(request), principal.tenant_id, _actor(principal),
-                                         itinerary_id, item_id, changes, precondition)
+                                         itinerary_id, item_id, changes, precondition, ask_client)
     conditional.tag(response, item_revision(item))
     return ItemOut.of(item)
 

@@ -14,7 +14,7 @@ from trip_shared.contracts.customers import (
     CustomerUpdated,
     PreferencesRecorded,
 )
-from trip_shared.contracts.notify import NotificationRecovered, NotificationUndeliverable
+from trip_shared.contracts.notify import ChangeAgreementAnswered, NotificationRecovered, NotificationUndeliverable
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "itinerary"
@@ -34,6 +34,7 @@ def register(runtime: ServiceRuntime) -> None:
     # What a client did not receive shows on their trip, until it reaches them.
     consumer.handles(NotificationUndeliverable)(services.record_delivery_problem)
     consumer.handles(NotificationRecovered)(services.record_delivery_problem)
+    consumer.handles(ChangeAgreementAnswered)(services.record_agreement_answer)
     # Each item shows its booking's status, whatever moved it.
     for contract in (booking_events.BookingRequested, booking_events.BookingConfirmed, booking_events.BookingDeclined,
                      booking_events.BookingExpired, booking_events.BookingAmendmentRequested,

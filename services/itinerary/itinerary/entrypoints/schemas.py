@@ -60,6 +60,15 @@ _OCCURRENCE = ("Which of the two moments a local time means when it happens twic
 Occurrence = Literal["first", "second"]
 
 
+class AskClientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text | None = Field(None, max_length=500, description="Why, in words for the client (their language).")
+
+
+_ASK_CLIENT = ("The clients must agree to this change (an approved trip only): notify asks the points of contact at "
+               "once, each with a signed link to agree or ask for a call; their answers show under agreements.")
+
+
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"kind": "flight", "title": "NH 212 London to Tokyo", "start": "2027-04-01T19:00", "end": "2027-04-02T15:30",
@@ -87,6 +96,7 @@ class ItemIn(BaseModel):
     requires_booking: bool = False
     start_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
     end_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
+    ask_client: AskClientIn | None = Field(None, description=_ASK_CLIENT)
 
 
 class ItemPatch(BaseModel):
@@ -106,6 +116,7 @@ class ItemPatch(BaseModel):
     requires_booking: bool | None = None
     start_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
     end_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
+    ask_client: AskClientIn | None = Field(None, description=_ASK_CLIENT)
 
 
 class StageIn(BaseModel):
@@ -316,6 +327,28 @@ class NoticeOut(BaseModel):
     at: datetime
 
 
+class AgreementAnswerOut(BaseModel):
+    customer_id: str
+    answer: Literal["agreed", "call_me"]
+    at: datetime
+
+
+class AgreementOut(BaseModel):
+    id: str
+    changes: list[str]
+    reason: str | None
+    asked_at: datetime
+    status: Literal["asked", "agreed", "call_requested"]
+    answers: list[AgreementAnswerOut]
+
+    @classmethod
+    def of(cls, agreement) -> AgreementOut:
+        return cls(id=agreement.id, changes=agreement.changes, reason=agreement.reason, asked_at=agreement.asked_at,
+                   status=agreement.status,
+                   answers=[AgreementAnswerOut(customer_id=customer_id, **answer)
+                            for customer_id, answer in agreement.answers.items()])
+
+
 class UndeliveredOut(BaseModel):
     notification_id: str
     customer_id: str
@@ -380,6 +413,8 @@ class ItineraryDetailOut(ItineraryOut):
     readiness: ReadinessOut
     stage_history: list[StageChangeOut]
     next_stages: list[str] = Field(description="Stages a planner may move the trip to from here.")
+    agreements: list[AgreementOut] = Field(
+        description="Changes its clients were asked to agree to, and each one's answer.")
     undelivered: list[UndeliveredOut] = Field(
         description="Messages notify could not get to the trip's clients (no address, bounced, failed), oldest "
                     "first; each goes once it reaches them.")
@@ -398,6 +433,7 @@ class ItineraryDetailOut(ItineraryOut):
             stage_history=[StageChangeOut(**vars(change)) for change in itinerary.stage_history],
             next_stages=list(allowed_moves(itinerary.stage)),
             undelivered=[UndeliveredOut.of(problem, view.known) for problem in view.delivery_problems],
+            agreements=[AgreementOut.of(agreement) for agreement in itinerary.agreements],
         )
 
 

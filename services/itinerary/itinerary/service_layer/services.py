@@ -9,6 +9,7 @@ from decimal import Decimal
 from itinerary.domain import budget as budgets
 from itinerary.domain import feasibility
 from itinerary.domain.agency_settings import AgencySettings, exchange_rate
+from itinerary.domain.agreements import Agreement
 from itinerary.domain.feasibility import Finding, Traveller
 from itinerary.domain.items import Item, item_order
 from itinerary.domain.model import Change, Itinerary, MembershipChanged, item_from_snapshot, item_revision
@@ -27,6 +28,7 @@ from trip_shared.clock import utc_now
 from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts import customers as customer_events
 from trip_shared.contracts.itinerary import (
+    AgreementAsked,
     CustomerLinked,
     CustomerUnlinked,
     FieldChange,
@@ -48,7 +50,7 @@ from trip_shared.contracts.itinerary import (
     Requirement,
     TravellerSnapshot,
 )
-from trip_shared.contracts.notify import NotificationRecovered, NotificationUndeliverable
+from trip_shared.contracts.notify import ChangeAgreementAnswered, NotificationRecovered, NotificationUndeliverable
 from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.preconditions import Precondition
 from trip_shared.privacy import confirm_erasure
@@ -135,14 +137,16 @@ async def create_itinerary(transaction: Transaction, tenant_id: str, actor: str,
 
 
 async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_version: int, actor: str, action: str,
-                  changes: list[Change]) -> None:
-    """Save a change, keep it in the audit trail and announce what changed (one version, one event)."""
+                  changes: list[Change], agreement: Agreement | None = None) -> None:
+    """Save a change, keep it in the audit trail and announce what changed (one version, one event) and, when the
+    clients must agree to it, that they are asked."""
     await uow.itineraries(itinerary.tenant_id).save(itinerary, expected_version)
     await uow.audit(itinerary.tenant_id).record(itinerary, actor, action, changes)
     uow.emit(ItineraryChanged(
         data=await _announced(uow, itinerary), action=action,
         changes=[FieldChange(field=c.field, before=c.before, after=c.after, description=c.description)
                  for c in changes],
+        agreement=AgreementAsked(agreement_id=agreement.id, reason=agreement.reason) if agreement else None,
         **_envelope(itinerary),
     ))
 
@@ -161,26 +165,32 @@ async def revise_itinerary(transaction: Transaction, tenant_id: str, actor: str,
 
 
 async def add_item(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
-                   fields: dict) -> tuple[Itinerary, Item]:
+                   fields: dict, ask_client: dict | None = None) -> tuple[Itinerary, Item]:
+    """``ask_client`` ({"reason"}): the clients must agree to the new item."""
     async def work(uow: ItineraryUnitOfWork):
         itinerary = await _load(uow, tenant_id, itinerary_id)
         expected_version = itinerary.version
         item, changed = itinerary.add_item(fields)
-        await _commit(uow, itinerary, expected_version, actor, "item_added", changed)
+        agreement = itinerary.ask_agreement(changed, ask_client.get("reason")) if ask_client is not None else None
+        await _commit(uow, itinerary, expected_version, actor, "item_added", changed, agreement)
         return itinerary, item
 
     return await transaction(work)
 
 
 async def change_item(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, item_id: str,
-                      changes: dict, precondition: Precondition | None = None) -> tuple[Itinerary, Item]:
+                      changes: dict, precondition: Precondition | None = None,
+                      ask_client: dict | None = None) -> tuple[Itinerary, Item]:
+    """``ask_client`` ({"reason"}): the clients must agree to this change."""
     async def work(uow: ItineraryUnitOfWork):
         itinerary = await _load(uow, tenant_id, itinerary_id)
         preconditions.check(precondition, item_revision(itinerary.item(item_id)), "item")
         expected_version = itinerary.version
         item, changed = itinerary.change_item(item_id, changes)
         if changed:
-            await _commit(uow, itinerary, expected_version, actor, "item_changed", changed)
+            agreement = itinerary.ask_agreement(changed, ask_client.get("reason")) if ask_client is not None \
+                else None
+            await _commit(uow, itinerary, expected_version, actor, "item_changed", changed, agreement)
         return itinerary, item
 
     return await transaction(work)
@@ -267,6 +277,18 @@ async def record_booking(event: booking_events.BookingRequested | booking_events
     itinerary = await uow.itineraries(event.tenant_id).get(data.itinerary_id)
     if applied and itinerary is not None:
         await _apply_due_moves(uow, itinerary, utc_now())
+
+
+async def record_agreement_answer(event: ChangeAgreementAnswered, uow: ItineraryUnitOfWork) -> None:
+    """A client's answer to a change they had to agree to, on the trip (its own version, in the audit trail)."""
+    data = event.data
+    itinerary = await uow.itineraries(event.tenant_id).get(data.itinerary_id)
+    if itinerary is None:
+        return
+    expected_version = itinerary.version
+    change = itinerary.record_agreement_answer(data.agreement_id, data.customer_id, data.answer, data.answered_at)
+    if change:
+        await _commit(uow, itinerary, expected_version, f"customer:{data.customer_id}", "agreement_answered", [change])
 
 
 async def record_delivery_problem(event: NotificationUndeliverable | NotificationRecovered,

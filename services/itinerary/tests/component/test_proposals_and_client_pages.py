@@ -233,3 +233,46 @@ async def test_the_client_s_pages_carry_the_profile_the_agency_saved_in_notify(s
     page = (await service.client.get(path)).text
     assert "Kyoto Bound Journeys" in page and "+81 90 0000 2222" in page and "Lotus" not in page
     assert "An older name" not in page
+
+
+async def test_a_change_the_clients_must_agree_to_is_asked_and_their_answers_are_on_the_trip(service):
+    from datetime import UTC, datetime, timedelta
+
+    from trip_shared.contracts.itinerary import ItineraryChanged
+    from trip_shared.contracts.notify import AgreementAnswer, ChangeAgreementAnswered
+
+    base, items = await planned_trip(service)
+    refused = await service.client.patch(f"{base}/items/{items['Walk']}", headers=auth(), json={
+        "start": "2027-05-03T09:00", "ask_client": {"reason": "The guide starts earlier"}})
+    assert refused.status_code == 409 and refused.json()["code"] == "not-approved-yet"
+    walk = (await service.client.get(f"{base}/items/{items['Walk']}", headers=auth())).json()
+    assert walk["start"].startswith("2027-05-03T10:00"), "a refused change changes nothing"
+    proposal, links = await send(service, base, items)
+    await service.client.post(links["mei"], data={"action": "approve", "option": proposal["options"][1]["id"]})
+    asked = await service.client.patch(f"{base}/items/{items['Walk']}", headers=auth(), json={
+        "start": "2027-05-03T09:00", "ask_client": {"reason": "The guide starts earlier"}})
+    assert asked.status_code == 200, asked.text
+    events = [ItineraryChanged.model_validate_json(row["payload"]) async for row in
+              service.runtime.outbox.rows.find({"event_type": "itinerary.changed"}).sort("_id", -1).limit(1)]
+    agreement = events[0].agreement
+    assert agreement.reason == "The guide starts earlier" and events[0].changes[0].field.endswith(".start")
+    trip = (await service.client.get(base, headers=auth())).json()
+    [shown] = trip["agreements"]
+    assert shown["id"] == agreement.agreement_id and shown["status"] == "asked" and shown["answers"] == []
+
+    def answer(value, at, version):
+        return ChangeAgreementAnswered(
+            tenant_id="tenant-a", aggregate_id=f"{agreement.agreement_id}:mei", aggregate_version=version,
+            trip_id=trip["id"], producer="notify",
+            data=AgreementAnswer(agreement_id=agreement.agreement_id, itinerary_id=trip["id"], customer_id="mei",
+                                 answer=value, answered_at=at))
+
+    now = datetime.now(UTC)
+    await service.publish(answer("agreed", now, 1))
+    assert (await service.client.get(base, headers=auth())).json()["agreements"][0]["status"] == "agreed"
+    await service.publish(answer("call_me", now + timedelta(seconds=5), 2))
+    await service.publish(answer("agreed", now, 1))  # redelivered late: the newer answer stands
+    trip = (await service.client.get(base, headers=auth())).json()
+    assert trip["agreements"][0]["status"] == "call_requested"
+    assert [a["answer"] for a in trip["agreements"][0]["answers"]] == ["call_me"]
+    assert any(n["kind"] == "call_requested" and "mei" in n["message"] for n in trip["notices"])

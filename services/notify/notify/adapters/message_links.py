@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from trip_shared.client_links import trip_page_url, trip_token, until_after
 from trip_shared.web.signed_links import LinkClaims, LinkSigner
 
-UNSUBSCRIBE, ACKNOWLEDGE = "unsubscribe", "acknowledge"
+UNSUBSCRIBE, ACKNOWLEDGE, AGREEMENT = "unsubscribe", "acknowledge", "change-agreement"
 # Long enough to work from an old message in the client's inbox.
 UNSUBSCRIBE_VALID, ACKNOWLEDGE_VALID = timedelta(days=400), timedelta(days=30)
 
@@ -31,6 +31,11 @@ class MessageLinks:
     def acknowledgement_url(self, tenant_id: str, notification_id: str) -> str:
         token, _ = self.signer.sign(ACKNOWLEDGE, tenant_id, notification_id, ACKNOWLEDGE_VALID)
         return f"{self.base_url}/acknowledge/{token}"
+
+    def agreement_url(self, tenant_id: str, agreement_id: str, customer_id: str) -> str:
+        """Answers one change for one point of contact: agree, or ask for a call."""
+        token, _ = self.signer.sign(AGREEMENT, tenant_id, customer_id, ACKNOWLEDGE_VALID, link_id=agreement_id)
+        return f"{self.base_url}/agreements/{token}"
 
     def verify(self, token: str, purpose: str) -> LinkClaims:
         return self.signer.verify(token, purpose)

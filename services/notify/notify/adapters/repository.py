@@ -22,6 +22,7 @@ AGENCY_PROFILES = "agency_profiles"
 CHANGE_DIGESTS = "change_digests"
 MESSAGE_PREFERENCES = "message_preferences"
 WEBHOOK_ENDPOINTS = "webhook_endpoints"
+AGREEMENTS = "agreements"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -419,6 +420,29 @@ class WebhookEndpointRepository:
 
     async def remove(self, endpoint_id: str) -> bool:
         return (await self._endpoints.delete_one({"_id": endpoint_id})).deleted_count == 1
+
+
+class Agreements:
+    """Changes the clients were asked to agree to (what they were shown), and each one's latest answer."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._agreements = collection
+
+    async def add(self, agreement_id: str, itinerary_id: str, changes: list[dict], reason: str | None) -> None:
+        if not await self._agreements.find_one({"_id": agreement_id}, projection={"_id": 1}):
+            await self._agreements.insert_one({"_id": agreement_id, "itinerary_id": itinerary_id,
+                                               "changes": changes, "reason": reason, "answers": {}})
+
+    async def get(self, agreement_id: str) -> dict | None:
+        return await self._agreements.find_one({"_id": agreement_id})
+
+    async def answer(self, agreement_id: str, customer_id: str, answer: str, now: datetime) -> int:
+        """Keep the answer; how many times this customer has answered (the version of their answer)."""
+        document = await self.get(agreement_id) or {}
+        version = int(((document.get("answers") or {}).get(customer_id) or {}).get("version") or 0) + 1
+        await self._agreements.update_one({"_id": agreement_id}, {"$set": {
+            f"answers.{customer_id}": {"answer": answer, "at": now, "version": version}}})
+        return version
 
 
 class MessagePreferencesRepository:

@@ -332,6 +332,21 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
         return (f"{'Important: ' if urgent else ''}Changes to your trip {trip.title}",
                 f"Dear {contact.first_name},\n\nYour trip \"{trip.title}\"{dates} has changed since you approved it:\n"
                 f"{listed}\n\nIf any of this does not work for you, reply to this e-mail or call us.\n")
+    if kind == "change_agreement":
+        lines = [line for change in details.get("changes", [])
+                 if (line := describe(TripChange.of(change), language, trip.title))]
+        listed = "\n".join(f"  - {line}" for line in lines)
+        url, reason = details.get("url", ""), details.get("reason")
+        if language == "zh-Hans":
+            why = f"\n原因：{reason}\n" if reason else ""
+            return (f"请确认行程「{trip.title}」的变动",
+                    f"{contact.first_name}，您好：\n\n行程「{trip.title}」{dates}需要以下变动，需征得您的同意：\n{listed}\n{why}\n"
+                    f"请通过此链接告诉我们：同意，或希望我们致电您商量（此链接仅供您本人使用）：\n{url}\n")
+        why = f"\nWhy: {reason}\n" if reason else ""
+        return (f"Please confirm a change to your trip {trip.title}",
+                f"Dear {contact.first_name},\n\nYour trip \"{trip.title}\"{dates} needs this change, and we need your "
+                f"agreement:\n{listed}\n{why}\nPlease tell us here whether you agree, or would like us to call you "
+                f"first (the link is for you only):\n{url}\n")
     if kind == "poc_assigned":
         if language == "zh-Hans":
             return (

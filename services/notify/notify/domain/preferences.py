@@ -18,7 +18,8 @@ OPTIONAL_KINDS = {
     "reminder_7d": {"en": "the week-before reminder", "zh-Hans": "出发前一周的提醒"},
     "day_summary": {"en": "the evening summary of the next day", "zh-Hans": "每晚的次日行程摘要"},
 }
-ESSENTIAL_KINDS = ("profile_form", "email_confirmation", "proposal", "trip_changes", "booking_lost", "reminder_72h",
+ESSENTIAL_KINDS = ("profile_form", "email_confirmation", "proposal", "trip_changes", "change_agreement",
+                   "booking_lost", "reminder_72h",
                    "reminder_24h")
 
 

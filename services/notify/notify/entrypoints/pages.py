@@ -11,11 +11,12 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from notify.adapters.message_links import ACKNOWLEDGE, UNSUBSCRIBE
+from notify.adapters.message_links import ACKNOWLEDGE, AGREEMENT, UNSUBSCRIBE
 from notify.domain.preferences import OPTIONAL_KINDS
+from notify.domain.trip_changes import TripChange, describe
 from notify.service_layer import services
 from trip_shared.errors import DomainError
-from trip_shared.web.pages import html_page
+from trip_shared.web.pages import html_page, read_form
 
 router = APIRouter(include_in_schema=False)
 TEXT = {
@@ -106,3 +107,57 @@ async def acknowledge(token: str, request: Request) -> HTMLResponse:
         return _invalid(error)
     language = message.get("language") if message.get("language") in ACK_TEXT else "en"
     return html_page(language, ACK_TEXT[language]["done"], f"<h1>{escape(ACK_TEXT[language]['done'])}</h1>")
+
+
+AGREE_TEXT = {
+    "en": {"ask": "Does this change work for you?", "agree": "I agree", "call": "Please call me first",
+           "why": "Why", "agreed": "Thank you: your agency knows you agree.",
+           "called": "Thank you: your agency will call you about it.",
+           "was": "Your answer so far: {answer}. You can change it here."},
+    "zh-Hans": {"ask": "您同意此变动吗？", "agree": "我同意", "call": "请先致电我", "why": "原因",
+                "agreed": "谢谢，旅行社已知道您同意此变动。", "called": "谢谢，旅行社会致电与您商量。",
+                "was": "您目前的答复：{answer}。您可以在此修改。"},
+}
+
+
+async def _agreement(request: Request, token: str):
+    claims = request.app.state.message_links.verify(token, AGREEMENT)
+    agreement, trip, language = await services.agreement_to_answer(
+        request.app.state.runtime.transaction, claims.tenant_id, claims.link_id or "", claims.subject_id)
+    return claims, agreement, trip, language if language in AGREE_TEXT else "en"
+
+
+@router.get("/agreements/{token}", response_class=HTMLResponse)
+async def agreement_page(token: str, request: Request) -> HTMLResponse:
+    """The change, and two buttons: opening the link answers nothing (a mail scanner follows links)."""
+    try:
+        claims, agreement, trip, language = await _agreement(request, token)
+    except DomainError as error:
+        return _invalid(error)
+    text = AGREE_TEXT[language]
+    lines = "".join(f"<li>{escape(line)}</li>" for change in agreement["changes"]
+                    if (line := describe(TripChange.of(change), language, trip.title if trip else "")))
+    why = f"<p><strong>{escape(text['why'])}:</strong> {escape(agreement['reason'])}</p>" \
+        if agreement.get("reason") else ""
+    given = (agreement.get("answers") or {}).get(claims.subject_id)
+    so_far = text["agree" if given and given["answer"] == "agreed" else "call"]
+    was = f"<p class='about'>{escape(text['was'].format(answer=so_far))}</p>" if given else ""
+    return html_page(language, text["ask"], f"<h1>{escape(text['ask'])}</h1><ul>{lines}</ul>{why}{was}"
+                     f"<form method='post'><button type='submit' name='answer' value='agreed'>{escape(text['agree'])}"
+                     f"</button> <button type='submit' name='answer' value='call_me'>{escape(text['call'])}</button>"
+                     "</form>")
+
+
+@router.post("/agreements/{token}", response_class=HTMLResponse)
+async def answer_agreement(token: str, request: Request) -> HTMLResponse:
+    try:
+        claims, _, _, language = await _agreement(request, token)
+        answer = ((await read_form(request)).get("answer") or [""])[0]
+        if answer not in ("agreed", "call_me"):
+            raise DomainError("Choose one of the two answers.", code="invalid-answer")
+        await services.answer_agreement(request.app.state.runtime.transaction, request.app.state.handlers,
+                                        claims.tenant_id, claims.link_id or "", claims.subject_id, answer)
+    except DomainError as error:
+        return _invalid(error)
+    done = AGREE_TEXT[language]["agreed" if answer == "agreed" else "called"]
+    return html_page(language, done, f"<h1>{escape(done)}</h1>")

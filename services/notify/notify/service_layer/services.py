@@ -56,7 +56,13 @@ from trip_shared.contracts.itinerary import (
     ProposalAnswered,
     ProposalSent,
 )
-from trip_shared.contracts.notify import DeliveryProblem, NotificationRecovered, NotificationUndeliverable
+from trip_shared.contracts.notify import (
+    AgreementAnswer,
+    ChangeAgreementAnswered,
+    DeliveryProblem,
+    NotificationRecovered,
+    NotificationUndeliverable,
+)
 from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.local_time import span_label
 from trip_shared.privacy import confirm_erasure
@@ -217,10 +223,63 @@ class NotifyHandlers:
                                         [item.model_dump(mode="json") for item in data.items or []], data.stage)
         if not found:
             return
+        if event.agreement is not None:
+            await self._ask_agreement(uow, event, [change.as_dict() for change in found])
+            return
         now = utc_now()
         digest_id = await self._join_digest(uow, event, "changes", [change.as_dict() for change in found], now)
         if any(trip_changes.is_urgent(change, data.stage, now) for change in found):
             await self.tell_digest(uow, event.tenant_id, digest_id, urgent=True)
+
+    async def _ask_agreement(self, uow: NotifyUnitOfWork, event: ItineraryChanged, changes: list[dict]) -> None:
+        """A change the clients must agree to is asked at once, of each point of contact with their own link; it
+        is not told again in the digest."""
+        asked = event.agreement
+        await uow.agreements(event.tenant_id).add(asked.agreement_id, event.data.itinerary_id, changes,
+                                                  asked.reason)
+        trip, members = await uow.read_models(event.tenant_id).trip(event.data.itinerary_id)
+        for customer_id in [member["customer_id"] for member in members if member["is_poc"]]:
+            url = self.links.agreement_url(event.tenant_id, asked.agreement_id, customer_id) if self.links else ""
+            await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "change_agreement",
+                               [customer_id], trip or _trip(event.data),
+                               {"changes": changes, "reason": asked.reason, "agreement_id": asked.agreement_id,
+                                "url": url})
+
+    async def answer_agreement(self, uow: NotifyUnitOfWork, tenant_id: str, agreement_id: str, customer_id: str,
+                               answer: str) -> dict:
+        """A point of contact's answer (the latest counts), announced so the trip records it; a request for a call
+        goes to the planners' desk at once."""
+        agreements = uow.agreements(tenant_id)
+        agreement = await agreements.get(agreement_id)
+        if agreement is None:
+            raise NotFoundError("This change is no longer waiting for an answer.", code="agreement-not-found")
+        now = utc_now()
+        version = await agreements.answer(agreement_id, customer_id, answer, now)
+        uow.emit(ChangeAgreementAnswered(
+            tenant_id=tenant_id, aggregate_id=f"{agreement_id}:{customer_id}", aggregate_version=version,
+            trip_id=agreement["itinerary_id"], producer="notify",
+            data=AgreementAnswer(agreement_id=agreement_id, itinerary_id=agreement["itinerary_id"],
+                                 customer_id=customer_id, answer=answer, answered_at=now)))
+        if answer == "call_me":
+            agency = await self._agency(tenant_id)
+            contact = await uow.read_models(tenant_id).contact(customer_id)
+            who = " ".join(filter(None, [contact.first_name, contact.last_name])) if contact else customer_id
+            trip, _ = await uow.read_models(tenant_id).trip(agreement["itinerary_id"])
+            lines = [line for change in agreement["changes"]
+                     if (line := trip_changes.describe(trip_changes.TripChange.of(change), "en",
+                                                       trip.title if trip else ""))]
+            notification = Notification(
+                id=notification_id(f"{agreement_id}:{version}", customer_id, "call_requested"), tenant_id=tenant_id,
+                kind="call_requested", itinerary_id=agreement["itinerary_id"], customer_id="agency",
+                source_event_id=f"{agreement_id}:{version}", trace_context=_current_trace(), audience="agency",
+                details={"agreement_id": agreement_id, "customer_id": customer_id})
+            notification.address_internal(
+                (agency.reply_to or agency.support_email) if agency else None, f"Please call {who}",
+                f"{who} asked to be called before agreeing to this change to the trip "
+                f"{trip.title if trip else agreement['itinerary_id']}:\n"
+                + "\n".join(f"  - {line}" for line in lines) + f"\n\nTrip: {agreement['itinerary_id']}\n")
+            self._send_after_commit(uow, await self._record(uow, notification))
+        return agreement
 
     async def _join_digest(self, uow: NotifyUnitOfWork, event, topic: str, entries: list[dict],
                            now: datetime) -> str:
@@ -588,6 +647,25 @@ async def announce_delivery(uow: NotifyUnitOfWork, tenant_id: str, notification_
                       trip_id=notification.itinerary_id, producer="notify", data=problem))
     await repository.announced(notification.id, contract is NotificationUndeliverable, version,
                                notification.status if notification.undeliverable else None)
+
+
+async def agreement_to_answer(transaction: Transaction, tenant_id: str, agreement_id: str,
+                              customer_id: str) -> tuple[dict, Trip | None, str]:
+    """What the client is asked to agree to, the trip, and their language, for the answer page."""
+    async def work(uow: NotifyUnitOfWork):
+        agreement = await uow.agreements(tenant_id).get(agreement_id)
+        if agreement is None:
+            raise NotFoundError("This change is no longer waiting for an answer.", code="agreement-not-found")
+        trip, _ = await uow.read_models(tenant_id).trip(agreement["itinerary_id"])
+        contact = await uow.read_models(tenant_id).contact(customer_id)
+        return agreement, trip, contact.preferred_language if contact else "en"
+
+    return await transaction(work, read_only=True)
+
+
+async def answer_agreement(transaction: Transaction, handlers: NotifyHandlers, tenant_id: str, agreement_id: str,
+                           customer_id: str, answer: str) -> None:
+    await transaction(lambda uow: handlers.answer_agreement(uow, tenant_id, agreement_id, customer_id, answer))
 
 
 async def acknowledge(transaction: Transaction, tenant_id: str, notification_id: str) -> dict:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from notify.adapters.repository import (
     AGENCY_PROFILES,
+    AGREEMENTS,
     CHANGE_DIGESTS,
     CONTACTS,
     MESSAGE_PREFERENCES,
@@ -9,6 +10,7 @@ from notify.adapters.repository import (
     TRIPS,
     WEBHOOK_ENDPOINTS,
     AgencyProfileRepository,
+    Agreements,
     ChangeDigests,
     MessagePreferencesRepository,
     NotificationRepository,
@@ -30,6 +32,9 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def change_digests(self, tenant_id: str) -> ChangeDigests:
         return ChangeDigests(self.collection(CHANGE_DIGESTS, tenant_id))
+
+    def agreements(self, tenant_id: str) -> Agreements:
+        return Agreements(self.collection(AGREEMENTS, tenant_id))
 
     def webhook_endpoints(self, tenant_id: str) -> WebhookEndpointRepository:
         return WebhookEndpointRepository(self.collection(WEBHOOK_ENDPOINTS, tenant_id))

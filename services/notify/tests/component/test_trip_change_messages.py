@@ -255,3 +255,51 @@ async def test_urgent_news_not_confirmed_as_read_in_time_goes_to_the_planner(ser
     assert urgent["mei@example.com"]["acknowledged_at"] and not urgent["mei@example.com"]["escalated_at"]
     assert urgent["bo@example.com"]["escalated_at"] and not urgent["bo@example.com"]["acknowledged_at"]
     assert (await service.client.get(path[:-4] + "abcd")).status_code == 403
+
+
+async def test_a_change_needing_agreement_asks_each_poc_with_their_own_link_and_records_the_answer(service, smtp):
+    import re
+
+    from trip_shared.contracts.itinerary import AgreementAsked
+    from trip_shared.contracts.notify import ChangeAgreementAnswered
+
+    await trip_with_two_pocs(service)
+    event = changed(3, [flight(local(20, 19, 50))],
+                    [{"field": "items.i1.start", "before": local(20, 20, 20) + ":00", "after": "x",
+                      "description": "internal: BA moved us"}])
+    event = event.model_copy(update={"agreement": AgreementAsked(agreement_id="ag-1",
+                                                                 reason="The 20:20 flight was withdrawn.")})
+    await service.publish(event)
+    async with asyncio.timeout(5):
+        while len(trip_mails(smtp)) < 2:
+            await asyncio.sleep(0.05)
+    asks = {m["To"]: m for m in trip_mails(smtp)}
+    assert sorted(asks) == ["bo@example.com", "mei@example.com"], "the POCs, at once, not the other traveller"
+    english = text_of(asks["bo@example.com"])
+    assert smtp.subject(asks["bo@example.com"]) == "Please confirm a change to your trip Kyoto in autumn"
+    assert "Your flight BA5 now leaves at 19:50 London time instead of 20:20." in english
+    assert "Why: The 20:20 flight was withdrawn." in english and "internal" not in english
+    links = {to: re.search(r"(http://\S+/agreements/\S+)", text_of(m))[1] for to, m in asks.items()}
+    assert links["bo@example.com"] != links["mei@example.com"], "each answers as themselves"
+    bo = "/agreements/" + links["bo@example.com"].rsplit("/agreements/", 1)[1]
+    page = await service.client.get(bo)
+    assert page.status_code == 200 and "I agree" in page.text and "BA5 now leaves at 19:50" in page.text
+    mei_page = await service.client.get("/agreements/" + links["mei@example.com"].rsplit("/agreements/", 1)[1])
+    assert "我同意" in mei_page.text and "请先致电我" in mei_page.text
+    assert (await service.client.post(bo, data={"answer": "maybe"})).status_code == 422
+    assert (await service.client.post(bo, data={"answer": "agreed"})).status_code == 200
+    assert (await service.client.post(bo, data={"answer": "call_me"})).status_code == 200  # changed their mind
+    answers = [ChangeAgreementAnswered.model_validate_json(row["payload"]) async for row in
+               service.runtime.outbox.rows.find({"event_type": ChangeAgreementAnswered.TOPIC}).sort("_id", 1)]
+    assert [(a.data.customer_id, a.data.answer, a.aggregate_version) for a in answers] == [
+        ("c2", "agreed", 1), ("c2", "call_me", 2)]
+    assert answers[0].trip_id == "it-1" and answers[0].data.agreement_id == "ag-1"
+    async with asyncio.timeout(5):
+        while not smtp.to("care@lotusmaple.example"):
+            await asyncio.sleep(0.05)
+    [call] = smtp.to("care@lotusmaple.example")
+    assert smtp.subject(call) == "Please call Bo" and "BA5 now leaves at 19:50" in text_of(call)
+    await asyncio.sleep(QUIET_S + 0.5)
+    assert len(trip_mails(smtp)) == 2, "the change is not told again in a digest"
+    forged = await service.client.get(bo[:-4] + "abcd")
+    assert forged.status_code == 403
