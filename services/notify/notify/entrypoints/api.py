@@ -108,6 +108,33 @@ async def resend_notification(notification_id: str, request: Request,
     return NotificationOut.of(document)
 
 
+class MailReportOut(BaseModel):
+    notification_id: str
+    status: Literal["bounced", "delivered"]
+    recorded: bool = Field(description="False when it matches no message of this agency sent with that Message-ID "
+                                       "(or its fate was already known).")
+
+
+class MailReportsOut(BaseModel):
+    items: list[MailReportOut]
+
+
+@router.post("/inbound/mail-reports", response_model=MailReportsOut, tags=["notifications"],
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 media_type: {"schema": {"type": "string", "maxLength": 262144}}
+                 for media_type in ("message/rfc822", "text/plain")}}})
+async def inbound_mail_report(request: Request,
+                              principal: Principal = require("notifications:write")) -> MailReportsOut:
+    """The agency's mail gateway posts each delivery status notification (RFC 3464) that comes back to the
+    sender's address, as the raw message: a bounce moves the e-mail it answers to ``bounced`` (urgent news then
+    escalates at once, and a client's trip message shows on the trip as undelivered); ``delivered`` when success
+    was reported. 422 ``not-a-delivery-report`` for anything else."""
+    reports = await services.record_mail_reports(request.app.state.runtime.transaction,
+                                                 request.app.state.dispatcher, principal.tenant_id,
+                                                 await request.body())
+    return MailReportsOut(items=[MailReportOut(**report) for report in reports])
+
+
 class MessagePreviewOut(BaseModel):
     kind: str
     customer_id: str

@@ -16,7 +16,7 @@ from notify.adapters.repository import (
     UnacknowledgedUrgent,
     from_document,
 )
-from notify.domain import booking_news, channels, feed, reminders, subscriptions, trip_changes
+from notify.domain import booking_news, bounces, channels, feed, reminders, subscriptions, trip_changes
 from notify.domain.agency import AgencyProfileRecord
 from notify.domain.model import Contact, Notification, Trip, notification_id
 from notify.domain.preferences import OPTIONAL_KINDS, MessagePreferences
@@ -647,6 +647,22 @@ async def announce_delivery(uow: NotifyUnitOfWork, tenant_id: str, notification_
                       trip_id=notification.itinerary_id, producer="notify", data=problem))
     await repository.announced(notification.id, contract is NotificationUndeliverable, version,
                                notification.status if notification.undeliverable else None)
+
+
+async def record_mail_reports(transaction: Transaction, dispatcher: Dispatcher, tenant_id: str,
+                              raw: bytes) -> list[dict]:
+    """A mail server's delivery report on the agency's messages: each bounce (or delivery) it names moves the
+    notification it answers, matched by id and Message-ID; what matches nothing of this agency changes nothing."""
+    outcomes = []
+    for report in bounces.parse_report(raw):
+        document = await transaction(lambda uow, r=report: uow.notifications(tenant_id).get(r.notification_id),
+                                     read_only=True)
+        moved = bool(document) and document.get("message_id") == report.message_id and \
+            await dispatcher.queue.record_report(report.notification_id, report.message_id, report.status,
+                                                 f"the mail server reports {report.detail}" if report.status ==
+                                                 "bounced" else None, utc_now())
+        outcomes.append({"notification_id": report.notification_id, "status": report.status, "recorded": moved})
+    return outcomes
 
 
 async def agreement_to_answer(transaction: Transaction, tenant_id: str, agreement_id: str,

@@ -219,7 +219,7 @@ async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     ]
     for response, status, code in cases:
         assert response.status_code == status and response.json()["code"] == code, response.text
-    assert await assert_every_v1_route_requires_auth(service) == 16 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 17 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"
 
 
@@ -640,3 +640,68 @@ async def test_an_agency_platform_subscribed_to_kinds_gets_each_message_signed_a
 
 async def listed_hooks(service, status):
     return [n for n in await listed(service, channel="webhook", status=status) if n["audience"] == "platform"]
+
+
+def delivery_report(original, action="failed", status="5.1.1",
+                    diagnostic="smtp; 550 5.1.1 <mei@example.com>: mailbox unknown") -> bytes:
+    """A mail server's bounce (RFC 3464) for ``original``, as an MTA writes it."""
+    from email.message import EmailMessage
+    from email.mime.base import MIMEBase
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report["From"], report["To"] = "MAILER-DAEMON@mx.example", "trips@agency.example"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report.attach(MIMEText("I'm sorry to have to inform you that your message could not be delivered.\n"))
+    from email.message import Message
+
+    status_part = MIMEBase("message", "delivery-status")
+    per_message, per_recipient = Message(), Message()
+    per_message["Reporting-MTA"] = "dns; mx.example"
+    for name, value in (("Final-Recipient", f"rfc822; {original['To']}"), ("Action", action), ("Status", status),
+                        ("Diagnostic-Code", diagnostic)):
+        per_recipient[name] = value
+    status_part.set_payload([per_message, per_recipient])
+    report.attach(status_part)
+    headers = EmailMessage()
+    for name in ("From", "To", "Subject", "Message-ID", "X-Notification-Id"):
+        headers[name] = original[name]
+    headers_part = MIMEBase("text", "rfc822-headers")
+    headers_part.set_payload(headers.as_string().split("\n\n", 1)[0] + "\n")
+    report.attach(headers_part)
+    return report.as_bytes()
+
+
+async def test_a_bounce_the_mail_gateway_posts_marks_that_email_bounced_and_the_trip_hears_of_it(service, smtp):
+    from trip_shared.contracts.notify import NotificationUndeliverable
+
+    await service.publish(contact("c1"))
+    await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
+    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    [sent] = smtp.to("mei@example.com")
+    post = {"headers": {**auth(), "Content-Type": "message/rfc822"}}
+    forged = dict(sent.items())
+    forged["Message-ID"] = "<someone-else@agency.example>"
+    answer = await service.client.post("/v1/inbound/mail-reports", content=delivery_report(forged), **post)
+    assert answer.status_code == 200 and answer.json()["items"][0]["recorded"] is False
+    other = await service.client.post("/v1/inbound/mail-reports", content=delivery_report(sent),
+                                      headers={**auth("tenant-b"), "Content-Type": "message/rfc822"})
+    assert other.json()["items"][0]["recorded"] is False, "another agency cannot bounce this one's mail"
+    assert (await listed(service))[0]["status"] == "sent"
+    answer = await service.client.post("/v1/inbound/mail-reports", content=delivery_report(sent), **post)
+    assert answer.status_code == 200 and answer.json()["items"] == [
+        {"notification_id": sent["X-Notification-Id"], "status": "bounced", "recorded": True}]
+    [record] = await listed(service)
+    assert record["status"] == "bounced" and "5.1.1" in record["last_error"] and "mailbox unknown" in record["last_error"]
+    problems = await eventually(lambda: _outbox(service, NotificationUndeliverable))
+    assert problems[0].data.reason == "bounced" and problems[0].data.notification_id == record["id"]
+    again = await service.client.post("/v1/inbound/mail-reports", content=delivery_report(sent), **post)
+    assert again.json()["items"][0]["recorded"] is False, "the same report twice has one effect"
+    junk = await service.client.post("/v1/inbound/mail-reports", content=b"Subject: hi\n\nnot a report\n", **post)
+    assert junk.status_code == 422 and junk.json()["code"] == "not-a-delivery-report"
+
+
+async def _outbox(service, contract):
+    return [contract.model_validate_json(row["payload"]) async for row in
+            service.runtime.outbox.rows.find({"event_type": contract.TOPIC})]
