@@ -181,17 +181,22 @@ class Dispatcher:
                     url=notification.recipient or "", body=notification.body, notification_id=notification.id,
                     agency_endpoint=notification.audience == "platform")
             except WebhookFailed as exc:
-                if exc.permanent:
-                    notification.refused(str(exc))
-                else:
-                    notification.failed_attempt(str(exc))
-                await self.queue.mark_failed(notification)
-                span.set_status(trace.Status(trace.StatusCode.ERROR, "webhook refused"))
-                log.warning("webhook not delivered (attempt %d)", notification.attempts,
-                            extra={"notification_id": notification.id, "status": notification.status})
+                await self._not_taken(notification, str(exc), exc.permanent, span, "webhook")
                 return
             await self.queue.mark_sent(notification.id, outcome)
             log.info("webhook delivered", extra={"notification_id": notification.id, "kind": notification.kind})
+
+    async def _not_taken(self, notification, error: str, permanent: bool, span, what: str) -> None:
+        """An HTTP channel's endpoint did not take the message: failed at once when retrying cannot help, else
+        an attempt, retried with backoff."""
+        if permanent:
+            notification.refused(error)
+        else:
+            notification.failed_attempt(error)
+        await self.queue.mark_failed(notification)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{what} not taken"))
+        log.warning("%s not delivered (attempt %d)", what, notification.attempts,
+                    extra={"notification_id": notification.id, "status": notification.status})
 
     def sms_report_url(self, notification_id: str) -> str:
         """Where the provider reports what became of the text: exactly this URL is what it signs."""
@@ -211,14 +216,7 @@ class Dispatcher:
                                           status_callback=self.sms_report_url(notification.id)
                                           if self.callback_base_url else None)
             except SmsFailed as exc:
-                if exc.permanent:
-                    notification.refused(str(exc))
-                else:
-                    notification.failed_attempt(str(exc))
-                await self.queue.mark_failed(notification)
-                span.set_status(trace.Status(trace.StatusCode.ERROR, "sms refused"))
-                log.warning("text message not sent (attempt %d)", notification.attempts,
-                            extra={"notification_id": notification.id, "status": notification.status})
+                await self._not_taken(notification, str(exc), exc.permanent, span, "text message")
                 return
             await self.queue.mark_sent(notification.id, sid)
             await self.queue.apply_early_report(notification.id)
