@@ -46,6 +46,9 @@ def instrument_pymongo(provider: TracerProvider) -> None:
 _STANDARD_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
 
+_LINE_BREAKS = {ord(char): f"\\u{ord(char):04x}" for char in "\x85\u2028\u2029"}
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per line, with the trace and span ids of the active span so logs join traces."""
 
@@ -70,7 +73,8 @@ class JsonLogFormatter(logging.Formatter):
                 entry[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        # One entry, one line, for every reader: JSON leaves these line separators raw, and many tools split on them.
+        return json.dumps(entry, ensure_ascii=False).translate(_LINE_BREAKS)
 
 
 def configure_logging(service_name: str, level: str = "INFO") -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+log = logging.getLogger(__name__)
 POLL_S = 1.0
 HEARTBEAT_S = 15.0
 STREAM_FOR_S = 300.0
@@ -30,16 +32,26 @@ def is_event_stream_path(path: str) -> bool:
     return path.endswith(SUFFIX)
 
 
-def event_stream(request: Request, fetch_after: FetchAfter, *, poll_s: float = POLL_S,
-                 stream_for_s: float = STREAM_FOR_S) -> StreamingResponse:
-    cursor = request.headers.get("last-event-id") or request.query_params.get("after") or None
+def stream_cursor(request: Request) -> str | None:
+    """Where the client asks to resume: ``Last-Event-ID`` (a reconnecting browser), else ``after=``."""
+    return request.headers.get("last-event-id") or request.query_params.get("after") or None
+
+
+async def event_stream(request: Request, fetch_after: FetchAfter, *, poll_s: float = POLL_S,
+                       stream_for_s: float = STREAM_FOR_S) -> StreamingResponse:
+    """The stream, once a first fetch succeeded: what cannot be followed (an unknown feed, a bad cursor) is
+    answered with its problem before anything is streamed; trouble later ends the stream and the client
+    reconnects."""
+    cursor = stream_cursor(request)
+    first = await fetch_after(cursor)
 
     async def events():
         nonlocal cursor
         yield f"retry: {RECONNECT_MS}\n\n"
         started = last_sent = time.monotonic()
+        batch = first
         while time.monotonic() - started < stream_for_s:
-            for entry_cursor, data in await fetch_after(cursor):
+            for entry_cursor, data in batch:
                 cursor = entry_cursor
                 last_sent = time.monotonic()
                 yield f"id: {entry_cursor}\nevent: entry\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
@@ -49,6 +61,11 @@ def event_stream(request: Request, fetch_after: FetchAfter, *, poll_s: float = P
             if await request.is_disconnected():
                 return
             await asyncio.sleep(poll_s)
+            try:
+                batch = await fetch_after(cursor)
+            except Exception:  # noqa: BLE001 (logged; the browser reconnects after `retry` and resumes)
+                log.warning("event stream ended by a failed fetch", exc_info=True)
+                return
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

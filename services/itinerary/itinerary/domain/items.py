@@ -288,6 +288,9 @@ EDITABLE_ITEM_FIELDS = ("title", "start", "end", "timezone", "end_timezone", "lo
                         "end_occurrence")
 # Changing only these leaves what a client sees as it was: the calendar's SEQUENCE stays.
 INTERNAL_ITEM_FIELDS = ("notes",)
+# What the client's pages, calendar and PDF show of an item (never its cost, vendor or notes).
+CLIENT_ITEM_FIELDS = ("kind", "title", "start", "end", "timezone", "end_timezone", "location", "end_location",
+                      "mode", "client_note", "start_occurrence", "end_occurrence")
 
 
 def _location(value) -> Location | None:

@@ -13,6 +13,7 @@ from itinerary.domain import feasibility
 from itinerary.domain.agreements import Agreement
 from itinerary.domain.budget import summarise
 from itinerary.domain.items import (
+    CLIENT_ITEM_FIELDS,
     INTERNAL_ITEM_FIELDS,
     MAX_ITEMS,
     Cost,
@@ -207,7 +208,12 @@ class Itinerary:
         return updated, changed
 
     def ask_agreement(self, changes: list[Change], reason: str | None) -> Agreement:
-        """The clients must agree to these changes (just made): recorded with them, answered from their link."""
+        """The clients must agree to these changes (just made): recorded with them, answered from their link. A
+        change they would not see (a cost, a note) is not theirs to agree to."""
+        if not any(len(parts := change.field.split(".")) == 2 or parts[-1] in CLIENT_ITEM_FIELDS
+                   for change in changes):
+            raise InvalidItinerary("The clients see nothing of this change (a cost, a vendor, a note): there is "
+                                   "nothing for them to agree to.", code="nothing-to-agree")
         agreement = Agreement.ask(self.stage, [change.description for change in changes], reason)
         self.agreements.append(agreement)
         return agreement

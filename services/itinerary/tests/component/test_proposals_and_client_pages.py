@@ -249,6 +249,11 @@ async def test_a_change_the_clients_must_agree_to_is_asked_and_their_answers_are
     assert walk["start"].startswith("2027-05-03T10:00"), "a refused change changes nothing"
     proposal, links = await send(service, base, items)
     await service.client.post(links["mei"], data={"action": "approve", "option": proposal["options"][1]["id"]})
+    unseen = await service.client.patch(f"{base}/items/{items['Walk']}", headers=auth(), json={
+        "notes": "guide paid in cash", "cost": {"amount": 80, "currency": "EUR"}, "ask_client": {}})
+    assert unseen.status_code == 422 and unseen.json()["code"] == "nothing-to-agree"
+    walk = (await service.client.get(f"{base}/items/{items['Walk']}", headers=auth())).json()
+    assert walk["notes"] is None and walk["cost"] is None, "refused whole: the change did not happen either"
     asked = await service.client.patch(f"{base}/items/{items['Walk']}", headers=auth(), json={
         "start": "2027-05-03T09:00", "ask_client": {"reason": "The guide starts earlier"}})
     assert asked.status_code == 200, asked.text

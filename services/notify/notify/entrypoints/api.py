@@ -284,10 +284,10 @@ async def trip_feed_events(itinerary_id: Annotated[str, Path(max_length=100)], r
                            lang: Language = "en", principal: Principal = require("notifications:read")):
     """The same feed, live (server-sent events): each new entry as ``event: entry`` with its cursor as ``id``;
     reconnecting with ``Last-Event-ID`` (or ``after=``) misses nothing."""
-    return feed_stream(request, principal.tenant_id, itinerary_id, lang)
+    return await feed_stream(request, principal.tenant_id, itinerary_id, lang)
 
 
-def feed_stream(request: Request, tenant_id: str, itinerary_id: str, language: str) -> StreamingResponse:
+async def feed_stream(request: Request, tenant_id: str, itinerary_id: str, language: str) -> StreamingResponse:
     runtime = request.app.state.runtime
 
     async def fetch_after(cursor: str | None) -> list[tuple[str, dict]]:
@@ -295,7 +295,7 @@ def feed_stream(request: Request, tenant_id: str, itinerary_id: str, language: s
                                            language, cursor)
         return [(c, FeedEntryOut.of(c, entry).model_dump(mode="json")) for c, entry in entries]
 
-    return event_stream(request, fetch_after)
+    return await event_stream(request, fetch_after)
 
 
 class CustomerMessageOut(BaseModel):

@@ -109,9 +109,9 @@ async def trip_updates(token: str, request: Request, lang: str = "en") -> HTMLRe
 async def trip_update_events(token: str, request: Request, lang: str = "en"):
     try:
         claims = request.app.state.message_links.verify(token, TRIP_VIEW)
+        return await feed_stream(request, claims.tenant_id, claims.subject_id, lang if lang in TEXT else "en")
     except DomainError as error:
         return _invalid(error)
-    return feed_stream(request, claims.tenant_id, claims.subject_id, lang if lang in TEXT else "en")
 
 
 @router.get(SCRIPT)

@@ -98,6 +98,11 @@ async def test_a_change_told_to_two_clients_is_one_entry_in_the_readers_language
     assert bad.status_code == 422 and bad.json()["code"] == "invalid-cursor"
     unknown = await service.client.get("/v1/itineraries/it-9/feed", headers=auth())
     assert unknown.status_code == 404 and unknown.json()["code"] == "trip-not-found"
+    for path, headers, status, code in (("/v1/itineraries/it-9/feed/events", {}, 404, "trip-not-found"),
+                                        ("/v1/itineraries/it-1/feed/events", {"Last-Event-ID": "soon"}, 422,
+                                         "invalid-cursor")):
+        refused = await service.client.get(path, headers={**auth(), **headers})
+        assert refused.status_code == status and refused.json()["code"] == code, "a problem, before any stream"
     mine = (await service.client.get("/v1/customers/c2/feed", headers=auth())).json()["items"]
     assert [m["kind"] for m in mine] == ["poc_assigned", "trip_changes"]
     assert mine[1]["status"] == "sent" and mine[1]["lines"] == entry["lines"]
