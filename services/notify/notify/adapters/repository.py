@@ -257,14 +257,13 @@ class DeliveryQueue:
         return {status: await self._notifications.count_documents({"status": status})
                 for status in ("pending", "sending", "failed", "waiting_for_contact")}
 
-    async def mark_sent(self, notification_id: str, message_id: str) -> None:
-        await self._notifications.update_one(
-            {"_id": notification_id, "status": "sending"},
-            {"$set": {"status": "sent", "sent_at": datetime.now(UTC), "message_id": message_id, "last_error": None},
-             "$unset": {"lease_until": ""}})
-        # It reached them after all: the planner, told it had not, hears that it has.
-        await self._notifications.update_one({"_id": notification_id, "undeliverable_announced": True},
-                                             {"$set": {"announce_due": True}})
+    async def mark_sent(self, notification_id: str, message_id: str, *, announced_undeliverable: bool = False) -> None:
+        """Sent. One the planner was told had not reached its client is announced again: it has now."""
+        changes = {"status": "sent", "sent_at": datetime.now(UTC), "message_id": message_id, "last_error": None}
+        if announced_undeliverable:
+            changes["announce_due"] = True
+        await self._notifications.update_one({"_id": notification_id, "status": "sending"},
+                                             {"$set": changes, "$unset": {"lease_until": ""}})
 
     async def record_report(self, notification_id: str, message_id: str, status: str, error: str | None,
                             now: datetime) -> bool:
@@ -407,11 +406,12 @@ class WebhookEndpointRepository:
         self._endpoints = collection
 
     async def listed(self) -> list[WebhookEndpoint]:
-        return [WebhookEndpoint(id=d.pop("_id"), **{k: v for k, v in d.items() if k != "tenant_id"})
-                async for d in self._endpoints.find({}).sort("created_at", ASCENDING)]
+        return [WebhookEndpoint(id=d.pop("_id"), **d)
+                async for d in self._endpoints.find({}, projection={"tenant_id": 0}).sort("created_at", ASCENDING)]
 
     async def get(self, endpoint_id: str) -> WebhookEndpoint | None:
-        return next((endpoint for endpoint in await self.listed() if endpoint.id == endpoint_id), None)
+        document = await self._endpoints.find_one({"_id": endpoint_id}, projection={"tenant_id": 0})
+        return WebhookEndpoint(id=document.pop("_id"), **document) if document else None
 
     async def save(self, endpoint: WebhookEndpoint) -> None:
         document = asdict(endpoint)

@@ -38,6 +38,10 @@ class Contact:
     status: str = "active"
     phones: list[str] = field(default_factory=list)
 
+    @property
+    def full_name(self) -> str:
+        return " ".join(filter(None, [self.first_name, self.last_name]))
+
 
 @dataclass
 class Trip:

@@ -130,11 +130,12 @@ class Dispatcher:
 
     async def _deliver(self, document: dict, reattach: bool) -> None:
         notification = from_document(document)
+        announced = bool(document.get("undeliverable_announced"))
         if notification.channel == "webhook":
-            await self._post(notification, reattach)
+            await self._post(notification, reattach, announced)
             return
         if notification.channel == "sms":
-            await self._text(notification, reattach)
+            await self._text(notification, reattach, announced)
             return
         parent = propagate.extract(notification.trace_context or {}) if reattach else None
         attributes = {"notification.id": notification.id, "notification.kind": notification.kind,
@@ -163,10 +164,10 @@ class Dispatcher:
                 log.warning("notification not sent (attempt %d): %s", notification.attempts, type(exc).__name__,
                             extra={"notification_id": notification.id, "status": notification.status})
                 return
-            await self.queue.mark_sent(notification.id, message_id)
+            await self.queue.mark_sent(notification.id, message_id, announced_undeliverable=announced)
             log.info("notification sent", extra={"notification_id": notification.id, "kind": notification.kind})
 
-    async def _post(self, notification, reattach: bool) -> None:
+    async def _post(self, notification, reattach: bool, announced: bool) -> None:
         """A webhook: one endpoint's trouble is that message's, retried with backoff; it stops no other delivery."""
         parent = propagate.extract(notification.trace_context or {}) if reattach else None
         attributes = {"notification.id": notification.id, "notification.kind": notification.kind,
@@ -183,7 +184,7 @@ class Dispatcher:
             except WebhookFailed as exc:
                 await self._not_taken(notification, str(exc), exc.permanent, span, "webhook")
                 return
-            await self.queue.mark_sent(notification.id, outcome)
+            await self.queue.mark_sent(notification.id, outcome, announced_undeliverable=announced)
             log.info("webhook delivered", extra={"notification_id": notification.id, "kind": notification.kind})
 
     async def _not_taken(self, notification, error: str, permanent: bool, span, what: str) -> None:
@@ -202,7 +203,7 @@ class Dispatcher:
         """Where the provider reports what became of the text: exactly this URL is what it signs."""
         return f"{self.callback_base_url}/callbacks/sms/{quote(notification_id, safe='')}"
 
-    async def _text(self, notification, reattach: bool) -> None:
+    async def _text(self, notification, reattach: bool, announced: bool) -> None:
         """A text message: the provider's trouble (or a number it refuses) is that message's, retried with backoff
         unless retrying cannot help."""
         parent = propagate.extract(notification.trace_context or {}) if reattach else None
@@ -218,6 +219,6 @@ class Dispatcher:
             except SmsFailed as exc:
                 await self._not_taken(notification, str(exc), exc.permanent, span, "text message")
                 return
-            await self.queue.mark_sent(notification.id, sid)
+            await self.queue.mark_sent(notification.id, sid, announced_undeliverable=announced)
             await self.queue.apply_early_report(notification.id)
             log.info("text message sent", extra={"notification_id": notification.id, "kind": notification.kind})

@@ -105,6 +105,18 @@ class NotifyHandlers:
     async def _agency(self, tenant_id: str) -> AgencyProfile | None:
         return await self.agencies.for_tenant(tenant_id)
 
+    async def _desk(self, tenant_id: str) -> str | None:
+        """Where the planners read what is for them: the agency's reply-to, else its support address."""
+        agency = await self._agency(tenant_id)
+        return (agency.reply_to or agency.support_email) if agency else None
+
+    async def _reminder_hours(self, tenant_id: str) -> dict:
+        """The agency's quiet hours, and its zone for a trip that names none: how reminders are scheduled."""
+        agency = await self._agency(tenant_id)
+        return {"quiet_start": agency.quiet_hours_start if agency else None,
+                "quiet_end": agency.quiet_hours_end if agency else None,
+                "fallback_zone": (agency.timezone if agency else None) or "UTC"}
+
     def _send_after_commit(self, uow: NotifyUnitOfWork, ids: list[str]) -> None:
         if ids:
             uow.on_commit(lambda: self.dispatcher.send_now(ids))
@@ -261,9 +273,8 @@ class NotifyHandlers:
             data=AgreementAnswer(agreement_id=agreement_id, itinerary_id=agreement["itinerary_id"],
                                  customer_id=customer_id, answer=answer, answered_at=now)))
         if answer == "call_me":
-            agency = await self._agency(tenant_id)
             contact = await uow.read_models(tenant_id).contact(customer_id)
-            who = " ".join(filter(None, [contact.first_name, contact.last_name])) if contact else customer_id
+            who = contact.full_name if contact else customer_id
             trip, _ = await uow.read_models(tenant_id).trip(agreement["itinerary_id"])
             lines = [line for change in agreement["changes"]
                      if (line := trip_changes.describe(trip_changes.TripChange.of(change), "en",
@@ -274,7 +285,7 @@ class NotifyHandlers:
                 source_event_id=f"{agreement_id}:{version}", trace_context=_current_trace(), audience="agency",
                 details={"agreement_id": agreement_id, "customer_id": customer_id})
             notification.address_internal(
-                (agency.reply_to or agency.support_email) if agency else None, f"Please call {who}",
+                await self._desk(tenant_id), f"Please call {who}",
                 f"{who} asked to be called before agreeing to this change to the trip "
                 f"{trip.title if trip else agreement['itinerary_id']}:\n"
                 + "\n".join(f"  - {line}" for line in lines) + f"\n\nTrip: {agreement['itinerary_id']}\n")
@@ -316,17 +327,23 @@ class NotifyHandlers:
         if trip is None or not recipients:
             await digests.postpone(digest_id, utc_now() + self.digests.quiet)
             return
-        netted = trip_changes.net([trip_changes.TripChange.of(entry) for entry in digest["changes"]])
-        if digest.get("topic") == "bookings":
-            kind, details = "bookings_confirmed", await self._confirmations(models, trip, netted)
-        else:
-            kind, details = "trip_changes", {"changes": [change.as_dict() for change in netted], "urgent": urgent}
-        if not (details.get("changes") or details.get("confirmed")):
+        kind, details = await self._digest_message(models, trip, digest, urgent)
+        if details is None:
             await digests.close(digest_id, "nothing_to_tell", [], utc_now())
             return
         if await digests.close(digest_id, "sent", recipients, utc_now()):
             await self._notify(uow, tenant_id, digest_id, digest.get("trace_context") or {}, kind, recipients, trip,
                                details)
+
+    async def _digest_message(self, models, trip: Trip, digest: dict, urgent: bool = False) -> tuple[str, dict | None]:
+        """The kind and details of the message a digest makes (its changes netted: a change undone says nothing);
+        None for details when it has nothing left to tell."""
+        netted = trip_changes.net([trip_changes.TripChange.of(entry) for entry in digest.get("changes", [])])
+        if digest.get("topic") == "bookings":
+            kind, details = "bookings_confirmed", await self._confirmations(models, trip, netted)
+        else:
+            kind, details = "trip_changes", {"changes": [change.as_dict() for change in netted], "urgent": urgent}
+        return kind, details if details.get("changes") or details.get("confirmed") else None
 
     @staticmethod
     async def _confirmations(models, trip: Trip, netted: list[trip_changes.TripChange]) -> dict:
@@ -471,11 +488,8 @@ class NotifyHandlers:
         trip, members = await models.trip(itinerary_id)
         if trip is None:
             return 0
-        agency = await self._agency(tenant_id)
-        due = [reminder for reminder in reminders.due_reminders(
-                   trip.items or [], trip.stage, now, quiet_start=agency.quiet_hours_start if agency else None,
-                   quiet_end=agency.quiet_hours_end if agency else None,
-                   fallback_zone=(agency.timezone if agency else None) or "UTC")
+        due = [reminder for reminder in reminders.due_reminders(trip.items or [], trip.stage, now,
+                                                                **await self._reminder_hours(tenant_id))
                if f"{reminder.kind}:{reminder.key}" not in trip.reminded]
         recipients = await self._recipients(models, members, trip.travellers or []) if due else []
         for reminder in due:
@@ -492,10 +506,9 @@ class NotifyHandlers:
         if document is None or not await repository.take_escalation(urgent_id, now):
             return
         urgent = from_document(document)
-        agency = await self._agency(tenant_id)
-        address = (agency.reply_to or agency.support_email) if agency else None
+        address = await self._desk(tenant_id)
         contact = await uow.read_models(tenant_id).contact(urgent.customer_id)
-        who = " ".join(filter(None, [contact.first_name, contact.last_name])) if contact else urgent.customer_id
+        who = contact.full_name if contact else urgent.customer_id
         state = {"sent": "was sent but not confirmed as read"}.get(urgent.status, f"is {urgent.status}")
         notification = Notification(
             id=notification_id(urgent.id, "agency", "urgent_unacknowledged"), tenant_id=tenant_id,
@@ -550,20 +563,14 @@ class NotifyHandlers:
         if kind in ("trip_changes", "bookings_confirmed"):
             topic = "changes" if kind == "trip_changes" else "bookings"
             digest = await uow.change_digests(tenant_id).open_for(trip.itinerary_id, topic)
-            netted = trip_changes.net([trip_changes.TripChange.of(entry) for entry in (digest or {}).get("changes",
-                                                                                                         [])])
-            details = {"changes": [change.as_dict() for change in netted], "urgent": False} \
-                if kind == "trip_changes" else await self._confirmations(uow.read_models(tenant_id), trip, netted)
-            if not (details.get("changes") or details.get("confirmed")):
+            _, details = await self._digest_message(uow.read_models(tenant_id), trip, digest or {"topic": topic})
+            if details is None:
                 raise NothingToTell("Nothing is waiting to be told: no change (or confirmation) since the last "
                                     "message.")
-            return details, digest["due_at"] if digest else None
-        agency = await self._agency(tenant_id)
-        planned = [reminder for reminder in reminders.schedule(
-            trip.items or [], quiet_start=agency.quiet_hours_start if agency else None,
-            quiet_end=agency.quiet_hours_end if agency else None,
-            fallback_zone=(agency.timezone if agency else None) or "UTC")
-            if reminder.kind == kind and (day is None or reminder.key == day)]
+            return details, digest["due_at"]
+        hours = await self._reminder_hours(tenant_id)
+        planned = [reminder for reminder in reminders.schedule(trip.items or [], **hours)
+                   if reminder.kind == kind and (day is None or reminder.key == day)]
         if not planned:
             raise NothingToTell("This trip has no such reminder: it needs timed items (and, for a day summary, "
                                 "items on that day after the first).")
@@ -788,7 +795,7 @@ async def preview_message(transaction: Transaction, handlers: NotifyHandlers, te
         trip, members = await models.trip(itinerary_id)
         if trip is None:
             raise NotFoundError("Notify does not know this trip (yet).", code="trip-not-found")
-        on_trip = [m["customer_id"] for m in members] + [c for c in trip.travellers or [] if c not in members]
+        on_trip = {member["customer_id"] for member in members} | set(trip.travellers or [])
         recipient = customer_id or next((m["customer_id"] for m in members if m["is_poc"]), None)
         if recipient is None or recipient not in on_trip:
             raise NotFoundError("Name a customer on this trip (it has no point of contact yet)."
