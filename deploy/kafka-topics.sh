@@ -9,7 +9,7 @@ REPLICATION="${REPLICATION:-1}"
 KAFKA_TOPICS="${KAFKA_TOPICS_BIN:-kafka-topics.sh}"
 TOPICS="customer.created customer.updated customer.deactivated customer.preferences_recorded customer.deleted customer.merged
 customer.erased customer.erasure_confirmed customer.profile_link_issued customer.email_confirmation_requested
-itinerary.created itinerary.changed itinerary.proposal_sent itinerary.proposal_answered customer.linked customer.unlinked
+itinerary.created itinerary.changed itinerary.proposal_sent itinerary.proposal_answered itinerary.final_documents_issued customer.linked customer.unlinked
 customer.poc_changed booking.requested booking.confirmed booking.declined booking.expired booking.amendment_requested
 booking.cancellation_requested booking.cancelled booking.requirements_acknowledged booking.attention_changed
 booking.supplier_reminded booking.escalated booking.reconfirmed

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import icalendar
 import pytest
 
 from trip_shared.testing.documents import pdf_text
@@ -54,7 +55,7 @@ def approved_trip(api, stack) -> tuple[dict, dict, dict]:
     assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
     assert api.ok("GET", "itinerary", base)["stage"] == "approved"
     return trip, {"hotel": hotel, "dinner": dinner}, {"ryokan": ryokan_name, "restaurant": restaurant_name,
-                                                      "traveller": f"Mei {mei['last_name']}"}
+                                                      "traveller": f"Mei {mei['last_name']}", "email": email}
 
 
 def test_an_approved_trip_is_booked_with_its_suppliers_through_their_pages(api, stack):
@@ -142,6 +143,23 @@ def test_an_approved_trip_is_booked_with_its_suppliers_through_their_pages(api, 
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     text = pdf_text(pdf.content)
     assert "HRG-1001" in text and "17:00 (Asia/Tokyo)" in text and "INTERNAL" not in text
+
+    # The POC gets the final itinerary: the PDF and the calendar attached, the trip as it was booked.
+    [final] = eventually(lambda: [m for m in mails_to(stack.maildir, names["email"])
+                                  if "Your final itinerary" in subject(m)],
+                         message="the POC never got the final itinerary")
+    files = {part.get_filename(): part.get_payload(decode=True) for part in final.walk() if part.get_filename()}
+    title = trip["title"]
+    assert set(files) == {f"{title}.pdf", f"{title}.ics"}, files.keys()
+    itinerary_text = pdf_text(files[f"{title}.pdf"])
+    assert "check-in 17:00 (Asia/Tokyo)" in itinerary_text and "INTERNAL" not in itinerary_text
+    events = {str(e["SUMMARY"]): e for e in icalendar.Calendar.from_ical(files[f"{title}.ics"]).walk("VEVENT")}
+    stay = events["Hiiragiya Ryokan, garden room"]
+    assert str(stay["STATUS"]) == "CONFIRMED" and stay["DTSTART"].dt.hour == 17
+    assert str(stay["DTSTART"].dt.tzinfo) == "Asia/Tokyo"
+    assert "Everything for your trip" in text_of(final) and "/trips/" in text_of(final)
+    state = api.ok("GET", "itinerary", f"{base}/final-documents")
+    assert [(i["reason"], i["actor"]) for i in state["issued"]] == [("booked", "system")]
 
 
 def test_a_webhook_supplier_gets_a_signed_request_and_confirms_by_signed_callback(api, stack):

@@ -9,9 +9,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from notify.adapters.message_links import MessageLinks
 from notify.adapters.repository import (
     CHANGE_DIGESTS,
+    FINAL_DOCUMENTS,
     NOTIFICATIONS,
     TRIPS,
     ActiveTrips,
+    Attachments,
     DeliveryQueue,
     DueAnnouncements,
     DueDigests,
@@ -35,13 +37,15 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                sweep_interval_s: float = 1.0) -> FastAPI:
     settings = settings or ServiceSettings.from_env("notify")
     runtime = ServiceRuntime(settings, uow_class=NotifyUnitOfWork, tracer_provider=tracer_provider)
+    attachments = Attachments(runtime.store.db[FINAL_DOCUMENTS])
+    runtime.retention.expiries.append(attachments.expiry())
     dispatcher = Dispatcher(DeliveryQueue(runtime.store.db[NOTIFICATIONS]),
                             SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
                             tracer_provider=runtime.tracer_provider, sweep_interval_s=sweep_interval_s,
                             webhooks=WebhookSender(settings.supplier_secret_key),
                             sms=SmsSender(settings.sms_api_url, settings.sms_account_sid, settings.sms_auth_token,
                                           settings.sms_from) if settings.sms_account_sid else None,
-                            callback_base_url=settings.base_url)
+                            callback_base_url=settings.base_url, attachments=attachments)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
     message_links = MessageLinks(LinkSigner(settings.link_signing_secret), settings.base_url,

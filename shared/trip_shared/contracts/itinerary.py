@@ -5,10 +5,11 @@ read model is right after applying the newest event, whatever arrived before it.
 """
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from trip_shared.contracts.envelope import Event, Payload
 
@@ -188,3 +189,45 @@ class ProposalAnswered(Event):
     event_type: Literal["itinerary.proposal_answered"] = "itinerary.proposal_answered"
     aggregate_type: Literal["itinerary"] = "itinerary"
     data: ProposalAnsweredData
+
+
+def _decoded(value: object) -> object:
+    return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+
+# Bytes in Python, base64 text in JSON (in the event on the wire as in its schema).
+FileContent = Annotated[
+    bytes, BeforeValidator(_decoded),
+    PlainSerializer(lambda value: base64.b64encode(value).decode("ascii"), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+]
+
+
+class IssuedDocument(Payload):
+    language: str = Field(description="en or zh-Hans: the language the document is written in.")
+    kind: Literal["pdf", "calendar"]
+    filename: str
+    media_type: str = Field(description="application/pdf, or text/calendar for the RFC 5545 calendar.")
+    content: FileContent = Field(description="The file itself, base64-encoded in JSON.")
+
+
+class FinalDocumentsData(Payload):
+    itinerary: ItinerarySummary
+    reason: Literal["booked", "reissued"] = Field(description="booked: every booking the trip needs is confirmed; "
+                                                              "reissued: the planner sent them again.")
+    note: str | None = Field(None, description="The planner's covering note to the client, if any.")
+    documents: list[IssuedDocument] = Field(description="The printable itinerary and the calendar, in every "
+                                                        "language a client may read.")
+    left_out: list[str] = Field(default_factory=list,
+                                description="Documents too large to carry in an event (a very long trip's PDF): "
+                                            "the client downloads them from the trip page.")
+    issued_by: str = Field(description="The planner who sent them, or 'system'.")
+
+
+class FinalDocumentsIssued(Event):
+    """The trip's final itinerary is ready: notify sends the points of contact the PDF and the calendar."""
+
+    TOPIC = "itinerary.final_documents_issued"
+    event_type: Literal["itinerary.final_documents_issued"] = "itinerary.final_documents_issued"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: FinalDocumentsData

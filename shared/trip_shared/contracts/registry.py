@@ -46,6 +46,8 @@ TOPICS: tuple[TopicSpec, ...] = (
                                                    "and after, in words too."),
     _spec(itinerary.ProposalSent, "itinerary", "Options were sent to the points of contact for approval."),
     _spec(itinerary.ProposalAnswered, "itinerary", "A point of contact approved an option or asked for changes."),
+    _spec(itinerary.FinalDocumentsIssued, "itinerary", "Every booking of a trip is confirmed (or the planner sent "
+                                                       "them again): its final PDF and calendar, for the clients."),
     _spec(itinerary.CustomerLinked, "itinerary", "A customer was linked to an itinerary."),
     _spec(itinerary.CustomerUnlinked, "itinerary", "A customer was removed from an itinerary."),
     _spec(itinerary.PocChanged, "itinerary", "A linked customer became, or stopped being, a point of contact."),

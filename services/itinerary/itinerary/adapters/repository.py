@@ -24,6 +24,7 @@ AUDIT = "itinerary_audit"
 BOOKINGS = "item_bookings"
 AGENCY_SETTINGS = "agency_settings"
 DELIVERY_PROBLEMS = "delivery_problems"
+FINAL_DOCUMENTS = "final_documents"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -38,6 +39,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[AUDIT].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("version", ASCENDING)])
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
     await db[DELIVERY_PROBLEMS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
+    # The document issuer's one query across agencies: trips whose final documents are waiting to go.
+    await db[FINAL_DOCUMENTS].create_index([("due", ASCENDING), ("requested_at", ASCENDING)])
 
 
 def _to_document(itinerary: Itinerary) -> dict:
@@ -199,6 +202,40 @@ class ItemBookings:
 
     async def for_itinerary(self, itinerary_id: str) -> list[dict]:
         return await self._bookings.find({"itinerary_id": itinerary_id}, projection={"tenant_id": 0}).to_list(None)
+
+
+async def documents_due(db: AsyncDatabase, limit: int = 20) -> list[tuple[str, str]]:
+    """(tenant, itinerary) pairs whose final documents are to be issued, oldest request first."""
+    cursor = db[FINAL_DOCUMENTS].find({"due": True}, projection={"tenant_id": 1}).sort("requested_at", ASCENDING)
+    return [(doc["tenant_id"], doc["_id"]) async for doc in cursor.limit(limit)]
+
+
+class FinalDocuments:
+    """Per trip: whether its final documents (PDF and calendar) are waiting to be issued, at whose request, and
+    every time they were."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._requests = collection
+
+    async def request(self, itinerary_id: str, request_id: str, reason: str, actor: str, note: str | None,
+                      at: datetime) -> None:
+        """A newer request replaces one still waiting: the documents go once, as the trip is then."""
+        await self._requests.update_one({"_id": itinerary_id}, {"$set": {
+            "due": True, "request_id": request_id, "reason": reason, "actor": actor, "note": note,
+            "requested_at": at}, "$setOnInsert": {"issued": []}}, upsert=True)
+
+    async def get(self, itinerary_id: str) -> dict | None:
+        return await self._requests.find_one({"_id": itinerary_id}, projection={"tenant_id": 0})
+
+    async def issued(self, itinerary_id: str, request_id: str, record: dict) -> bool:
+        """Close this request with what was sent; False when a newer request came in meanwhile (it goes next)."""
+        result = await self._requests.update_one({"_id": itinerary_id, "request_id": request_id, "due": True},
+                                                 {"$set": {"due": False}, "$push": {"issued": record}})
+        return result.modified_count == 1
+
+    async def withdraw(self, itinerary_id: str, request_id: str) -> None:
+        """The trip is no longer booked (a booking fell through, it was cancelled): nothing final to send."""
+        await self._requests.update_one({"_id": itinerary_id, "request_id": request_id}, {"$set": {"due": False}})
 
 
 class DeliveryProblems:

@@ -10,7 +10,7 @@ from itinerary.domain.model import item_revision
 from itinerary.domain.proposals import OptionRequest
 from itinerary.domain.stages import STAGES
 from itinerary.entrypoints.client_pages import proposal_link, trip_link
-from itinerary.entrypoints.deliverables import calendar_feed, client_context, itinerary_pdf
+from itinerary.entrypoints.deliverables import calendar_feed, client_context, final_documents, itinerary_pdf
 from itinerary.entrypoints.schemas import (
     AgencySettingsOut,
     AuditEntryOut,
@@ -18,6 +18,8 @@ from itinerary.entrypoints.schemas import (
     BudgetOut,
     ExchangeRateIn,
     FeasibilityOut,
+    FinalDocumentsIn,
+    FinalDocumentsOut,
     ItemIn,
     ItemList,
     ItemOut,
@@ -177,6 +179,28 @@ async def move_stage(itinerary_id: str, body: StageIn, request: Request,
     await services.move_stage(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
                               body.stage, body.reason)
     return await _view(request, principal, itinerary_id)
+
+
+@router.get("/itineraries/{itinerary_id}/final-documents", response_model=FinalDocumentsOut)
+async def final_documents_state(itinerary_id: str, request: Request,
+                                principal: Principal = require("itineraries:read")) -> FinalDocumentsOut:
+    """Whether the trip's final itinerary (PDF and calendar) waits to go, and every time it went."""
+    return FinalDocumentsOut.of(await services.final_documents_state(_transaction(request), principal.tenant_id,
+                                                                     itinerary_id))
+
+
+@router.post("/itineraries/{itinerary_id}/final-documents", status_code=202, response_model=FinalDocumentsOut)
+async def send_final_documents(itinerary_id: str, request: Request, body: FinalDocumentsIn | None = None,
+                               principal: Principal = require("itineraries:write")) -> FinalDocumentsOut:
+    """Send the points of contact the final itinerary again, as the trip is now (they get it on their own once
+    every booking is confirmed). 409 before the trip is booked."""
+    transaction = _transaction(request)
+    await services.request_final_documents(transaction, principal.tenant_id, _actor(principal), itinerary_id,
+                                           (body or FinalDocumentsIn()).note)
+    await services.issue_final_documents(transaction, final_documents(request.app.state.runtime.agencies),
+                                         principal.tenant_id, itinerary_id)
+    return FinalDocumentsOut.of(await services.final_documents_state(transaction, principal.tenant_id,
+                                                                     itinerary_id))
 
 
 @router.post("/itineraries/{itinerary_id}/proposals", status_code=201, response_model=ProposalOut)

@@ -6,6 +6,8 @@ applications show the times the client will see on the ground. Untimed items are
 """
 from __future__ import annotations
 
+import asyncio
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,12 +20,14 @@ from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from itinerary.domain.items import Item
 from itinerary.domain.model import Itinerary
-from itinerary.service_layer.services import ItineraryView
-from trip_shared.agency import AgencyProfile
+from itinerary.service_layer.services import ItineraryView, RenderDocuments
+from trip_shared.agency import AgencyDirectory, AgencyProfile
+from trip_shared.contracts.itinerary import IssuedDocument
 from trip_shared.local_time import long_date
 from trip_shared.pdf import LATIN, LATIN_BOLD, a4_document, register_fonts, rich
 
 PRODUCT_ID = "-//Trip Desk//Itinerary//EN"
+CLIENT_LANGUAGES = ("en", "zh-Hans")
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,41 @@ class ClientContext:
 
 
 async def client_context(request: Request, view: ItineraryView, language: str) -> ClientContext:
-    return ClientContext(travellers=view.traveller_names,
-                         agency=await request.app.state.runtime.agencies.for_tenant(view.itinerary.tenant_id),
+    return _context(view, await request.app.state.runtime.agencies.for_tenant(view.itinerary.tenant_id), language)
+
+
+def _context(view: ItineraryView, agency: AgencyProfile | None, language: str) -> ClientContext:
+    return ClientContext(travellers=view.traveller_names, agency=agency,
                          confirmed_item_ids=frozenset(view.confirmed_item_ids), language=language)
+
+
+def final_documents(agencies: AgencyDirectory) -> RenderDocuments:
+    """The renderer of a trip's final documents: its PDF and calendar in every language a client reads, with the
+    agency's contacts as its pages show them."""
+    async def render(view: ItineraryView) -> list[IssuedDocument]:
+        agency = await agencies.for_tenant(view.itinerary.tenant_id)
+        name = _file_name(view.itinerary.title)
+        documents = []
+        for language in CLIENT_LANGUAGES:
+            context = _context(view, agency, language)
+            # A long trip's PDF takes a while: rendered off the event loop, which keeps serving.
+            pdf = await asyncio.to_thread(itinerary_pdf, view.itinerary, context)
+            suffix = "" if language == "en" else f" ({WORDS[language]['language']})"
+            documents += [
+                IssuedDocument(language=language, kind="pdf", filename=f"{name}{suffix}.pdf",
+                               media_type="application/pdf", content=pdf),
+                IssuedDocument(language=language, kind="calendar", filename=f"{name}{suffix}.ics",
+                               media_type="text/calendar", content=calendar_feed(view.itinerary, context).encode()),
+            ]
+        return documents
+
+    return render
+
+
+def _file_name(title: str) -> str:
+    """The trip's title as a file name every system accepts: no path separators or control characters."""
+    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).strip(" .")
+    return re.sub(r"\s+", " ", cleaned)[:80] or "Itinerary"
 
 
 def calendar_feed(itinerary: Itinerary, context: ClientContext) -> str:
@@ -185,11 +221,13 @@ WORDS = {
     "en": {"days": "Day {n} · {date}", "when": "When", "what": "What", "where": "Where", "untimed": "Any time",
            "unscheduled": "Not yet scheduled", "version": "Version {v}, {at}", "to": "to", "arrives": "arrives",
            "departs": "departs", "check_in": "check-in", "check_out": "check-out", "until": "until",
-           "travellers": "Travellers: {names}", "to_place": "To: ", "with": "With: ", "overnight": "Overnight"},
+           "travellers": "Travellers: {names}", "to_place": "To: ", "with": "With: ", "overnight": "Overnight",
+           "language": "English"},
     "zh-Hans": {"days": "第{n}天 · {date}", "when": "时间", "what": "安排", "where": "地点", "untimed": "全天",
                 "unscheduled": "待定", "version": "版本 {v}，{at}", "to": "至", "arrives": "抵达", "departs": "出发",
                 "check_in": "入住", "check_out": "退房", "until": "至", "travellers": "出行人：{names}",
-                "to_place": "前往：", "with": "服务方：", "overnight": "住宿"},
+                "to_place": "前往：", "with": "服务方：", "overnight": "住宿",
+                "language": "中文"},
 }
 
 

@@ -125,6 +125,34 @@ class StageIn(BaseModel):
     reason: Text | None = Field(None, max_length=1000)
 
 
+class FinalDocumentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"note": "The Kyoto dinner moved to 19:30; here is your updated itinerary."}]})
+    note: Text | None = Field(None, max_length=2000, description="A covering note to the clients, in your words.")
+
+
+class IssuedFinalDocumentsOut(BaseModel):
+    version: int = Field(description="The itinerary's version the documents show.")
+    at: datetime
+    reason: Literal["booked", "reissued"]
+    actor: str
+    event_id: str
+    documents: list[str] = Field(description="The files sent (PDF and calendar, in English and Chinese).")
+    left_out: list[str] = Field(description="Files too large to attach: the clients download them from the trip "
+                                            "page.")
+
+
+class FinalDocumentsOut(BaseModel):
+    due: bool = Field(description="Waiting to be issued (within seconds, or after the trip stops changing).")
+    requested_at: datetime | None = None
+    issued: list[IssuedFinalDocumentsOut] = Field(description="Every time they were sent, oldest first.")
+
+    @classmethod
+    def of(cls, state: dict) -> FinalDocumentsOut:
+        return cls(due=state.get("due", False), requested_at=state.get("requested_at"),
+                   issued=[IssuedFinalDocumentsOut(**record) for record in state.get("issued", [])])
+
+
 class LocationOut(BaseModel):
     address: str | None
     lat: float | None

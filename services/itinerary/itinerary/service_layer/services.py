@@ -1,10 +1,12 @@
 """Use cases of the itinerary service. Each runs in one transaction and emits its integration events."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import uuid4
 
 from itinerary.domain import budget as budgets
 from itinerary.domain import feasibility
@@ -32,6 +34,9 @@ from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
     FieldChange,
+    FinalDocumentsData,
+    FinalDocumentsIssued,
+    IssuedDocument,
     ItemSnapshot,
     ItineraryChanged,
     ItineraryCreated,
@@ -55,6 +60,8 @@ from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.preconditions import Precondition
 from trip_shared.privacy import confirm_erasure
 from trip_shared.read_models import wait_until_known
+
+log = logging.getLogger(__name__)
 
 PRODUCER = "itinerary"
 Transaction = Callable[[Callable[[ItineraryUnitOfWork], Awaitable]], Awaitable]
@@ -142,6 +149,10 @@ async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_versi
     clients must agree to it, that they are asked."""
     await uow.itineraries(itinerary.tenant_id).save(itinerary, expected_version)
     await uow.audit(itinerary.tenant_id).record(itinerary, actor, action, changes)
+    if any(change.field == "stage" and change.after == "booked" for change in changes):
+        # Everything is confirmed: the clients get their final itinerary, rendered outside this transaction.
+        await uow.final_documents(itinerary.tenant_id).request(itinerary.id, uuid4().hex, "booked", actor, None,
+                                                               utc_now())
     uow.emit(ItineraryChanged(
         data=await _announced(uow, itinerary), action=action,
         changes=[FieldChange(field=c.field, before=c.before, after=c.after, description=c.description)
@@ -260,6 +271,97 @@ async def _apply_due_moves(uow: ItineraryUnitOfWork, itinerary: Itinerary, now: 
     if moves:
         await _commit(uow, itinerary, expected_version, SYSTEM_ACTOR, "stage_moved", moves)
     return len(moves)
+
+
+# --- final documents ---------------------------------------------------------------------------------------
+
+FINAL_STAGES = ("booked", "in_progress")
+# Well inside the largest event the outbox takes (900 KiB of JSON, where base64 makes files a third larger).
+DOCUMENTS_BUDGET_BYTES = 560 * 1024
+RenderDocuments = Callable[["ItineraryView"], Awaitable[list[IssuedDocument]]]
+
+
+async def request_final_documents(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
+                                  note: str | None) -> None:
+    """The planner sends the final documents again (the trip changed since, or the client asks)."""
+    async def work(uow: ItineraryUnitOfWork) -> None:
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        if itinerary.stage not in FINAL_STAGES:
+            raise ConflictError(f"The final itinerary goes once every booking is confirmed; this trip is "
+                                f"{itinerary.stage}.", code="not-booked-yet")
+        await uow.final_documents(tenant_id).request(itinerary_id, uuid4().hex, "reissued", actor, note,
+                                                     utc_now())
+
+    await transaction(work)
+
+
+async def final_documents_state(transaction: Transaction, tenant_id: str, itinerary_id: str) -> dict:
+    async def work(uow: ItineraryUnitOfWork) -> dict:
+        await _load(uow, tenant_id, itinerary_id)
+        return await uow.final_documents(tenant_id).get(itinerary_id) or {"due": False, "issued": []}
+
+    return await transaction(work, read_only=True)
+
+
+def fit_in_event(documents: list[IssuedDocument]) -> tuple[list[IssuedDocument], list[str]]:
+    """The documents an event can carry, calendars first (small, and what a phone imports), then PDFs while they
+    fit; the names of those left out, which the client downloads from the trip page instead."""
+    carried, left_out, size = [], [], 0
+    for document in sorted(documents, key=lambda d: (d.kind != "calendar", d.language)):
+        if size + len(document.content) <= DOCUMENTS_BUDGET_BYTES:
+            carried.append(document)
+            size += len(document.content)
+        else:
+            left_out.append(document.filename)
+    return carried, left_out
+
+
+async def issue_final_documents(transaction: Transaction, render: RenderDocuments, tenant_id: str,
+                                itinerary_id: str) -> FinalDocumentsIssued | None:
+    """Render the trip's final documents as it stands and announce them (notify sends them to the clients). The
+    rendering runs outside any transaction; if the trip changes meanwhile, the next round renders it again."""
+    async def read(uow: ItineraryUnitOfWork):
+        request = await uow.final_documents(tenant_id).get(itinerary_id)
+        itinerary = await uow.itineraries(tenant_id).get(itinerary_id)
+        return request, await _view(uow, itinerary) if itinerary else None
+
+    request, view = await transaction(read, read_only=True)
+    if not request or not request.get("due"):
+        return None
+    if view is None or view.itinerary.stage not in FINAL_STAGES:
+        await transaction(lambda uow: uow.final_documents(tenant_id).withdraw(itinerary_id, request["request_id"]))
+        return None
+    documents, left_out = fit_in_event(await render(view))
+
+    async def announce(uow: ItineraryUnitOfWork) -> FinalDocumentsIssued | None:
+        itinerary = await uow.itineraries(tenant_id).get(itinerary_id)
+        if itinerary is None or itinerary.version != view.itinerary.version:
+            return None
+        event = FinalDocumentsIssued(
+            data=FinalDocumentsData(itinerary=await _announced(uow, itinerary), reason=request["reason"],
+                                    note=request.get("note"), documents=documents, left_out=left_out,
+                                    issued_by=request["actor"]),
+            **_envelope(itinerary))
+        record = {"version": itinerary.version, "at": utc_now(), "reason": request["reason"],
+                  "actor": request["actor"], "event_id": str(event.event_id),
+                  "documents": [d.filename for d in documents], "left_out": left_out}
+        if not await uow.final_documents(tenant_id).issued(itinerary_id, request["request_id"], record):
+            return None
+        uow.emit(event)
+        return event
+
+    return await transaction(announce)
+
+
+async def issue_due_documents(transaction: Transaction, render: RenderDocuments) -> int:
+    """The document issuer's round: every trip whose final documents wait."""
+    issued = 0
+    for tenant_id, itinerary_id in await transaction(lambda uow: uow.documents_due(), read_only=True):
+        try:
+            issued += bool(await issue_final_documents(transaction, render, tenant_id, itinerary_id))
+        except Exception:  # one trip's trouble (a font missing, a conflict) must not hold up the others
+            log.exception("final documents not issued", extra={"itinerary_id": itinerary_id})
+    return issued
 
 
 async def record_booking(event: booking_events.BookingRequested | booking_events.BookingConfirmed

@@ -8,15 +8,18 @@ from itinerary.adapters.repository import (
     BOOKINGS,
     CUSTOMER_PREFERENCES,
     DELIVERY_PROBLEMS,
+    FINAL_DOCUMENTS,
     ITINERARIES,
     KNOWN_CUSTOMERS,
     AgencySettingsRepository,
     AuditTrail,
     CustomerPreferences,
     DeliveryProblems,
+    FinalDocuments,
     ItemBookings,
     ItineraryRepository,
     KnownCustomers,
+    documents_due,
     due_for_a_move,
 )
 from trip_shared.unit_of_work import UnitOfWork
@@ -40,6 +43,13 @@ class ItineraryUnitOfWork(UnitOfWork):
 
     def delivery_problems(self, tenant_id: str) -> DeliveryProblems:
         return DeliveryProblems(self.collection(DELIVERY_PROBLEMS, tenant_id))
+
+    def final_documents(self, tenant_id: str) -> FinalDocuments:
+        return FinalDocuments(self.collection(FINAL_DOCUMENTS, tenant_id))
+
+    async def documents_due(self) -> list[tuple[str, str]]:
+        """(tenant, itinerary) pairs whose final documents wait to be issued, across every agency."""
+        return await documents_due(self.db)
 
     def agency_settings(self, tenant_id: str) -> AgencySettingsRepository:
         return AgencySettingsRepository(self.collection(AGENCY_SETTINGS, tenant_id))

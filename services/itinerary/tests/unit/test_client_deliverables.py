@@ -150,3 +150,20 @@ def test_a_day_in_the_middle_of_a_stay_says_where_the_client_sleeps_and_the_nigh
     hotel = itinerary.items[0]
     assert local_time_label(hotel, "continues", "en") == "Overnight"
     assert local_time_label(hotel, "continues", "zh-Hans") == "住宿"
+
+
+def test_an_event_carries_the_calendars_first_and_the_pdfs_that_fit_the_rest_are_named_for_the_trip_page():
+    from itinerary.service_layer.services import DOCUMENTS_BUDGET_BYTES, fit_in_event
+    from trip_shared.contracts.itinerary import IssuedDocument
+
+    def document(language, kind, size):
+        return IssuedDocument(language=language, kind=kind, filename=f"{language}.{kind}", media_type="x/y",
+                              content=b"x" * size)
+
+    big = DOCUMENTS_BUDGET_BYTES // 2 + 1
+    carried, left_out = fit_in_event([document("en", "pdf", big), document("zh-Hans", "pdf", big),
+                                      document("en", "calendar", 3000), document("zh-Hans", "calendar", 3000)])
+    assert [d.filename for d in carried] == ["en.calendar", "zh-Hans.calendar", "en.pdf"]
+    assert left_out == ["zh-Hans.pdf"]
+    small, none_left = fit_in_event([document("en", "pdf", 1000), document("en", "calendar", 10)])
+    assert len(small) == 2 and none_left == []

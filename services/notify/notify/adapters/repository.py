@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -16,6 +16,7 @@ from notify.domain.subscriptions import WebhookEndpoint
 from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
+from trip_shared.retention import Expiry
 
 CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
 AGENCY_PROFILES = "agency_profiles"
@@ -23,6 +24,7 @@ CHANGE_DIGESTS = "change_digests"
 MESSAGE_PREFERENCES = "message_preferences"
 WEBHOOK_ENDPOINTS = "webhook_endpoints"
 AGREEMENTS = "agreements"
+FINAL_DOCUMENTS = "final_documents"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -42,6 +44,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[CHANGE_DIGESTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
                                            ("status", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+    await db[FINAL_DOCUMENTS].create_index([("tenant_id", ASCENDING), ("customer_ids", ASCENDING)])
 
 
 def _iso(value: date | None) -> str | None:
@@ -301,6 +304,44 @@ class DeliveryQueue:
                       "last_error": notification.last_error, "next_attempt_at": notification.next_attempt_at,
                       **({"announce_due": True} if notification.undeliverable else {})},
              "$unset": {"lease_until": ""}})
+
+
+class FinalDocumentSets:
+    """The final itineraries notify attaches: each set kept once, however many clients (and resends) it goes to."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._sets = collection
+
+    async def add(self, set_id: str, itinerary_id: str, documents: list[dict], customer_ids: list[str],
+                  keep_until: datetime) -> None:
+        if await self._sets.find_one({"_id": set_id}, projection={"_id": 1}) is None:
+            await self._sets.insert_one({"_id": set_id, "itinerary_id": itinerary_id, "documents": documents,
+                                         "customer_ids": customer_ids, "keep_until": keep_until})
+
+    async def forget_customer(self, customer_id: str) -> int:
+        """The documents name their travellers: those naming an erased one go."""
+        return (await self._sets.delete_many({"customer_ids": customer_id})).deleted_count
+
+
+class Attachments:
+    """The sender's view of the final documents: the files of a set in one language, for one e-mail."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._sets = collection
+
+    def expiry(self) -> Expiry:
+        return Expiry(self._sets, "keep_until", timedelta(0))
+
+    async def files(self, tenant_id: str, set_id: str, language: str) -> list[tuple[str, str, bytes]] | None:
+        """(filename, media type, content) of the set in ``language`` (English when it has none); None when the
+        set is gone (erased, or past its retention)."""
+        found = await self._sets.find_one({"_id": set_id, "tenant_id": tenant_id})
+        if found is None:
+            return None
+        languages = {document["language"] for document in found["documents"]}
+        chosen = language if language in languages else "en"
+        return [(document["filename"], document["media_type"], bytes(document["content"]))
+                for document in found["documents"] if document["language"] == chosen]
 
 
 class ChangeDigests:

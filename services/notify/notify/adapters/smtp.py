@@ -52,8 +52,9 @@ class SmtpMailer:
 
     async def send(self, *, notification_id: str, recipient: str, subject: str, body: str,
                    headers: dict[str, str], sender: str | None = None, reply_to: str | None = None,
-                   html: str | None = None) -> str:
-        """Send one message: plain text, and the same as HTML when ``html`` is given (multipart/alternative)."""
+                   html: str | None = None, attachments: list[tuple[str, str, bytes]] | None = None) -> str:
+        """Send one message: plain text, and the same as HTML when ``html`` is given (multipart/alternative);
+        with ``attachments`` (filename, media type, content) the whole is multipart/mixed."""
         message = EmailMessage(policy=MESSAGE_POLICY)
         sender = sender or self.sender
         message["From"] = sender
@@ -71,6 +72,11 @@ class SmtpMailer:
         message.set_content(body, charset="utf-8")
         if html:
             message.add_alternative(html, subtype="html", charset="utf-8")
+        for filename, media_type, content in attachments or []:
+            maintype, _, subtype = media_type.partition("/")
+            # A calendar says it publishes events (RFC 5546), so mail clients offer "add to calendar", not "reply".
+            params = {"method": "PUBLISH"} if media_type == "text/calendar" else None
+            message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename, params=params)
         try:
             await asyncio.to_thread(self._deliver, message)
         except Exception as exc:

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from notify.domain.channels import listed_facts
 from notify.domain.model import Contact, Trip, render
 
-TRIP_WIDE_KINDS = ("trip_changes", "bookings_confirmed", "booking_lost", "proposal_answered", "reminder_7d",
-                   "reminder_72h", "reminder_24h", "day_summary")
+TRIP_WIDE_KINDS = ("trip_changes", "bookings_confirmed", "booking_lost", "final_itinerary", "proposal_answered",
+                   "reminder_7d", "reminder_72h", "reminder_24h", "day_summary")
 
 
 @dataclass(frozen=True)

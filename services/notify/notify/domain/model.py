@@ -351,6 +351,8 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
                 f"Dear {contact.first_name},\n\nYour trip \"{trip.title}\"{dates} needs this change, and we need your "
                 f"agreement:\n{listed}\n{why}\nPlease tell us here whether you agree, or would like us to call you "
                 f"first (the link is for you only):\n{url}\n")
+    if kind == "final_itinerary":
+        return _final_itinerary(language, contact.first_name, trip.title, dates, details)
     if kind == "poc_assigned":
         if language == "zh-Hans":
             return (
@@ -365,3 +367,31 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
             f"If anything is unclear, just reply to this e-mail.\n",
         )
     raise ValueError(f"unknown notification kind {kind!r}")
+
+
+def _final_itinerary(language: str, first_name: str, title: str, dates: str, details: dict) -> tuple[str, str]:
+    """The final itinerary's covering e-mail: what is attached and what each file is for, the planner's note, and
+    what to check."""
+    files = (details.get("files") or {}).get(language) or (details.get("files") or {}).get("en") or []
+    reissued = details.get("reason") == "reissued"
+    note = f"\n{details['note']}\n" if details.get("note") else ""
+    left_out = bool(details.get("left_out"))
+    if language == "zh-Hans":
+        uses = {".pdf": "逐日行程，可打印或保存在手机上", ".ics": "日历文件，可将每项安排按当地时间加入您的日历"}
+        listed = "\n".join(f"  - {name}：{uses.get(name[-4:], '')}" for name in files)
+        big = "\n行程 PDF 文件较大，未随邮件附上，请在下方的行程页面下载。\n" if left_out else ""
+        opening = (f"行程「{title}」{dates}已更新，附上最新的行程文件：" if reissued else
+                   f"行程「{title}」{dates}的所有服务均已确认。附上您的最终行程：")
+        return (f"{'更新的' if reissued else ''}最终行程：{title}",
+                f"{first_name}，您好：\n\n{opening}\n{listed}\n{note}{big}\n"
+                "请核对出行人姓名与护照是否一致、日期是否正确；如有任何问题，请立即告诉我们。\n")
+    uses = {".pdf": "your day-by-day itinerary, to print or keep on your phone",
+            ".ics": "a calendar file that puts every item in your calendar, in local time"}
+    listed = "\n".join(f"  - {name}: {uses.get(name[-4:], '')}" for name in files)
+    big = ("\nThe PDF is too large to attach: download it from your itinerary page, linked below.\n"
+           if left_out else "")
+    opening = (f"Your trip \"{title}\"{dates} has been updated; here are your up-to-date documents:" if reissued
+               else f"Everything for your trip \"{title}\"{dates} is confirmed. Your final itinerary is attached:")
+    return (f"{'Your updated' if reissued else 'Your final'} itinerary: {title}",
+            f"Dear {first_name},\n\n{opening}\n{listed}\n{note}{big}\nPlease check that the travellers' names "
+            "match their passports and that the dates are right, and tell us at once if anything is not.\n")

@@ -25,6 +25,7 @@ from trip_shared.contracts.customers import (
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
+    FinalDocumentsIssued,
     ItineraryChanged,
     ItineraryCreated,
     PocChanged,
@@ -58,3 +59,4 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer.handles(EmailConfirmationRequested)(handlers.email_confirmation_requested)
     consumer.handles(ProposalSent)(handlers.proposal_sent)
     consumer.handles(ProposalAnswered)(handlers.proposal_answered)
+    consumer.handles(FinalDocumentsIssued)(handlers.final_documents_issued)

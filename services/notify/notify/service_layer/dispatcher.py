@@ -19,7 +19,7 @@ from urllib.parse import quote
 from opentelemetry import propagate, trace
 from prometheus_client import CollectorRegistry, Gauge
 
-from notify.adapters.repository import DeliveryQueue, from_document
+from notify.adapters.repository import Attachments, DeliveryQueue, from_document
 from notify.adapters.sms import SmsFailed, SmsSender
 from notify.adapters.smtp import ChannelUnavailable, MessageRefused, SmtpMailer
 from notify.adapters.webhooks import WebhookFailed, WebhookSender
@@ -74,8 +74,10 @@ HTTP_CHANNELS = ["webhook", "sms"]
 class Dispatcher:
     def __init__(self, queue: DeliveryQueue, mailer: SmtpMailer, tracer_provider=None,
                  sweep_interval_s: float = 1.0, webhooks: WebhookSender | None = None,
-                 sms: SmsSender | None = None, callback_base_url: str = "") -> None:
+                 sms: SmsSender | None = None, callback_base_url: str = "",
+                 attachments: Attachments | None = None) -> None:
         self.queue = queue
+        self.attachments = attachments
         self.mailer = mailer
         self.webhooks = webhooks
         self.sms = sms
@@ -148,6 +150,7 @@ class Dispatcher:
                     subject=notification.subject, body=notification.body, sender=notification.sender,
                     reply_to=notification.reply_to, headers=email_headers(notification),
                     html=html_body(notification.body, notification.language, notification.subject),
+                    attachments=await self._files_of(notification),
                 )
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
@@ -166,6 +169,17 @@ class Dispatcher:
                 return
             await self.queue.mark_sent(notification.id, message_id, announced_undeliverable=announced)
             log.info("notification sent", extra={"notification_id": notification.id, "kind": notification.kind})
+
+    async def _files_of(self, notification) -> list[tuple[str, str, bytes]]:
+        """The files a message carries (the final itinerary's PDF and calendar), in its reader's language."""
+        set_id = notification.details.get("documents_id")
+        if not set_id or self.attachments is None:
+            return []
+        files = await self.attachments.files(notification.tenant_id, set_id, notification.language)
+        if files is None:  # erased, or kept no longer: the message still goes, and its link leads to the trip
+            log.warning("the documents to attach are gone; sending without them",
+                        extra={"notification_id": notification.id})
+        return files or []
 
     async def _post(self, notification, reattach: bool, announced: bool) -> None:
         """A webhook: one endpoint's trouble is that message's, retried with backoff; it stops no other delivery."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from opentelemetry import propagate
 
@@ -49,6 +49,7 @@ from trip_shared.contracts.customers import (
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
+    FinalDocumentsIssued,
     ItineraryChanged,
     ItineraryCreated,
     ItinerarySummary,
@@ -89,6 +90,8 @@ class DigestTiming:
     acknowledge_within: timedelta = timedelta(hours=2)  # urgent news unread by then goes to the planner
 
 URGENT_KINDS = ("booking_lost",)
+# The final itinerary's files stay for resends until this long after the trip ends.
+FINAL_DOCUMENTS_KEPT = timedelta(days=90)
 
 
 class NotifyHandlers:
@@ -189,11 +192,13 @@ class NotifyHandlers:
     async def customer_erased(self, event: CustomerErased, uow: NotifyUnitOfWork) -> None:
         customer_id = event.data.customer_id
         await uow.read_models(event.tenant_id).forget_contact(customer_id)
+        documents = await uow.final_documents(event.tenant_id).forget_customer(customer_id)
         await uow.message_preferences(event.tenant_id).forget(customer_id)
         notifications = uow.notifications(event.tenant_id)
         await notifications.cancel_undelivered(customer_id, "customer erased")
         scrubbed = await notifications.scrub(customer_id)
-        confirm_erasure(uow, event, "notify", ["contact details", f"{scrubbed} notification(s): recipient and text"])
+        confirm_erasure(uow, event, "notify", ["contact details", f"{scrubbed} notification(s): recipient and text",
+                                               f"{documents} final itinerary document set(s) naming them"])
 
     async def profile_link_issued(self, event: ProfileLinkIssued, uow: NotifyUnitOfWork) -> None:
         notification = Notification(
@@ -383,6 +388,26 @@ class NotifyHandlers:
                                [recipient.customer_id], trip,
                                {"url": recipient.url, "expires_at": recipient.expires_at.isoformat(),
                                 "options": options, "message": data.message})
+
+    async def final_documents_issued(self, event: FinalDocumentsIssued, uow: NotifyUnitOfWork) -> None:
+        """The final itinerary goes to each point of contact with its PDF and calendar attached, in their language;
+        the files are kept once, for every copy and resend."""
+        data = event.data
+        trip = _trip(data.itinerary)
+        set_id = str(event.event_id)
+        travellers = data.itinerary.travellers or []
+        keep_until = (datetime.combine(trip.end_date, time(), UTC) if trip.end_date else utc_now()) \
+            + FINAL_DOCUMENTS_KEPT
+        await uow.final_documents(event.tenant_id).add(
+            set_id, trip.itinerary_id, [document.model_dump() for document in data.documents],
+            [traveller.customer_id for traveller in travellers], keep_until)
+        files: dict[str, list[str]] = {}
+        for document in data.documents:
+            files.setdefault(document.language, []).append(document.filename)
+        pocs = [traveller.customer_id for traveller in travellers if traveller.is_poc]
+        await self._notify(uow, event.tenant_id, set_id, _current_trace(), "final_itinerary", pocs, trip,
+                           {"documents_id": set_id, "reason": data.reason, "note": data.note, "files": files,
+                            "left_out": data.left_out, "version": event.aggregate_version})
 
     async def proposal_answered(self, event: ProposalAnswered, uow: NotifyUnitOfWork) -> None:
         """Every POC hears the answer, so a co-traveller knows the trip was approved (or is being reworked)."""

@@ -5,6 +5,7 @@ from notify.adapters.repository import (
     AGREEMENTS,
     CHANGE_DIGESTS,
     CONTACTS,
+    FINAL_DOCUMENTS,
     MESSAGE_PREFERENCES,
     NOTIFICATIONS,
     TRIPS,
@@ -12,6 +13,7 @@ from notify.adapters.repository import (
     AgencyProfileRepository,
     Agreements,
     ChangeDigests,
+    FinalDocumentSets,
     MessagePreferencesRepository,
     NotificationRepository,
     ReadModels,
@@ -32,6 +34,9 @@ class NotifyUnitOfWork(UnitOfWork):
 
     def change_digests(self, tenant_id: str) -> ChangeDigests:
         return ChangeDigests(self.collection(CHANGE_DIGESTS, tenant_id))
+
+    def final_documents(self, tenant_id: str) -> FinalDocumentSets:
+        return FinalDocumentSets(self.collection(FINAL_DOCUMENTS, tenant_id))
 
     def agreements(self, tenant_id: str) -> Agreements:
         return Agreements(self.collection(AGREEMENTS, tenant_id))
