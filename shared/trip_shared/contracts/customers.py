@@ -18,6 +18,8 @@ class CustomerSnapshot(Payload):
     emails: list[str] = Field(default_factory=list)
     phones: list[str] = Field(default_factory=list, description="E.164, e.g. +447700900123")
     preferred_language: str = "en"
+    home_timezone: str | None = Field(None, description="IANA zone where the customer lives (e.g. Europe/London): "
+                                                        "reminders before a trip go at their local time.")
     status: Literal["active", "inactive"] = "active"
     passport_expiry: date | None = Field(None, description="So trips can warn when it ends before they do.")
 

@@ -5,7 +5,9 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cache
 from typing import Literal
+from zoneinfo import available_timezones
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -19,8 +21,8 @@ Status = Literal["active", "inactive", "merged", "erased"]
 # Services that hold copies of customers' personal data and confirm an erasure (see customer.erased).
 ERASURE_CONFIRMERS = ("itinerary", "booking", "notify", "feedback")
 LANGUAGES = {"en", "zh-Hans"}
-EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "date_of_birth",
-                   "nationality", "passport_number", "passport_expiry", "notes", "status")
+EDITABLE_FIELDS = ("first_name", "last_name", "emails", "phones", "preferred_language", "home_timezone",
+                   "date_of_birth", "nationality", "passport_number", "passport_expiry", "notes", "status")
 MAX_NOTES = 5000
 MAX_NAME = 200
 PREFIX_LENGTH = 6  # text queries up to this long are answered by the index alone
@@ -70,6 +72,20 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _checked_zone(value: str | None) -> str | None:
+    """An IANA zone name as the tz database spells it ("Europe/London"), or nothing."""
+    zone = (value or "").strip() or None
+    if zone is not None and zone not in _zones():
+        raise InvalidCustomer(f"home_timezone must be an IANA time zone such as Europe/London or Asia/Shanghai, "
+                              f"not {zone[:64]!r}.", code="invalid-timezone")
+    return zone
+
+
 @dataclass
 class Customer:
     id: str
@@ -79,6 +95,7 @@ class Customer:
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     preferred_language: str = "en"
+    home_timezone: str | None = None  # IANA; where they are before and after a trip (when reminders go)
     date_of_birth: date | None = None
     nationality: str | None = None
     passport_number: str | None = None
@@ -137,6 +154,8 @@ class Customer:
                 raise InvalidCustomer(f"preferred_language must be one of {sorted(LANGUAGES)}.",
                                       code="invalid-language")
             self.preferred_language = language
+        if "home_timezone" in changes:
+            self.home_timezone = _checked_zone(changes["home_timezone"])
         if "date_of_birth" in changes:
             born = changes["date_of_birth"]
             if born is not None and born > utc_now().date():
@@ -173,7 +192,8 @@ class Customer:
                 raise ConflictError(f"Customer {customer.id} was already merged into {customer.merged_into}.",
                                     code="already-merged")
         changes: dict = {"emails": self.emails + duplicate.emails, "phones": self.phones + duplicate.phones}
-        for name in ("last_name", "date_of_birth", "nationality", "passport_number", "passport_expiry"):
+        for name in ("last_name", "home_timezone", "date_of_birth", "nationality", "passport_number",
+                     "passport_expiry"):
             if getattr(self, name) is None and getattr(duplicate, name) is not None:
                 changes[name] = getattr(duplicate, name)
         if duplicate.notes and duplicate.notes not in (self.notes or ""):
@@ -193,6 +213,7 @@ class Customer:
             raise ConflictError("This customer was already erased.", code="already-erased")
         self.first_name, self.last_name, self.emails, self.phones = ERASED, None, [], []
         self.date_of_birth = self.nationality = self.passport_number = self.passport_expiry = self.notes = None
+        self.home_timezone = None
         self.status = "erased"
         self.version += 1
         self.updated_at = utc_now()

@@ -30,6 +30,8 @@ class CustomerDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
     last_name: Line | None = Field(None, max_length=200)
     preferred_language: Literal["en", "zh-Hans"] | None = None
+    home_timezone: Line | None = Field(None, max_length=64, description="IANA zone where the customer lives, e.g. "
+                                       "Europe/London: reminders before the trip go at their local time.")
     date_of_birth: IsoDate | None = None
     nationality: Line | None = Field(None, max_length=2, description="ISO 3166 alpha-2, e.g. CN, GB.")
     passport_number: Line | None = Field(None, max_length=30)
@@ -40,7 +42,7 @@ class CustomerDetails(BaseModel):
 class CustomerIn(CustomerDetails):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "first_name": "Mei", "last_name": "Chen", "email": "mei@example.com", "phone": "+44 7911 123456",
-        "preferred_language": "zh-Hans", "passport_expiry": "2031-04-30"}]})
+        "preferred_language": "zh-Hans", "home_timezone": "Europe/London", "passport_expiry": "2031-04-30"}]})
     first_name: Line = Field(min_length=1, max_length=200)
     email: Email | None = Field(None, description="Shorthand for a single e-mail; added first to `emails`.")
     phone: Phone | None = Field(None, description="Shorthand for a single phone, with country code.")
@@ -64,6 +66,7 @@ class CustomerOut(BaseModel):
     emails: list[str]
     phones: list[str]
     preferred_language: str
+    home_timezone: str | None
     date_of_birth: date | None
     nationality: str | None
     passport_number: str | None

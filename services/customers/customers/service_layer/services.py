@@ -53,7 +53,7 @@ def snapshot(customer: Customer) -> CustomerSnapshot:
     return CustomerSnapshot(
         customer_id=customer.id, first_name=customer.first_name, last_name=customer.last_name,
         emails=customer.emails, phones=customer.phones, preferred_language=customer.preferred_language,
-        status=customer.status, passport_expiry=customer.passport_expiry,
+        home_timezone=customer.home_timezone, status=customer.status, passport_expiry=customer.passport_expiry,
     )
 
 

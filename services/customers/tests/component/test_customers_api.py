@@ -1,3 +1,4 @@
+import json
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerDeactivated
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
@@ -28,6 +29,23 @@ async def test_creating_a_customer_publishes_customer_created(service):
     event = CustomerCreated.model_validate_json(row["payload"])
     assert event.aggregate_id == created["id"] and event.tenant_id == "tenant-a"
     assert event.data.emails == ["ana@example.com"] and row["status"] == "published"
+
+
+async def test_where_a_customer_lives_is_a_real_time_zone_shared_with_the_other_services(service):
+    created = await create(service, first_name="Mei", email="mei@example.com", home_timezone="Asia/Shanghai")
+    assert created["home_timezone"] == "Asia/Shanghai"
+    url = f"/v1/customers/{created['id']}"
+    for bad in ("Shanghai", "UTC+8", "Asia/Shanghai/../x"):
+        refused = await service.client.patch(url, json={"home_timezone": bad}, headers=auth())
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid-timezone", refused.text
+    assert (await service.client.get(url, headers=auth())).json()["home_timezone"] == "Asia/Shanghai"
+    moved = await service.client.patch(url, json={"home_timezone": "Europe/London"}, headers=auth())
+    assert moved.json()["home_timezone"] == "Europe/London"
+    cleared = await service.client.patch(url, json={"home_timezone": None}, headers=auth())
+    assert cleared.json()["home_timezone"] is None
+    rows = service.runtime.outbox.rows.find({"aggregate_id": created["id"]}).sort("_id", 1)
+    zones = [json.loads(row["payload"])["data"].get("home_timezone") async for row in rows]
+    assert zones == ["Asia/Shanghai", "Europe/London", None]
 
 
 async def test_deactivated_customers_are_found_only_when_asked_for(service):

@@ -69,7 +69,7 @@ class ReadModels:
             return None
         fields = ("first_name", "last_name", "emails", "preferred_language", "status")
         return Contact(customer_id=customer_id, phones=document.get("phones") or [],
-                       **{name: document[name] for name in fields})
+                       home_timezone=document.get("home_timezone"), **{name: document[name] for name in fields})
 
     async def forget_contact(self, customer_id: str) -> None:
         await self._contacts.delete_one({"_id": customer_id})

@@ -37,6 +37,7 @@ class Contact:
     preferred_language: str = "en"
     status: str = "active"
     phones: list[str] = field(default_factory=list)
+    home_timezone: str | None = None  # where they are before the trip: when its reminders reach them
 
     @property
     def full_name(self) -> str:

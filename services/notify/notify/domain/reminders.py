@@ -1,9 +1,10 @@
 """Reminders a trip's travellers get without anyone asking: when, and what they say. Plain Python: no I/O.
 
 Before departure: a week ahead (documents, passport validity), 72 hours and 24 hours ahead (what to expect, who to
-call). During the trip: each evening, a summary of tomorrow. Each goes at its time in the traveller's own zone
-(where the trip has them at that moment), never in the agency's quiet hours (it waits for their end), and only while
-it is still useful (a week-ahead reminder is not sent two days before).
+call). During the trip: each evening, a summary of tomorrow. Each goes at its time in the traveller's own zone (before
+departure the one they live in, else where the trip starts; during the trip where it has them at that moment), never
+in the agency's quiet hours (it waits for their end), and only while it is still useful (a week-ahead reminder is not
+sent two days before).
 """
 from __future__ import annotations
 
@@ -69,9 +70,10 @@ def _local_day(item: dict) -> date | None:
 
 
 def schedule(items: list[dict], *, quiet_start: str | None = None, quiet_end: str | None = None,
-             fallback_zone: str = "UTC") -> list[Reminder]:
-    """Every reminder a trip whose items (client-visible snapshots) are ``items`` gets: when each goes, and until
-    when it is still worth sending."""
+             fallback_zone: str = "UTC", home_zone: str | None = None) -> list[Reminder]:
+    """Every reminder a traveller on a trip whose items (client-visible snapshots) are ``items`` gets: when each
+    goes, and until when it is still worth sending. Before departure they are at home: in ``home_zone`` when it is
+    known, else where the trip starts."""
     timed = sorted((item for item in items if starts_at(item)), key=lambda item: starts_at(item))
     if not timed:
         return []
@@ -80,7 +82,7 @@ def schedule(items: list[dict], *, quiet_start: str | None = None, quiet_end: st
     for index, (kind, lead) in enumerate(PRE_DEPARTURE):
         # Useful until the next one is due (the last: until departure).
         until = departure - PRE_DEPARTURE[index + 1][1] if index + 1 < len(PRE_DEPARTURE) else departure
-        zone = ZoneInfo(_zone_at(timed, departure - lead, fallback_zone))
+        zone = ZoneInfo(home_zone or _zone_at(timed, departure - lead, fallback_zone))
         at = outside_quiet_hours((departure - lead).astimezone(zone), quiet_start, quiet_end)
         first_day = [item for item in timed if _local_day(item) == _local_day(timed[0])]
         planned.append(Reminder(kind, "departure", at, {"first_day": first_day,
@@ -98,12 +100,13 @@ def schedule(items: list[dict], *, quiet_start: str | None = None, quiet_end: st
 
 
 def due_reminders(items: list[dict], stage: str, now: datetime, *, quiet_start: str | None = None,
-                  quiet_end: str | None = None, fallback_zone: str = "UTC") -> list[Reminder]:
-    """The reminders due now for a trip at ``stage``."""
+                  quiet_end: str | None = None, fallback_zone: str = "UTC",
+                  home_zone: str | None = None) -> list[Reminder]:
+    """The reminders due now for a traveller on a trip at ``stage``."""
     if stage not in REMINDER_STAGES:
         return []
     return [reminder for reminder in schedule(items, quiet_start=quiet_start, quiet_end=quiet_end,
-                                              fallback_zone=fallback_zone)
+                                              fallback_zone=fallback_zone, home_zone=home_zone)
             if reminder.due_at <= now < reminder.until]
 
 

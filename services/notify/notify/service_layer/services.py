@@ -42,6 +42,7 @@ from trip_shared.contracts.customers import (
     CustomerDeleted,
     CustomerErased,
     CustomersMerged,
+    CustomerSnapshot,
     CustomerUpdated,
     EmailConfirmationRequested,
     ProfileLinkIssued,
@@ -74,6 +75,12 @@ Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
 class NothingToTell(NotFoundError):
     code = "nothing-to-tell"
     title = "Nothing to tell"
+
+
+def _contact(snapshot: CustomerSnapshot) -> Contact:
+    return Contact(customer_id=snapshot.customer_id, first_name=snapshot.first_name, last_name=snapshot.last_name,
+                   emails=list(snapshot.emails), preferred_language=snapshot.preferred_language,
+                   status=snapshot.status, phones=list(snapshot.phones), home_timezone=snapshot.home_timezone)
 
 
 def _trip(summary: ItinerarySummary) -> Trip:
@@ -159,10 +166,7 @@ class NotifyHandlers:
 
     async def record_contact(self, event: CustomerCreated | CustomerUpdated | CustomerDeactivated,
                              uow: NotifyUnitOfWork) -> None:
-        data = event.data
-        contact = Contact(customer_id=data.customer_id, first_name=data.first_name, last_name=data.last_name,
-                          emails=list(data.emails), preferred_language=data.preferred_language, status=data.status,
-                          phones=list(data.phones))
+        contact = _contact(event.data)
         models = uow.read_models(event.tenant_id)
         if not await models.apply_contact(contact, event.aggregate_version):
             return
@@ -181,11 +185,7 @@ class NotifyHandlers:
         survivor = event.data.survivor
         models = uow.read_models(event.tenant_id)
         await models.forget_contact(event.data.merged_customer_id)
-        await models.apply_contact(Contact(customer_id=survivor.customer_id, first_name=survivor.first_name,
-                                           last_name=survivor.last_name, emails=list(survivor.emails),
-                                           preferred_language=survivor.preferred_language, status=survivor.status,
-                                           phones=list(survivor.phones)),
-                                   event.aggregate_version)
+        await models.apply_contact(_contact(survivor), event.aggregate_version)
         await uow.notifications(event.tenant_id).cancel_undelivered(
             event.data.merged_customer_id, f"customer merged into {survivor.customer_id}")
 
@@ -508,20 +508,27 @@ class NotifyHandlers:
 
 
     async def remind(self, uow: NotifyUnitOfWork, tenant_id: str, itinerary_id: str, now: datetime) -> int:
-        """Send whatever reminder is due for this trip, to its POCs and every traveller with an address."""
+        """Send whatever reminder is due for this trip to each of its POCs and travellers with an address, at their
+        own time: before departure in the zone they live in (when known), during the trip where it has them."""
         models = uow.read_models(tenant_id)
         trip, members = await models.trip(itinerary_id)
-        if trip is None:
+        if trip is None or trip.stage not in reminders.REMINDER_STAGES:
             return 0
-        due = [reminder for reminder in reminders.due_reminders(trip.items or [], trip.stage, now,
-                                                                **await self._reminder_hours(tenant_id))
-               if f"{reminder.kind}:{reminder.key}" not in trip.reminded]
-        recipients = await self._recipients(models, members, trip.travellers or []) if due else []
-        for reminder in due:
-            await self._notify(uow, tenant_id, f"{itinerary_id}:{reminder.key}", _current_trace(), reminder.kind,
-                               recipients, trip, reminder.details)
-            await models.reminded(itinerary_id, f"{reminder.kind}:{reminder.key}")
-        return len(due)
+        hours = await self._reminder_hours(tenant_id)
+        sent = 0
+        for customer_id in await self._recipients(models, members, trip.travellers or []):
+            contact = await models.contact(customer_id)
+            for reminder in reminders.due_reminders(trip.items or [], trip.stage, now, **hours,
+                                                    home_zone=contact.home_timezone if contact else None):
+                done = f"{reminder.kind}:{reminder.key}"
+                # "kind:key" alone: sent to everyone at once, as reminders went before they were per recipient.
+                if done in trip.reminded or f"{done}:{customer_id}" in trip.reminded:
+                    continue
+                await self._notify(uow, tenant_id, f"{itinerary_id}:{reminder.key}", _current_trace(),
+                                   reminder.kind, [customer_id], trip, reminder.details)
+                await models.reminded(itinerary_id, f"{done}:{customer_id}")
+                sent += 1
+        return sent
 
     async def escalate(self, uow: NotifyUnitOfWork, tenant_id: str, urgent_id: str, now: datetime) -> None:
         """Urgent news its client has not confirmed reading (or that never reached them): the planner hears of
@@ -580,9 +587,9 @@ class NotifyHandlers:
         return recipients
 
     async def preview_details(self, uow: NotifyUnitOfWork, tenant_id: str, trip: Trip, kind: str,
-                              day: str | None) -> tuple[dict, datetime | None]:
+                              day: str | None, home_zone: str | None = None) -> tuple[dict, datetime | None]:
         """What a message of ``kind`` would say about ``trip`` now: the changes and confirmations waiting in its
-        digests, the reminder as scheduled."""
+        digests, the reminder as scheduled for a traveller living in ``home_zone``."""
         if kind == "poc_assigned":
             return {}, None
         if kind in ("trip_changes", "bookings_confirmed"):
@@ -594,7 +601,7 @@ class NotifyHandlers:
                                     "message.")
             return details, digest["due_at"]
         hours = await self._reminder_hours(tenant_id)
-        planned = [reminder for reminder in reminders.schedule(trip.items or [], **hours)
+        planned = [reminder for reminder in reminders.schedule(trip.items or [], **hours, home_zone=home_zone)
                    if reminder.kind == kind and (day is None or reminder.key == day)]
         if not planned:
             raise NothingToTell("This trip has no such reminder: it needs timed items (and, for a day summary, "
@@ -826,11 +833,13 @@ async def preview_message(transaction: Transaction, handlers: NotifyHandlers, te
             raise NotFoundError("Name a customer on this trip (it has no point of contact yet)."
                                 if recipient is None else f"Customer {recipient} is not on this trip.",
                                 code="not-on-trip")
-        details, due_at = await handlers.preview_details(uow, tenant_id, trip, kind, day)
+        contact = await models.contact(recipient)
+        details, due_at = await handlers.preview_details(uow, tenant_id, trip, kind, day,
+                                                         contact.home_timezone if contact else None)
         notification = Notification(id=f"preview:{kind}:{itinerary_id}:{recipient}", tenant_id=tenant_id,
                                     kind=kind, itinerary_id=itinerary_id, customer_id=recipient,
                                     source_event_id="preview", trace_context={}, details=details)
-        await handlers._address(uow, notification, await models.contact(recipient), trip)
+        await handlers._address(uow, notification, contact, trip)
         await handlers._honour_preferences(uow, notification)
         if handlers.links is not None and details.get("urgent"):
             notification.ask_acknowledgement(handlers.links.acknowledgement_url(tenant_id, notification.id),

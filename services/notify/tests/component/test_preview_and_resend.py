@@ -1,6 +1,7 @@
 """Planners see what a client would get before it goes, and send a message again when a client says it never came."""
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,11 +44,11 @@ SUMMARY = ItinerarySummary(itinerary_id="it-1", title="Kyoto in autumn", stage="
                                        TravellerSnapshot(customer_id="c2")])
 
 
-def person(customer_id, name, email, language="en", version=1):
+def person(customer_id, name, email, language="en", version=1, home=None):
     contract = CustomerCreated if version == 1 else CustomerUpdated
     return contract(tenant_id="tenant-a", aggregate_id=customer_id, aggregate_version=version, producer="customers",
                     data=CustomerSnapshot(customer_id=customer_id, first_name=name, emails=[email],
-                                          preferred_language=language))
+                                          preferred_language=language, home_timezone=home))
 
 
 async def booked_trip(service):
@@ -153,3 +154,29 @@ async def test_a_message_is_sent_again_to_the_address_the_client_has_now_once_pe
     assert refused.json()["code"] == "not-resendable"
     missing = await service.client.post("/v1/notifications/nope/resend", headers=auth())
     assert missing.status_code == 404 and missing.json()["code"] == "notification-not-found"
+
+
+async def test_each_traveller_gets_a_reminder_at_its_time_where_they_live_never_in_their_night(service, smtp):
+    profile = {"name": "Lotus & Maple Travel", "support_phone": "+86 21 5555 0100", "quiet_hours_start": "22:00",
+               "quiet_hours_end": "07:30"}
+    assert (await service.client.put("/v1/agency", json=profile, headers=auth())).status_code == 200
+    await booked_trip(service)
+    await service.publish(person("c1", "Mei", "mei@example.com", "zh-Hans", version=2, home="Asia/Shanghai"))
+    handlers = service.app.state.handlers
+
+    async def remind(at: datetime) -> int:
+        return await service.runtime.transaction(lambda uow: handlers.remind(uow, "tenant-a", "it-1", at))
+
+    departure = datetime.fromisoformat(ITEMS[0].start).replace(tzinfo=ZoneInfo("Europe/London"))
+    week_before = departure - timedelta(days=7)  # 19:50 in London: 02:50 the next morning in Shanghai
+    assert await remind(week_before + timedelta(minutes=1)) == 1
+    assert [n["customer_id"] for n in await records(service) if n["kind"] == "reminder_7d"] == ["c2"]
+    assert await remind(week_before + timedelta(hours=2)) == 0, "Mei is asleep in Shanghai; Bo has his already"
+    morning = datetime.combine(week_before.astimezone(ZoneInfo("Asia/Shanghai")).date(), time(7, 31),
+                               ZoneInfo("Asia/Shanghai"))
+    assert await remind(morning) == 1 and await remind(morning + timedelta(minutes=5)) == 0
+    sent = sorted(n["customer_id"] for n in await records(service) if n["kind"] == "reminder_7d")
+    assert sent == ["c1", "c2"]
+    preview_for_mei = (await preview(service, kind="reminder_7d", customer_id="c1")).json()
+    assert datetime.fromisoformat(preview_for_mei["due_at"]) == datetime.combine(
+        morning.date(), time(7, 30), ZoneInfo("Asia/Shanghai"))

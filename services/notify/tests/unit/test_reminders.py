@@ -71,3 +71,21 @@ def test_what_the_reminders_say_in_both_languages():
     [day] = due_reminders(ITEMS, "booked", DEPARTURE - timedelta(hours=3))
     subject, body = render("reminder_24h", "zh-Hans", Contact("c1", "美"), Trip("it", "京都"), day.details)
     assert subject == "明天出发：京都" and "24 小时紧急电话" in body
+
+
+def test_before_departure_a_reminder_goes_at_its_time_where_the_traveller_lives_outside_quiet_hours():
+    from notify.domain.reminders import schedule
+
+    def week_ahead(**zone):
+        return next(r for r in schedule(ITEMS, quiet_start="22:00", quiet_end="07:30", **zone)
+                    if r.kind == "reminder_7d")
+
+    # Unknown home: where the trip starts (19:50 London time, a week before the flight).
+    assert week_ahead().due_at == DEPARTURE - timedelta(days=7)
+    # At home in Shanghai that moment is 02:50 at night: it waits for the end of the quiet hours there.
+    shanghai = week_ahead(home_zone="Asia/Shanghai").due_at
+    assert shanghai == datetime(2027, 9, 25, 7, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert shanghai.tzinfo == ZoneInfo("Asia/Shanghai")
+    # During the trip the traveller is where the trip has them, wherever they live.
+    summaries = [r.due_at for r in schedule(ITEMS, home_zone="Asia/Shanghai") if r.kind == "day_summary"]
+    assert summaries == [datetime(2027, 10, 2, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))]
