@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import uuid4
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -13,6 +14,7 @@ from itinerary.domain.agreements import Agreement
 from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_from_snapshot, item_snapshot
 from itinerary.domain.proposals import Decision, ProposalOption, ProposalRound
 from itinerary.domain.stages import StageChange
+from trip_shared.clock import utc_now
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
@@ -217,12 +219,11 @@ class FinalDocuments:
     def __init__(self, collection: TenantCollection) -> None:
         self._requests = collection
 
-    async def request(self, itinerary_id: str, request_id: str, reason: str, actor: str, note: str | None,
-                      at: datetime) -> None:
+    async def request(self, itinerary_id: str, reason: str, actor: str, note: str | None = None) -> None:
         """A newer request replaces one still waiting: the documents go once, as the trip is then."""
         await self._requests.update_one({"_id": itinerary_id}, {"$set": {
-            "due": True, "request_id": request_id, "reason": reason, "actor": actor, "note": note,
-            "requested_at": at}, "$setOnInsert": {"issued": []}}, upsert=True)
+            "due": True, "request_id": uuid4().hex, "reason": reason, "actor": actor, "note": note,
+            "requested_at": utc_now()}, "$setOnInsert": {"issued": []}}, upsert=True)
 
     async def get(self, itinerary_id: str) -> dict | None:
         return await self._requests.find_one({"_id": itinerary_id}, projection={"tenant_id": 0})

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from uuid import uuid4
 
 from itinerary.domain import budget as budgets
 from itinerary.domain import feasibility
@@ -151,8 +150,7 @@ async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_versi
     await uow.audit(itinerary.tenant_id).record(itinerary, actor, action, changes)
     if any(change.field == "stage" and change.after == "booked" for change in changes):
         # Everything is confirmed: the clients get their final itinerary, rendered outside this transaction.
-        await uow.final_documents(itinerary.tenant_id).request(itinerary.id, uuid4().hex, "booked", actor, None,
-                                                               utc_now())
+        await uow.final_documents(itinerary.tenant_id).request(itinerary.id, "booked", actor)
     uow.emit(ItineraryChanged(
         data=await _announced(uow, itinerary), action=action,
         changes=[FieldChange(field=c.field, before=c.before, after=c.after, description=c.description)
@@ -289,8 +287,7 @@ async def request_final_documents(transaction: Transaction, tenant_id: str, acto
         if itinerary.stage not in FINAL_STAGES:
             raise ConflictError(f"The final itinerary goes once every booking is confirmed; this trip is "
                                 f"{itinerary.stage}.", code="not-booked-yet")
-        await uow.final_documents(tenant_id).request(itinerary_id, uuid4().hex, "reissued", actor, note,
-                                                     utc_now())
+        await uow.final_documents(tenant_id).request(itinerary_id, "reissued", actor, note)
 
     await transaction(work)
 
