@@ -6,7 +6,10 @@ Chinese, the client's.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -33,6 +36,17 @@ def _invalid(error: DomainError) -> HTMLResponse:
     return html_page("en", title, f"<h1>{escape(title)}</h1><p>{escape(error.detail)}</p>", status=error.status)
 
 
+def signed_page(page: Callable[..., Awaitable[HTMLResponse]]) -> Callable[..., Awaitable[HTMLResponse]]:
+    """A page reached from a signed link: a bad, expired or stale link shows why, in both languages."""
+    @functools.wraps(page)
+    async def shown(*args: Any, **kwargs: Any) -> HTMLResponse:
+        try:
+            return await page(*args, **kwargs)
+        except DomainError as error:
+            return _invalid(error)
+    return shown
+
+
 async def _open(request: Request, token: str) -> tuple[str, str, str, str]:
     claims = request.app.state.message_links.verify(token, UNSUBSCRIBE)
     kind = claims.link_id or ""
@@ -50,22 +64,18 @@ def _unsubscribe_page(language: str, kind: str, key: str, form: str = "") -> HTM
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+@signed_page
 async def ask(token: str, request: Request) -> HTMLResponse:
-    try:
-        _, _, kind, language = await _open(request, token)
-    except DomainError as error:
-        return _invalid(error)
+    _, _, kind, language = await _open(request, token)
     return _unsubscribe_page(language, kind, "ask", f"<form method='post'><button type='submit' name='confirm' "
                                                     f"value='1'>{escape(TEXT[language]['button'])}</button></form>")
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+@signed_page
 async def stop(token: str, request: Request) -> HTMLResponse:
     """The mail client's one-click POST or the page's button: either stops that kind."""
-    try:
-        tenant_id, customer_id, kind, language = await _open(request, token)
-    except DomainError as error:
-        return _invalid(error)
+    tenant_id, customer_id, kind, language = await _open(request, token)
     await services.unsubscribe(request.app.state.runtime.transaction, tenant_id, customer_id, kind)
     return _unsubscribe_page(language, kind, "done")
 
@@ -82,14 +92,11 @@ async def _urgent(request: Request, token: str) -> tuple[str, str]:
 
 
 @router.get("/acknowledge/{token}", response_class=HTMLResponse)
+@signed_page
 async def acknowledgement_page(token: str, request: Request) -> HTMLResponse:
     """Opening the link shows what it was about and asks; a scanner following links confirms nothing."""
-    try:
-        tenant_id, notification_id = await _urgent(request, token)
-        message = await services.get_notification(request.app.state.runtime.transaction, tenant_id,
-                                                  notification_id)
-    except DomainError as error:
-        return _invalid(error)
+    tenant_id, notification_id = await _urgent(request, token)
+    message = await services.get_notification(request.app.state.runtime.transaction, tenant_id, notification_id)
     language = message.get("language") if message.get("language") in ACK_TEXT else "en"
     text = ACK_TEXT[language]
     done = f"<p>{escape(text['done'])}</p>" if message.get("acknowledged_at") else (
@@ -99,12 +106,10 @@ async def acknowledgement_page(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/acknowledge/{token}", response_class=HTMLResponse)
+@signed_page
 async def acknowledge(token: str, request: Request) -> HTMLResponse:
-    try:
-        tenant_id, notification_id = await _urgent(request, token)
-        message = await services.acknowledge(request.app.state.runtime.transaction, tenant_id, notification_id)
-    except DomainError as error:
-        return _invalid(error)
+    tenant_id, notification_id = await _urgent(request, token)
+    message = await services.acknowledge(request.app.state.runtime.transaction, tenant_id, notification_id)
     language = message.get("language") if message.get("language") in ACK_TEXT else "en"
     return html_page(language, ACK_TEXT[language]["done"], f"<h1>{escape(ACK_TEXT[language]['done'])}</h1>")
 
@@ -128,12 +133,10 @@ async def _agreement(request: Request, token: str):
 
 
 @router.get("/agreements/{token}", response_class=HTMLResponse)
+@signed_page
 async def agreement_page(token: str, request: Request) -> HTMLResponse:
     """The change, and two buttons: opening the link answers nothing (a mail scanner follows links)."""
-    try:
-        claims, agreement, trip, language = await _agreement(request, token)
-    except DomainError as error:
-        return _invalid(error)
+    claims, agreement, trip, language = await _agreement(request, token)
     text = AGREE_TEXT[language]
     lines = "".join(f"<li>{escape(line)}</li>" for change in agreement["changes"]
                     if (line := describe(TripChange.of(change), language, trip.title if trip else "")))
@@ -149,15 +152,13 @@ async def agreement_page(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/agreements/{token}", response_class=HTMLResponse)
+@signed_page
 async def answer_agreement(token: str, request: Request) -> HTMLResponse:
-    try:
-        claims, _, _, language = await _agreement(request, token)
-        answer = ((await read_form(request)).get("answer") or [""])[0]
-        if answer not in ("agreed", "call_me"):
-            raise DomainError("Choose one of the two answers.", code="invalid-answer")
-        await services.answer_agreement(request.app.state.runtime.transaction, request.app.state.handlers,
-                                        claims.tenant_id, claims.link_id or "", claims.subject_id, answer)
-    except DomainError as error:
-        return _invalid(error)
+    claims, _, _, language = await _agreement(request, token)
+    answer = ((await read_form(request)).get("answer") or [""])[0]
+    if answer not in ("agreed", "call_me"):
+        raise DomainError("Choose one of the two answers.", code="invalid-answer")
+    await services.answer_agreement(request.app.state.runtime.transaction, request.app.state.handlers,
+                                    claims.tenant_id, claims.link_id or "", claims.subject_id, answer)
     done = AGREE_TEXT[language]["agreed" if answer == "agreed" else "called"]
     return html_page(language, done, f"<h1>{escape(done)}</h1>")
