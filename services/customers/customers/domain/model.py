@@ -73,14 +73,14 @@ def _unique(values: list[str]) -> list[str]:
 
 
 @cache
-def _zones() -> frozenset[str]:
+def known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
 def _checked_zone(value: str | None) -> str | None:
     """An IANA zone name as the tz database spells it ("Europe/London"), or nothing."""
     zone = (value or "").strip() or None
-    if zone is not None and zone not in _zones():
+    if zone is not None and zone not in known_time_zones():
         raise InvalidCustomer(f"home_timezone must be an IANA time zone such as Europe/London or Asia/Shanghai, "
                               f"not {zone[:64]!r}.", code="invalid-timezone")
     return zone

@@ -7,6 +7,7 @@ only once its owner confirms it from the message sent to it (``/forms/email/…`
 """
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from html import escape
 from urllib.parse import parse_qs
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from customers.domain.consultation import check_preferences
 from customers.domain.links import IssuedLink, masked_passport
-from customers.domain.model import Customer, normalise_email
+from customers.domain.model import Customer, known_time_zones, normalise_email
 from customers.entrypoints.schemas import PreferencesIn
 from customers.service_layer import services
 from trip_shared.clock import utc_now
@@ -34,6 +35,7 @@ TEXT = {
     "en": {"title": "Your travel profile", "intro": "Please check and complete your details and travel wishes. "
            "Your travel planner sees what you send at once.", "first_name": "First name", "last_name": "Last name",
            "email": "E-mail", "phone": "Phone (with country code)", "language": "Preferred language",
+           "home_timezone": "Where you live: time zone (e.g. Europe/London), so reminders reach you at a good hour",
            "date_of_birth": "Date of birth", "nationality": "Nationality (two letters, e.g. GB)",
            "passport_number": "Passport number", "passport_expiry": "Passport expiry", "pace": "Pace",
            "interests": "Interests (comma-separated)", "dietary": "Dietary needs (comma-separated)",
@@ -49,7 +51,8 @@ TEXT = {
            "paces": {"": "—", "relaxed": "Relaxed", "standard": "Standard", "packed": "Packed"}},
     "zh-Hans": {"title": "您的旅行资料", "intro": "请核对并补充您的资料和旅行偏好，您的旅行顾问会立即看到。",
                 "first_name": "名", "last_name": "姓", "email": "电子邮箱", "phone": "电话（含国家区号）",
-                "language": "首选语言", "date_of_birth": "出生日期", "nationality": "国籍（两位字母，例如 CN）",
+                "language": "首选语言", "home_timezone": "您居住地的时区（例如 Asia/Shanghai），以便在合适的时间提醒您",
+                "date_of_birth": "出生日期", "nationality": "国籍（两位字母，例如 CN）",
                 "passport_number": "护照号码", "passport_expiry": "护照有效期", "pace": "行程节奏",
                 "interests": "兴趣（用逗号分隔）", "dietary": "饮食需求（用逗号分隔）",
                 "accessibility": "无障碍或行动需求（用逗号分隔）", "special_requirements": "其他需要我们了解的事项",
@@ -88,6 +91,19 @@ def _field(name: str, label: str, value: object, kind: str = "text", placeholder
             f'<input id="{name}" name="{name}" type="{kind}" value="{shown}"{hint}>')
 
 
+@functools.cache
+def _zone_choices() -> str:
+    """The places a browser suggests as the client types (Area/City zones; the form takes any IANA name)."""
+    zones = sorted(zone for zone in known_time_zones() if "/" in zone and not zone.startswith(("Etc/", "SystemV/")))
+    return "".join(f'<option value="{zone}">' for zone in zones)
+
+
+def _zone_field(label: str, value: str | None) -> str:
+    return (f'<label for="home_timezone">{escape(label)}</label><input id="home_timezone" name="home_timezone" '
+            f'list="zones" autocomplete="off" value="{escape(value or "")}" placeholder="Europe/London">'
+            f'<datalist id="zones">{_zone_choices()}</datalist>')
+
+
 def _form(customer: Customer, token: str, preferences: dict, error: str | None = None) -> HTMLResponse:
     text = TEXT.get(customer.preferred_language, TEXT["en"])
     paces = "".join(f'<option value="{value}"{" selected" if preferences.get("pace") == value else ""}>'
@@ -103,6 +119,7 @@ def _form(customer: Customer, token: str, preferences: dict, error: str | None =
             + _field("phone", text["phone"], customer.phones[0] if customer.phones else "", "tel")
             + f'<label for="language">{text["language"]}</label><select id="language" name="preferred_language">'
               f"{languages}</select>"
+            + _zone_field(text["home_timezone"], customer.home_timezone)
             + _field("date_of_birth", text["date_of_birth"], customer.date_of_birth, "date")
             + _field("nationality", text["nationality"], customer.nationality)
             + _field("passport_number", text["passport_number"], None,
@@ -159,6 +176,8 @@ async def submit_profile(token: str, request: Request) -> HTMLResponse:
         for name in ("date_of_birth", "passport_expiry"):
             if name in form:
                 changes[name] = date.fromisoformat(form[name]) if form[name] else None
+        if "home_timezone" in form:
+            changes["home_timezone"] = form["home_timezone"] or None
         if form.get("preferred_language") in ("en", "zh-Hans"):
             changes["preferred_language"] = form["preferred_language"]
         current_email = customer.emails[0] if customer.emails else ""

@@ -398,9 +398,11 @@ async def test_a_customer_completes_their_profile_through_the_signed_link(servic
     page = await service.client.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "您的旅行资料" in page.text and 'value="Mei"' in page.text and 'value="mei@example.com"' in page.text
+    assert "您居住地的时区" in page.text and '<option value="Asia/Shanghai">' in page.text, "the zone is asked, with hints"
 
     form = {"first_name": "Mei", "last_name": "Chen", "email": "mei.chen@example.com", "phone": "+86 138 0013 8000",
-            "preferred_language": "en", "date_of_birth": "1990-05-17", "nationality": "cn",
+            "preferred_language": "en", "home_timezone": "Asia/Shanghai", "date_of_birth": "1990-05-17",
+            "nationality": "cn",
             "passport_number": "E12345678", "passport_expiry": "2031-01-31", "pace": "relaxed",
             "interests": "tea, gardens", "dietary": "vegetarian", "accessibility": "",
             "special_requirements": "Ground-floor rooms please"}
@@ -408,6 +410,7 @@ async def test_a_customer_completes_their_profile_through_the_signed_link(servic
     assert saved.status_code == 200 and "Thank you" in saved.text
     customer = (await service.client.get(f"/v1/customers/{created['id']}", headers=auth())).json()
     assert (customer["last_name"], customer["nationality"], customer["passport_expiry"]) == ("Chen", "CN", "2031-01-31")
+    assert customer["home_timezone"] == "Asia/Shanghai", "reminders will reach her at a good hour where she lives"
     assert customer["emails"] == ["mei@example.com"], "a new address is used only once its owner confirms it"
     assert customer["phones"] == ["+8613800138000"] and customer["passport_number"] == "E12345678"
     assert "mei.chen@example.com" in saved.text, "the page says where the confirmation went"
@@ -472,7 +475,8 @@ async def test_the_profile_form_refuses_bad_input_and_bad_links_and_changes_noth
     for form in ({"first_name": "Ana", "date_of_birth": "17/05/1990"}, {"first_name": "Ana", "pace": "frantic"},
                  {"first_name": "", "phone": "12"}, {"first_name": "Ana", "nationality": "Portugal"},
                  {"first_name": "A" * 201}, {"first_name": "Ana\x00"}, {"first_name": "Ana", "interests": "x" * 101},
-                 {"first_name": "Ana", "special_requirements": "x" * 2001}):
+                 {"first_name": "Ana", "special_requirements": "x" * 2001},
+                 {"first_name": "Ana", "home_timezone": "Shanghai"}, {"first_name": "Ana", "home_timezone": "GMT+8"}):
         refused = await service.client.post(path, data=form)
         assert refused.status_code == 422 and 'class="error"' in refused.text, form
     oversized = await service.client.post(path, data={"first_name": "A" * 1_100_000})
