@@ -45,6 +45,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
                                            ("status", ASCENDING)])
     await db[CHANGE_DIGESTS].create_index([("status", ASCENDING), ("due_at", ASCENDING)])
     await db[FINAL_DOCUMENTS].create_index([("tenant_id", ASCENDING), ("customer_ids", ASCENDING)])
+    await db[FINAL_DOCUMENTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
+                                            ("issued_at", ASCENDING)])
 
 
 def _iso(value: date | None) -> str | None:
@@ -313,10 +315,18 @@ class FinalDocumentSets:
         self._sets = collection
 
     async def add(self, set_id: str, itinerary_id: str, documents: list[dict], customer_ids: list[str],
-                  keep_until: datetime) -> None:
+                  keep_until: datetime, message: dict, issued_at: datetime) -> None:
+        """``message``: what the e-mail that carries the set says about it (reason, note, files)."""
         if await self._sets.find_one({"_id": set_id}, projection={"_id": 1}) is None:
             await self._sets.insert_one({"_id": set_id, "itinerary_id": itinerary_id, "documents": documents,
-                                         "customer_ids": customer_ids, "keep_until": keep_until})
+                                         "customer_ids": customer_ids, "keep_until": keep_until,
+                                         "message": message, "issued_at": issued_at})
+
+    async def latest_message(self, itinerary_id: str) -> dict | None:
+        """What the trip's latest final itinerary e-mail says (for a preview), without its files."""
+        found = await self._sets.find_one({"itinerary_id": itinerary_id}, projection={"message": 1},
+                                          sort=[("issued_at", -1)])
+        return found.get("message") if found else None
 
     async def forget_customer(self, customer_id: str) -> int:
         """The documents name their travellers: those naming an erased one go."""

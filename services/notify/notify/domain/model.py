@@ -370,10 +370,16 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
     raise ValueError(f"unknown notification kind {kind!r}")
 
 
+def attached_file_names(details: dict, language: str) -> list[str]:
+    """The final itinerary's files a reader gets: those in their language, else the English ones."""
+    files = details.get("files") or {}
+    return files.get(language) or files.get("en") or []
+
+
 def _final_itinerary(language: str, first_name: str, title: str, dates: str, details: dict) -> tuple[str, str]:
     """The final itinerary's covering e-mail: what is attached and what each file is for, the planner's note, and
     what to check."""
-    files = (details.get("files") or {}).get(language) or (details.get("files") or {}).get("en") or []
+    files = attached_file_names(details, language)
     reissued = details.get("reason") == "reissued"
     note = f"\n{details['note']}\n" if details.get("note") else ""
     left_out = bool(details.get("left_out"))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notify.domain.channels import listed_facts
 from notify.domain.email_html import html_body
+from notify.domain.model import attached_file_names
 from notify.domain.preferences import OPTIONAL_KINDS
 from notify.domain.subscriptions import EVERY_KIND, SUBSCRIBABLE_KINDS
 from notify.service_layer import services
@@ -147,6 +148,7 @@ class MessagePreviewOut(BaseModel):
     text: str = Field(description="The plain-text part (or the text message), exactly as it would go.")
     html: str | None = Field(description="The HTML part of an e-mail.")
     due_at: datetime | None = Field(None, description="When it is due: a reminder's time, a digest's.")
+    attachments: list[str] = Field([], description="The files attached (the final itinerary's PDF and calendar).")
 
 
 @router.get("/itineraries/{itinerary_id}/message-preview", response_model=MessagePreviewOut, tags=["preview"])
@@ -166,7 +168,7 @@ async def preview_message(
     return MessagePreviewOut(
         kind=message.kind, customer_id=message.customer_id, channel="sms" if message.channel == "sms" else "email",
         recipient=message.recipient, status=message.status, language=message.language, subject=message.subject,
-        text=message.body, due_at=preview.due_at,
+        text=message.body, due_at=preview.due_at, attachments=attached_file_names(message.details, message.language),
         html=None if message.channel == "sms" else html_body(message.body, message.language, message.subject))
 
 

@@ -394,20 +394,21 @@ class NotifyHandlers:
         the files are kept once, for every copy and resend."""
         data = event.data
         trip = _trip(data.itinerary)
+        await uow.read_models(event.tenant_id).apply_trip(trip, event.aggregate_version)
         set_id = str(event.event_id)
         travellers = data.itinerary.travellers or []
         keep_until = (datetime.combine(trip.end_date, time(), UTC) if trip.end_date else utc_now()) \
             + FINAL_DOCUMENTS_KEPT
-        await uow.final_documents(event.tenant_id).add(
-            set_id, trip.itinerary_id, [document.model_dump() for document in data.documents],
-            [traveller.customer_id for traveller in travellers], keep_until)
         files: dict[str, list[str]] = {}
         for document in data.documents:
             files.setdefault(document.language, []).append(document.filename)
+        message = {"documents_id": set_id, "reason": data.reason, "note": data.note, "files": files,
+                   "left_out": data.left_out, "version": event.aggregate_version}
+        await uow.final_documents(event.tenant_id).add(
+            set_id, trip.itinerary_id, [document.model_dump() for document in data.documents],
+            [traveller.customer_id for traveller in travellers], keep_until, message, event.occurred_at)
         pocs = [traveller.customer_id for traveller in travellers if traveller.is_poc]
-        await self._notify(uow, event.tenant_id, set_id, _current_trace(), "final_itinerary", pocs, trip,
-                           {"documents_id": set_id, "reason": data.reason, "note": data.note, "files": files,
-                            "left_out": data.left_out, "version": event.aggregate_version})
+        await self._notify(uow, event.tenant_id, set_id, _current_trace(), "final_itinerary", pocs, trip, message)
 
     async def proposal_answered(self, event: ProposalAnswered, uow: NotifyUnitOfWork) -> None:
         """Every POC hears the answer, so a co-traveller knows the trip was approved (or is being reworked)."""
@@ -592,6 +593,12 @@ class NotifyHandlers:
         digests, the reminder as scheduled for a traveller living in ``home_zone``."""
         if kind == "poc_assigned":
             return {}, None
+        if kind == "final_itinerary":
+            latest = await uow.final_documents(tenant_id).latest_message(trip.itinerary_id)
+            if latest is None:
+                raise NothingToTell("No final itinerary has been issued for this trip (or it is past its "
+                                    "retention).")
+            return latest, None
         if kind in ("trip_changes", "bookings_confirmed"):
             topic = "changes" if kind == "trip_changes" else "bookings"
             digest = await uow.change_digests(tenant_id).open_for(trip.itinerary_id, topic)
@@ -809,7 +816,7 @@ async def resend_notification(transaction: Transaction, handlers: NotifyHandlers
     return await get_notification(transaction, tenant_id, await transaction(work))
 
 
-PREVIEWABLE = ("poc_assigned", "trip_changes", "bookings_confirmed", *reminders.KINDS)
+PREVIEWABLE = ("poc_assigned", "trip_changes", "bookings_confirmed", "final_itinerary", *reminders.KINDS)
 
 
 @dataclass(frozen=True)

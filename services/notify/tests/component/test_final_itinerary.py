@@ -146,3 +146,32 @@ async def test_a_resend_carries_the_files_again_and_an_erased_traveller_takes_th
     *_, after_erasure = await mails(smtp, "ann@example.com", 3)
     # The files named an erased traveller: they are gone, and the message goes without them.
     assert attachments_of(after_erasure) == {}
+
+
+async def test_the_preview_shows_the_latest_final_itinerary_email_as_each_poc_would_get_it(service, smtp):
+    await people(service)
+    preview = "/v1/itineraries/it-1/message-preview"
+    await service.publish(issued())
+    await mails(smtp, "ann@example.com", 1)
+    later = issued(reason="reissued", note="Dinner on day 2 is now at 19:30.")
+    await service.publish(later.model_copy(update={"aggregate_version": 8}))
+    await mails(smtp, "ann@example.com", 2)
+
+    english = await service.client.get(preview, params={"kind": "final_itinerary", "customer_id": "c2"},
+                                       headers=auth())
+    assert english.status_code == 200, english.text
+    shown = english.json()
+    assert shown["subject"] == "Your updated itinerary: Kyoto in autumn", "the latest issue, not the first"
+    assert "Dinner on day 2 is now at 19:30." in shown["text"] and "Dinner on day 2" in shown["html"]
+    assert shown["attachments"] == ["Kyoto in autumn.pdf", "Kyoto in autumn.ics"]
+    chinese = (await service.client.get(preview, params={"kind": "final_itinerary", "customer_id": "c1"},
+                                        headers=auth())).json()
+    assert chinese["language"] == "zh-Hans" and chinese["attachments"] == ["Kyoto in autumn (中文).pdf",
+                                                                           "Kyoto in autumn (中文).ics"]
+    assert len(smtp.to("ann@example.com")) == 2, "a preview sends nothing"
+
+    await service.publish(CustomerErased(tenant_id="tenant-a", aggregate_id="c3", aggregate_version=2,
+                                         producer="customers", data=ErasedCustomer(customer_id="c3")))
+    gone = await service.client.get(preview, params={"kind": "final_itinerary", "customer_id": "c2"},
+                                    headers=auth())
+    assert gone.status_code == 404 and gone.json()["code"] == "nothing-to-tell"
