@@ -4,20 +4,26 @@ from __future__ import annotations
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from feedback.adapters.repository import ensure_indexes
-from feedback.entrypoints import api, consumers
+from feedback.adapters.repository import INCIDENTS, OverdueIncidents, ensure_indexes
+from feedback.entrypoints import api, consumers, incidents
+from feedback.service_layer import services
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
 
 
-def create_app(settings: ServiceSettings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, *, tracer_provider: TracerProvider | None = None,
+               escalation_check_interval_s: float = 5.0) -> FastAPI:
     settings = settings or ServiceSettings.from_env("feedback")
     runtime = ServiceRuntime(settings, uow_class=FeedbackUnitOfWork, tracer_provider=tracer_provider)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     consumers.register(runtime)
+    overdue = OverdueIncidents(runtime.store.db[INCIDENTS])
+    runtime.run_periodically(lambda: services.escalate_overdue_incidents(runtime.transaction, overdue),
+                             escalation_check_interval_s, "incident-escalation")
     return runtime.create_app(
         title="Feedback service",
-        description="Post-trip ratings and comments from travellers.",
-        routers=[api.router],
+        description="What happens on and after a trip: incidents and their resolution, ratings and comments "
+                    "from travellers.",
+        routers=[api.router, incidents.router],
     )

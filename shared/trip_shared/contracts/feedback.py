@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from trip_shared.contracts.envelope import Event, Payload
 
@@ -21,3 +21,64 @@ class FeedbackSubmitted(Event):
     event_type: Literal["feedback.submitted"] = "feedback.submitted"
     aggregate_type: Literal["feedback"] = "feedback"
     data: FeedbackDetails
+
+
+class CostImpactDetails(Payload):
+    amount: str = Field(description="Exact decimal, e.g. '180.00'.")
+    currency: str = Field(description="ISO 4217.")
+    borne_by: Literal["agency", "supplier", "client", "insurer"]
+
+
+class IncidentState(Payload):
+    """An incident as the platform knows it after the change. ``description`` is the staff's account: internal,
+    never shown to a client or a supplier."""
+
+    incident_id: str
+    itinerary_id: str
+    kind: str = Field(description="delay, cancellation, missed_connection, illness_or_injury, lost_item, "
+                                  "accommodation_problem, complaint or other.")
+    severity: Literal["critical", "high", "medium", "low"]
+    status: Literal["open", "acknowledged", "resolved", "closed"]
+    summary: str
+    description: str | None = None
+    occurred_local: str = Field(description="Wall-clock time where it happened, e.g. 2027-10-01T19:50.")
+    timezone: str = Field(description="IANA zone of occurred_local.")
+    occurred_at: AwareDatetime
+    response_due_at: AwareDatetime = Field(description="When a person must have acknowledged it.")
+    item_id: str | None = None
+    booking_id: str | None = None
+    supplier: str | None = None
+    delay_minutes: int | None = Field(None, description="A delay: by how much the item now starts later.")
+    owner: str | None = None
+    travellers: list[str] = Field(default_factory=list, description="Customer ids of whom it happened to.")
+    cost: CostImpactDetails | None = None
+    resolution: str | None = None
+
+
+class IncidentReported(Event):
+    TOPIC = "feedback.incident_reported"
+    event_type: Literal["feedback.incident_reported"] = "feedback.incident_reported"
+    aggregate_type: Literal["incident"] = "incident"
+    data: IncidentState
+
+
+class IncidentUpdated(Event):
+    """A step in the incident's life: ``change`` says which (acknowledged, action, communication, cost, resolved,
+    reopened, closed), ``note`` what the timeline says of it."""
+
+    TOPIC = "feedback.incident_updated"
+    event_type: Literal["feedback.incident_updated"] = "feedback.incident_updated"
+    aggregate_type: Literal["incident"] = "incident"
+    change: str
+    note: str
+    data: IncidentState
+
+
+class IncidentEscalated(Event):
+    """Nobody acknowledged the incident by its response deadline: the planners must act now."""
+
+    TOPIC = "feedback.incident_escalated"
+    event_type: Literal["feedback.incident_escalated"] = "feedback.incident_escalated"
+    aggregate_type: Literal["incident"] = "incident"
+    reason: str
+    data: IncidentState

@@ -77,6 +77,11 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(notify.NotificationRecovered, "notify", "A message announced undeliverable reached the client after all."),
     _spec(notify.ChangeAgreementAnswered, "notify", "A client agreed to a change, or asked to be called about it."),
     _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),
+    _spec(feedback.IncidentReported, "feedback", "Something went wrong on a trip (a delay, a cancellation, an "
+                                                 "illness...): a documented deviation with its response deadline."),
+    _spec(feedback.IncidentUpdated, "feedback", "An incident was acknowledged, acted on, costed, resolved, reopened "
+                                                "or closed."),
+    _spec(feedback.IncidentEscalated, "feedback", "Nobody acknowledged an incident by its response deadline."),
 )
 
 CONTRACTS: dict[str, type[Event]] = {spec.contract.model_fields["event_type"].default: spec.contract for spec in TOPICS}

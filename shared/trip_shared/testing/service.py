@@ -28,8 +28,8 @@ def test_api_keys() -> str:
     return json.dumps([
         {"name": "a", "tenant_id": "tenant-a", "scopes": ["*"], "key_sha256": hash_key(TEST_KEYS["tenant-a"])},
         {"name": "b", "tenant_id": "tenant-b", "scopes": ["*"], "key_sha256": hash_key(TEST_KEYS["tenant-b"])},
-        {"name": "ro", "tenant_id": "tenant-a", "scopes": ["customers:read", "itineraries:read",
-                                                            "notifications:read", "bookings:read", "feedback:read"],
+        {"name": "ro", "tenant_id": "tenant-a", "scopes": ["customers:read", "itineraries:read", "notifications:read",
+                                                            "bookings:read", "feedback:read", "incidents:read"],
          "key_sha256": hash_key(TEST_KEYS["read-only"])},
     ])
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from booking.domain.follow_up import BookingSettings, chase_interval, reconfirm_from
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError
+from trip_shared.money import Money
 
 STATUSES = ("requested", "confirmed", "declined", "expired", "amendment_requested", "cancellation_requested",
             "cancelled")
@@ -40,27 +41,6 @@ class InvalidBooking(DomainError):
 
 class BookingConflict(ConflictError):
     code = "booking-state-conflict"
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: str  # a decimal in text, exact: "1250.00"
-    currency: str
-
-    @classmethod
-    def of(cls, amount, currency: str, what: str = "price") -> Money:
-        try:
-            value = Decimal(str(amount))
-        except (InvalidOperation, ValueError):
-            raise InvalidBooking(f"{what}.amount {amount!r} is not a number.", code="invalid-money") from None
-        if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
-            raise InvalidBooking(f"{what}.amount must be zero or more, with at most two decimals.",
-                                 code="invalid-money")
-        currency = (currency or "").strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise InvalidBooking(f"{what}.currency {currency!r} is not an ISO 4217 code such as EUR.",
-                                 code="invalid-money")
-        return cls(str(value.quantize(Decimal("0.01"))), currency)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from booking.domain.model import Booking, BookingConflict, InvalidBooking, Money
+from booking.domain.model import Booking, BookingConflict, InvalidBooking
 from booking.domain.suppliers import Supplier
 
 NOW = datetime(2027, 8, 1, 9, tzinfo=UTC)
@@ -101,10 +101,3 @@ def test_an_acknowledged_need_stays_acknowledged_when_the_request_is_re_sent():
     assert made.status == "requested" and made.round == 2
     assert [(line.text, line.acknowledged_at is not None) for line in made.requirements] == [
         ("vegetarian", True), ("child seat", False)]
-
-
-def test_money_is_exact():
-    assert Money.of("66000", "jpy") == Money("66000.00", "JPY")
-    for amount, currency in (("-1", "JPY"), ("1.005", "EUR"), ("abc", "EUR"), ("1", "EU")):
-        with pytest.raises(InvalidBooking):
-            Money.of(amount, currency)

@@ -2,22 +2,31 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from feedback.domain.incidents import SEVERITY_ORDER, STATUSES, CostImpact, Incident, TimelineEntry
 from feedback.domain.model import Feedback
+from trip_shared.money import Money
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
-FEEDBACK, KNOWN_TRIPS = "feedback", "known_trips"
+FEEDBACK, KNOWN_TRIPS, INCIDENTS = "feedback", "known_trips", "incidents"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[FEEDBACK].create_index(
         [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("submitted_at", ASCENDING)])
     await db[KNOWN_TRIPS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
+                                      ("reported_at", ASCENDING)])
+    await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("status", ASCENDING), ("reported_at", ASCENDING)])
+    await db[INCIDENTS].create_index([("status", ASCENDING), ("escalated_at", ASCENDING),
+                                      ("response_due_at", ASCENDING)])
 
 
 def _from_document(document: dict) -> Feedback:
@@ -61,3 +70,74 @@ class KnownTrips:
 
     async def apply(self, itinerary_id: str, version: int, fields: dict, part: str | None = None) -> bool:
         return await apply_if_newer(self._trips, itinerary_id, version, fields, part=part)
+
+
+def _incident_document(incident: Incident) -> dict:
+    document = asdict(incident)
+    document["_id"] = document.pop("id")
+    # Sort keys, so the list puts what needs a person first: unfinished, then most severe.
+    document["status_rank"], document["severity_rank"] = STATUSES.index(incident.status), \
+        SEVERITY_ORDER[incident.severity]
+    if incident.cost is not None:
+        document["cost"] = {"amount": incident.cost.money.amount, "currency": incident.cost.money.currency,
+                            "borne_by": incident.cost.borne_by}
+    return document
+
+
+def _incident(document: dict) -> Incident:
+    fields = {key: value for key, value in document.items() if key not in ("_id", "status_rank", "severity_rank")}
+    cost = fields.pop("cost", None)
+    return Incident(id=document["_id"], **{**fields, "timeline": [TimelineEntry(**entry)
+                                                                   for entry in fields["timeline"]]},
+                    cost=CostImpact(Money(cost["amount"], cost["currency"]), cost["borne_by"]) if cost else None)
+
+
+class IncidentRepository:
+    """Incidents of one agency; each save is checked against the version it was read at."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._incidents = collection
+
+    async def add(self, incident: Incident) -> None:
+        await self._incidents.insert_one(_incident_document(incident))
+
+    async def get(self, incident_id: str) -> Incident | None:
+        document = await self._incidents.find_one({"_id": incident_id})
+        return _incident(document) if document else None
+
+    async def save(self, incident: Incident, read_version: int) -> bool:
+        """False when someone else changed it since it was read (the caller's transaction is then refused)."""
+        document = _incident_document(incident)
+        document.pop("_id")
+        result = await self._incidents.update_one({"_id": incident.id, "version": read_version}, {"$set": document})
+        return result.matched_count == 1
+
+    async def find(self, filters: dict, limit: int) -> list[Incident]:
+        """Whatever needs a person first: unfinished before finished, then the most severe, then the oldest."""
+        cursor = self._incidents.find(filters).sort([("status_rank", ASCENDING), ("severity_rank", ASCENDING),
+                                                     ("reported_at", ASCENDING)]).limit(limit)
+        return [_incident(document) async for document in cursor]
+
+    async def scrub_accounts_of(self, customer_id: str) -> list[str]:
+        """The staff's account and the timeline of an incident that concerns an erased traveller tell what
+        happened to them: they go; the facts the agency counts (kind, severity, times, cost) stay."""
+        scrubbed = []
+        async for document in self._incidents.find({"travellers": customer_id}):
+            timeline = [{**entry, "text": ERASED} for entry in document["timeline"]]
+            await self._incidents.update_one({"_id": document["_id"]}, {"$set": {
+                "description": ERASED if document.get("description") else None, "summary": ERASED,
+                "resolution": ERASED if document.get("resolution") else None, "timeline": timeline}})
+            scrubbed.append(document["_id"])
+        return scrubbed
+
+
+class OverdueIncidents:
+    """Across agencies: open incidents past their response deadline that have not been escalated."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._incidents = collection
+
+    async def due(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        cursor = self._incidents.find({"status": "open", "escalated_at": None, "response_due_at": {"$lte": now}},
+                                      projection={"tenant_id": 1}).sort("response_due_at", DESCENDING).limit(limit)
+        return [(document["tenant_id"], document["_id"]) async for document in cursor]

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from feedback.adapters.repository import FEEDBACK, KNOWN_TRIPS, FeedbackRepository, KnownTrips
+from feedback.adapters.repository import (
+    FEEDBACK,
+    INCIDENTS,
+    KNOWN_TRIPS,
+    FeedbackRepository,
+    IncidentRepository,
+    KnownTrips,
+)
 from trip_shared.unit_of_work import UnitOfWork
 
 
@@ -10,3 +17,6 @@ class FeedbackUnitOfWork(UnitOfWork):
 
     def known_trips(self, tenant_id: str) -> KnownTrips:
         return KnownTrips(self.collection(KNOWN_TRIPS, tenant_id))
+
+    def incidents(self, tenant_id: str) -> IncidentRepository:
+        return IncidentRepository(self.collection(INCIDENTS, tenant_id))
