@@ -94,6 +94,15 @@ class AgreementAsked(Payload):
     reason: str | None = Field(None, description="Why, in the planner's words to the client.")
 
 
+class DisruptionApplied(Payload):
+    """The change moves the trip around a delay or a cancellation reported as an incident (feedback's)."""
+
+    incident_id: str
+    item_id: str = Field(description="The delayed or cancelled item.")
+    kind: Literal["delay", "cancellation"]
+    delay_minutes: int | None = Field(None, description="A delay: how much later the item now starts.")
+
+
 class ItineraryCreated(Event):
     TOPIC = "itinerary.created"
     event_type: Literal["itinerary.created"] = "itinerary.created"
@@ -107,10 +116,12 @@ class ItineraryChanged(Event):
     aggregate_type: Literal["itinerary"] = "itinerary"
     data: ItinerarySummary
     action: str | None = Field(None, description="details_changed, item_added, item_changed, item_removed, "
-                                                 "stage_moved or travellers_changed (a linked traveller's name or "
-                                                 "requirements).")
+                                                 "stage_moved, disruption_shift or travellers_changed (a linked "
+                                                 "traveller's name or requirements).")
     changes: list[FieldChange] = Field(default_factory=list, description="What changed, before and after.")
     agreement: AgreementAsked | None = Field(None, description="Set when the client must agree to this change.")
+    disruption: DisruptionApplied | None = Field(None, description="Set when the change works around a delay or "
+                                                                   "cancellation (action disruption_shift).")
 
 
 class MembershipChange(Payload):

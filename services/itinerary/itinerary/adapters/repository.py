@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from itinerary.domain.agency_settings import AgencySettings, ExchangeRate, ModeSpeed, TravelSettings
 from itinerary.domain.agreements import Agreement
+from itinerary.domain.disruptions import Disruption
 from itinerary.domain.model import Change, Itinerary, LinkedCustomer, Notice, item_from_snapshot, item_snapshot
 from itinerary.domain.proposals import Decision, ProposalOption, ProposalRound
 from itinerary.domain.stages import StageChange
@@ -27,6 +28,7 @@ BOOKINGS = "item_bookings"
 AGENCY_SETTINGS = "agency_settings"
 DELIVERY_PROBLEMS = "delivery_problems"
 FINAL_DOCUMENTS = "final_documents"
+DISRUPTIONS = "disruptions"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -41,6 +43,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[AUDIT].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("version", ASCENDING)])
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
     await db[DELIVERY_PROBLEMS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
+    await db[DISRUPTIONS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
+                                        ("reported_at", ASCENDING)])
     # The document issuer's one query across agencies: trips whose final documents are waiting to go.
     await db[FINAL_DOCUMENTS].create_index([("due", ASCENDING), ("requested_at", ASCENDING)])
 
@@ -254,6 +258,32 @@ class DeliveryProblems:
 
     async def forget_customer(self, customer_id: str) -> None:
         await self._problems.delete_many({"customer_id": customer_id})
+
+
+class Disruptions:
+    """Delays and cancellations reported on a trip's items (from ``feedback.incident_*``), and how each was met.
+    Saved in the transaction that changes the itinerary, whose version check guards both."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._disruptions = collection
+
+    async def get(self, incident_id: str) -> Disruption | None:
+        document = await self._disruptions.find_one({"_id": incident_id}, projection={"tenant_id": 0})
+        return _disruption(document) if document else None
+
+    async def for_itinerary(self, itinerary_id: str) -> list[Disruption]:
+        cursor = self._disruptions.find({"itinerary_id": itinerary_id}, projection={"tenant_id": 0})
+        return [_disruption(document) for document in await cursor.sort("reported_at", ASCENDING).to_list(None)]
+
+    async def save(self, disruption: Disruption) -> None:
+        document = asdict(disruption)
+        document["_id"] = document.pop("incident_id")
+        await self._disruptions.replace_one({"_id": document["_id"]}, document, upsert=True)
+
+
+def _disruption(document: dict) -> Disruption:
+    document = dict(document)
+    return Disruption(incident_id=document.pop("_id"), **document)
 
 
 class AgencySettingsRepository:

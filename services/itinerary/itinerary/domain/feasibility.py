@@ -190,6 +190,12 @@ def _transfers(slots: list[_Slot], travel: TravelSettings):
                               f"{item.mode or default_mode(km)} takes about {needed:.0f} min.", item.start_day)
     departures = [slot for slot in chain if slot.item.kind == "transfer" and slot.item.location]
     for before, after in zip(chain, chain[1:], strict=False):
+        if after.label == "check-in" and before.item.kind in ("flight", "transfer") and after.start < before.end:
+            yield Finding("late_arrival_at_stay", "warning", (before.item.id, after.item.id),
+                          f"Check-in at '{after.item.title}' is at {after.item.start:%H:%M}, but {before.name} "
+                          f"arrives at {before.item.end:%H:%M}: move the check-in or tell the hotel of the late "
+                          "arrival.", after.item.start_day)
+            continue
         if after.start < before.end or before.item is after.item:
             continue  # an overlap (reported as such), or a stay's own check-in and check-out
         if before.label == "check-out" and _left_by_transfer(before.item, departures):

@@ -16,6 +16,8 @@ from itinerary.entrypoints.schemas import (
     AuditEntryOut,
     AuditPage,
     BudgetOut,
+    DisruptionList,
+    DisruptionOut,
     ExchangeRateIn,
     FeasibilityOut,
     FinalDocumentsIn,
@@ -37,6 +39,7 @@ from itinerary.entrypoints.schemas import (
     ProposalOut,
     ShareLinkIn,
     ShareLinkOut,
+    ShiftIn,
     StageIn,
     TravelSettingsIn,
     budget_of,
@@ -166,6 +169,33 @@ async def remove_item(itinerary_id: str, item_id: str, request: Request,
 async def checkfeasibility_of(itinerary_id: str, request: Request,
                             principal: Principal = require("itineraries:read")) -> FeasibilityOut:
     return feasibility_of(await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id))
+
+
+@router.get("/itineraries/{itinerary_id}/disruptions", response_model=DisruptionList)
+async def disruptions(itinerary_id: str, request: Request,
+                      principal: Principal = require("itineraries:read")) -> DisruptionList:
+    """Delays and cancellations reported on the trip's items (feedback's incidents) and, while open, every later
+    item that no longer works with the new times, with the shift that would fix it."""
+    found = await services.disruptions_of(_transaction(request), principal.tenant_id, itinerary_id)
+    return DisruptionList(items=[DisruptionOut.of(disruption, assessment) for disruption, assessment in found])
+
+
+@router.post("/itineraries/{itinerary_id}/disruptions/{incident_id}/shift", response_model=DisruptionOut)
+async def shift_for_disruption(itinerary_id: str, incident_id: str, body: ShiftIn, request: Request,
+                               response: Response, precondition: Precondition | None = Depends(conditional.if_match),
+                               principal: Principal = require("itineraries:write")) -> DisruptionOut:
+    """Apply the shift in one change: booking raises the amendments, notify tells the travellers at once."""
+    moves = None
+    if body.moves is not None:
+        moves = {}
+        for move in body.moves:
+            moves[move.item_id] = moves.get(move.item_id, 0) + move.minutes
+    itinerary = await services.shift_for_disruption(_transaction(request), principal.tenant_id, _actor(principal),
+                                                    itinerary_id, incident_id, moves, precondition)
+    conditional.tag(response, itinerary.version)
+    [(disruption, assessment)] = [found for found in await services.disruptions_of(
+        _transaction(request), principal.tenant_id, itinerary_id) if found[0].incident_id == incident_id]
+    return DisruptionOut.of(disruption, assessment)
 
 
 @router.get("/itineraries/{itinerary_id}/budget", response_model=BudgetOut)

@@ -14,6 +14,7 @@ from trip_shared.contracts.customers import (
     CustomerUpdated,
     PreferencesRecorded,
 )
+from trip_shared.contracts.feedback import IncidentReported
 from trip_shared.contracts.notify import ChangeAgreementAnswered, NotificationRecovered, NotificationUndeliverable
 from trip_shared.runtime import ServiceRuntime
 
@@ -35,6 +36,8 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(NotificationUndeliverable)(services.record_delivery_problem)
     consumer.handles(NotificationRecovered)(services.record_delivery_problem)
     consumer.handles(ChangeAgreementAnswered)(services.record_agreement_answer)
+    # A delay or cancellation of an item: what it does to the rest of the trip, for the planner to shift.
+    consumer.handles(IncidentReported)(services.record_incident)
     # Each item shows its booking's status, whatever moved it.
     for contract in (booking_events.BookingRequested, booking_events.BookingConfirmed, booking_events.BookingDeclined,
                      booking_events.BookingExpired, booking_events.BookingAmendmentRequested,

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from itinerary.domain.deliveries import delivery_notice
+from itinerary.domain.disruptions import MAX_SHIFT_MINUTES, Assessment, Disruption
 from itinerary.domain.items import COST_CATEGORIES, ITEM_KINDS, TRANSFER_MODES, Item
 from itinerary.domain.model import Itinerary
 from itinerary.domain.proposals import ProposalRound
@@ -233,7 +234,8 @@ def _iso(value: date | None) -> str | None:
 class FindingOut(BaseModel):
     kind: str = Field(description="overlap, insufficient_transfer_time, pace_exceeded, no_leisure_time, "
                                   "outside_trip_dates, checkout_after_departure, accommodation_overlap, "
-                                  "check_in_window, check_out_window, free_time_taken, transfer_time_doubtful, "
+                                  "check_in_window, check_out_window, late_arrival_at_stay, free_time_taken, "
+                                  "transfer_time_doubtful, "
                                   "passport_expires_during_trip, passport_validity_short.")
     severity: Literal["error", "warning"]
     items: list[str]
@@ -463,6 +465,69 @@ class ItineraryDetailOut(ItineraryOut):
             undelivered=[UndeliveredOut.of(problem, view.known) for problem in view.delivery_problems],
             agreements=[AgreementOut.of(agreement) for agreement in itinerary.agreements],
         )
+
+
+class AffectedItemOut(BaseModel):
+    item_id: str
+    title: str
+    kind: str
+    when: str = Field(description="When it is planned now, in local time with its zone.")
+    action: Literal["shift", "rebook", "review"] = Field(
+        description="shift: proposed to move by `minutes`; rebook: the agency cannot move it (a flight), it must be "
+                    "rebooked; review: planned around a cancelled item, for the planner to decide.")
+    minutes: int | None
+    proposed_when: str | None = Field(description="A shift: when it would be, in local time with its zone.")
+    reasons: list[str] = Field(description="What would no longer work, with the new times (internal).")
+
+
+class DisruptionOut(BaseModel):
+    incident_id: str = Field(description="The incident in feedback that reported it.")
+    item_id: str
+    kind: Literal["delay", "cancellation"]
+    delay_minutes: int | None
+    summary: str = Field(description="The staff's words (internal).")
+    reported_at: datetime
+    status: Literal["open", "shifted"]
+    disrupted_item_when: str | None = Field(description="A delay: the item with its new times; otherwise as planned.")
+    affected: list[AffectedItemOut] = Field(description="Later items that no longer work; empty once shifted.")
+    remaining: list[FindingOut] = Field(description="What would still be wrong after the proposed shift.")
+    moves: dict[str, int] = Field(description="Once shifted: item id → minutes moved.")
+    shifted_by: str | None
+    shifted_at: datetime | None
+
+    @classmethod
+    def of(cls, disruption: Disruption, assessment: Assessment) -> DisruptionOut:
+        open_ = disruption.status == "open"
+        return cls(
+            incident_id=disruption.incident_id, item_id=disruption.item_id, kind=disruption.kind,
+            delay_minutes=disruption.delay_minutes, summary=disruption.summary, reported_at=disruption.reported_at,
+            status=disruption.status,
+            disrupted_item_when=assessment.disrupted.describe_when() if assessment.disrupted and open_ else None,
+            affected=[AffectedItemOut(item_id=a.item_id, title=a.title, kind=a.kind, when=a.when, action=a.action,
+                                      minutes=a.minutes, reasons=list(a.reasons),
+                                      proposed_when=a.proposed.describe_when() if a.proposed else None)
+                      for a in assessment.affected] if open_ else [],
+            remaining=[FindingOut(kind=f.kind, severity=f.severity, items=list(f.items), day=f.day, message=f.message)
+                       for f in assessment.remaining] if open_ else [],
+            moves=disruption.moves, shifted_by=disruption.shifted_by, shifted_at=disruption.shifted_at)
+
+
+class DisruptionList(BaseModel):
+    items: list[DisruptionOut]
+
+
+class ItemMoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: str = Field(max_length=100)
+    minutes: int = Field(ge=-MAX_SHIFT_MINUTES, le=MAX_SHIFT_MINUTES,
+                         description="Later (positive) or earlier (negative), on the real timeline.")
+
+
+class ShiftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    moves: list[ItemMoveIn] | None = Field(
+        None, max_length=200, description="The planner's own shift; omitted: the proposed one (the delayed item by "
+                                          "its delay, and every later item that no longer works by the same).")
 
 
 def feasibility_of(view: ItineraryView) -> FeasibilityOut:

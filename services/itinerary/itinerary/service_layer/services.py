@@ -11,6 +11,7 @@ from itinerary.domain import budget as budgets
 from itinerary.domain import feasibility
 from itinerary.domain.agency_settings import AgencySettings, exchange_rate
 from itinerary.domain.agreements import Agreement
+from itinerary.domain.disruptions import DISRUPTING_KINDS, Assessment, Disruption, assess, check_moves, shifted
 from itinerary.domain.feasibility import Finding, Traveller
 from itinerary.domain.items import Item, item_order
 from itinerary.domain.model import Change, Itinerary, MembershipChanged, item_from_snapshot, item_revision
@@ -28,10 +29,12 @@ from trip_shared import preconditions
 from trip_shared.clock import utc_now
 from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts import customers as customer_events
+from trip_shared.contracts.feedback import IncidentReported
 from trip_shared.contracts.itinerary import (
     AgreementAsked,
     CustomerLinked,
     CustomerUnlinked,
+    DisruptionApplied,
     FieldChange,
     FinalDocumentsData,
     FinalDocumentsIssued,
@@ -143,7 +146,8 @@ async def create_itinerary(transaction: Transaction, tenant_id: str, actor: str,
 
 
 async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_version: int, actor: str, action: str,
-                  changes: list[Change], agreement: Agreement | None = None) -> None:
+                  changes: list[Change], agreement: Agreement | None = None,
+                  disruption: DisruptionApplied | None = None) -> None:
     """Save a change, keep it in the audit trail and announce what changed (one version, one event) and, when the
     clients must agree to it, that they are asked."""
     await uow.itineraries(itinerary.tenant_id).save(itinerary, expected_version)
@@ -156,7 +160,7 @@ async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_versi
         changes=[FieldChange(field=c.field, before=c.before, after=c.after, description=c.description)
                  for c in changes],
         agreement=AgreementAsked(agreement_id=agreement.id, reason=agreement.reason) if agreement else None,
-        **_envelope(itinerary),
+        disruption=disruption, **_envelope(itinerary),
     ))
 
 
@@ -388,6 +392,69 @@ async def record_agreement_answer(event: ChangeAgreementAnswered, uow: Itinerary
     change = itinerary.record_agreement_answer(data.agreement_id, data.customer_id, data.answer, data.answered_at)
     if change:
         await _commit(uow, itinerary, expected_version, f"customer:{data.customer_id}", "agreement_answered", [change])
+
+
+async def record_incident(event: IncidentReported, uow: ItineraryUnitOfWork) -> None:
+    """A delay or cancellation of one of a trip's items is a disruption the planner works around; other incidents
+    are feedback's to follow."""
+    data = event.data
+    if data.kind not in DISRUPTING_KINDS or data.item_id is None:
+        return
+    disruptions = uow.disruptions(event.tenant_id)
+    itinerary = await uow.itineraries(event.tenant_id).get(data.itinerary_id)
+    if itinerary is None or await disruptions.get(data.incident_id) is not None:
+        return  # not a trip of this agency's, or already known (the inbox already makes a redelivery a no-op)
+    await disruptions.save(Disruption(
+        incident_id=data.incident_id, itinerary_id=data.itinerary_id, item_id=data.item_id, kind=data.kind,
+        delay_minutes=data.delay_minutes, summary=data.summary, reported_at=event.occurred_at))
+
+
+async def disruptions_of(transaction: Transaction, tenant_id: str,
+                         itinerary_id: str) -> list[tuple[Disruption, Assessment]]:
+    """Each disruption of the trip with what it does to the trip as it is now."""
+    async def work(uow: ItineraryUnitOfWork):
+        itinerary = await _load(uow, tenant_id, itinerary_id)
+        view = await _view(uow, itinerary)
+        return [(disruption, assess(itinerary.items, disruption, view.findings))
+                for disruption in await uow.disruptions(tenant_id).for_itinerary(itinerary_id)]
+
+    return await transaction(work, read_only=True)
+
+
+async def shift_for_disruption(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
+                               incident_id: str, moves: dict[str, int] | None,
+                               precondition: Precondition | None = None) -> Itinerary:
+    """Move the trip around a disruption in one change: the proposed shift, or the planner's own ``moves``
+    (item id → minutes). Booking hears which bookings it changes, notify tells the travellers."""
+    async def work(uow: ItineraryUnitOfWork) -> Itinerary:
+        itinerary = await _load(uow, tenant_id, itinerary_id, precondition)
+        disruptions = uow.disruptions(tenant_id)
+        disruption = await disruptions.get(incident_id)
+        if disruption is None or disruption.itinerary_id != itinerary_id:
+            raise NotFoundError(f"No disruption {incident_id} on this trip.", code="disruption-not-found")
+        chosen = moves
+        if chosen is None:
+            view = await _view(uow, itinerary)
+            chosen = assess(itinerary.items, disruption, view.findings).moves
+            if disruption.kind == "delay" and disruption.delay_minutes:
+                chosen = {disruption.item_id: disruption.delay_minutes, **chosen}
+        chosen = check_moves(chosen, itinerary.items)
+        disruption.record_shift(chosen, actor, utc_now())
+        expected_version = itinerary.version
+        changes: list[Change] = []
+        for item_id, minutes in chosen.items():
+            moved = shifted(itinerary.item(item_id), minutes)
+            _, changed = itinerary.change_item(item_id, {"start": moved.start, "end": moved.end,
+                                                         "start_occurrence": moved.start_occurrence,
+                                                         "end_occurrence": moved.end_occurrence})
+            changes += changed
+        await disruptions.save(disruption)
+        await _commit(uow, itinerary, expected_version, actor, "disruption_shift", changes,
+                      disruption=DisruptionApplied(incident_id=incident_id, item_id=disruption.item_id,
+                                                   kind=disruption.kind, delay_minutes=disruption.delay_minutes))
+        return itinerary
+
+    return await transaction(work)
 
 
 async def record_delivery_problem(event: NotificationUndeliverable | NotificationRecovered,

@@ -8,6 +8,7 @@ from itinerary.adapters.repository import (
     BOOKINGS,
     CUSTOMER_PREFERENCES,
     DELIVERY_PROBLEMS,
+    DISRUPTIONS,
     FINAL_DOCUMENTS,
     ITINERARIES,
     KNOWN_CUSTOMERS,
@@ -15,6 +16,7 @@ from itinerary.adapters.repository import (
     AuditTrail,
     CustomerPreferences,
     DeliveryProblems,
+    Disruptions,
     FinalDocuments,
     ItemBookings,
     ItineraryRepository,
@@ -43,6 +45,9 @@ class ItineraryUnitOfWork(UnitOfWork):
 
     def delivery_problems(self, tenant_id: str) -> DeliveryProblems:
         return DeliveryProblems(self.collection(DELIVERY_PROBLEMS, tenant_id))
+
+    def disruptions(self, tenant_id: str) -> Disruptions:
+        return Disruptions(self.collection(DISRUPTIONS, tenant_id))
 
     def final_documents(self, tenant_id: str) -> FinalDocuments:
         return FinalDocuments(self.collection(FINAL_DOCUMENTS, tenant_id))
