@@ -17,7 +17,9 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     settings = settings or ServiceSettings.from_env("booking")
     runtime = ServiceRuntime(settings, uow_class=BookingUnitOfWork, tracer_provider=tracer_provider)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
-    consumers.register(runtime)
+    link_signer = LinkSigner(settings.link_signing_secret)
+    response_links = supplier_pages.SupplierLinks(link_signer, settings.base_url)
+    consumers.register(runtime, response_links)
     app = runtime.create_app(
         title="Booking service",
         description="The agency's suppliers, the bookings of a trip's services with them from request to "
@@ -25,8 +27,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
         routers=[api.router, supplier_api.router, supplier_pages.router, supplier_callbacks.router,
                  vouchers.router],
     )
-    app.state.link_signer = LinkSigner(settings.link_signing_secret)
-    app.state.response_links = supplier_pages.SupplierLinks(app.state.link_signer, settings.base_url)
+    app.state.link_signer, app.state.response_links = link_signer, response_links
     app.state.voucher_links = vouchers.voucher_link_maker(app.state.link_signer, settings.base_url)
     # Suppliers who have not answered are chased, then the planner told; confirmed bookings are reconfirmed.
     runtime.run_periodically(lambda: services.follow_up_due(runtime.transaction, app.state.response_links), 60.0,

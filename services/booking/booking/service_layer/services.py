@@ -17,6 +17,7 @@ from trip_shared.contracts.customers import CustomerErased
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
+    DisruptionApplied,
     ItineraryChanged,
     ItineraryCreated,
     ItinerarySummary,
@@ -28,6 +29,7 @@ from trip_shared.read_models import wait_until_known
 
 PRODUCER = "booking"
 SUPPLIER_ACTOR = "supplier"
+SYSTEM_ACTOR = "system"
 Transaction = Callable[[Callable[[BookingUnitOfWork], Awaitable]], Awaitable]
 
 
@@ -520,7 +522,7 @@ def _known_trip(summary: ItinerarySummary) -> dict:
 
 
 async def record_itinerary(event: ItineraryCreated | ItineraryChanged | CustomerLinked | CustomerUnlinked
-                           | PocChanged, uow: BookingUnitOfWork) -> None:
+                           | PocChanged, uow: BookingUnitOfWork, make_link: MakeResponseLink | None = None) -> None:
     """Keep the trip as the supplier must hear of it, and mark each booking the change leaves out of date."""
     summary = event.data.itinerary if isinstance(event, (CustomerLinked, CustomerUnlinked, PocChanged)) \
         else event.data
@@ -532,15 +534,38 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged | Customer
         return  # an event from before itineraries carried their items: nothing to compare with
     trip = await trips.get(summary.itinerary_id)
     repository = uow.bookings(event.tenant_id)
+    disruption = event.disruption if isinstance(event, ItineraryChanged) else None
     for booking in await repository.for_itinerary(summary.itinerary_id):
         if booking.item_id is None or not booking.service:
             continue
         expected_version = booking.version
         item = (trip.get("items") or {}).get(booking.item_id)
-        if booking.trip_changed(item, trip.get("travellers") or [], trip.get("party"),
-                                trip_cancelled=summary.stage == "cancelled"):
+        if not booking.trip_changed(item, trip.get("travellers") or [], trip.get("party"),
+                                    trip_cancelled=summary.stage == "cancelled"):
+            continue
+        supplier = await uow.suppliers(event.tenant_id).get(booking.supplier_id) if disruption else None
+        if disruption and booking.attention == "amendment" and supplier and make_link:
+            # The planner already decided the new times when shifting the trip: the supplier hears them now.
+            was = booking.status
+            booking.request_amendment(item, trip.get("travellers") or [], trip.get("party"), changes=[],
+                                      reason=_disruption_reason(disruption, summary), actor=SYSTEM_ACTOR)
             await _store(uow, booking, expected_version)
-            _emit(uow, booking, events.BookingNeedsAttention, "system", "system")
+            kind = "request" if was == "requested" else "amendment"
+            _emit(uow, booking, events.BookingRequested if was == "requested" else events.BookingAmendmentRequested,
+                  SYSTEM_ACTOR, "system", to_supplier=_message(booking, supplier, kind, make_link))
+            continue
+        await _store(uow, booking, expected_version)
+        _emit(uow, booking, events.BookingNeedsAttention, "system", "system")
+
+
+def _disruption_reason(disruption: DisruptionApplied, summary: ItinerarySummary) -> str:
+    """What the supplier reads of why: the disrupted service and by how much, never the incident's account."""
+    title = next((item.title for item in summary.items or [] if item.item_id == disruption.item_id), "A service")
+    if disruption.kind == "cancellation":
+        return f"{title} was cancelled; the trip has been rearranged around it."
+    hours, minutes = divmod(abs(disruption.delay_minutes or 0), 60)
+    by = " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
+    return f"{title} is delayed by {by}; the later services of the trip move with it."
 
 
 async def customer_erased(event: CustomerErased, uow: BookingUnitOfWork) -> None:

@@ -2,6 +2,7 @@
 amendments, cancellations."""
 from trip_shared.contracts import booking as events
 from trip_shared.contracts.itinerary import (
+    DisruptionApplied,
     ItemSnapshot,
     ItineraryChanged,
     ItineraryCreated,
@@ -154,6 +155,32 @@ async def test_the_trip_changing_marks_the_booking_and_one_call_sends_the_amendm
     confirmed = await service.client.post(f"{path}/confirmation", json={"confirmation_code": "GK-2"},
                                           headers=auth())
     assert confirmed.json()["status"] == "confirmed" and confirmed.json()["confirmation_code"] == "GK-2"
+
+
+async def test_a_trip_shifted_around_a_delay_sends_the_amendment_at_once_with_why_not_the_incident(service):
+    flight = ItemSnapshot(item_id="flight-1", kind="flight", title="Flight JL123", timezone="Asia/Tokyo",
+                          start="2027-10-02T13:00", end="2027-10-02T16:00")
+    await service.publish(itinerary_event(items=(flight, DINNER)))
+    booking = (await request(service, (await supplier(service))["id"])).json()
+    path = f"/v1/bookings/{booking['id']}"
+    await service.client.post(f"{path}/confirmation", json={"confirmation_code": "GK-1"}, headers=auth())
+    late_flight = flight.model_copy(update={"start": "2027-10-02T16:00", "end": "2027-10-02T19:00"})
+    later = DINNER.model_copy(update={"start": "2027-10-02T22:00", "end": "2027-10-03T00:00"})
+    shifted = itinerary_event(version=2, items=(late_flight, later), stage="in_progress").model_copy(update={
+        "action": "disruption_shift",
+        "disruption": DisruptionApplied(incident_id="inc-1", item_id="flight-1", kind="delay", delay_minutes=180)})
+    await service.publish(shifted)
+    amended = (await service.client.get(path, headers=auth())).json()
+    assert (amended["status"], amended["round"], amended["attention"]) == ("amendment_requested", 2, None)
+    assert amended["service"]["start"] == "2027-10-02T22:00"
+    [amendment] = await outbox_events(service, events.BookingAmendmentRequested)
+    assert amendment.to_supplier.amendment_reason == ("Flight JL123 is delayed by 3 h; the later services of the "
+                                                      "trip move with it.")
+    assert amendment.to_supplier.response_url and amendment.data.actor == "system"
+    assert amendment.data.amendment_changes[0] == "start: 2027-10-02T19:00 → 2027-10-02T22:00"
+    assert await outbox_events(service, events.BookingNeedsAttention) == [], "nothing left for the planner to do"
+    await service.publish(shifted)  # redelivered: one amendment
+    assert len(await outbox_events(service, events.BookingAmendmentRequested)) == 1
 
 
 async def test_a_removed_item_or_a_cancelled_trip_asks_for_a_cancellation(service):

@@ -17,7 +17,8 @@ from trip_shared.errors import DomainError
 EVERY_KIND = "*"
 # What notify sends to a client or to the agency's desk: what an endpoint may subscribe to.
 SUBSCRIBABLE_KINDS = sorted({*ESSENTIAL_KINDS, *OPTIONAL_KINDS, "bookings_confirmed", "day_summary",
-                             "reminder_7d", "booking_escalated", "urgent_unacknowledged", "call_requested"})
+                             "reminder_7d", "booking_escalated", "incident_escalated", "urgent_unacknowledged",
+                             "call_requested"})
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 

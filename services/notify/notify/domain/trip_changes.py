@@ -150,10 +150,17 @@ def _order(change: TripChange) -> tuple:
     return (1, min(moments).isoformat() if moments else "9999", change.key)
 
 
+def disruption_change(incident_id: str, item: dict | None, kind: str, delay_minutes: int | None) -> TripChange:
+    """Why the changes that follow it were made: a delay or cancellation of one of the trip's items."""
+    return TripChange(f"trip.disruption.{incident_id}", None, {
+        "title": (item or {}).get("title") or "", "item_kind": (item or {}).get("kind"), "disruption": kind,
+        "delay_minutes": delay_minutes})
+
+
 def is_urgent(change: TripChange, stage: str, now: datetime) -> bool:
-    """Can this wait for the digest? A cancelled trip, anything happening within 48 hours, and anything removed
-    from a trip in progress cannot."""
-    if change.key == "trip.cancelled":
+    """Can this wait for the digest? A cancelled trip, a disruption, anything happening within 48 hours, and
+    anything removed from a trip in progress cannot."""
+    if change.key == "trip.cancelled" or change.key.startswith("trip.disruption."):
         return True
     if change.key.startswith("items.") and change.after is None and stage == "in_progress":
         return True
@@ -223,6 +230,8 @@ def describe(change: TripChange, language: str, trip_title: str = "") -> str:
     if change.key == "trip.cancelled":
         return ("您的行程已取消。您的旅行顾问会尽快与您联系，说明后续安排。" if zh else
                 "Your trip has been cancelled. Your planner will contact you about what happens next.")
+    if change.key.startswith("trip.disruption."):
+        return _disrupted(after, language)
     if change.key == "trip.title":
         return (f"行程名称改为「{after.get('title')}」（原为「{before.get('title')}」）。" if zh else
                 f"Your trip is now called \"{after.get('title')}\" (was \"{before.get('title')}\").")
@@ -261,6 +270,21 @@ def describe(change: TripChange, language: str, trip_title: str = "") -> str:
                 sentences.append(f"{after['title']} 的地点改为 {new}，原为 {old}。" if zh else
                                  f"{after['title']} is now at {new} (was {old}).")
     return "" if zh and not sentences else " ".join(sentences)
+
+
+def _disrupted(what: dict, language: str) -> str:
+    zh = language == "zh-Hans"
+    noun = NOUNS[language].get(what.get("item_kind") or "")
+    subject = (f"您的{noun} {what['title']}" if zh else f"Your {noun} {what['title']}") if noun else what["title"]
+    if what.get("disruption") == "cancellation":
+        return f"{subject} 已取消。我们已为您调整安排：" if zh else \
+            f"{subject} is cancelled. We have rearranged your plans:"
+    hours, minutes = divmod(abs(what.get("delay_minutes") or 0), 60)
+    if zh:
+        by = "".join(part for part in (f"{hours} 小时" if hours else "", f"{minutes} 分钟" if minutes else ""))
+        return f"{subject} 延误 {by}。我们已为您调整后续安排："
+    by = " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
+    return f"{subject} is delayed by {by}. We have moved what follows:"
 
 
 def _same_length(before: dict, after: dict) -> bool:

@@ -22,6 +22,7 @@ from trip_shared.contracts.customers import (
     EmailConfirmationRequested,
     ProfileLinkIssued,
 )
+from trip_shared.contracts.feedback import IncidentEscalated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -52,6 +53,7 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     for contract in (BookingRequested, BookingAmendmentRequested, BookingCancellationRequested):
         consumer.handles(contract)(handlers.supplier_and_status)
     consumer.handles(BookingEscalated)(handlers.booking_escalated)
+    consumer.handles(IncidentEscalated)(handlers.incident_escalated)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)

@@ -47,6 +47,7 @@ from trip_shared.contracts.customers import (
     EmailConfirmationRequested,
     ProfileLinkIssued,
 )
+from trip_shared.contracts.feedback import IncidentEscalated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -240,6 +241,11 @@ class NotifyHandlers:
                                         [item.model_dump(mode="json") for item in data.items or []], data.stage)
         if not found:
             return
+        if event.disruption is not None:
+            disrupted = next((item.model_dump(mode="json") for item in data.items or []
+                              if item.item_id == event.disruption.item_id), None)
+            found.insert(0, trip_changes.disruption_change(event.disruption.incident_id, disrupted,
+                                                           event.disruption.kind, event.disruption.delay_minutes))
         if event.agreement is not None:
             await self._ask_agreement(uow, event, [change.as_dict() for change in found])
             return
@@ -459,6 +465,25 @@ class NotifyHandlers:
             f"No answer from {data.vendor_name}: {service.title if service else data.booking_id}",
             f"{event.escalation.reason}\n\nService: {service.title if service else ''} · {when}\n"
             f"Booking: {data.booking_id} (trip {data.itinerary_id})\n")
+        self._send_after_commit(uow, await self._record(uow, notification))
+
+    async def incident_escalated(self, event: IncidentEscalated, uow: NotifyUnitOfWork) -> None:
+        """Nobody acknowledged an incident in time: the planners' desk hears of it at once, with the staff's own
+        account (this message is internal); without a desk address it stays in the delivery log as no_address."""
+        data = event.data
+        notification = Notification(
+            id=notification_id(str(event.event_id), "agency", "incident_escalated"), tenant_id=event.tenant_id,
+            kind="incident_escalated", itinerary_id=data.itinerary_id, customer_id="agency",
+            source_event_id=str(event.event_id), trace_context=_current_trace(), audience="agency",
+            details={"incident_id": data.incident_id})
+        when = f"{data.occurred_local.replace('T', ' ')} ({data.timezone})"
+        notification.address_internal(
+            await self._desk(event.tenant_id),
+            f"Unacknowledged {data.severity} incident: {data.summary}",
+            f"{event.reason}\n\nWhat happened: {data.summary}\nWhen: {when}\n"
+            + (f"Account: {data.description}\n" if data.description else "")
+            + f"Kind: {data.kind.replace('_', ' ')} · severity {data.severity} · trip {data.itinerary_id}\n"
+            f"Incident: {data.incident_id}\n")
         self._send_after_commit(uow, await self._record(uow, notification))
 
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:

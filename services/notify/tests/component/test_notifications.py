@@ -705,3 +705,29 @@ async def test_a_bounce_the_mail_gateway_posts_marks_that_email_bounced_and_the_
 async def _outbox(service, contract):
     return [contract.model_validate_json(row["payload"]) async for row in
             service.runtime.outbox.rows.find({"event_type": contract.TOPIC})]
+
+
+async def test_an_incident_nobody_acknowledged_reaches_the_planners_desk_with_its_internal_account(service, smtp):
+    from datetime import UTC, datetime, timedelta
+
+    from trip_shared.contracts.feedback import IncidentEscalated, IncidentState
+
+    occurred = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    escalated = IncidentEscalated(
+        tenant_id="tenant-a", aggregate_id="inc-7", aggregate_version=2, trip_id="it-1", producer="feedback",
+        reason="Not acknowledged within 15 min of being reported (critical).",
+        data=IncidentState(incident_id="inc-7", itinerary_id="it-1", kind="illness_or_injury", severity="critical",
+                           status="open", summary="Traveller fell on the temple steps",
+                           description="Ankle, conscious; taken to Kyoto City Hospital.",
+                           occurred_local="2026-12-01T03:00", timezone="Asia/Tokyo", occurred_at=occurred,
+                           response_due_at=occurred + timedelta(minutes=15)))
+    await service.publish(escalated)
+    await service.publish(escalated)  # redelivered: told once
+    await eventually(lambda: asyncio.sleep(0, len(smtp.to("care@lotusmaple.example")) >= 1))
+    [told] = smtp.to("care@lotusmaple.example")
+    assert smtp.subject(told) == "Unacknowledged critical incident: Traveller fell on the temple steps"
+    text = text_of(told)
+    assert "2026-12-01 03:00 (Asia/Tokyo)" in text and "Kyoto City Hospital" in text and "15 min" in text
+    [logged] = [n for n in (await service.client.get("/v1/notifications", headers=auth())).json()["items"]
+                if n["kind"] == "incident_escalated"]
+    assert logged["customer_id"] == "agency"

@@ -13,6 +13,7 @@ from trip_shared.client_links import trip_token, trip_updates_url
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
+    DisruptionApplied,
     FieldChange,
     ItemSnapshot,
     ItineraryChanged,
@@ -190,3 +191,23 @@ async def test_every_trip_message_links_to_the_live_itinerary_with_a_link_that_o
         assert (claims.tenant_id, claims.subject_id) == ("tenant-a", "it-1")
         assert claims.expires_at > datetime.now(UTC) + timedelta(days=20 + 59), "it works well after the trip"
         assert text.index(found[0]) < text.index("+86 21 5555 0199"), "above the agency's contacts"
+
+
+async def test_a_trip_shifted_around_a_delay_tells_each_poc_at_once_why_and_what_moved(service, smtp):
+    from trip_shared.testing.maildir import text_of
+
+    await two_pocs(service)
+    shifted = changed(3, local(6, 19, 50), local(6, 16, 50) + ":00").model_copy(update={
+        "action": "disruption_shift",
+        "disruption": DisruptionApplied(incident_id="inc-1", item_id="i1", kind="delay", delay_minutes=180)})
+    await service.publish(shifted)
+    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) >= 3))  # a POC notice, then one each
+    from email.header import decode_header, make_header
+
+    subjects = [str(make_header(decode_header(message["Subject"]))) for message in smtp.messages[-2:]]
+    assert sorted(subjects) == ["Important: Changes to your trip Kyoto in autumn", "重要：您的行程「Kyoto in autumn」有变动"], \
+        "six days away, yet it goes at once"
+    english, chinese = sorted((text_of(message) for message in smtp.messages[-2:]), key=lambda text: "您" in text)
+    assert english.index("Your flight BA5 is delayed by 3 h. We have moved what follows:") < english.index(
+        "Your flight BA5 now leaves at 19:50 London time instead of 16:50.")
+    assert "您的航班 BA5 延误 3 小时。我们已为您调整后续安排：" in chinese

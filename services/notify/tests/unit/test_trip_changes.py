@@ -2,7 +2,15 @@
 from datetime import UTC, datetime, timedelta
 
 from notify.domain.model import Contact, Trip, render
-from notify.domain.trip_changes import TripChange, changes_in, describe, digest_due, is_urgent, net
+from notify.domain.trip_changes import (
+    TripChange,
+    changes_in,
+    describe,
+    digest_due,
+    disruption_change,
+    is_urgent,
+    net,
+)
 
 FLIGHT = {"item_id": "i1", "kind": "flight", "title": "BA5", "timezone": "Europe/London",
           "start": "2027-10-01T19:50", "end": "2027-10-02T15:45", "end_timezone": "Asia/Tokyo",
@@ -84,6 +92,17 @@ def test_what_cannot_wait_for_the_digest():
     assert is_urgent(removed, "in_progress", now - timedelta(days=10))
     assert not is_urgent(removed, "booked", now - timedelta(days=10))
     assert is_urgent(TripChange("trip.cancelled", {"stage": "booked"}, None), "cancelled", now - timedelta(days=90))
+
+
+def test_a_disruption_says_why_first_and_goes_at_once_in_either_language():
+    delayed = disruption_change("inc-1", FLIGHT, "delay", 195)
+    assert describe(delayed, "en") == "Your flight BA5 is delayed by 3 h 15 min. We have moved what follows:"
+    assert describe(delayed, "zh-Hans") == "您的航班 BA5 延误 3 小时15 分钟。我们已为您调整后续安排："
+    cancelled = disruption_change("inc-2", DINNER, "cancellation", None)
+    assert describe(cancelled, "en") == "Kaiseki dinner is cancelled. We have rearranged your plans:"
+    assert is_urgent(delayed, "booked", datetime(2027, 1, 1, tzinfo=UTC)), "even months ahead: it cannot wait"
+    [flight] = retimed()
+    assert net([flight, delayed])[0] == delayed, "the reason reads before the changes it explains"
 
 
 def test_a_digest_waits_for_a_quiet_trip_but_not_for_ever():
