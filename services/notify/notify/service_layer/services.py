@@ -116,6 +116,19 @@ class NotifyHandlers:
     async def _agency(self, tenant_id: str) -> AgencyProfile | None:
         return await self.agencies.for_tenant(tenant_id)
 
+    async def _tell_desk(self, uow: NotifyUnitOfWork, tenant_id: str, kind: str, source_id: str,
+                         itinerary_id: str, details: dict, address: str | None, subject: str, body: str, *,
+                         recipient_key: str = "agency", trace_context: dict | None = None) -> list[str]:
+        """A message for the planners (internal: it may carry what clients never see), once per source and kind;
+        without a desk address it stays visible in the delivery log as no_address. The ids to send."""
+        notification = Notification(
+            id=notification_id(source_id, recipient_key, kind), tenant_id=tenant_id, kind=kind,
+            itinerary_id=itinerary_id, customer_id="agency", source_event_id=source_id,
+            trace_context=trace_context if trace_context is not None else _current_trace(), audience="agency",
+            details=details)
+        notification.address_internal(address, subject, body)
+        return await self._record(uow, notification)
+
     async def _desk(self, tenant_id: str) -> str | None:
         """Where the planners read what is for them: the agency's reply-to, else its support address."""
         agency = await self._agency(tenant_id)
@@ -290,17 +303,14 @@ class NotifyHandlers:
             lines = [line for change in agreement["changes"]
                      if (line := trip_changes.describe(trip_changes.TripChange.of(change), "en",
                                                        trip.title if trip else ""))]
-            notification = Notification(
-                id=notification_id(f"{agreement_id}:{version}", customer_id, "call_requested"), tenant_id=tenant_id,
-                kind="call_requested", itinerary_id=agreement["itinerary_id"], customer_id="agency",
-                source_event_id=f"{agreement_id}:{version}", trace_context=_current_trace(), audience="agency",
-                details={"agreement_id": agreement_id, "customer_id": customer_id})
-            notification.address_internal(
-                await self._desk(tenant_id), f"Please call {who}",
+            self._send_after_commit(uow, await self._tell_desk(
+                uow, tenant_id, "call_requested", f"{agreement_id}:{version}", agreement["itinerary_id"],
+                {"agreement_id": agreement_id, "customer_id": customer_id}, await self._desk(tenant_id),
+                f"Please call {who}",
                 f"{who} asked to be called before agreeing to this change to the trip "
                 f"{trip.title if trip else agreement['itinerary_id']}:\n"
-                + "\n".join(f"  - {line}" for line in lines) + f"\n\nTrip: {agreement['itinerary_id']}\n")
-            self._send_after_commit(uow, await self._record(uow, notification))
+                + "\n".join(f"  - {line}" for line in lines) + f"\n\nTrip: {agreement['itinerary_id']}\n",
+                recipient_key=customer_id))
         return agreement
 
     async def _join_digest(self, uow: NotifyUnitOfWork, event, topic: str, entries: list[dict],
@@ -449,42 +459,31 @@ class NotifyHandlers:
         self._send_after_commit(uow, await self._record(uow, notification))
 
     async def booking_escalated(self, event: BookingEscalated, uow: NotifyUnitOfWork) -> None:
-        """The planners' desk hears of a supplier that never answered; without a desk address it stays visible
-        in the delivery log as no_address."""
+        """The planners' desk hears of a supplier that never answered."""
         data = event.data
-        notification = Notification(
-            id=notification_id(str(event.event_id), "agency", "booking_escalated"), tenant_id=event.tenant_id,
-            kind="booking_escalated", itinerary_id=data.itinerary_id, customer_id="agency",
-            source_event_id=str(event.event_id), trace_context=_current_trace(), audience="agency",
-            details={"booking_id": data.booking_id})
         service = data.service
         when = span_label(service.start, service.end, service.timezone, service.end_timezone, "en") if service \
             else ""
-        notification.address_internal(
-            event.escalation.notify_email,
+        self._send_after_commit(uow, await self._tell_desk(
+            uow, event.tenant_id, "booking_escalated", str(event.event_id), data.itinerary_id,
+            {"booking_id": data.booking_id}, event.escalation.notify_email,
             f"No answer from {data.vendor_name}: {service.title if service else data.booking_id}",
             f"{event.escalation.reason}\n\nService: {service.title if service else ''} · {when}\n"
-            f"Booking: {data.booking_id} (trip {data.itinerary_id})\n")
-        self._send_after_commit(uow, await self._record(uow, notification))
+            f"Booking: {data.booking_id} (trip {data.itinerary_id})\n"))
 
     async def incident_escalated(self, event: IncidentEscalated, uow: NotifyUnitOfWork) -> None:
         """Nobody acknowledged an incident in time: the planners' desk hears of it at once, with the staff's own
-        account (this message is internal); without a desk address it stays in the delivery log as no_address."""
+        account."""
         data = event.data
-        notification = Notification(
-            id=notification_id(str(event.event_id), "agency", "incident_escalated"), tenant_id=event.tenant_id,
-            kind="incident_escalated", itinerary_id=data.itinerary_id, customer_id="agency",
-            source_event_id=str(event.event_id), trace_context=_current_trace(), audience="agency",
-            details={"incident_id": data.incident_id})
         when = f"{data.occurred_local.replace('T', ' ')} ({data.timezone})"
-        notification.address_internal(
-            await self._desk(event.tenant_id),
+        self._send_after_commit(uow, await self._tell_desk(
+            uow, event.tenant_id, "incident_escalated", str(event.event_id), data.itinerary_id,
+            {"incident_id": data.incident_id}, await self._desk(event.tenant_id),
             f"Unacknowledged {data.severity} incident: {data.summary}",
             f"{event.reason}\n\nWhat happened: {data.summary}\nWhen: {when}\n"
             + (f"Account: {data.description}\n" if data.description else "")
             + f"Kind: {data.kind.replace('_', ' ')} · severity {data.severity} · trip {data.itinerary_id}\n"
-            f"Incident: {data.incident_id}\n")
-        self._send_after_commit(uow, await self._record(uow, notification))
+            f"Incident: {data.incident_id}\n"))
 
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
         """A confirmation joins the trip's booking digest ("9 of 12 services are confirmed")."""
@@ -568,17 +567,13 @@ class NotifyHandlers:
         contact = await uow.read_models(tenant_id).contact(urgent.customer_id)
         who = contact.full_name if contact else urgent.customer_id
         state = {"sent": "was sent but not confirmed as read"}.get(urgent.status, f"is {urgent.status}")
-        notification = Notification(
-            id=notification_id(urgent.id, "agency", "urgent_unacknowledged"), tenant_id=tenant_id,
-            kind="urgent_unacknowledged", itinerary_id=urgent.itinerary_id, customer_id="agency",
-            source_event_id=urgent.id, trace_context=urgent.trace_context, audience="agency",
-            details={"notification_id": urgent.id})
-        notification.address_internal(
-            address, f"Not read: \"{urgent.subject}\" to {who}",
+        to_send = await self._tell_desk(
+            uow, tenant_id, "urgent_unacknowledged", urgent.id, urgent.itinerary_id,
+            {"notification_id": urgent.id}, address, f"Not read: \"{urgent.subject}\" to {who}",
             f"An urgent message to {who} ({urgent.recipient or 'no address'}) {state} "
             f"since {urgent.created_at:%Y-%m-%d %H:%M} UTC. Please call them.\n\n"
-            f"Trip: {urgent.itinerary_id}\nMessage: {urgent.id}\n\n{urgent.body}")
-        to_send = await self._record(uow, notification)
+            f"Trip: {urgent.itinerary_id}\nMessage: {urgent.id}\n\n{urgent.body}",
+            trace_context=urgent.trace_context)
         to_send += await self._fallback(uow, urgent, contact)
         self._send_after_commit(uow, to_send)
 
