@@ -15,13 +15,15 @@ from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
-FEEDBACK, KNOWN_TRIPS, INCIDENTS = "feedback", "known_trips", "incidents"
+FEEDBACK, KNOWN_TRIPS, INCIDENTS, KNOWN_BOOKINGS = "feedback", "known_trips", "incidents", "known_bookings"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[FEEDBACK].create_index(
         [("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("submitted_at", ASCENDING)])
     await db[KNOWN_TRIPS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
+    await db[KNOWN_TRIPS].create_index([("tenant_id", ASCENDING), ("stage", ASCENDING)])
+    await db[KNOWN_BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
     await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
                                       ("reported_at", ASCENDING)])
     await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("status", ASCENDING), ("reported_at", ASCENDING)])
@@ -70,6 +72,25 @@ class KnownTrips:
 
     async def apply(self, itinerary_id: str, version: int, fields: dict, part: str | None = None) -> bool:
         return await apply_if_newer(self._trips, itinerary_id, version, fields, part=part)
+
+    async def in_stages(self, stages: tuple[str, ...]) -> list[dict]:
+        return await self._trips.find({"stage": {"$in": list(stages)}}).to_list(None)
+
+
+class KnownBookings:
+    """Each booking's status and answer deadline, from ``booking.*`` events: what the operations view flags."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._bookings = collection
+
+    async def apply(self, booking_id: str, version: int, fields: dict) -> bool:
+        return await apply_if_newer(self._bookings, booking_id, version, fields)
+
+    async def for_itineraries(self, itinerary_ids: list[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        async for booking in self._bookings.find({"itinerary_id": {"$in": itinerary_ids}}):
+            found.setdefault(booking["itinerary_id"], []).append({**booking, "booking_id": booking["_id"]})
+        return found
 
 
 def _incident_document(incident: Incident) -> dict:

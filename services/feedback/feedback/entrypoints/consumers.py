@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from feedback.service_layer import services
+from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts.customers import CustomerErased
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -22,3 +23,8 @@ def register(runtime: ServiceRuntime) -> None:
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(services.record_membership)
     consumer.handles(CustomerErased)(services.customer_erased)
+    # The operations view flags what is not confirmed, and suppliers past their answer deadline.
+    for contract in (booking_events.BookingRequested, booking_events.BookingConfirmed, booking_events.BookingDeclined,
+                     booking_events.BookingExpired, booking_events.BookingAmendmentRequested,
+                     booking_events.BookingCancellationRequested, booking_events.BookingCancelled):
+        consumer.handles(contract)(services.record_booking)

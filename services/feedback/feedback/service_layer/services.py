@@ -7,8 +7,10 @@ from datetime import datetime
 from feedback.adapters.repository import OverdueIncidents
 from feedback.domain.incidents import CostImpact, Incident, IncidentConflict
 from feedback.domain.model import Feedback
+from feedback.domain.operations import WATCHED_STAGES, TripWatch, is_watched, watch
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.clock import utc_now
+from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts.customers import CustomerErased
 from trip_shared.contracts.feedback import (
     CostImpactDetails,
@@ -76,7 +78,9 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Feed
               "start_date": data.start_date.isoformat() if data.start_date else None,
               "end_date": data.end_date.isoformat() if data.end_date else None}
     if data.items is not None:
-        fields["items"] = [{"item_id": item.item_id, "timezone": item.timezone, "title": item.title}
+        fields["items"] = [{"item_id": item.item_id, "timezone": item.timezone, "title": item.title,
+                            "kind": item.kind, "start": item.start, "end": item.end,
+                            "end_timezone": item.end_timezone, "starts_at": item.starts_at, "ends_at": item.ends_at}
                            for item in data.items]
     await uow.known_trips(event.tenant_id).apply(data.itinerary_id, event.aggregate_version, fields)
 
@@ -96,6 +100,41 @@ async def customer_erased(event: CustomerErased, uow: FeedbackUnitOfWork) -> Non
         await forget_published_events(uow, event.tenant_id, incident_id)
     confirm_erasure(uow, event, PRODUCER, [f"{scrubbed} feedback comment(s)",
                                            f"{len(incidents)} incident account(s)"])
+
+
+async def record_booking(event: booking_events.BookingRequested | booking_events.BookingConfirmed
+                         | booking_events.BookingDeclined | booking_events.BookingExpired
+                         | booking_events.BookingAmendmentRequested | booking_events.BookingCancellationRequested
+                         | booking_events.BookingCancelled, uow: FeedbackUnitOfWork) -> None:
+    """Each booking's status, supplier and answer deadline: what the operations view flags."""
+    data = event.data
+    service = data.service
+    await uow.known_bookings(event.tenant_id).apply(data.booking_id, event.aggregate_version, {
+        "itinerary_id": data.itinerary_id, "item_id": data.item_id, "status": data.status,
+        "vendor_name": data.vendor_name, "respond_by": data.respond_by,
+        "service_start": service.start if service else None, "service_timezone": service.timezone if service
+        else None})
+
+
+async def trips_to_watch(transaction: Transaction, tenant_id: str, days_ahead: int,
+                         now: datetime | None = None) -> list[TripWatch]:
+    """The agency's trips under way and leaving within ``days_ahead`` days, what needs a person first."""
+    now = now or utc_now()
+
+    async def work(uow: FeedbackUnitOfWork) -> list[TripWatch]:
+        trips = [trip for trip in await uow.known_trips(tenant_id).in_stages(WATCHED_STAGES)
+                 if is_watched(trip, now.date(), days_ahead)]
+        ids = [trip["_id"] for trip in trips]
+        incidents = await uow.incidents(tenant_id).find({"itinerary_id": {"$in": ids},
+                                                         "status": {"$in": ["open", "acknowledged"]}}, 10_000)
+        by_trip: dict[str, list] = {}
+        for incident in incidents:
+            by_trip.setdefault(incident.itinerary_id, []).append(incident)
+        bookings = await uow.known_bookings(tenant_id).for_itineraries(ids)
+        return sorted((watch(trip, by_trip.get(trip["_id"], []), bookings.get(trip["_id"], []), now)
+                       for trip in trips), key=TripWatch.urgency)
+
+    return await transaction(work, read_only=True)
 
 
 # --- incidents -------------------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@ from __future__ import annotations
 from feedback.adapters.repository import (
     FEEDBACK,
     INCIDENTS,
+    KNOWN_BOOKINGS,
     KNOWN_TRIPS,
     FeedbackRepository,
     IncidentRepository,
+    KnownBookings,
     KnownTrips,
 )
 from trip_shared.unit_of_work import UnitOfWork
@@ -20,3 +22,6 @@ class FeedbackUnitOfWork(UnitOfWork):
 
     def incidents(self, tenant_id: str) -> IncidentRepository:
         return IncidentRepository(self.collection(INCIDENTS, tenant_id))
+
+    def known_bookings(self, tenant_id: str) -> KnownBookings:
+        return KnownBookings(self.collection(KNOWN_BOOKINGS, tenant_id))

@@ -1,0 +1,109 @@
+"""The operations view of trips under way or about to leave: where each party is, and what needs a person. Plain
+Python, no I/O: it reads the trips, incidents and bookings as the service knows them from their events."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from feedback.domain.incidents import SEVERITY_ORDER, Incident
+
+WATCHED_STAGES = ("approved", "booked", "in_progress")
+UNCONFIRMED = ("requested", "amendment_requested", "declined", "expired")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """An item as ops read it: in the local time of its place, the zone named."""
+
+    item_id: str
+    title: str
+    kind: str
+    starts: str  # "2027-10-01 17:30 (Europe/Rome)"
+    ends: str | None
+
+
+@dataclass
+class TripWatch:
+    itinerary_id: str
+    title: str
+    stage: str
+    start_date: str | None
+    end_date: str | None
+    current: Moment | None = None
+    next: Moment | None = None
+    open_incidents: dict[str, int] = field(default_factory=dict)
+    overdue_incidents: list[str] = field(default_factory=list)
+    unconfirmed_bookings: list[dict] = field(default_factory=list)
+    late_bookings: list[dict] = field(default_factory=list)
+
+    @property
+    def needs_a_person(self) -> bool:
+        return bool(self.open_incidents or self.unconfirmed_bookings or self.late_bookings)
+
+    def urgency(self) -> tuple:
+        """Sort key, most urgent first: overdue incidents, the most severe open one, late then unconfirmed
+        bookings, then the trip that happens soonest."""
+        worst = min((SEVERITY_ORDER[severity] for severity in self.open_incidents), default=len(SEVERITY_ORDER))
+        return (not self.overdue_incidents, worst, not self.late_bookings, not self.unconfirmed_bookings,
+                self.stage != "in_progress", self.start_date or "9999", self.itinerary_id)
+
+
+def is_watched(trip: dict, today: date, days_ahead: int) -> bool:
+    """Under way, or approved or booked and leaving within ``days_ahead`` days."""
+    if trip.get("stage") == "in_progress":
+        return True
+    start = trip.get("start_date")
+    return trip.get("stage") in WATCHED_STAGES and bool(start) and \
+        today <= date.fromisoformat(start) <= today + timedelta(days=days_ahead)
+
+
+def _label(local: str | None, zone: str | None) -> str | None:
+    if not local:
+        return None
+    return f"{local.replace('T', ' ')} ({zone})" if zone else local
+
+
+def _moment(item: dict) -> Moment:
+    return Moment(item["item_id"], item.get("title") or "", item.get("kind") or "",
+                  _label(item.get("start"), item.get("timezone")),
+                  _label(item.get("end"), item.get("end_timezone") or item.get("timezone")))
+
+
+def _instant(value) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def watch(trip: dict, incidents: list[Incident], bookings: list[dict], now: datetime) -> TripWatch:
+    """One trip now: its current and next item, open incidents by severity (the overdue named), bookings not
+    confirmed, and those whose supplier is past its answer deadline."""
+    watched = TripWatch(trip["_id"], trip.get("title") or "", trip.get("stage") or "", trip.get("start_date"),
+                        trip.get("end_date"))
+    timed = sorted((item for item in trip.get("items") or [] if item.get("starts_at")),
+                   key=lambda item: _instant(item["starts_at"]))
+    for item in timed:
+        starts, ends = _instant(item["starts_at"]), _instant(item.get("ends_at")) or _instant(item["starts_at"])
+        if starts <= now < ends and item.get("kind") != "accommodation" and watched.current is None:
+            watched.current = _moment(item)
+        elif starts > now and watched.next is None:
+            watched.next = _moment(item)
+    if watched.current is None:  # between things: where they sleep is where they are
+        stays = [item for item in timed if item.get("kind") == "accommodation"
+                 and _instant(item["starts_at"]) <= now < (_instant(item.get("ends_at")) or now)]
+        watched.current = _moment(stays[0]) if stays else None
+    for incident in incidents:
+        if incident.status in ("open", "acknowledged"):
+            watched.open_incidents[incident.severity] = watched.open_incidents.get(incident.severity, 0) + 1
+            if incident.status == "open" and incident.response_due_at <= now:
+                watched.overdue_incidents.append(incident.id)
+    watched.open_incidents = dict(sorted(watched.open_incidents.items(), key=lambda pair: SEVERITY_ORDER[pair[0]]))
+    for booking in bookings:
+        if booking.get("status") not in UNCONFIRMED:
+            continue
+        summary = {key: booking.get(key) for key in ("booking_id", "item_id", "vendor_name", "status")}
+        summary["service_starts"] = _label(booking.get("service_start"), booking.get("service_timezone"))
+        respond_by = _instant(booking.get("respond_by"))
+        if booking.get("status") in ("requested", "amendment_requested") and respond_by and respond_by < now:
+            watched.late_bookings.append(summary)
+        else:
+            watched.unconfirmed_bookings.append(summary)
+    return watched
