@@ -36,15 +36,20 @@ PRODUCER = "feedback"
 Transaction = Callable[[Callable[[FeedbackUnitOfWork], Awaitable]], Awaitable]
 
 
+async def _known_trip(uow: FeedbackUnitOfWork, tenant_id: str, itinerary_id: str) -> dict:
+    trip = await uow.known_trips(tenant_id).get(itinerary_id)
+    if trip is None:
+        raise NotFoundError(f"No itinerary {itinerary_id} in this agency. If it was created just now, retry "
+                            "in a moment.", code="itinerary-not-found")
+    return trip
+
+
 async def submit_feedback(transaction: Transaction, tenant_id: str, itinerary_id: str, rating: int,
                           customer_id: str | None, comment: str | None, itinerary_wait_s: float) -> Feedback:
     await wait_until_known(transaction, lambda uow: uow.known_trips(tenant_id).get(itinerary_id), itinerary_wait_s)
 
     async def work(uow: FeedbackUnitOfWork) -> Feedback:
-        trip = await uow.known_trips(tenant_id).get(itinerary_id)
-        if trip is None:
-            raise NotFoundError(f"No itinerary {itinerary_id} in this agency. If it was created just now, retry "
-                                "in a moment.", code="itinerary-not-found")
+        trip = await _known_trip(uow, tenant_id, itinerary_id)
         travellers = [member["customer_id"] for member in trip.get("members", [])]
         feedback = Feedback.submit(tenant_id, itinerary_id, rating, customer_id=customer_id, comment=comment,
                                    travellers=travellers)
@@ -163,10 +168,7 @@ async def report_incident(transaction: Transaction, tenant_id: str, itinerary_id
     await wait_until_known(transaction, lambda uow: uow.known_trips(tenant_id).get(itinerary_id), itinerary_wait_s)
 
     async def work(uow: FeedbackUnitOfWork) -> Incident:
-        trip = await uow.known_trips(tenant_id).get(itinerary_id)
-        if trip is None:
-            raise NotFoundError(f"No itinerary {itinerary_id} in this agency. If it was created just now, retry "
-                                "in a moment.", code="itinerary-not-found")
+        trip = await _known_trip(uow, tenant_id, itinerary_id)
         incident = Incident.report(
             tenant_id, itinerary_id, actor=actor, now=utc_now(),
             item_zones={item["item_id"]: item["timezone"] for item in trip.get("items") or []},
