@@ -6,7 +6,6 @@ from the embedded Tansu and SecantusDB servers. Never a mock: the services are t
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,9 +15,9 @@ import httpx
 import pytest
 
 from trip_shared.devstack import EmbeddedStack
-from trip_shared.testing.maildir import mails_to, subject, text_of, unique
+from trip_shared.testing.maildir import unique
 from trip_shared.testing.otlp_receiver import OtlpReceiver
-from trip_shared.testing.polling import eventually
+from trip_shared.testing.proposals import approve_from_the_email
 from trip_shared.web.auth import hash_key
 
 OTHER_TENANT_KEY = "e2e-other-agency-key"
@@ -152,11 +151,6 @@ def _approved_trip_with_two_pocs(api, stack) -> tuple[str, dict, dict]:
             "kind": "dining", "title": "Kaiseki dinner", "timezone": "Asia/Tokyo", "start": "2027-10-03T19:00",
             "end": "2027-10-03T21:00", "location": {"address": "Gion, Kyoto"}, "notes": APPROVED_TRIP_NOTE}),
     }
-    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
-    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
-    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["en"]) if "proposal" in subject(m)],
-                        message="the POC never received the proposal")
-    url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
-    assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
+    approve_from_the_email(api, stack.maildir, base, addresses["en"])
     assert api.ok("GET", "itinerary", base)["stage"] == "approved"
     return trip["id"], items, addresses

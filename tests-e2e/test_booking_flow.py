@@ -12,6 +12,7 @@ import pytest
 from trip_shared.testing.documents import pdf_text
 from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.polling import eventually
+from trip_shared.testing.proposals import approve_from_the_email
 
 pytestmark = pytest.mark.e2e
 INTERNAL = "INTERNAL: net rate 18000"
@@ -47,12 +48,7 @@ def approved_trip(api, stack) -> tuple[dict, dict, dict]:
         "kind": "dining", "title": "Kaiseki dinner", "timezone": "Asia/Tokyo", "start": "2027-10-02T19:00",
         "end": "2027-10-02T21:00", "vendor": restaurant_name, "requires_booking": True,
         "location": {"address": "Gion, Kyoto"}, "notes": INTERNAL})
-    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
-    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
-    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, email) if "proposal" in subject(m)],
-                        message="the POC never received the proposal")
-    url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
-    assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
+    approve_from_the_email(api, stack.maildir, base, email)
     assert api.ok("GET", "itinerary", base)["stage"] == "approved"
     return trip, {"hotel": hotel, "dinner": dinner}, {"ryokan": ryokan_name, "restaurant": restaurant_name,
                                                       "traveller": f"Mei {mei['last_name']}", "email": email}

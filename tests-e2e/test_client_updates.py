@@ -12,6 +12,7 @@ import pytest
 
 from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.polling import eventually
+from trip_shared.testing.proposals import approve_from_the_email
 
 pytestmark = pytest.mark.e2e
 INTERNAL = "INTERNAL: upgrade owed by the hotel"
@@ -135,11 +136,7 @@ def test_an_urgent_change_its_client_does_not_confirm_reading_reaches_the_planne
     train = api.ok("POST", "itinerary", f"{base}/items", 201, json={
         "kind": "transfer", "mode": "train", "title": "LNER 1S07", "timezone": "Europe/London",
         "start": f"{tomorrow}T10:00", "end": f"{tomorrow}T14:20"})
-    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
-    proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
-    [mail] = eventually(lambda: [m for m in mails_to(stack.maildir, email) if "proposal" in subject(m)])
-    link = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
-    assert httpx.post(link, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200
+    approve_from_the_email(api, stack.maildir, base, email)
 
     api.ok("PATCH", "itinerary", f"{base}/items/{train['id']}", json={"start": f"{tomorrow}T11:00",
                                                                      "end": f"{tomorrow}T15:20"})

@@ -12,6 +12,7 @@ import pytest
 
 from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.polling import eventually
+from trip_shared.testing.proposals import approve_from_the_email
 
 pytestmark = pytest.mark.e2e
 ROME, LONDON = ZoneInfo("Europe/Rome"), ZoneInfo("Europe/London")
@@ -73,12 +74,7 @@ def test_a_three_hour_delay_is_flagged_shifted_amended_with_the_vendor_and_told_
                message="booking never learnt of the transfer")
     assert httpx.post(supplier_link(stack, car_email, "Booking request"),
                       data={"action": "confirm", "confirmation_code": "RC-1"}).status_code == 200
-    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
-    option = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
-    [proposal] = eventually(lambda: [m for m in mails_to(stack.maildir, poc_email) if "proposal" in subject(m)],
-                            message="the POC never received the proposal")
-    link = re.search(r"(http://\S+/proposals/\S+)", text_of(proposal)).group(1)
-    assert httpx.post(link, data={"action": "approve", "option": option["options"][0]["id"]}).status_code == 200
+    approve_from_the_email(api, stack.maildir, base, poc_email)
     # Confirmed before the approval: the planner moves the trip to booked, then it starts.
     api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "booked"})
     api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "in_progress"})
