@@ -13,6 +13,15 @@ def long_date(day: date, language: str) -> str:
     return day.strftime("%a %d %b %Y")
 
 
+def duration_label(minutes: int, language: str) -> str:
+    """A length of time as a traveller reads it: "3 h 15 min", "3 小时15 分钟"."""
+    hours, rest = divmod(abs(minutes), 60)
+    if language == "zh-Hans":
+        return "".join(part for part in (f"{hours} 小时" if hours else "", f"{rest} 分钟" if rest else "")) or "0 分钟"
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part) \
+        or "0 min"
+
+
 def span_label(start: str | None, end: str | None, timezone: str | None, end_timezone: str | None,
                language: str) -> str:
     """A local start and end (ISO local times, or days for an untimed service): "Sat 02 Oct 2027, 19:00

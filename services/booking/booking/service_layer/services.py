@@ -24,6 +24,7 @@ from trip_shared.contracts.itinerary import (
     PocChanged,
 )
 from trip_shared.errors import ConflictError, DomainError, NotFoundError
+from trip_shared.local_time import duration_label
 from trip_shared.privacy import ERASED, confirm_erasure
 from trip_shared.read_models import wait_until_known
 
@@ -305,20 +306,25 @@ async def request_amendment(transaction: Transaction, tenant_id: str, booking_id
             raise ConflictError("The item of this booking is no longer on the trip: cancel the booking instead.",
                                 code="item-removed")
         supplier = await _load_supplier(uow, tenant_id, booking.supplier_id)
-        expected_version = booking.version
-        was = booking.status
-        booking.request_amendment(item, trip.get("travellers") or [], trip.get("party"), changes=changes,
-                                  reason=reason, actor=actor)
-        await _store(uow, booking, expected_version)
-        if was == "requested":
-            _emit(uow, booking, events.BookingRequested, actor, "api",
-                  to_supplier=_message(booking, supplier, "request", make_link))
-        else:
-            _emit(uow, booking, events.BookingAmendmentRequested, actor, "api",
-                  to_supplier=_message(booking, supplier, "amendment", make_link))
+        await _send_amendment(uow, booking, booking.version, item, trip, supplier, make_link, changes=changes,
+                              reason=reason, actor=actor, channel="api")
         return booking
 
     return await transaction(work)
+
+
+async def _send_amendment(uow: BookingUnitOfWork, booking: Booking, expected_version: int, item: dict, trip: dict,
+                          supplier: Supplier, make_link: MakeResponseLink, *, changes: list[str],
+                          reason: str | None, actor: str, channel: str) -> None:
+    """The supplier hears what the trip says now: an amendment of a held booking, or, while the first answer is
+    still awaited, the request again as it is now."""
+    first_answer_awaited = booking.status == "requested"
+    booking.request_amendment(item, trip.get("travellers") or [], trip.get("party"), changes=changes,
+                              reason=reason, actor=actor)
+    await _store(uow, booking, expected_version)
+    contract, kind = (events.BookingRequested, "request") if first_answer_awaited \
+        else (events.BookingAmendmentRequested, "amendment")
+    _emit(uow, booking, contract, actor, channel, to_supplier=_message(booking, supplier, kind, make_link))
 
 
 async def request_cancellation(transaction: Transaction, tenant_id: str, booking_id: str, reason: str, *,
@@ -546,13 +552,9 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged | Customer
         supplier = await uow.suppliers(event.tenant_id).get(booking.supplier_id) if disruption else None
         if disruption and booking.attention == "amendment" and supplier and make_link:
             # The planner already decided the new times when shifting the trip: the supplier hears them now.
-            was = booking.status
-            booking.request_amendment(item, trip.get("travellers") or [], trip.get("party"), changes=[],
-                                      reason=_disruption_reason(disruption, summary), actor=SYSTEM_ACTOR)
-            await _store(uow, booking, expected_version)
-            kind = "request" if was == "requested" else "amendment"
-            _emit(uow, booking, events.BookingRequested if was == "requested" else events.BookingAmendmentRequested,
-                  SYSTEM_ACTOR, "system", to_supplier=_message(booking, supplier, kind, make_link))
+            await _send_amendment(uow, booking, expected_version, item, trip, supplier, make_link, changes=[],
+                                  reason=_disruption_reason(disruption, summary), actor=SYSTEM_ACTOR,
+                                  channel="system")
             continue
         await _store(uow, booking, expected_version)
         _emit(uow, booking, events.BookingNeedsAttention, "system", "system")
@@ -563,9 +565,8 @@ def _disruption_reason(disruption: DisruptionApplied, summary: ItinerarySummary)
     title = next((item.title for item in summary.items or [] if item.item_id == disruption.item_id), "A service")
     if disruption.kind == "cancellation":
         return f"{title} was cancelled; the trip has been rearranged around it."
-    hours, minutes = divmod(abs(disruption.delay_minutes or 0), 60)
-    by = " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
-    return f"{title} is delayed by {by}; the later services of the trip move with it."
+    return f"{title} is delayed by {duration_label(disruption.delay_minutes or 0, 'en')}; the later services of " \
+        "the trip move with it."
 
 
 async def customer_erased(event: CustomerErased, uow: BookingUnitOfWork) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from trip_shared.errors import ConflictError, DomainError
+from trip_shared.local_time import duration_label
 from trip_shared.money import Money
 
 KINDS = ("delay", "cancellation", "missed_connection", "illness_or_injury", "lost_item", "accommodation_problem",
@@ -215,19 +216,13 @@ class Incident:
             return False
         self.escalated_at = now
         late = int((now - self.response_due_at).total_seconds() // 60)
-        self._step(now, "system", "escalated", f"Not acknowledged within {_duration(self.severity)}"
+        self._step(now, "system", "escalated", f"Not acknowledged within {_response_within(self.severity)}"
                                                + (f" ({late} min late)" if late else "") + ": the planners are told.")
         return True
 
-    @property
-    def is_disruption(self) -> bool:
-        """Changes the trip's times or services: the itinerary must re-check what still works."""
-        return self.kind in ("delay", "cancellation", "missed_connection") and self.item_id is not None
 
-
-def _duration(severity: str) -> str:
-    minutes = int(RESPONSE_WITHIN[severity].total_seconds() // 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
+def _response_within(severity: str) -> str:
+    return duration_label(int(RESPONSE_WITHIN[severity].total_seconds() // 60), "en")
 
 
 SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}

@@ -73,6 +73,9 @@ class Assessment:
         return {affected.item_id: affected.minutes for affected in self.affected if affected.action == "shift"}
 
 
+NOTHING_TO_ASSESS = Assessment(None, [], [])
+
+
 def shifted(item: Item, minutes: int) -> Item:
     """The item ``minutes`` later (earlier when negative) on the real timeline, in its own zones; a stay moves only
     its check-in (its check-out is the hotel's)."""

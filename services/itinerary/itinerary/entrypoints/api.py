@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Path, Query, Request, Response
 
 from itinerary.adapters.repository import sort_key
+from itinerary.domain.disruptions import NOTHING_TO_ASSESS
 from itinerary.domain.model import item_revision
 from itinerary.domain.proposals import OptionRequest
 from itinerary.domain.stages import STAGES
@@ -190,12 +191,11 @@ async def shift_for_disruption(itinerary_id: str, incident_id: str, body: ShiftI
         moves = {}
         for move in body.moves:
             moves[move.item_id] = moves.get(move.item_id, 0) + move.minutes
-    itinerary = await services.shift_for_disruption(_transaction(request), principal.tenant_id, _actor(principal),
-                                                    itinerary_id, incident_id, moves, precondition)
+    itinerary, disruption = await services.shift_for_disruption(
+        _transaction(request), principal.tenant_id, _actor(principal), itinerary_id, incident_id, moves,
+        precondition)
     conditional.tag(response, itinerary.version)
-    [(disruption, assessment)] = [found for found in await services.disruptions_of(
-        _transaction(request), principal.tenant_id, itinerary_id) if found[0].incident_id == incident_id]
-    return DisruptionOut.of(disruption, assessment)
+    return DisruptionOut.of(disruption, NOTHING_TO_ASSESS)
 
 
 @router.get("/itineraries/{itinerary_id}/budget", response_model=BudgetOut)

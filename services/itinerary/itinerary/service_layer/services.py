@@ -11,7 +11,15 @@ from itinerary.domain import budget as budgets
 from itinerary.domain import feasibility
 from itinerary.domain.agency_settings import AgencySettings, exchange_rate
 from itinerary.domain.agreements import Agreement
-from itinerary.domain.disruptions import DISRUPTING_KINDS, Assessment, Disruption, assess, check_moves, shifted
+from itinerary.domain.disruptions import (
+    DISRUPTING_KINDS,
+    NOTHING_TO_ASSESS,
+    Assessment,
+    Disruption,
+    assess,
+    check_moves,
+    shifted,
+)
 from itinerary.domain.feasibility import Finding, Traveller
 from itinerary.domain.items import Item, item_order
 from itinerary.domain.model import Change, Itinerary, MembershipChanged, item_from_snapshot, item_revision
@@ -411,22 +419,24 @@ async def record_incident(event: IncidentReported, uow: ItineraryUnitOfWork) -> 
 
 async def disruptions_of(transaction: Transaction, tenant_id: str,
                          itinerary_id: str) -> list[tuple[Disruption, Assessment]]:
-    """Each disruption of the trip with what it does to the trip as it is now."""
+    """Each disruption of the trip with, while open, what it does to the trip as it is now (one already shifted
+    is history: nothing to assess)."""
     async def work(uow: ItineraryUnitOfWork):
         itinerary = await _load(uow, tenant_id, itinerary_id)
-        view = await _view(uow, itinerary)
-        return [(disruption, assess(itinerary.items, disruption, view.findings))
-                for disruption in await uow.disruptions(tenant_id).for_itinerary(itinerary_id)]
+        disruptions = await uow.disruptions(tenant_id).for_itinerary(itinerary_id)
+        view = await _view(uow, itinerary) if any(d.status == "open" for d in disruptions) else None
+        return [(disruption, assess(itinerary.items, disruption, view.findings) if disruption.status == "open"
+                 else NOTHING_TO_ASSESS) for disruption in disruptions]
 
     return await transaction(work, read_only=True)
 
 
 async def shift_for_disruption(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str,
                                incident_id: str, moves: dict[str, int] | None,
-                               precondition: Precondition | None = None) -> Itinerary:
+                               precondition: Precondition | None = None) -> tuple[Itinerary, Disruption]:
     """Move the trip around a disruption in one change: the proposed shift, or the planner's own ``moves``
     (item id → minutes). Booking hears which bookings it changes, notify tells the travellers."""
-    async def work(uow: ItineraryUnitOfWork) -> Itinerary:
+    async def work(uow: ItineraryUnitOfWork) -> tuple[Itinerary, Disruption]:
         itinerary = await _load(uow, tenant_id, itinerary_id, precondition)
         disruptions = uow.disruptions(tenant_id)
         disruption = await disruptions.get(incident_id)
@@ -452,7 +462,7 @@ async def shift_for_disruption(transaction: Transaction, tenant_id: str, actor: 
         await _commit(uow, itinerary, expected_version, actor, "disruption_shift", changes,
                       disruption=DisruptionApplied(incident_id=incident_id, item_id=disruption.item_id,
                                                    kind=disruption.kind, delay_minutes=disruption.delay_minutes))
-        return itinerary
+        return itinerary, disruption
 
     return await transaction(work)
 

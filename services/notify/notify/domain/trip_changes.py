@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from trip_shared.local_time import long_date, span_label
+from trip_shared.local_time import duration_label, long_date, span_label
 from trip_shared.wording import place_label
 
 # The client approved the trip from here on: what changes now changes what they agreed to.
@@ -279,12 +279,9 @@ def _disrupted(what: dict, language: str) -> str:
     if what.get("disruption") == "cancellation":
         return f"{subject} 已取消。我们已为您调整安排：" if zh else \
             f"{subject} is cancelled. We have rearranged your plans:"
-    hours, minutes = divmod(abs(what.get("delay_minutes") or 0), 60)
-    if zh:
-        by = "".join(part for part in (f"{hours} 小时" if hours else "", f"{minutes} 分钟" if minutes else ""))
-        return f"{subject} 延误 {by}。我们已为您调整后续安排："
-    by = " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
-    return f"{subject} is delayed by {by}. We have moved what follows:"
+    by = duration_label(what.get("delay_minutes") or 0, language)
+    return f"{subject} 延误 {by}。我们已为您调整后续安排：" if zh else \
+        f"{subject} is delayed by {by}. We have moved what follows:"
 
 
 def _same_length(before: dict, after: dict) -> bool:
