@@ -14,14 +14,15 @@ customer.poc_changed booking.requested booking.confirmed booking.declined bookin
 booking.cancellation_requested booking.cancelled booking.requirements_acknowledged booking.attention_changed
 booking.supplier_reminded booking.escalated booking.reconfirmed
 agency.profile_changed notification.undeliverable notification.recovered client.agreement_answered feedback.submitted
-feedback.incident_reported feedback.incident_updated feedback.incident_escalated"
+feedback.incident_reported feedback.incident_updated feedback.incident_escalated feedback.complaint_recorded
+feedback.complaint_updated"
 # Customer events carry personal details, itinerary and booking events travellers' names and needs, incidents what
-# happened to whom (an illness): an erasure scrubs every service's copy at once, and Kafka drops what it still holds
+# happened to whom (an illness), complaints what a client said: an erasure scrubs every service's copy at once, and Kafka drops what it still holds
 # after this retention (7 days unless set).
 PERSONAL_DATA_RETENTION_MS="${PERSONAL_DATA_RETENTION_MS:-604800000}"
 for topic in $TOPICS; do
   retention=()
-  case "$topic" in customer.*|itinerary.*|booking.*|feedback.incident_*) retention=(--config "retention.ms=$PERSONAL_DATA_RETENTION_MS") ;; esac
+  case "$topic" in customer.*|itinerary.*|booking.*|feedback.incident_*|feedback.complaint_*) retention=(--config "retention.ms=$PERSONAL_DATA_RETENTION_MS") ;; esac
   for name in "$topic" "$topic.dlq"; do
     "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$name" \
       --partitions "$PARTITIONS" --replication-factor "$REPLICATION" "${retention[@]}"

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from feedback.adapters.repository import INCIDENTS, OverdueIncidents, ensure_indexes
-from feedback.entrypoints import api, consumers, incidents, operations
+from feedback.entrypoints import api, complaints, consumers, incidents, operations
 from feedback.service_layer import services
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.config import ServiceSettings
@@ -23,7 +23,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                              escalation_check_interval_s, "incident-escalation")
     return runtime.create_app(
         title="Feedback service",
-        description="What happens on and after a trip: incidents and their resolution, ratings and comments "
-                    "from travellers.",
-        routers=[api.router, incidents.router, operations.router],
+        description="What happens on and after a trip: incidents and their resolution, complaints and what the "
+                    "agency offers for them, ratings and comments from travellers.",
+        routers=[api.router, incidents.router, complaints.router, operations.router],
     )

@@ -82,3 +82,51 @@ class IncidentEscalated(Event):
     aggregate_type: Literal["incident"] = "incident"
     reason: str
     data: IncidentState
+
+
+class OfferDetails(Payload):
+    remedy: Literal["apology", "credit", "refund"]
+    amount: str | None = Field(None, description="Exact decimal for a credit or a refund, e.g. '120.00'.")
+    currency: str | None = None
+    message: str = Field(description="What the agency says to the client with the offer (client-facing).")
+
+
+class ComplaintState(Payload):
+    """A complaint as the platform knows it after the change. The agency's analysis stays in feedback; the client's
+    own account is not carried either (notify needs only whom to tell and what to offer)."""
+
+    complaint_id: str
+    itinerary_id: str
+    source: Literal["staff", "client", "survey"]
+    status: Literal["received", "analysed", "proposed", "escalated", "accepted", "closed"]
+    complainant: str = Field(description="Customer id of the traveller who complained.")
+    language: Literal["en", "zh-Hans"] = Field(description="The client's language: their messages are in it.")
+    received_at: AwareDatetime
+    due_at: AwareDatetime | None = Field(None, description="When the agency owes its next step.")
+    answer_by: AwareDatetime | None = Field(None, description="When the client's time to answer the offer ends.")
+    owner: str | None = None
+    item_id: str | None = None
+    booking_id: str | None = None
+    supplier: str | None = None
+    incident_id: str | None = None
+    cause: Literal["supplier", "agency", "external"] | None = None
+    offer: OfferDetails | None = Field(None, description="The latest offer, once one was made.")
+    escalation_reason: str | None = Field(None, description="The client's words when they turned an offer down.")
+
+
+class ComplaintRecorded(Event):
+    TOPIC = "feedback.complaint_recorded"
+    event_type: Literal["feedback.complaint_recorded"] = "feedback.complaint_recorded"
+    aggregate_type: Literal["complaint"] = "complaint"
+    data: ComplaintState
+
+
+class ComplaintUpdated(Event):
+    """A step in the complaint's life: ``change`` says which (assigned, note, analysed, proposed, accepted,
+    escalated, closed)."""
+
+    TOPIC = "feedback.complaint_updated"
+    event_type: Literal["feedback.complaint_updated"] = "feedback.complaint_updated"
+    aggregate_type: Literal["complaint"] = "complaint"
+    change: str
+    data: ComplaintState

@@ -82,6 +82,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(feedback.IncidentUpdated, "feedback", "An incident was acknowledged, acted on, costed, resolved, reopened "
                                                 "or closed."),
     _spec(feedback.IncidentEscalated, "feedback", "Nobody acknowledged an incident by its response deadline."),
+    _spec(feedback.ComplaintRecorded, "feedback", "A client complained (to staff, on their trip page, or through a "
+                                                  "low survey score)."),
+    _spec(feedback.ComplaintUpdated, "feedback", "A complaint was assigned, analysed, offered a resolution, accepted "
+                                                 "or escalated by the client, or closed."),
 )
 
 CONTRACTS: dict[str, type[Event]] = {spec.contract.model_fields["event_type"].default: spec.contract for spec in TOPICS}

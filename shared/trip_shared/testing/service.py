@@ -67,6 +67,11 @@ class RunningService:
         await self.broker.publish(event.model_dump_json().encode(), topic=event.TOPIC,
                                   key=event.partition_key.encode())
 
+    async def emitted(self, contract) -> list:
+        """The events of ``contract`` this service has put in its outbox, oldest first."""
+        rows = self.runtime.outbox.rows.find({"event_type": contract.TOPIC}).sort("_id", 1)
+        return [contract.model_validate_json(row["payload"]) async for row in rows]
+
     async def flush_outbox(self) -> int:
         """Publish everything the outbox holds now (to the in-memory broker); returns how many were published."""
         return await self.runtime.relay.drain()

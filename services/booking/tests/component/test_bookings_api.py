@@ -38,11 +38,6 @@ def itinerary_event(itinerary_id="it-1", version=1, title="Kyoto", tenant="tenan
                         party=Party(adults=party[0], children=party[1])))
 
 
-async def outbox_events(service, contract):
-    rows = service.runtime.outbox.rows.find({"event_type": contract.TOPIC}).sort("_id", 1)
-    return [contract.model_validate_json(row["payload"]) async for row in rows]
-
-
 async def supplier(service, tenant="tenant-a", **fields):
     body = {"name": "Gion Karyo", "kind": "restaurant", "language": "en",
             "contacts": [{"name": "Reservations", "email": "reserve@karyo.example"}], **fields}
@@ -76,7 +71,7 @@ async def test_a_request_carries_what_the_supplier_needs_and_a_link_to_answer(se
     assert booking["deposit"]["due_date"] == "2027-09-01"
     assert [(h["to_status"], h["channel"]) for h in booking["history"]] == [("requested", "api")]
 
-    [requested] = await outbox_events(service, events.BookingRequested)
+    [requested] = await service.emitted(events.BookingRequested)
     assert requested.trip_id == "it-1" and requested.data.service.place.address == "Gion, Kyoto"
     message = requested.to_supplier
     assert (message.kind, message.channel, message.email, message.language) == (
@@ -100,9 +95,9 @@ async def test_a_planner_records_a_phone_confirmation_once(service):
     assert [r["acknowledged_via"] for r in body["requirements"]] == ["phone", None, None]
     again = await service.client.post(url, json={"confirmation_code": "GK-123"}, headers=auth())
     assert again.status_code == 200 and again.json()["version"] == body["version"]
-    [confirmation] = await outbox_events(service, events.BookingConfirmed)
+    [confirmation] = await service.emitted(events.BookingConfirmed)
     assert confirmation.data.confirmation_code == "GK-123" and confirmation.data.channel == "phone"
-    [acknowledged] = await outbox_events(service, events.BookingRequirementsAcknowledged)
+    [acknowledged] = await service.emitted(events.BookingRequirementsAcknowledged)
     assert acknowledged.acknowledged == [first_line]
 
 
@@ -124,7 +119,7 @@ async def test_an_item_has_one_open_booking_and_impossible_moves_are_409(service
         moved = await service.client.post(f"{path}/{route}", json=body, headers=auth())
         assert moved.status_code == 409 and moved.json()["code"] == "booking-state-conflict", (route, moved.text)
     assert (await request(service, karyo["id"])).status_code == 201, "a declined item can be requested again"
-    [declined_event] = await outbox_events(service, events.BookingDeclined)
+    [declined_event] = await service.emitted(events.BookingDeclined)
     assert declined_event.data.status == "declined" and declined_event.data.decline_reason == "Closed that night"
 
 
@@ -139,10 +134,10 @@ async def test_the_trip_changing_marks_the_booking_and_one_call_sends_the_amendm
     assert marked["status"] == "confirmed" and marked["attention"] == "amendment"
     assert marked["attention_changes"] == ["start: 2027-10-02T19:00 → 2027-10-02T20:00",
                                            "end: 2027-10-02T21:00 → 2027-10-02T22:00"]
-    [attention] = await outbox_events(service, events.BookingNeedsAttention)
+    [attention] = await service.emitted(events.BookingNeedsAttention)
     assert attention.data.attention == "amendment"
     await service.publish(itinerary_event(version=2, items=(later,)))  # redelivered: one effect
-    assert len(await outbox_events(service, events.BookingNeedsAttention)) == 1
+    assert len(await service.emitted(events.BookingNeedsAttention)) == 1
 
     amended = await service.client.post(f"{path}/amendment", json={"reason": "The flight lands later."},
                                         headers=auth())
@@ -150,7 +145,7 @@ async def test_the_trip_changing_marks_the_booking_and_one_call_sends_the_amendm
     body = amended.json()
     assert (body["status"], body["round"], body["attention"]) == ("amendment_requested", 2, None)
     assert body["service"]["start"] == "2027-10-02T20:00" and body["amendment_changes"][0].startswith("start")
-    [amendment] = await outbox_events(service, events.BookingAmendmentRequested)
+    [amendment] = await service.emitted(events.BookingAmendmentRequested)
     assert amendment.to_supplier.kind == "amendment" and amendment.to_supplier.amendment_reason.startswith("The")
     confirmed = await service.client.post(f"{path}/confirmation", json={"confirmation_code": "GK-2"},
                                           headers=auth())
@@ -173,14 +168,14 @@ async def test_a_trip_shifted_around_a_delay_sends_the_amendment_at_once_with_wh
     amended = (await service.client.get(path, headers=auth())).json()
     assert (amended["status"], amended["round"], amended["attention"]) == ("amendment_requested", 2, None)
     assert amended["service"]["start"] == "2027-10-02T22:00"
-    [amendment] = await outbox_events(service, events.BookingAmendmentRequested)
+    [amendment] = await service.emitted(events.BookingAmendmentRequested)
     assert amendment.to_supplier.amendment_reason == ("Flight JL123 is delayed by 3 h; the later services of the "
                                                       "trip move with it.")
     assert amendment.to_supplier.response_url and amendment.data.actor == "system"
     assert amendment.data.amendment_changes[0] == "start: 2027-10-02T19:00 → 2027-10-02T22:00"
-    assert await outbox_events(service, events.BookingNeedsAttention) == [], "nothing left for the planner to do"
+    assert await service.emitted(events.BookingNeedsAttention) == [], "nothing left for the planner to do"
     await service.publish(shifted)  # redelivered: one amendment
-    assert len(await outbox_events(service, events.BookingAmendmentRequested)) == 1
+    assert len(await service.emitted(events.BookingAmendmentRequested)) == 1
 
 
 async def test_a_removed_item_or_a_cancelled_trip_asks_for_a_cancellation(service):
@@ -195,7 +190,7 @@ async def test_a_removed_item_or_a_cancelled_trip_asks_for_a_cancellation(servic
     cancelled = await service.client.post(f"/v1/bookings/{dinner['id']}/cancellation",
                                           json={"reason": "Dinner dropped from the trip"}, headers=auth())
     assert (cancelled.json()["status"], cancelled.json()["attention"]) == ("cancellation_requested", None)
-    [asked] = await outbox_events(service, events.BookingCancellationRequested)
+    [asked] = await service.emitted(events.BookingCancellationRequested)
     assert asked.to_supplier.kind == "cancellation" and asked.to_supplier.response_url
     done = await service.client.post(f"/v1/bookings/{dinner['id']}/cancellation/confirmation",
                                      json={"cancellation_reference": "CX-9"}, headers=auth())
@@ -216,7 +211,7 @@ async def test_a_traveller_s_new_needs_mark_the_booking(service):
                                         headers=auth())).json()
     assert resent["status"] == "requested" and resent["round"] == 2, "an unanswered request is re-sent as it is now"
     assert [r["text"] for r in resent["requirements"]] == ["vegan", "no shellfish"]
-    assert len(await outbox_events(service, events.BookingRequested)) == 2
+    assert len(await service.emitted(events.BookingRequested)) == 2
 
 
 async def test_one_call_requests_every_item_still_needing_a_booking(service):
@@ -276,7 +271,7 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
     ]:
         assert response.status_code == status and response.json()["code"] == code, response.text
     assert await service.runtime.store.db["bookings"].count_documents({}) == 1
-    assert [e.data.confirmation_code for e in await outbox_events(service, events.BookingConfirmed)] == ["A"]
+    assert [e.data.confirmation_code for e in await service.emitted(events.BookingConfirmed)] == ["A"]
 
 
 async def test_every_route_requires_an_api_key(service):
@@ -303,7 +298,7 @@ async def requested(service, **supplier_fields):
     karyo = await supplier(service, notes="Pays commission monthly", **supplier_fields)
     booking = (await request(service, karyo["id"], respond_by="2027-08-20T09:00:00Z",
                              vendor_note="Anniversary: a quiet table")).json()
-    [event] = await outbox_events(service, events.BookingRequested)
+    [event] = await service.emitted(events.BookingRequested)
     return booking, event.to_supplier.response_url.split("/supplier/")[1]
 
 
@@ -333,7 +328,7 @@ async def test_the_supplier_sees_the_request_in_local_time_and_confirms_with_req
 
     double_click = await service.client.post(f"/supplier/{path}", data=answer)
     assert double_click.status_code == 200
-    assert len(await outbox_events(service, events.BookingConfirmed)) == 1, "a double click has one effect"
+    assert len(await service.emitted(events.BookingConfirmed)) == 1, "a double click has one effect"
     late = await service.client.post(f"/supplier/{path}", data={"action": "decline", "reason": "full"})
     assert late.status_code == 409 and "already answered" in late.text
     # The rest of the requirements can still be acknowledged from the same link.
@@ -342,7 +337,7 @@ async def test_the_supplier_sees_the_request_in_local_time_and_confirms_with_req
     assert rest.status_code == 200
     got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
     assert got["status"] == "confirmed" and all(r["acknowledged_at"] for r in got["requirements"])
-    assert len(await outbox_events(service, events.BookingRequirementsAcknowledged)) == 2
+    assert len(await service.emitted(events.BookingRequirementsAcknowledged)) == 2
 
 
 async def test_a_chinese_speaking_supplier_declines_with_an_alternative(service):
@@ -364,7 +359,7 @@ async def test_a_superseded_link_is_stale_and_a_forged_one_is_refused(service):
     await service.client.post(f"/supplier/{path}", data={"action": "confirm", "confirmation_code": "GK-1"})
     await service.client.post(f"/v1/bookings/{booking['id']}/amendment",
                               json={"changes": ["dinner for 4, not 3"], "reason": "A friend joins"}, headers=auth())
-    [amendment] = await outbox_events(service, events.BookingAmendmentRequested)
+    [amendment] = await service.emitted(events.BookingAmendmentRequested)
     new_path = amendment.to_supplier.response_url.split("/supplier/")[1]
     assert new_path != path
     old = await service.client.post(f"/supplier/{path}", data={"action": "confirm", "confirmation_code": "GK-2"})
@@ -383,13 +378,13 @@ async def test_the_supplier_confirms_a_cancellation_with_its_reference(service):
     booking, _ = await requested(service)
     await service.client.post(f"/v1/bookings/{booking['id']}/cancellation", json={"reason": "Trip shortened"},
                               headers=auth())
-    [asked] = await outbox_events(service, events.BookingCancellationRequested)
+    [asked] = await service.emitted(events.BookingCancellationRequested)
     path = asked.to_supplier.response_url.split("/supplier/")[1]
     page = await service.client.get(f"/supplier/{path}")
     assert "Cancellation request" in page.text and "Trip shortened" in page.text
     done = await service.client.post(f"/supplier/{path}", data={"action": "cancel", "cancellation_reference": "CX-1"})
     assert done.status_code == 200 and "CX-1" in done.text
-    [cancelled] = await outbox_events(service, events.BookingCancelled)
+    [cancelled] = await service.emitted(events.BookingCancelled)
     assert cancelled.data.cancellation_reference == "CX-1" and cancelled.data.channel == "email"
 
 
@@ -412,11 +407,11 @@ async def test_unanswered_requests_are_chased_then_escalated_and_expire_at_their
     assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=23)) == 0
     assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=24)) == 1
     assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=25)) == 0, "once"
-    [reminded] = await outbox_events(service, events.BookingSupplierReminded)
+    [reminded] = await service.emitted(events.BookingSupplierReminded)
     assert reminded.to_supplier.kind == "reminder" and reminded.data.chases == 1
     assert reminded.to_supplier.response_url, "the reminder carries the same round's link"
     assert await services.follow_up_due(runtime.transaction, links, made + timedelta(hours=48)) == 1
-    [escalated] = await outbox_events(service, events.BookingEscalated)
+    [escalated] = await service.emitted(events.BookingEscalated)
     assert escalated.escalation.notify_email == "planners@agency.example"
     assert "Gion Karyo has not answered" in escalated.escalation.reason
     assert await services.follow_up_due(runtime.transaction, links, made + timedelta(days=5)) == 0, "told once"
@@ -424,10 +419,10 @@ async def test_unanswered_requests_are_chased_then_escalated_and_expire_at_their
     assert await services.follow_up_due(runtime.transaction, links, deadline) == 1
     got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
     assert got["status"] == "expired" and got["escalated_at"] and got["chases"] == 1
-    [expired] = await outbox_events(service, events.BookingExpired)
+    [expired] = await service.emitted(events.BookingExpired)
     assert expired.data.status == "expired"
     # A late answer on the expired request's page is stale.
-    [requested] = await outbox_events(service, events.BookingRequested)
+    [requested] = await service.emitted(events.BookingRequested)
     path = requested.to_supplier.response_url.split("/supplier/")[1]
     late = await service.client.post(f"/supplier/{path}", data={"action": "confirm", "confirmation_code": "X"})
     assert late.status_code == 409 and "expired" in late.text
@@ -446,7 +441,7 @@ async def test_a_confirmed_booking_is_reconfirmed_before_the_service(service):
     runtime, links = service.runtime, service.app.state.response_links
     assert await services.follow_up_due(runtime.transaction, links, datetime(2027, 9, 28, tzinfo=UTC)) == 0
     assert await services.follow_up_due(runtime.transaction, links, datetime(2027, 9, 29, 10, tzinfo=UTC)) == 1
-    [asked] = await outbox_events(service, events.BookingSupplierReminded)
+    [asked] = await service.emitted(events.BookingSupplierReminded)
     assert asked.to_supplier.kind == "reconfirmation"
     path = asked.to_supplier.response_url.split("/supplier/")[1]
     page = await service.client.get(f"/supplier/{path}")
@@ -455,7 +450,7 @@ async def test_a_confirmed_booking_is_reconfirmed_before_the_service(service):
     assert done.status_code == 200 and "reconfirmed" in done.text
     again = await service.client.post(f"/supplier/{path}", data={"action": "reconfirm"})
     assert again.status_code == 200
-    assert len(await outbox_events(service, events.BookingReconfirmed)) == 1
+    assert len(await service.emitted(events.BookingReconfirmed)) == 1
     got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
     assert got["reconfirmed_at"] and got["status"] == "confirmed"
 
@@ -521,7 +516,7 @@ async def test_a_confirmed_booking_has_a_voucher_for_the_client(service):
     confirmed = (await service.client.post(f"/v1/bookings/{booking['id']}/confirmation", headers=auth(), json={
         "confirmation_code": "GK-2027", "acknowledged_requirements": [booking["requirements"][0]["id"]]})).json()
     assert confirmed["voucher_url"] and "/vouchers/" in confirmed["voucher_url"]
-    [event] = await outbox_events(service, events.BookingConfirmed)
+    [event] = await service.emitted(events.BookingConfirmed)
     assert event.data.voucher_url == confirmed["voucher_url"], "itinerary learns the link from the event"
 
     planner_copy = await service.client.get(f"/v1/bookings/{booking['id']}/voucher.pdf", headers=auth())
@@ -560,7 +555,7 @@ async def test_a_webhook_supplier_answers_with_signed_callbacks_and_forgeries_ch
                           webhook_url="https://api.kansaicars.example/bookings")
     secret = cars["signing_secret"]
     booking = (await request(service, cars["id"])).json()
-    [requested] = await outbox_events(service, events.BookingRequested)
+    [requested] = await service.emitted(events.BookingRequested)
     message = requested.to_supplier
     assert (message.channel, message.webhook_url, message.secret_generation) == (
         "webhook", "https://api.kansaicars.example/bookings", 1)
@@ -602,7 +597,7 @@ async def test_a_webhook_supplier_answers_with_signed_callbacks_and_forgeries_ch
     assert stale.status_code == 409 and stale.json()["code"] == "answer-stale"
     got = (await service.client.get(f"/v1/bookings/{booking['id']}", headers=auth())).json()
     assert got["history"][1]["channel"] == "webhook" and got["requirements"][0]["acknowledged_via"] == "webhook"
-    assert len(await outbox_events(service, events.BookingConfirmed)) == 1
+    assert len(await service.emitted(events.BookingConfirmed)) == 1
 
     # A rotated secret: the old one no longer signs.
     await service.client.post(f"/v1/suppliers/{cars['id']}/signing-secret", headers=auth())

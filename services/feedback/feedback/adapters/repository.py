@@ -8,14 +8,18 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from feedback.domain.incidents import SEVERITY_ORDER, STATUSES, CostImpact, Incident, TimelineEntry
+from feedback.domain import complaints
+from feedback.domain.complaints import Complaint, Proposal
+from feedback.domain.incidents import SEVERITY_ORDER, STATUSES, CostImpact, Incident
 from feedback.domain.model import Feedback
+from feedback.domain.records import TimelineEntry
 from trip_shared.money import Money
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
 FEEDBACK, KNOWN_TRIPS, INCIDENTS, KNOWN_BOOKINGS = "feedback", "known_trips", "incidents", "known_bookings"
+COMPLAINTS = "complaints"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -29,6 +33,11 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("status", ASCENDING), ("reported_at", ASCENDING)])
     await db[INCIDENTS].create_index([("status", ASCENDING), ("escalated_at", ASCENDING),
                                       ("response_due_at", ASCENDING)])
+    await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
+                                       ("received_at", ASCENDING)])
+    await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("status_rank", ASCENDING),
+                                       ("due_at", ASCENDING)])
+    await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("complainant", ASCENDING)])
 
 
 def _from_document(document: dict) -> Feedback:
@@ -75,6 +84,10 @@ class KnownTrips:
 
     async def in_stages(self, stages: tuple[str, ...]) -> list[dict]:
         return await self._trips.find({"stage": {"$in": list(stages)}}).to_list(None)
+
+    async def forget_name(self, customer_id: str) -> None:
+        await self._trips.update_many({f"traveller_names.{customer_id}": {"$exists": True}},
+                                      {"$unset": {f"traveller_names.{customer_id}": ""}})
 
 
 class KnownBookings:
@@ -162,3 +175,66 @@ class OverdueIncidents:
         cursor = self._incidents.find({"status": "open", "escalated_at": None, "response_due_at": {"$lte": now}},
                                       projection={"tenant_id": 1}).sort("response_due_at", DESCENDING).limit(limit)
         return [(document["tenant_id"], document["_id"]) async for document in cursor]
+
+
+def _money(money: Money | None) -> dict | None:
+    return {"amount": money.amount, "currency": money.currency} if money else None
+
+
+def _complaint_document(complaint: Complaint) -> dict:
+    document = asdict(complaint)
+    document["_id"] = document.pop("id")
+    # The agency's turn first, the nearest deadline first: what needs a person.
+    document["status_rank"] = 0 if complaint.status in complaints.AGENCY_TURN else \
+        1 + complaints.STATUSES.index(complaint.status)
+    document["proposals"] = [{**asdict(proposal), "money": _money(proposal.money)}
+                             for proposal in complaint.proposals]
+    return document
+
+
+def _complaint(document: dict) -> Complaint:
+    fields = {key: value for key, value in document.items() if key not in ("_id", "status_rank")}
+    proposals = [Proposal(**{**proposal, "money": Money(**proposal["money"]) if proposal["money"] else None})
+                 for proposal in fields.pop("proposals")]
+    timeline = [TimelineEntry(**entry) for entry in fields.pop("timeline")]
+    return Complaint(id=document["_id"], proposals=proposals, timeline=timeline, **fields)
+
+
+class ComplaintRepository:
+    """Complaints of one agency; each save is checked against the version it was read at."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._complaints = collection
+
+    async def add(self, complaint: Complaint) -> None:
+        await self._complaints.insert_one(_complaint_document(complaint))
+
+    async def get(self, complaint_id: str) -> Complaint | None:
+        document = await self._complaints.find_one({"_id": complaint_id})
+        return _complaint(document) if document else None
+
+    async def save(self, complaint: Complaint, read_version: int) -> bool:
+        """False when someone else changed it since it was read (the caller's transaction is then refused)."""
+        document = _complaint_document(complaint)
+        document.pop("_id")
+        result = await self._complaints.update_one({"_id": complaint.id, "version": read_version},
+                                                   {"$set": document})
+        return result.matched_count == 1
+
+    async def find(self, filters: dict, limit: int) -> list[Complaint]:
+        """The agency's turn first, nearest deadline first; then the client's turn, then the closed."""
+        cursor = self._complaints.find(filters).sort([("status_rank", ASCENDING), ("due_at", ASCENDING),
+                                                      ("received_at", ASCENDING)]).limit(limit)
+        return [_complaint(document) async for document in cursor]
+
+    async def scrub_words_of(self, customer_id: str) -> list[str]:
+        """Complaints an erased traveller made: their words and the agency's about them go; the figures stay."""
+        scrubbed = []
+        async for document in self._complaints.find({"complainant": customer_id}):
+            complaint = _complaint(document)
+            complaint.forget_personal_text(ERASED)
+            updated = _complaint_document(complaint)
+            updated.pop("_id")
+            await self._complaints.update_one({"_id": complaint.id}, {"$set": updated})
+            scrubbed.append(complaint.id)
+        return scrubbed

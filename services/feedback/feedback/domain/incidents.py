@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from feedback.domain.records import TimelineEntry, checked_text
 from trip_shared.errors import ConflictError, DomainError
 from trip_shared.local_time import duration_label
 from trip_shared.money import Money
@@ -49,21 +50,8 @@ class CostImpact:
         return cls(Money.of(amount, currency, "cost"), borne_by)
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    actor: str
-    kind: str  # reported, acknowledged, action, communication, cost, escalated, resolved, reopened, closed
-    text: str
-
-
 def _text(name: str, value: str | None, limit: int, required: bool = False) -> str | None:
-    value = (value or "").strip() or None
-    if value is None and required:
-        raise InvalidIncident(f"{name} is required.", code=f"missing-{name}")
-    if value and len(value) > limit:
-        raise InvalidIncident(f"{name} is longer than {limit} characters.", code="text-too-long")
-    return value
+    return checked_text(InvalidIncident, name, value, limit, required)
 
 
 def local_instant(local: str, zone_name: str) -> datetime:

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from feedback.adapters.repository import OverdueIncidents
+from feedback.domain.complaints import Complaint, ComplaintConflict
 from feedback.domain.incidents import CostImpact, Incident, IncidentConflict
 from feedback.domain.model import Feedback
 from feedback.domain.operations import WATCHED_STAGES, TripWatch, is_watched, watch
@@ -12,7 +13,11 @@ from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.clock import utc_now
 from trip_shared.contracts import booking as booking_events
 from trip_shared.contracts.customers import CustomerErased
+from trip_shared.contracts.envelope import Event
 from trip_shared.contracts.feedback import (
+    ComplaintRecorded,
+    ComplaintState,
+    ComplaintUpdated,
     CostImpactDetails,
     FeedbackDetails,
     FeedbackSubmitted,
@@ -20,6 +25,7 @@ from trip_shared.contracts.feedback import (
     IncidentReported,
     IncidentState,
     IncidentUpdated,
+    OfferDetails,
 )
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -28,7 +34,7 @@ from trip_shared.contracts.itinerary import (
     ItineraryCreated,
     PocChanged,
 )
-from trip_shared.errors import NotFoundError
+from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.privacy import confirm_erasure, forget_published_events
 from trip_shared.read_models import wait_until_known
 
@@ -82,6 +88,8 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Feed
     fields = {"title": data.title, "stage": data.stage,
               "start_date": data.start_date.isoformat() if data.start_date else None,
               "end_date": data.end_date.isoformat() if data.end_date else None}
+    if data.travellers is not None:
+        fields["traveller_names"] = _names(data.travellers)
     if data.items is not None:
         fields["items"] = [{"item_id": item.item_id, "timezone": item.timezone, "title": item.title,
                             "kind": item.kind, "start": item.start, "end": item.end,
@@ -94,17 +102,28 @@ async def record_membership(event: CustomerLinked | CustomerUnlinked | PocChange
     data = event.data
     trips = uow.known_trips(event.tenant_id)
     await trips.apply(data.itinerary.itinerary_id, event.aggregate_version, {"title": data.itinerary.title})
-    await trips.apply(data.itinerary.itinerary_id, event.aggregate_version,
-                      {"members": [member.model_dump() for member in data.customers]}, part="members")
+    members = {"members": [member.model_dump() for member in data.customers]}
+    if data.itinerary.travellers is not None:
+        members["traveller_names"] = _names(data.itinerary.travellers)
+    await trips.apply(data.itinerary.itinerary_id, event.aggregate_version, members, part="members")
+
+
+def _names(travellers) -> dict[str, str]:
+    """Who is who on the trip, for the client's pages ("who is writing?")."""
+    return {traveller.customer_id: traveller.name for traveller in travellers if traveller.name}
 
 
 async def customer_erased(event: CustomerErased, uow: FeedbackUnitOfWork) -> None:
-    scrubbed = await uow.feedback(event.tenant_id).scrub_comments_of(event.data.customer_id)
-    incidents = await uow.incidents(event.tenant_id).scrub_accounts_of(event.data.customer_id)
-    for incident_id in incidents:  # its published events carry the same account
-        await forget_published_events(uow, event.tenant_id, incident_id)
+    customer_id = event.data.customer_id
+    scrubbed = await uow.feedback(event.tenant_id).scrub_comments_of(customer_id)
+    incidents = await uow.incidents(event.tenant_id).scrub_accounts_of(customer_id)
+    complaints = await uow.complaints(event.tenant_id).scrub_words_of(customer_id)
+    for aggregate_id in incidents + complaints:  # their published events carry the same words
+        await forget_published_events(uow, event.tenant_id, aggregate_id)
+    await uow.known_trips(event.tenant_id).forget_name(customer_id)
     confirm_erasure(uow, event, PRODUCER, [f"{scrubbed} feedback comment(s)",
-                                           f"{len(incidents)} incident account(s)"])
+                                           f"{len(incidents)} incident account(s)",
+                                           f"{len(complaints)} complaint(s)"])
 
 
 async def record_booking(event: booking_events.BookingRequested | booking_events.BookingConfirmed
@@ -192,25 +211,39 @@ async def list_incidents(transaction: Transaction, tenant_id: str, filters: dict
     return await transaction(lambda uow: uow.incidents(tenant_id).find(filters, limit), read_only=True)
 
 
-async def change_incident(transaction: Transaction, tenant_id: str, incident_id: str,
-                          step: Callable[[Incident, datetime], None]) -> Incident:
-    """One step of the incident's life (``step`` calls the domain), saved against the version read and
-    announced with what the timeline says of it."""
-    async def work(uow: FeedbackUnitOfWork) -> Incident:
-        incidents = uow.incidents(tenant_id)
-        incident = await incidents.get(incident_id)
-        if incident is None:
-            raise NotFoundError(f"No incident {incident_id}.", code="incident-not-found")
-        read_version = incident.version
-        step(incident, utc_now())
-        if not await incidents.save(incident, read_version):
-            raise IncidentConflict("Someone changed this incident at the same moment; reload it and retry.",
-                                   code="concurrent-change")
-        last = incident.timeline[-1]
-        uow.emit(IncidentUpdated(change=last.kind, note=last.text, **_envelope(incident)))
-        return incident
+async def _take_step(transaction: Transaction, repository: Callable, aggregate_id: str, step: Callable,
+                     missing: NotFoundError, conflict: ConflictError, announce: Callable[[object], Event]):
+    """One step in the life of an incident or a complaint (``step`` calls the domain), saved against the version
+    read and announced."""
+    async def work(uow: FeedbackUnitOfWork):
+        found_in = repository(uow)
+        found = await found_in.get(aggregate_id)
+        if found is None:
+            raise missing
+        read_version = found.version
+        step(found, utc_now())
+        if not await found_in.save(found, read_version):
+            raise conflict
+        uow.emit(announce(found))
+        return found
 
     return await transaction(work)
+
+
+def _changed_at_once(noun: str, conflict: type[ConflictError]) -> ConflictError:
+    return conflict(f"Someone changed this {noun} at the same moment; reload it and retry.", code="concurrent-change")
+
+
+async def change_incident(transaction: Transaction, tenant_id: str, incident_id: str,
+                          step: Callable[[Incident, datetime], None]) -> Incident:
+    """One step of the incident's life, announced with what the timeline says of it."""
+    def announce(incident: Incident) -> IncidentUpdated:
+        last = incident.timeline[-1]
+        return IncidentUpdated(change=last.kind, note=last.text, **_envelope(incident))
+
+    return await _take_step(transaction, lambda uow: uow.incidents(tenant_id), incident_id, step,
+                            NotFoundError(f"No incident {incident_id}.", code="incident-not-found"),
+                            _changed_at_once("incident", IncidentConflict), announce)
 
 
 async def escalate_overdue_incidents(transaction: Transaction, overdue: OverdueIncidents,
@@ -231,3 +264,76 @@ async def escalate_overdue_incidents(transaction: Transaction, overdue: OverdueI
             return True
         escalated += await transaction(work)
     return escalated
+
+
+# --- complaints ------------------------------------------------------------------------------------------------
+
+def _complaint_state(complaint: Complaint) -> ComplaintState:
+    offer = complaint.proposal
+    return ComplaintState(
+        complaint_id=complaint.id, itinerary_id=complaint.itinerary_id, source=complaint.source,
+        status=complaint.status, complainant=complaint.complainant, language=complaint.language,
+        received_at=complaint.received_at, due_at=complaint.due_at, answer_by=complaint.answer_by,
+        owner=complaint.owner, item_id=complaint.item_id, booking_id=complaint.booking_id,
+        supplier=complaint.supplier, incident_id=complaint.incident_id, cause=complaint.cause,
+        escalation_reason=complaint.escalation_reason,
+        offer=OfferDetails(remedy=offer.remedy, amount=offer.money.amount if offer.money else None,
+                           currency=offer.money.currency if offer.money else None, message=offer.message)
+        if offer else None)
+
+
+def _complaint_envelope(complaint: Complaint) -> dict:
+    return {"tenant_id": complaint.tenant_id, "aggregate_id": complaint.id, "aggregate_version": complaint.version,
+            "trip_id": complaint.itinerary_id, "producer": PRODUCER, "data": _complaint_state(complaint)}
+
+
+async def record_complaint(transaction: Transaction, tenant_id: str, itinerary_id: str, actor: str,
+                           itinerary_wait_s: float, **details) -> Complaint:
+    """Take a complaint down, from staff or from the client's page. A page sent twice (``complaint_id`` is the
+    form's own) records it once."""
+    await wait_until_known(transaction, lambda uow: uow.known_trips(tenant_id).get(itinerary_id), itinerary_wait_s)
+
+    async def work(uow: FeedbackUnitOfWork) -> Complaint:
+        trip = await _known_trip(uow, tenant_id, itinerary_id)
+        complaints = uow.complaints(tenant_id)
+        if details.get("complaint_id"):
+            already = await complaints.get(details["complaint_id"])
+            if already is not None:
+                if already.itinerary_id != itinerary_id:
+                    raise ComplaintConflict("That form belongs to another trip.", code="complaint-id-taken")
+                return already
+        complaint = Complaint.record(
+            tenant_id, itinerary_id, actor=actor, now=utc_now(),
+            on_trip=[member["customer_id"] for member in trip.get("members", [])],
+            items=[item["item_id"] for item in trip.get("items") or []], **details)
+        await complaints.add(complaint)
+        uow.emit(ComplaintRecorded(**_complaint_envelope(complaint)))
+        return complaint
+
+    return await transaction(work)
+
+
+async def get_complaint(transaction: Transaction, tenant_id: str, complaint_id: str) -> Complaint:
+    found = await transaction(lambda uow: uow.complaints(tenant_id).get(complaint_id), read_only=True)
+    if found is None:
+        raise NotFoundError(f"No complaint {complaint_id}.", code="complaint-not-found")
+    return found
+
+
+async def list_complaints(transaction: Transaction, tenant_id: str, filters: dict, limit: int) -> list[Complaint]:
+    return await transaction(lambda uow: uow.complaints(tenant_id).find(filters, limit), read_only=True)
+
+
+async def change_complaint(transaction: Transaction, tenant_id: str, complaint_id: str,
+                           step: Callable[[Complaint, datetime], None]) -> Complaint:
+    """One step of the complaint's life, by staff or by the client on their page."""
+    return await _take_step(
+        transaction, lambda uow: uow.complaints(tenant_id), complaint_id, step,
+        NotFoundError(f"No complaint {complaint_id}.", code="complaint-not-found"),
+        _changed_at_once("complaint", ComplaintConflict),
+        lambda complaint: ComplaintUpdated(change=complaint.timeline[-1].kind, **_complaint_envelope(complaint)))
+
+
+async def trip_for_pages(transaction: Transaction, tenant_id: str, itinerary_id: str) -> dict:
+    """The trip as a client's page shows it: title, items, who travels."""
+    return await transaction(lambda uow: _known_trip(uow, tenant_id, itinerary_id), read_only=True)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from feedback.adapters.repository import (
+    COMPLAINTS,
     FEEDBACK,
     INCIDENTS,
     KNOWN_BOOKINGS,
     KNOWN_TRIPS,
+    ComplaintRepository,
     FeedbackRepository,
     IncidentRepository,
     KnownBookings,
@@ -25,3 +27,6 @@ class FeedbackUnitOfWork(UnitOfWork):
 
     def known_bookings(self, tenant_id: str) -> KnownBookings:
         return KnownBookings(self.collection(KNOWN_BOOKINGS, tenant_id))
+
+    def complaints(self, tenant_id: str) -> ComplaintRepository:
+        return ComplaintRepository(self.collection(COMPLAINTS, tenant_id))

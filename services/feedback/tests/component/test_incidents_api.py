@@ -36,11 +36,6 @@ async def known_trip(service):
                               customers=[ItineraryMember(customer_id=c, is_poc=c == "c1") for c in ("c1", "c2")])))
 
 
-async def events(service, contract):
-    rows = service.runtime.outbox.rows.find({"event_type": contract.TOPIC}).sort("_id", 1)
-    return [contract.model_validate_json(row["payload"]) async for row in rows]
-
-
 async def test_an_incident_is_reported_in_local_time_followed_to_its_close_and_every_step_announced(service):
     await known_trip(service)
     reported = await service.client.post("/v1/incidents", json=DELAY, headers=auth())
@@ -65,10 +60,10 @@ async def test_an_incident_is_reported_in_local_time_followed_to_its_close_and_e
     assert closed["cost"] == {"amount": "4500.00", "currency": "JPY", "borne_by": "supplier"}
     assert [e["kind"] for e in closed["timeline"]] == ["reported", "acknowledged", "communication", "cost",
                                                        "resolved", "closed"]
-    [announced] = await events(service, IncidentReported)
+    [announced] = await service.emitted(IncidentReported)
     assert announced.trip_id == "it-1" and announced.data.delay_minutes == 180
     assert announced.data.occurred_at.isoformat().startswith("2026-10-01T18:05")
-    updates = await events(service, IncidentUpdated)
+    updates = await service.emitted(IncidentUpdated)
     assert [(u.change, u.aggregate_version) for u in updates] == [
         ("acknowledged", 2), ("communication", 3), ("cost", 4), ("resolved", 5), ("closed", 6)]
     assert updates[-1].data.status == "closed" and updates[-1].data.resolution.startswith("Transfer moved")
@@ -145,10 +140,10 @@ async def test_an_incident_nobody_acknowledges_in_time_escalates_once(mongodb_ur
         await service.runtime.store.db["incidents"].update_many(
             {}, {"$set": {"response_due_at": datetime.now(UTC) - timedelta(minutes=1)}})
         async with asyncio.timeout(5):
-            while not await events(service, IncidentEscalated):
+            while not await service.emitted(IncidentEscalated):
                 await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # several more checks: still once
-        [escalated] = await events(service, IncidentEscalated)
+        [escalated] = await service.emitted(IncidentEscalated)
         assert escalated.aggregate_id == critical["id"] and "Not acknowledged within 15 min" in escalated.reason
         shown = (await service.client.get(f"/v1/incidents/{critical['id']}", headers=auth())).json()
         assert shown["escalated_at"] and shown["timeline"][-1]["kind"] == "escalated" and shown["overdue"]

@@ -17,11 +17,6 @@ async def new_itinerary(service, tenant="tenant-a", **body):
     return response.json()
 
 
-async def outbox_events(service, contract):
-    rows = service.runtime.outbox.rows.find({"event_type": contract.TOPIC}).sort("_id", 1)
-    return [contract.model_validate_json(row["payload"]) async for row in rows]
-
-
 async def link(service, itinerary_id, customer_id, tenant="tenant-a", **body):
     return await service.client.post(f"/v1/itineraries/{itinerary_id}/customers",
                                      json={"customer_id": customer_id, **body}, headers=auth(tenant))
@@ -35,7 +30,7 @@ async def test_create_get_and_revise_an_itinerary(service):
     patched = await service.client.patch(f"/v1/itineraries/{created['id']}", json={"end_date": "2027-10-12"},
                                          headers=auth())
     assert patched.status_code == 200 and patched.json()["version"] == 2
-    [changed] = await outbox_events(service, ItineraryChanged)
+    [changed] = await service.emitted(ItineraryChanged)
     assert [(c.field, c.before, c.after) for c in changed.changes] == [("end_date", "2027-10-09", "2027-10-12")]
 
 
@@ -57,13 +52,13 @@ async def test_linking_follows_the_poc_rules_and_announces_each_change(service):
     last = await service.client.delete(f"{path}/c2", headers=auth())
     assert last.status_code == 200 and last.json()["customers"] == []
 
-    linked = await outbox_events(service, CustomerLinked)
+    linked = await service.emitted(CustomerLinked)
     assert [(e.data.customer_id, e.data.is_poc, e.aggregate_version) for e in linked] == [("c1", True, 2), ("c2", False, 3)]
     assert [(m.customer_id, m.is_poc) for m in linked[1].data.customers] == [("c1", True), ("c2", False)]
     assert linked[0].trip_id == itinerary["id"] and linked[0].data.itinerary.title == "Kyoto"
-    [poc] = await outbox_events(service, PocChanged)
+    [poc] = await service.emitted(PocChanged)
     assert (poc.data.customer_id, poc.data.is_poc) == ("c2", True)
-    unlinked = await outbox_events(service, CustomerUnlinked)
+    unlinked = await service.emitted(CustomerUnlinked)
     assert [e.data.customer_id for e in unlinked] == ["c1", "c2"] and unlinked[-1].data.customers == []
 
 
@@ -181,9 +176,9 @@ async def test_a_deleted_customer_is_unlinked_everywhere_and_the_next_one_become
     assert shared_now["notices"][0]["kind"] == "poc_reassigned" and shared_now["version"] == 5
     solo_now = (await service.client.get(f"/v1/itineraries/{solo_trip['id']}", headers=auth())).json()
     assert solo_now["customers"] == [] and solo_now["notices"] == []
-    unlinked = [e for e in await outbox_events(service, CustomerUnlinked) if e.data.reason == "customer_deleted"]
+    unlinked = [e for e in await service.emitted(CustomerUnlinked) if e.data.reason == "customer_deleted"]
     assert sorted(e.aggregate_id for e in unlinked) == sorted([shared_trip["id"], solo_trip["id"]])
-    [promoted] = [e for e in await outbox_events(service, PocChanged) if e.data.reason == "poc_deleted"]
+    [promoted] = [e for e in await service.emitted(PocChanged) if e.data.reason == "poc_deleted"]
     assert (promoted.data.customer_id, promoted.aggregate_version) == ("c2", 5)
     relink = await link(service, solo_trip["id"], "c1")
     assert relink.status_code == 404, "the deleted customer is gone from the read model too"
@@ -210,7 +205,7 @@ async def test_a_merged_duplicates_links_move_to_the_survivor(service):
     assert first["customers"][1]["first_name"] == "Sam"
     second = (await service.client.get(f"/v1/itineraries/{both['id']}", headers=auth())).json()
     assert [(c["customer_id"], c["is_poc"]) for c in second["customers"]] == [("survivor", True)]
-    relinked = [e for e in await outbox_events(service, CustomerLinked) if e.data.reason == "customers_merged"]
+    relinked = [e for e in await service.emitted(CustomerLinked) if e.data.reason == "customers_merged"]
     assert [(e.data.customer_id, e.data.is_poc) for e in relinked] == [("survivor", True)]
 
 
@@ -242,7 +237,7 @@ async def test_itinerary_events_carry_items_and_who_travels_with_their_needs(ser
         "kind": "dining", "title": "Kaiseki dinner", "start": "2027-10-02T19:00", "timezone": "Asia/Tokyo",
         "location": {"address": "Gion, Kyoto"}, "notes": "ask for the private room", "requires_booking": True})
     assert added.status_code == 201, added.text
-    [changed] = await outbox_events(service, ItineraryChanged)
+    [changed] = await service.emitted(ItineraryChanged)
     [item] = changed.data.items
     assert (item.title, item.start, item.timezone, item.place.address, item.requires_booking) == (
         "Kaiseki dinner", "2027-10-02T19:00", "Asia/Tokyo", "Gion, Kyoto", True)
@@ -258,7 +253,7 @@ async def test_itinerary_events_carry_items_and_who_travels_with_their_needs(ser
     await service.publish(PreferencesRecorded(
         tenant_id="tenant-a", aggregate_id="c1", aggregate_version=3, producer="customers", customer_id="c1",
         consultation_version=2, data=Preferences(dietary=["vegan"])))
-    changes = await outbox_events(service, ItineraryChanged)
+    changes = await service.emitted(ItineraryChanged)
     assert changes[-1].action == "travellers_changed" and changes[-1].aggregate_version == 4
     assert [(c.field, c.before, c.after) for c in changes[-1].changes] == [
         ("customers.c1.requirements", ["vegetarian", "wheelchair user"], ["vegan"])]
@@ -267,7 +262,7 @@ async def test_itinerary_events_carry_items_and_who_travels_with_their_needs(ser
     await service.publish(PreferencesRecorded(
         tenant_id="tenant-a", aggregate_id="c1", aggregate_version=3, producer="customers", customer_id="c1",
         consultation_version=2, data=Preferences(dietary=["vegan"])))
-    assert len(await outbox_events(service, ItineraryChanged)) == len(changes)
+    assert len(await service.emitted(ItineraryChanged)) == len(changes)
 
 
 async def test_a_message_a_client_did_not_receive_shows_on_their_trip_until_it_reaches_them(service):

@@ -694,17 +694,12 @@ async def test_a_bounce_the_mail_gateway_posts_marks_that_email_bounced_and_the_
         {"notification_id": sent["X-Notification-Id"], "status": "bounced", "recorded": True}]
     [record] = await listed(service)
     assert record["status"] == "bounced" and "5.1.1" in record["last_error"] and "mailbox unknown" in record["last_error"]
-    problems = await eventually(lambda: _outbox(service, NotificationUndeliverable))
+    problems = await eventually(lambda: service.emitted(NotificationUndeliverable))
     assert problems[0].data.reason == "bounced" and problems[0].data.notification_id == record["id"]
     again = await service.client.post("/v1/inbound/mail-reports", content=delivery_report(sent), **post)
     assert again.json()["items"][0]["recorded"] is False, "the same report twice has one effect"
     junk = await service.client.post("/v1/inbound/mail-reports", content=b"Subject: hi\n\nnot a report\n", **post)
     assert junk.status_code == 422 and junk.json()["code"] == "not-a-delivery-report"
-
-
-async def _outbox(service, contract):
-    return [contract.model_validate_json(row["payload"]) async for row in
-            service.runtime.outbox.rows.find({"event_type": contract.TOPIC})]
 
 
 async def test_an_incident_nobody_acknowledged_reaches_the_planners_desk_with_its_internal_account(service, smtp):

@@ -191,11 +191,6 @@ def test_the_provider_signature_matches_the_providers_published_example():
         "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 
 
-async def announcements(service, contract):
-    return [contract.model_validate_json(row["payload"]) async for row in
-            service.runtime.outbox.rows.find({"event_type": contract.TOPIC}).sort("_id", 1)]
-
-
 async def test_the_planner_hears_of_each_message_a_client_did_not_get_and_when_it_reached_them(service, provider,
                                                                                               smtp):
     from trip_shared.contracts.notify import NotificationRecovered, NotificationUndeliverable
@@ -205,20 +200,20 @@ async def test_the_planner_hears_of_each_message_a_client_did_not_get_and_when_i
     await service.publish(linked([("c1", True)]))
     await service.publish(linked([("c1", True), ("c2", True)], version=3))
     await eventually(lambda: _two(service, NotificationUndeliverable))
-    problems = {p.data.customer_id: p for p in await announcements(service, NotificationUndeliverable)}
+    problems = {p.data.customer_id: p for p in await service.emitted(NotificationUndeliverable)}
     assert problems["c1"].data.reason == "no_address" and problems["c1"].data.channel == "email"
     assert problems["c2"].data.reason == "bounced" and "30003" in problems["c2"].data.error
     assert problems["c1"].trip_id == "it-1" and problems["c1"].data.subject.startswith("You are the point")
     assert problems["c1"].aggregate_id == problems["c1"].data.notification_id and problems["c1"].aggregate_version == 1
     # Mei adds an address: the message goes, and the trip hears it reached her; nothing is announced twice.
     await service.publish(customer("c1", "Mei", emails=["mei@example.com"], version=2))
-    [recovered] = await eventually(lambda: announcements(service, NotificationRecovered))
+    [recovered] = await eventually(lambda: service.emitted(NotificationRecovered))
     assert recovered.data.customer_id == "c1" and recovered.data.reason == "no_address"
     assert recovered.aggregate_version == 2
     await asyncio.sleep(0.5)
-    assert len(await announcements(service, NotificationUndeliverable)) == 2
-    assert len(await announcements(service, NotificationRecovered)) == 1
+    assert len(await service.emitted(NotificationUndeliverable)) == 2
+    assert len(await service.emitted(NotificationRecovered)) == 1
 
 
 async def _two(service, contract):
-    return len(await announcements(service, contract)) >= 2
+    return len(await service.emitted(contract)) >= 2
