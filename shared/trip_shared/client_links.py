@@ -1,6 +1,8 @@
 """The links to a trip's client pages, which more than one service gives out: the live itinerary (served by
-itinerary) and its updates from the agency (served by notify). Both are opened with the same signed token, made
-with the platform's ``LINK_SIGNING_SECRET``, so each service can link to the other's page."""
+itinerary), its updates from the agency (served by notify) and where to tell the agency what went wrong (served by
+feedback). They are opened with the same signed token, made with the platform's ``LINK_SIGNING_SECRET``, so each
+service can link to the others' pages; a complaint's own page (feedback) has a token of its own, which notify puts
+in the messages about it."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -9,6 +11,7 @@ from trip_shared.clock import utc_now
 from trip_shared.web.signed_links import LinkSigner
 
 TRIP_VIEW = "itinerary-view"
+COMPLAINT_VIEW = "complaint"
 # A link in a message must still work when the client looks back at it after the trip.
 AFTER_THE_TRIP = timedelta(days=60)
 
@@ -31,3 +34,17 @@ def trip_page_url(itinerary_base: str, token: str) -> str:
 
 def trip_updates_url(notify_base: str, token: str) -> str:
     return f"{notify_base.rstrip('/')}/trips/{token}/updates"
+
+
+def trip_complaint_url(feedback_base: str, token: str) -> str:
+    """Where a traveller tells the agency what went wrong (the trip's own token)."""
+    return f"{feedback_base.rstrip('/')}/trips/{token}/complaints"
+
+
+def complaint_token(signer: LinkSigner, tenant_id: str, complaint_id: str) -> str:
+    """Opens one complaint: what the client said, the agency's offer, and their answer to it."""
+    return signer.sign(COMPLAINT_VIEW, tenant_id, complaint_id, AFTER_THE_TRIP + timedelta(days=30))[0]
+
+
+def complaint_page_url(feedback_base: str, token: str) -> str:
+    return f"{feedback_base.rstrip('/')}/complaints/{token}"

@@ -59,9 +59,11 @@ class ServiceSettings:
     api_keys: str = ""
     api_keys_file: str = ""
     public_base_url: str = ""
-    # Where clients reach the other services' pages this one links to (the live itinerary, its updates); "" = none.
+    # Where clients reach the other services' pages this one links to (the live itinerary, its updates, where to
+    # complain); "" = none.
     itinerary_public_url: str = ""
     notify_public_url: str = ""
+    feedback_public_url: str = ""
     # Signs links to client-facing pages; must be the same on every replica and kept secret.
     link_signing_secret: str = DEVELOPMENT_LINK_SECRET
     # Derives each webhook supplier's signing secret (booking shows it, notify signs with it, booking verifies).
@@ -153,6 +155,7 @@ class ServiceSettings:
             public_base_url=_env("PUBLIC_BASE_URL", ""),
             itinerary_public_url=_env("ITINERARY_PUBLIC_URL", ""),
             notify_public_url=_env("NOTIFY_PUBLIC_URL", ""),
+            feedback_public_url=_env("FEEDBACK_PUBLIC_URL", ""),
             link_signing_secret=_secret("LINK_SIGNING_SECRET", DEVELOPMENT_LINK_SECRET),
             supplier_secret_key=_secret("SUPPLIER_SECRET_KEY", DEVELOPMENT_SUPPLIER_KEY),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),

@@ -261,6 +261,7 @@ class EmbeddedStack:
                 "PUBLIC_BASE_URL": self.service_url(name),
                 "ITINERARY_PUBLIC_URL": self.service_url("itinerary"),
                 "NOTIFY_PUBLIC_URL": self.service_url("notify"),
+                "FEEDBACK_PUBLIC_URL": self.service_url("feedback"),
                 "MONGODB_URL": self.mongodb_url,
                 "MONGODB_DATABASE": name,
                 "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,

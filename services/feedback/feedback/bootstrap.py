@@ -5,11 +5,12 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from feedback.adapters.repository import INCIDENTS, OverdueIncidents, ensure_indexes
-from feedback.entrypoints import api, complaints, consumers, incidents, operations
+from feedback.entrypoints import api, client_pages, complaints, consumers, incidents, operations
 from feedback.service_layer import services
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime
+from trip_shared.web.signed_links import LinkSigner
 
 
 def create_app(settings: ServiceSettings | None = None, *, tracer_provider: TracerProvider | None = None,
@@ -21,9 +22,11 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     overdue = OverdueIncidents(runtime.store.db[INCIDENTS])
     runtime.run_periodically(lambda: services.escalate_overdue_incidents(runtime.transaction, overdue),
                              escalation_check_interval_s, "incident-escalation")
-    return runtime.create_app(
+    app = runtime.create_app(
         title="Feedback service",
         description="What happens on and after a trip: incidents and their resolution, complaints and what the "
                     "agency offers for them, ratings and comments from travellers.",
-        routers=[api.router, incidents.router, complaints.router, operations.router],
+        routers=[api.router, incidents.router, complaints.router, operations.router, client_pages.router],
     )
+    app.state.link_signer = LinkSigner(settings.link_signing_secret)
+    return app

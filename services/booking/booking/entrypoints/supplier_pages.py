@@ -17,7 +17,7 @@ from booking.domain.model import CLOSED_STATUSES, Booking, Money
 from booking.service_layer import services
 from trip_shared.errors import DomainError
 from trip_shared.local_time import instant_label, long_date, span_label
-from trip_shared.web.pages import BASE_STYLE, html_page, read_form
+from trip_shared.web.pages import BASE_STYLE, html_page, invalid_link_page, read_form
 from trip_shared.web.signed_links import LinkSigner
 from trip_shared.wording import place_label, requirement_label
 
@@ -51,7 +51,7 @@ TEXT = {
            "thanks_acknowledged": "Thank you: the agency knows which requirements you can meet.",
            "stale": "This request was already answered (now: {status}); this answer was not recorded.",
            "acknowledged": "acknowledged", "answered": "This request has been answered; nothing more is needed.",
-           "invalid": "This link cannot be used", "untimed": "any time", "status": "Status",
+           "untimed": "any time", "status": "Status",
            "missing_code": "Please give your confirmation number.", "missing_reason": "Please say why.",
            "missing_reference": "Please give your cancellation reference.", "bad_price": "The price is not a "
            "number with at most two decimals and a three-letter currency.",
@@ -79,7 +79,7 @@ TEXT = {
                 "thanks_acknowledged": "谢谢！旅行社已知悉您能满足哪些需求。",
                 "stale": "此请求已答复（当前状态：{status}），本次答复未被记录。",
                 "acknowledged": "已确认", "answered": "此请求已答复，无需再操作。",
-                "invalid": "此链接无法使用", "untimed": "全天", "status": "状态",
+                "untimed": "全天", "status": "状态",
                 "missing_code": "请填写您的确认号。", "missing_reason": "请说明原因。",
                 "missing_reference": "请填写您的取消编号。",
                 "bad_price": "价格应为最多两位小数的数字，币种为三个字母。",
@@ -123,12 +123,6 @@ async def _open(request: Request, token: str) -> tuple[Booking, int]:
 
 def _language(booking: Booking) -> str:
     return booking.supplier_language if booking.supplier_language in TEXT else "en"
-
-
-def _invalid(error: DomainError) -> HTMLResponse:
-    title = f"{TEXT['en']['invalid']} · {TEXT['zh-Hans']['invalid']}"
-    return html_page("en", title, f"<h1>{escape(title)}</h1><p>{escape(error.detail)}</p>", style=STYLE,
-                     status=error.status)
 
 
 async def _page(request: Request, booking: Booking, round_: int, token: str, *, message: str | None = None,
@@ -250,7 +244,7 @@ async def answer_page(token: str, request: Request) -> HTMLResponse:
     try:
         booking, round_ = await _open(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error, style=STYLE)
     return await _page(request, booking, round_, token)
 
 
@@ -259,7 +253,7 @@ async def answer(token: str, request: Request) -> HTMLResponse:
     try:
         booking, round_ = await _open(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error, style=STYLE)
     form = await read_form(request)
     value = {key: values[-1].strip() for key, values in form.items()}
     text = TEXT[_language(booking)]

@@ -24,6 +24,7 @@ from customers.service_layer import services
 from trip_shared.clock import utc_now
 from trip_shared.contracts.customers import Preferences
 from trip_shared.errors import DomainError
+from trip_shared.web.pages import invalid_link_page
 from trip_shared.web.signed_links import InvalidLink, LinkClaims, LinkSigner
 
 PURPOSE, EMAIL_PURPOSE = services.PROFILE_FORM, services.EMAIL_CONFIRMATION
@@ -41,7 +42,7 @@ TEXT = {
            "interests": "Interests (comma-separated)", "dietary": "Dietary needs (comma-separated)",
            "accessibility": "Accessibility or mobility needs (comma-separated)",
            "special_requirements": "Anything else we should know", "submit": "Save",
-           "thanks": "Thank you — your profile is updated.", "invalid": "This link cannot be used",
+           "thanks": "Thank you — your profile is updated.",
            "passport_kept": "On record: {ending} — leave empty to keep it",
            "confirm_sent": "We sent a message to {email}: open its link to start using that address. Until then "
                            "we keep writing to your current one.",
@@ -56,7 +57,7 @@ TEXT = {
                 "passport_number": "护照号码", "passport_expiry": "护照有效期", "pace": "行程节奏",
                 "interests": "兴趣（用逗号分隔）", "dietary": "饮食需求（用逗号分隔）",
                 "accessibility": "无障碍或行动需求（用逗号分隔）", "special_requirements": "其他需要我们了解的事项",
-                "submit": "保存", "thanks": "谢谢！您的资料已更新。", "invalid": "此链接无法使用",
+                "submit": "保存", "thanks": "谢谢！您的资料已更新。",
                 "passport_kept": "已登记：{ending}（留空则保持不变）",
                 "confirm_sent": "我们已向 {email} 发送了一封邮件，请点击其中的链接以启用该地址。在此之前，"
                                 "我们仍会发送到您现在的邮箱。",
@@ -143,17 +144,12 @@ async def _open(request: Request, token: str) -> tuple[LinkClaims, Customer, dic
     return claims, customer, preferences
 
 
-def _invalid(error: DomainError) -> HTMLResponse:
-    return _page("en", f"<h1>{TEXT['en']['invalid']} · {TEXT['zh-Hans']['invalid']}</h1><p>{escape(error.detail)}</p>",
-                 error.status)
-
-
 @router.get("/profile/{token}")
 async def profile_form(token: str, request: Request) -> HTMLResponse:
     try:
         _, customer, preferences = await _open(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error)
     return _form(customer, token, preferences)
 
 
@@ -166,7 +162,7 @@ async def submit_profile(token: str, request: Request) -> HTMLResponse:
     try:
         claims, customer, preferences = await _open(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error)
     form = {key: values[-1].strip() for key, values in parse_qs((await request.body()).decode(errors="replace"),
                                                                 keep_blank_values=True).items()}
     try:
@@ -210,7 +206,7 @@ async def submit_profile(token: str, request: Request) -> HTMLResponse:
             EMAIL_CONFIRMATION_VALIDITY,
             lambda link: link_url(request.app.state.link_signer, settings.base_url, link))
     except InvalidLink as error:  # spent or superseded meanwhile (a second tab)
-        return _invalid(error)
+        return invalid_link_page(error)
     except DomainError as error:
         return _form(customer, token, preferences, error.detail)
     language = changes.get("preferred_language", customer.preferred_language)
@@ -233,7 +229,7 @@ async def email_confirmation_page(token: str, request: Request) -> HTMLResponse:
     try:
         _, customer, email = await _open_confirmation(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error)
     text = TEXT.get(customer.preferred_language, TEXT["en"])
     return _page(customer.preferred_language,
                  f"<h1>{escape(text['confirm_title'])}</h1><p>{escape(text['confirm_intro'].format(email=email))}</p>"
@@ -247,6 +243,6 @@ async def confirm_email(token: str, request: Request) -> HTMLResponse:
         claims, customer, email = await _open_confirmation(request, token)
         await services.confirm_email(request.app.state.runtime.transaction, claims, ACTOR)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error)
     text = TEXT.get(customer.preferred_language, TEXT["en"])
     return _page(customer.preferred_language, f"<h1>{escape(text['confirmed'].format(email=email))}</h1>")

@@ -23,10 +23,10 @@ from itinerary.entrypoints.deliverables import (
     place_label,
 )
 from itinerary.service_layer import services
-from trip_shared.client_links import TRIP_VIEW, trip_page_url, trip_token, trip_updates_url
+from trip_shared.client_links import TRIP_VIEW, trip_complaint_url, trip_page_url, trip_token, trip_updates_url
 from trip_shared.errors import DomainError
 from trip_shared.local_time import long_date
-from trip_shared.web.pages import html_page, read_form
+from trip_shared.web.pages import html_page, invalid_link_page, read_form
 from trip_shared.web.signed_links import InvalidLink, LinkSigner
 
 PROPOSAL, SHARED_TRIP = "itinerary-proposal", TRIP_VIEW
@@ -38,18 +38,19 @@ TEXT = {
            "changes": "Ask for changes", "comment": "What would you like changed?", "send": "Send",
            "approved": "Thank you — you approved “{option}”. Your planner will now book it.",
            "changes_sent": "Thank you — your planner has your message and will send a new proposal.",
-           "answered": "This proposal was answered on {at}.", "invalid": "This link cannot be used",
+           "answered": "This proposal was answered on {at}.",
            "untimed": "any time", "to": "to", "print": "Print or save as PDF", "calendar": "Add to calendar",
            "trip": "Your itinerary", "note": "From your planner", "day": "Day {n}", "pdf": "PDF",
-           "voucher": "Voucher (PDF)", "updates": "Updates from your agency"},
+           "voucher": "Voucher (PDF)", "updates": "Updates from your agency",
+           "complain": "Something wrong? Tell us"},
     "zh-Hans": {"proposal": "您的行程方案", "options": "方案", "price": "价格", "approve": "确认此方案",
                 "changes": "提出修改意见", "comment": "您希望修改哪些内容？", "send": "发送",
                 "approved": "谢谢！您已确认方案「{option}」，您的旅行顾问将开始预订。",
                 "changes_sent": "谢谢！您的旅行顾问已收到您的意见，将为您提供新方案。",
-                "answered": "此方案已于 {at} 答复。", "invalid": "此链接无法使用", "untimed": "全天",
+                "answered": "此方案已于 {at} 答复。", "untimed": "全天",
                 "to": "至", "print": "打印或保存为 PDF", "calendar": "添加到日历", "trip": "您的行程",
                 "note": "旅行顾问留言", "day": "第{n}天", "pdf": "PDF 版", "voucher": "服务凭证（PDF）",
-                "updates": "旅行社的最新消息"},
+                "updates": "旅行社的最新消息", "complain": "遇到问题？告诉我们"},
 }
 STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
          "color:#222}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}"
@@ -82,11 +83,6 @@ def trip_link(signer: LinkSigner, base_url: str, tenant_id: str, itinerary_id: s
 
 def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
     return html_page(language, title, body, style=STYLE, status=status)
-
-
-def _invalid(error: DomainError) -> HTMLResponse:
-    title = f"{TEXT['en']['invalid']} · {TEXT['zh-Hans']['invalid']}"
-    return _page("en", title, f"<h1>{title}</h1><p>{escape(error.detail)}</p>", error.status)
 
 
 def _days_html(items: list[Item], language: str, first_day: date | None,
@@ -171,7 +167,7 @@ async def proposal_page(token: str, request: Request) -> HTMLResponse:
     try:
         view, proposal, _, language = await _open_proposal(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error, style=STYLE)
     return await _proposal_page(request, view, proposal, token, language)
 
 
@@ -180,7 +176,7 @@ async def answer_proposal(token: str, request: Request) -> HTMLResponse:
     try:
         view, proposal, customer_id, language = await _open_proposal(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error, style=STYLE)
     form = {key: values[-1] for key, values in (await read_form(request)).items()}
     approve = form.get("action") == "approve"
     if form.get("action") not in ("approve", "changes"):
@@ -217,7 +213,7 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
     try:
         view = await _open_trip(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error, style=STYLE)
     itinerary = view.itinerary
     language = lang if lang in TEXT else "en"
     text = TEXT[language]
@@ -225,6 +221,10 @@ async def shared_trip(token: str, request: Request, lang: str = "en") -> HTMLRes
     notify_url = request.app.state.runtime.settings.notify_public_url  # the agency's messages, live
     updates = (f'<a href="{escape(trip_updates_url(notify_url, token))}?lang={language}">'
                f'{escape(text["updates"])}</a> · ') if notify_url else ""
+    feedback_url = request.app.state.runtime.settings.feedback_public_url  # where to complain, with the same link
+    if feedback_url:
+        updates += (f'<a href="{escape(trip_complaint_url(feedback_url, token))}?lang={language}">'
+                    f'{escape(text["complain"])}</a> · ')
     body = (f"<h1>{escape(text['trip'])}: {escape(itinerary.title)}</h1>"
             + (f"<p>{itinerary.start_date} {text['to']} {itinerary.end_date or ''}</p>" if itinerary.start_date else "")
             + _about_html(await client_context(request, view, language))
@@ -257,7 +257,7 @@ async def shared_calendar(token: str, request: Request, lang: str = "en"):
     try:
         view = await _open_trip(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error, style=STYLE)
     context = await client_context(request, view, lang if lang in TEXT else "en")
     return Response(calendar_feed(view.itinerary, context), media_type="text/calendar; charset=utf-8")
 
@@ -267,6 +267,6 @@ async def shared_pdf(token: str, request: Request, lang: str = "en"):
     try:
         view = await _open_trip(request, token)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error, style=STYLE)
     context = await client_context(request, view, lang if lang in TEXT else "en")
     return Response(itinerary_pdf(view.itinerary, context), media_type="application/pdf")

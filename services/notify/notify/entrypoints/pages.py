@@ -6,10 +6,7 @@ Chinese, the client's.
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from html import escape
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -19,32 +16,15 @@ from notify.domain.preferences import OPTIONAL_KINDS
 from notify.domain.trip_changes import TripChange, describe
 from notify.service_layer import services
 from trip_shared.errors import DomainError
-from trip_shared.web.pages import html_page, read_form
+from trip_shared.web.pages import html_page, read_form, signed_page
 
 router = APIRouter(include_in_schema=False)
 TEXT = {
     "en": {"ask": "Stop getting {what}?", "button": "Unsubscribe", "done": "Done: you will no longer get {what}.",
-           "essential": "Messages you need for your trip (changes to it, proposals to answer) still reach you.",
-           "invalid": "This link is not valid"},
+           "essential": "Messages you need for your trip (changes to it, proposals to answer) still reach you."},
     "zh-Hans": {"ask": "不再接收{what}？", "button": "退订", "done": "已退订：您将不再收到{what}。",
-                "essential": "与您行程相关的必要消息（行程变动、待确认的方案）仍会发送给您。", "invalid": "此链接无效"},
+                "essential": "与您行程相关的必要消息（行程变动、待确认的方案）仍会发送给您。"},
 }
-
-
-def _invalid(error: DomainError) -> HTMLResponse:
-    title = f"{TEXT['en']['invalid']} · {TEXT['zh-Hans']['invalid']}"
-    return html_page("en", title, f"<h1>{escape(title)}</h1><p>{escape(error.detail)}</p>", status=error.status)
-
-
-def signed_page(page: Callable[..., Awaitable[HTMLResponse]]) -> Callable[..., Awaitable[HTMLResponse]]:
-    """A page reached from a signed link: a bad, expired or stale link shows why, in both languages."""
-    @functools.wraps(page)
-    async def shown(*args: Any, **kwargs: Any) -> HTMLResponse:
-        try:
-            return await page(*args, **kwargs)
-        except DomainError as error:
-            return _invalid(error)
-    return shown
 
 
 async def _open(request: Request, token: str) -> tuple[str, str, str, str]:

@@ -11,17 +11,17 @@ from notify.entrypoints.api import feed_stream
 from notify.service_layer import services
 from trip_shared.client_links import TRIP_VIEW, trip_page_url
 from trip_shared.errors import DomainError
-from trip_shared.web.pages import BASE_STYLE, html_page
+from trip_shared.web.pages import BASE_STYLE, html_page, invalid_link_page
 
 router = APIRouter(include_in_schema=False)
 SCRIPT = "/assets/trip-updates.js"
 TEXT = {
     "en": {"title": "Updates from {agency}", "trip": "Your itinerary", "none": "No news yet: we will post every "
            "change and confirmation here as it happens.", "urgent": "Important", "live": "This page updates by "
-           "itself.", "invalid": "This link cannot be used"},
+           "itself."},
     "zh-Hans": {"title": "{agency}的最新消息", "trip": "您的行程",
                 "none": "暂无消息：行程的每项变动和确认都会即时显示在这里。",
-                "urgent": "重要", "live": "本页面会自动更新。", "invalid": "此链接无法使用"},
+                "urgent": "重要", "live": "本页面会自动更新。"},
 }
 STYLE = BASE_STYLE + (".entry{border-left:3px solid #ccc;padding:.2rem 0 .2rem .8rem;margin:1rem 0}"
                       ".entry.urgent{border-color:#b00}.entry h2{font-size:1.05rem;margin:0}"
@@ -74,11 +74,6 @@ def _entry_html(entry, text: dict) -> str:
             f'<ul>{lines}</ul></article>')
 
 
-def _invalid(error: DomainError) -> HTMLResponse:
-    title = f"{TEXT['en']['invalid']} · {TEXT['zh-Hans']['invalid']}"
-    return html_page("en", title, f"<h1>{escape(title)}</h1><p>{escape(error.detail)}</p>", status=error.status)
-
-
 @router.get("/trips/{token}/updates", response_class=HTMLResponse)
 async def trip_updates(token: str, request: Request, lang: str = "en") -> HTMLResponse:
     language = lang if lang in TEXT else "en"
@@ -88,7 +83,7 @@ async def trip_updates(token: str, request: Request, lang: str = "en") -> HTMLRe
         entries = await services.trip_feed(runtime.transaction, runtime.agencies, claims.tenant_id,
                                            claims.subject_id, language)
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error)
     agency = await runtime.agencies.for_tenant(claims.tenant_id)
     title = text["title"].format(agency=agency.name if agency else "")
     back = runtime.settings.itinerary_public_url
@@ -111,7 +106,7 @@ async def trip_update_events(token: str, request: Request, lang: str = "en"):
         claims = request.app.state.message_links.verify(token, TRIP_VIEW)
         return await feed_stream(request, claims.tenant_id, claims.subject_id, lang if lang in TEXT else "en")
     except DomainError as error:
-        return _invalid(error)
+        return invalid_link_page(error)
 
 
 @router.get(SCRIPT)

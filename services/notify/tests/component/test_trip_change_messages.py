@@ -302,6 +302,6 @@ async def test_a_change_needing_agreement_asks_each_poc_with_their_own_link_and_
     await asyncio.sleep(QUIET_S + 0.5)
     assert len(trip_mails(smtp)) == 2, "the change is not told again in a digest"
     forged = await service.client.get(bo[:-4] + "abcd")
-    assert forged.status_code == 403 and "This link is not valid · 此链接无效" in forged.text
+    assert forged.status_code == 403 and "此链接无法使用" in forged.text
     forged_answer = await service.client.post(bo[:-4] + "abcd", data={"answer": "agreed"})
     assert forged_answer.status_code == 403 and "text/html" in forged_answer.headers["content-type"]

@@ -1,0 +1,297 @@
+"""The client's side of a complaint, on pages opened from signed links (no API key), in English or Simplified
+Chinese: telling the agency what went wrong (from the trip page's link), and answering its offer (from the link in
+the messages about the complaint). A form sent with a mistake comes back with what was written in it: nothing a
+client wrote is lost."""
+from __future__ import annotations
+
+import re
+import uuid
+from html import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from feedback.domain.complaints import MAX_TEXT, Complaint, client_actor, zone_for
+from feedback.service_layer import services
+from trip_shared.client_links import COMPLAINT_VIEW, TRIP_VIEW, complaint_page_url, complaint_token, trip_page_url
+from trip_shared.clock import utc_now
+from trip_shared.errors import ConflictError, DomainError
+from trip_shared.local_time import instant_label, span_label
+from trip_shared.text import clean_text
+from trip_shared.web.pages import BASE_STYLE, html_page, read_form, signed_page
+
+router = APIRouter(include_in_schema=False)
+STYLE = BASE_STYLE + ("label{display:block;font-weight:600;margin-top:1rem}select{width:100%;padding:.3rem}"
+                      "textarea{min-height:9rem;font:inherit}.said{white-space:pre-wrap;border-left:3px solid #ccc;"
+                      "padding:.2rem 0 .2rem .8rem}.offer{border:1px solid #ccc;border-radius:6px;padding:.2rem 1rem "
+                      "1rem}.status{font-weight:600}.support{color:#444;font-size:.92rem;border-top:1px solid #ddd;"
+                      "margin-top:2rem;padding-top:.5rem}.support p{margin:.2rem 0}.ref{color:#555;font-size:.9rem}")
+FORM_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+TEXT = {
+    "en": {
+        "title": "Tell us what went wrong", "trip": "Your itinerary",
+        "intro": "We read every message and answer within three days. Only {agency}'s team sees what you write "
+                 "here. If you need help right now, call us on the numbers below.",
+        "who": "Who is writing?", "about": "What is it about?", "general": "The trip in general",
+        "what": "What happened?", "send": "Send to {agency}", "received": "Thank you: we have received it.",
+        "reply_by": "We will answer by {when}.", "follow": "Follow it, and answer our offer, here",
+        "missing": "Please tell us what happened.", "too_long": "Please keep it under {limit} characters "
+        "(it has {length}).", "choose": "Please choose who is writing.", "bad_char": "The text has a character "
+        "we cannot keep ({problem}); please remove it.",
+        "yours": "Your complaint", "said": "What you told us", "received_on": "Received {when}",
+        "looking": "We are looking into it and will answer by {when}.",
+        "again": "We are looking at it again, and will answer by {when}.",
+        "offer": "Our offer", "apology": "Our apology", "credit": "A credit of {amount}",
+        "refund": "A refund of {amount}", "answer_by": "Please answer by {when}.",
+        "accept": "Accept this offer", "why": "Not enough? Tell us why, and a senior member of our team will look "
+        "again.", "escalate": "Ask for a better solution", "no_reason": "Please tell us why the offer is not "
+        "enough.", "accepted": "You accepted our offer; we are carrying it out.",
+        "closed": "This complaint is closed.", "lapsed": "The time to answer this offer has passed; we will be in "
+        "touch.", "stale": "Our offer changed since you opened this page: here is the latest.",
+        "thanks_accept": "Thank you: you accepted our offer.",
+        "thanks_escalate": "Thank you: we will come back to you by {when}.", "switch": "中文"},
+    "zh-Hans": {
+        "title": "告诉我们哪里出了问题", "trip": "您的行程",
+        "intro": "我们会认真阅读每一条意见，并在三天内答复。您在此填写的内容仅{agency}的团队可见。如需即时帮助，"
+                 "请拨打下方电话。",
+        "who": "您是哪位出行人？", "about": "与行程的哪一部分有关？", "general": "整个行程",
+        "what": "发生了什么？", "send": "发送给{agency}", "received": "谢谢，我们已收到。",
+        "reply_by": "我们将于 {when} 前答复。", "follow": "在此查看处理进度并答复我们的方案",
+        "missing": "请填写发生了什么。", "too_long": "请控制在 {limit} 字以内（目前 {length} 字）。",
+        "choose": "请选择您是哪位出行人。", "bad_char": "内容中有无法保存的字符（{problem}），请删除后再提交。",
+        "yours": "您的投诉", "said": "您告诉我们的", "received_on": "收到时间：{when}",
+        "looking": "我们正在调查，将于 {when} 前答复。", "again": "我们正在重新处理，将于 {when} 前答复。",
+        "offer": "我们的方案", "apology": "我们的致歉", "credit": "{amount} 的抵用额度", "refund": "退款 {amount}",
+        "answer_by": "请于 {when} 前答复。", "accept": "接受此方案",
+        "why": "不满意？请告诉我们原因，我们的资深同事会重新处理。", "escalate": "请求更好的解决方案",
+        "no_reason": "请告诉我们此方案哪里不够。", "accepted": "您已接受我们的方案，我们正在落实。",
+        "closed": "此投诉已结案。", "lapsed": "此方案的答复期限已过，我们会与您联系。",
+        "stale": "您打开此页面后，我们的方案有了更新，以下为最新方案。",
+        "thanks_accept": "谢谢，您已接受我们的方案。", "thanks_escalate": "谢谢，我们将于 {when} 前回复您。",
+        "switch": "English"},
+}
+
+
+def _language(lang: str | None, default: str = "en") -> str:
+    return lang if lang in TEXT else default
+
+
+async def _agency(request: Request, tenant_id: str):
+    return await request.app.state.runtime.agencies.for_tenant(tenant_id)
+
+
+def _support(agency, language: str) -> str:
+    lines = agency.support_lines(language) if agency else []
+    return f'<div class="support">{"".join(f"<p>{escape(line)}</p>" for line in lines)}</div>'
+
+
+def _switch(path: str, language: str) -> str:
+    other = "zh-Hans" if language == "en" else "en"
+    return f'<a href="{escape(path)}?lang={other}">{TEXT[language]["switch"]}</a>'
+
+
+def _complaint_url(request: Request, tenant_id: str, complaint_id: str) -> str:
+    settings = request.app.state.runtime.settings
+    return complaint_page_url(settings.base_url, complaint_token(request.app.state.link_signer, tenant_id,
+                                                                 complaint_id))
+
+
+# --- telling the agency what went wrong -------------------------------------------------------------------------
+
+def _form_html(trip: dict, text: dict, agency_name: str, token: str, language: str, *, form_id: str,
+               chosen: dict[str, str], error: str | None) -> str:
+    names = trip.get("traveller_names") or {}
+    members = [member["customer_id"] for member in trip.get("members", [])]
+    if len(members) == 1:
+        who = f'<input type="hidden" name="complainant" value="{escape(members[0])}">'
+    else:
+        options = "".join(
+            f'<option value="{escape(customer)}"{" selected" if chosen.get("complainant") == customer else ""}>'
+            f'{escape(names.get(customer) or f"{index}")}</option>' for index, customer in enumerate(members, 1))
+        who = (f'<label for="complainant">{escape(text["who"])}</label><select id="complainant" name="complainant" '
+               f'required><option value=""></option>{options}</select>')
+    items = "".join(
+        f'<option value="{escape(item["item_id"])}"{" selected" if chosen.get("item_id") == item["item_id"] else ""}>'
+        f'{escape(item.get("title") or "")} · {escape(_when(item, language))}</option>'
+        for item in trip.get("items") or [])
+    return (f'<form method="post" action="/trips/{escape(token)}/complaints?lang={language}">'
+            + (f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
+            + f'<input type="hidden" name="form_id" value="{escape(form_id)}">{who}'
+            f'<label for="item_id">{escape(text["about"])}</label><select id="item_id" name="item_id">'
+            f'<option value="">{escape(text["general"])}</option>{items}</select>'
+            f'<label for="account">{escape(text["what"])}</label>'
+            f'<textarea id="account" name="account" maxlength="{MAX_TEXT}" required>'
+            f'{escape(chosen.get("account", ""))}</textarea>'
+            f'<button type="submit">{escape(text["send"].format(agency=agency_name))}</button></form>')
+
+
+def _when(item: dict, language: str) -> str:
+    return span_label(item.get("start"), None, item.get("timezone"), None, language)
+
+
+async def _complaint_form(request: Request, token: str, language: str, *, chosen: dict[str, str] | None = None,
+                          error: str | None = None, form_id: str | None = None) -> HTMLResponse:
+    claims = request.app.state.link_signer.verify(token, TRIP_VIEW)
+    trip = await services.trip_for_pages(request.app.state.runtime.transaction, claims.tenant_id, claims.subject_id)
+    agency = await _agency(request, claims.tenant_id)
+    text, agency_name = TEXT[language], agency.name if agency else ""
+    back = request.app.state.runtime.settings.itinerary_public_url
+    body = (f"<h1>{escape(text['title'])}</h1><p>{escape(trip.get('title') or '')}</p>"
+            f"<p class='about'>{escape(text['intro'].format(agency=agency_name))}</p>"
+            + _form_html(trip, text, agency_name, token, language, form_id=form_id or str(uuid.uuid4()),
+                         chosen=chosen or {}, error=error)
+            + "<p>" + (f'<a href="{escape(trip_page_url(back, token))}?lang={language}">{escape(text["trip"])}</a> · '
+                       if back else "")
+            + _switch(f"/trips/{token}/complaints", language) + "</p>" + _support(agency, language))
+    return html_page(language, text["title"], body, style=STYLE, status=422 if error else 200)
+
+
+def _problem_with(account: str, text: dict) -> str | None:
+    """What is wrong with what the client wrote, in their words; None when it can be kept."""
+    if not account.strip():
+        return text["missing"]
+    if len(account.strip()) > MAX_TEXT:
+        return text["too_long"].format(limit=MAX_TEXT, length=len(account.strip()))
+    try:
+        clean_text(account, multiline=True)
+    except ValueError as bad:
+        return text["bad_char"].format(problem=str(bad).removeprefix("must not contain "))
+    return None
+
+
+@router.get("/trips/{token}/complaints", response_class=HTMLResponse)
+@signed_page
+async def complaint_form(token: str, request: Request, lang: str = "en") -> HTMLResponse:
+    return await _complaint_form(request, token, _language(lang))
+
+
+@router.post("/trips/{token}/complaints", response_class=HTMLResponse)
+@signed_page
+async def send_complaint(token: str, request: Request, lang: str = "en") -> HTMLResponse:
+    language = _language(lang)
+    text = TEXT[language]
+    claims = request.app.state.link_signer.verify(token, TRIP_VIEW)
+    form = {name: values[0] for name, values in (await read_form(request)).items() if values}
+    chosen = {name: form.get(name, "") for name in ("complainant", "item_id", "account")}
+    form_id = form.get("form_id", "")
+    form_id = form_id if FORM_ID.match(form_id) else None
+    problem = _problem_with(chosen["account"], text) or (None if chosen["complainant"] else text["choose"])
+    if problem:
+        return await _complaint_form(request, token, language, chosen=chosen, error=problem, form_id=form_id)
+    runtime = request.app.state.runtime
+    try:
+        complaint = await services.record_complaint(
+            runtime.transaction, claims.tenant_id, claims.subject_id, client_actor(chosen["complainant"]), 0,
+            source="client", complainant=chosen["complainant"], item_id=chosen["item_id"] or None,
+            account=clean_text(chosen["account"], multiline=True), language=language, complaint_id=form_id)
+    except DomainError as refused:
+        if refused.status >= 500 or isinstance(refused, ConflictError):
+            raise
+        return await _complaint_form(request, token, language, chosen=chosen, error=refused.detail, form_id=form_id)
+    trip = await services.trip_for_pages(runtime.transaction, claims.tenant_id, claims.subject_id)
+    when = _deadline(complaint, trip, language)
+    agency = await _agency(request, claims.tenant_id)
+    body = (f"<h1>{escape(text['received'])}</h1><p>{escape(text['reply_by'].format(when=when))}</p>"
+            f'<p><a href="{escape(_complaint_url(request, claims.tenant_id, complaint.id))}?lang={language}">'
+            f'{escape(text["follow"])}</a></p><p class="ref">{escape(complaint.id)}</p>' + _support(agency, language))
+    return html_page(language, text["received"], body, style=STYLE, status=201)
+
+
+def _deadline(complaint: Complaint, trip: dict, language: str) -> str:
+    moment = complaint.due_at or complaint.answer_by or utc_now()
+    return instant_label(moment, zone_for(trip.get("items") or [], complaint.item_id, utc_now()), language)
+
+
+# --- answering the agency's offer ----------------------------------------------------------------------------------
+
+def _offer_html(complaint: Complaint, text: dict) -> str:
+    offer = complaint.proposal
+    if offer is None:
+        return ""
+    amount = f"{offer.money.amount} {offer.money.currency}" if offer.money else ""
+    return (f'<div class="offer"><h2>{escape(text["offer"])}</h2>'
+            f'<p class="status">{escape(text[offer.remedy].format(amount=amount))}</p>'
+            f'<p class="said">{escape(offer.message)}</p></div>')
+
+
+async def _complaint_page(request: Request, token: str, lang: str | None, *, notice: str | None = None,
+                          error: str | None = None, reason: str = "") -> HTMLResponse:
+    claims = request.app.state.link_signer.verify(token, COMPLAINT_VIEW)
+    runtime = request.app.state.runtime
+    complaint = await services.get_complaint(runtime.transaction, claims.tenant_id, claims.subject_id)
+    trip = await services.trip_for_pages(runtime.transaction, claims.tenant_id, complaint.itinerary_id)
+    language = _language(lang, complaint.language)
+    text, now = TEXT[language], utc_now()
+    zone = zone_for(trip.get("items") or [], complaint.item_id, now)
+    when, received = _deadline(complaint, trip, language), instant_label(complaint.received_at, zone, language)
+    if complaint.status == "proposed" and complaint.answer_by and now > complaint.answer_by:
+        where = f'<p class="status">{escape(text["lapsed"])}</p>'
+    elif complaint.status == "proposed":
+        where = (f'<p class="status">{escape(text["answer_by"].format(when=when))}</p>'
+                 f'<form method="post" action="/complaints/{escape(token)}?lang={language}">'
+                 f'<input type="hidden" name="version" value="{complaint.version}">'
+                 f'<button type="submit" name="answer" value="accept">{escape(text["accept"])}</button></form>'
+                 f'<form method="post" action="/complaints/{escape(token)}?lang={language}">'
+                 f'<input type="hidden" name="version" value="{complaint.version}">'
+                 + (f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
+                 + f'<label for="reason">{escape(text["why"])}</label>'
+                 f'<textarea id="reason" name="reason" maxlength="{MAX_TEXT}">{escape(reason)}</textarea>'
+                 f'<button type="submit" name="answer" value="escalate">{escape(text["escalate"])}</button></form>')
+    else:
+        status = {"escalated": text["again"], "accepted": text["accepted"], "closed": text["closed"]}
+        where = f'<p class="status">{escape(status.get(complaint.status, text["looking"]).format(when=when))}</p>'
+    agency = await _agency(request, claims.tenant_id)
+    body = (f"<h1>{escape(text['yours'])}</h1><p>{escape(trip.get('title') or '')}</p>"
+            + (f'<p class="status" role="status">{escape(notice)}</p>' if notice else "")
+            + f"<h2>{escape(text['said'])}</h2><p class='said'>{escape(complaint.account)}</p>"
+            + f"<p class='ref'>{escape(text['received_on'].format(when=received))} · {escape(complaint.id)}</p>"
+            + _offer_html(complaint, text) + where
+            + f"<p>{_switch(f'/complaints/{token}', language)}</p>" + _support(agency, language))
+    return html_page(language, text["yours"], body, style=STYLE, status=422 if error else 200)
+
+
+@router.get("/complaints/{token}", response_class=HTMLResponse)
+@signed_page
+async def complaint_page(token: str, request: Request, lang: str | None = None) -> HTMLResponse:
+    return await _complaint_page(request, token, lang)
+
+
+@router.post("/complaints/{token}", response_class=HTMLResponse)
+@signed_page
+async def answer_offer(token: str, request: Request, lang: str | None = None) -> HTMLResponse:
+    """Accept, or escalate with a reason. The page names the version of the offer it showed: an answer to an offer
+    that has since changed is not taken, and the latest offer is shown instead."""
+    claims = request.app.state.link_signer.verify(token, COMPLAINT_VIEW)
+    runtime = request.app.state.runtime
+    form = {name: values[0] for name, values in (await read_form(request)).items() if values}
+    answer, reason = form.get("answer"), form.get("reason", "")
+    complaint = await services.get_complaint(runtime.transaction, claims.tenant_id, claims.subject_id)
+    text = TEXT[_language(lang, complaint.language)]
+    if form.get("version") != str(complaint.version) or complaint.status != "proposed":
+        return await _complaint_page(request, token, lang, notice=text["stale"] if complaint.status == "proposed"
+                                     else None)
+    if answer == "escalate":
+        problem = _problem_with(reason, text)
+        if problem:
+            return await _complaint_page(request, token, lang, error=text["no_reason"] if not reason.strip()
+                                         else problem, reason=reason)
+    elif answer != "accept":
+        return await _complaint_page(request, token, lang)
+    actor = client_actor(complaint.complainant)
+
+    def step(found: Complaint, now) -> None:
+        if found.version != complaint.version:  # answered in another tab meanwhile
+            raise ConflictError("The offer changed meanwhile.", code="concurrent-change")
+        if answer == "accept":
+            found.accept(actor, now)
+        else:
+            found.escalate(clean_text(reason, multiline=True), actor, now)
+
+    try:
+        answered = await services.change_complaint(runtime.transaction, claims.tenant_id, complaint.id, step)
+    except ConflictError:
+        return await _complaint_page(request, token, lang)
+    trip = await services.trip_for_pages(runtime.transaction, claims.tenant_id, answered.itinerary_id)
+    notice = text["thanks_accept"] if answer == "accept" else \
+        text["thanks_escalate"].format(when=_deadline(answered, trip, _language(lang, answered.language)))
+    return await _complaint_page(request, token, lang, notice=notice)
