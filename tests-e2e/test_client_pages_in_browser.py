@@ -183,3 +183,62 @@ def test_the_trip_page_leads_to_its_updates_which_arrive_live(browser, api, appr
         assert layout["scrollWidth"] <= layout["width"] and layout["wide"] == [], layout
     assert blocked == [], blocked
     context.close()
+
+
+def _fits(page, folder: Path, name: str) -> None:
+    for device, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(folder / f"{name}-{device}.png"), full_page=True)
+        layout = page.evaluate(OVERFLOW_CHECK)
+        assert layout["scrollWidth"] <= layout["width"] and layout["wide"] == [], (name, layout)
+    page.set_viewport_size({"width": WIDTHS["phone"], "height": 900})
+
+
+def test_a_traveller_complains_from_the_trip_page_and_accepts_the_offer_from_the_email(
+        browser, api, stack, approved_trip, tmp_path_factory):
+    trip_id, items, addresses = approved_trip()
+    share = api.ok("POST", "itinerary", f"/v1/itineraries/{trip_id}/share-link", 201)
+    folder = screenshot_dir(tmp_path_factory)
+    context = browser.new_context(viewport={"width": WIDTHS["phone"], "height": 900}, device_scale_factor=2)
+    page = context.new_page()
+    assert page.goto(share["url"]).status == 200
+    page.click("text=Something wrong? Tell us")
+    page.click("text=中文")
+    assert page.inner_text("h1") == "告诉我们哪里出了问题"
+    mei = page.locator("#complainant option", has_text="Mei").get_attribute("value")
+    page.select_option("#complainant", mei)
+    page.select_option("#item_id", label=page.locator("#item_id option", has_text="Kaiseki").inner_text())
+    written = "晚餐没有按我们说的准备素食，服务员也不知道。"
+    page.fill("#account", written)
+    _fits(page, folder, "complaint-form")
+    page.click("button[type=submit]")
+    assert "谢谢，我们已收到" in page.inner_text("h1")
+    assert "(Asia/Tokyo)" in page.inner_text("body"), "the answer's deadline where the dinner is"
+    _fits(page, folder, "complaint-sent")
+    [received] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["zh-Hans"])
+                                     if "我们已收到您关于行程" in subject(m)], message="no acknowledgement")
+    assert "(Asia/Tokyo)" in text_of(received) and "+44 20 7946 0999" in text_of(received)
+    [complaint] = api.ok("GET", "feedback", f"/v1/complaints?itinerary_id={trip_id}")["items"]
+    assert (complaint["source"], complaint["complainant"], complaint["account"], complaint["item_id"]) == \
+        ("client", mei, written, items["dinner"]["id"])
+    path = f"/v1/complaints/{complaint['id']}"
+    api.ok("POST", "feedback", f"{path}/analysis", json={
+        "cause": "supplier", "supplier": "Gion Kaiseki", "finding": f"{INTERNAL}: the kitchen lost the note."})
+    api.ok("POST", "feedback", f"{path}/offer", json={
+        "remedy": "refund", "amount": "12000", "currency": "JPY",
+        "message": "非常抱歉，晚餐没有照顾到您的饮食需求。我们将退还这顿晚餐的费用。"})
+    [offered] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["zh-Hans"])
+                                    if "我们的解决方案" in subject(m)], message="no offer e-mail")
+    text = text_of(offered)
+    assert "退款 12000.00 JPY" in text and "INTERNAL" not in text
+    link = re.search(r"(http://\S+/complaints/\S+)", text).group(1)
+    assert page.goto(link).status == 200
+    body = page.inner_text("body")
+    assert written in body and "退款 12000.00 JPY" in body and "INTERNAL" not in body
+    assert "Demo Travel Co." in body and "+44 20 7946 0999" in body
+    _fits(page, folder, "complaint-offer")
+    page.click("text=接受此方案")
+    assert "谢谢，您已接受我们的方案" in page.inner_text("body")
+    done = api.ok("GET", "feedback", path)
+    assert done["status"] == "accepted" and done["timeline"][-1]["actor"] == f"client:{mei}"
+    context.close()

@@ -1,7 +1,7 @@
 """Dates and times as people on the ground read them: in the place's own zone, the zone named, in their language."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 UNTIMED = {"en": "any time", "zh-Hans": "全天"}
@@ -48,3 +48,21 @@ def instant_label(instant: datetime, timezone: str | None, language: str) -> str
     zone = timezone or "UTC"
     local = instant.astimezone(ZoneInfo(zone))
     return f"{long_date(local.date(), language)}, {local:%H:%M} ({zone})"
+
+
+def trip_zone(items: list[dict], item_id: str | None, now: datetime, fallback: str = "UTC") -> str:
+    """The zone to tell a traveller a deadline in: the item it concerns, else where the trip is now (the last item
+    begun), else where it starts. ``items`` as itinerary events carry them (``item_id``, ``timezone``,
+    ``starts_at``)."""
+    zones = {item["item_id"]: item["timezone"] for item in items if item.get("timezone")}
+    if item_id in zones:
+        return zones[item_id]
+
+    def start(item: dict) -> datetime | None:
+        value = item.get("starts_at")
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+    begun = [item for item in items if item.get("timezone") and (start(item) or now + timedelta(1)) <= now]
+    if begun:
+        return max(begun, key=start)["timezone"]
+    return next(iter(zones.values()), fallback)

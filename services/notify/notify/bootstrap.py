@@ -49,7 +49,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
     message_links = MessageLinks(LinkSigner(settings.link_signing_secret), settings.base_url,
-                                 settings.itinerary_public_url)
+                                 settings.itinerary_public_url, settings.feedback_public_url)
     handlers = NotifyHandlers(dispatcher, runtime.agencies,
                               DigestTiming(timedelta(seconds=settings.change_digest_quiet_s),
                                            timedelta(seconds=settings.change_digest_max_wait_s),

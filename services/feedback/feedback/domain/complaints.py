@@ -218,18 +218,3 @@ def client_actor(customer_id: str) -> str:
     """Who a step was by when the client took it on their page."""
     return f"client:{customer_id}"
 
-
-def zone_for(items: list[dict], item_id: str | None, now: datetime) -> str:
-    """The zone to tell the client a deadline in: the item it is about, else where the trip is now (the last
-    item begun), else where it starts."""
-    zones = {item["item_id"]: item["timezone"] for item in items if item.get("timezone")}
-    if item_id in zones:
-        return zones[item_id]
-    def start(item: dict) -> datetime | None:
-        value = item.get("starts_at")
-        return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-    begun = [item for item in items if item.get("timezone") and (start(item) or now + timedelta(1)) <= now]
-    if begun:
-        return max(begun, key=start)["timezone"]
-    return next(iter(zones.values()), "UTC")

@@ -11,14 +11,15 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from feedback.domain.complaints import MAX_TEXT, Complaint, client_actor, zone_for
+from feedback.domain.complaints import MAX_TEXT, Complaint, client_actor
 from feedback.service_layer import services
 from trip_shared.client_links import COMPLAINT_VIEW, TRIP_VIEW, complaint_page_url, complaint_token, trip_page_url
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError
-from trip_shared.local_time import instant_label, span_label
+from trip_shared.local_time import instant_label, span_label, trip_zone
 from trip_shared.text import clean_text
 from trip_shared.web.pages import BASE_STYLE, html_page, read_form, signed_page
+from trip_shared.wording import remedy_label
 
 router = APIRouter(include_in_schema=False)
 STYLE = BASE_STYLE + ("label{display:block;font-weight:600;margin-top:1rem}select{width:100%;padding:.3rem}"
@@ -41,8 +42,7 @@ TEXT = {
         "yours": "Your complaint", "said": "What you told us", "received_on": "Received {when}",
         "looking": "We are looking into it and will answer by {when}.",
         "again": "We are looking at it again, and will answer by {when}.",
-        "offer": "Our offer", "apology": "Our apology", "credit": "A credit of {amount}",
-        "refund": "A refund of {amount}", "answer_by": "Please answer by {when}.",
+        "offer": "Our offer", "answer_by": "Please answer by {when}.",
         "accept": "Accept this offer", "why": "Not enough? Tell us why, and a senior member of our team will look "
         "again.", "escalate": "Ask for a better solution", "no_reason": "Please tell us why the offer is not "
         "enough.", "accepted": "You accepted our offer; we are carrying it out.",
@@ -61,7 +61,7 @@ TEXT = {
         "choose": "请选择您是哪位出行人。", "bad_char": "内容中有无法保存的字符（{problem}），请删除后再提交。",
         "yours": "您的投诉", "said": "您告诉我们的", "received_on": "收到时间：{when}",
         "looking": "我们正在调查，将于 {when} 前答复。", "again": "我们正在重新处理，将于 {when} 前答复。",
-        "offer": "我们的方案", "apology": "我们的致歉", "credit": "{amount} 的抵用额度", "refund": "退款 {amount}",
+        "offer": "我们的方案",
         "answer_by": "请于 {when} 前答复。", "accept": "接受此方案",
         "why": "不满意？请告诉我们原因，我们的资深同事会重新处理。", "escalate": "请求更好的解决方案",
         "no_reason": "请告诉我们此方案哪里不够。", "accepted": "您已接受我们的方案，我们正在落实。",
@@ -199,18 +199,18 @@ async def send_complaint(token: str, request: Request, lang: str = "en") -> HTML
 
 def _deadline(complaint: Complaint, trip: dict, language: str) -> str:
     moment = complaint.due_at or complaint.answer_by or utc_now()
-    return instant_label(moment, zone_for(trip.get("items") or [], complaint.item_id, utc_now()), language)
+    return instant_label(moment, trip_zone(trip.get("items") or [], complaint.item_id, utc_now()), language)
 
 
 # --- answering the agency's offer ----------------------------------------------------------------------------------
 
-def _offer_html(complaint: Complaint, text: dict) -> str:
+def _offer_html(complaint: Complaint, text: dict, language: str) -> str:
     offer = complaint.proposal
     if offer is None:
         return ""
     amount = f"{offer.money.amount} {offer.money.currency}" if offer.money else ""
     return (f'<div class="offer"><h2>{escape(text["offer"])}</h2>'
-            f'<p class="status">{escape(text[offer.remedy].format(amount=amount))}</p>'
+            f'<p class="status">{escape(remedy_label(offer.remedy, amount, language))}</p>'
             f'<p class="said">{escape(offer.message)}</p></div>')
 
 
@@ -222,7 +222,7 @@ async def _complaint_page(request: Request, token: str, lang: str | None, *, not
     trip = await services.trip_for_pages(runtime.transaction, claims.tenant_id, complaint.itinerary_id)
     language = _language(lang, complaint.language)
     text, now = TEXT[language], utc_now()
-    zone = zone_for(trip.get("items") or [], complaint.item_id, now)
+    zone = trip_zone(trip.get("items") or [], complaint.item_id, now)
     when, received = _deadline(complaint, trip, language), instant_label(complaint.received_at, zone, language)
     if complaint.status == "proposed" and complaint.answer_by and now > complaint.answer_by:
         where = f'<p class="status">{escape(text["lapsed"])}</p>'
@@ -245,7 +245,7 @@ async def _complaint_page(request: Request, token: str, lang: str | None, *, not
             + (f'<p class="status" role="status">{escape(notice)}</p>' if notice else "")
             + f"<h2>{escape(text['said'])}</h2><p class='said'>{escape(complaint.account)}</p>"
             + f"<p class='ref'>{escape(text['received_on'].format(when=received))} · {escape(complaint.id)}</p>"
-            + _offer_html(complaint, text) + where
+            + _offer_html(complaint, text, language) + where
             + f"<p>{_switch(f'/complaints/{token}', language)}</p>" + _support(agency, language))
     return html_page(language, text["yours"], body, style=STYLE, status=422 if error else 200)
 

@@ -1,10 +1,10 @@
-"""Signed links in notify's messages: one-click unsubscribe (RFC 8058), "I have read this", and the trip's live
-itinerary (itinerary's page, opened with the platform's shared trip link)."""
+"""Signed links in notify's messages: one-click unsubscribe (RFC 8058), "I have read this", the trip's live
+itinerary (itinerary's page, opened with the platform's shared trip link) and a complaint's page (feedback's)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from trip_shared.client_links import trip_page_url, trip_token, until_after
+from trip_shared.client_links import complaint_page_url, complaint_token, trip_page_url, trip_token, until_after
 from trip_shared.web.signed_links import LinkClaims, LinkSigner
 
 UNSUBSCRIBE, ACKNOWLEDGE, AGREEMENT = "unsubscribe", "acknowledge", "change-agreement"
@@ -13,9 +13,15 @@ UNSUBSCRIBE_VALID, ACKNOWLEDGE_VALID = timedelta(days=400), timedelta(days=30)
 
 
 class MessageLinks:
-    def __init__(self, signer: LinkSigner, base_url: str, itinerary_url: str = "") -> None:
+    def __init__(self, signer: LinkSigner, base_url: str, itinerary_url: str = "", feedback_url: str = "") -> None:
         self.signer, self.base_url = signer, base_url.rstrip("/")
-        self.itinerary_url = itinerary_url
+        self.itinerary_url, self.feedback_url = itinerary_url, feedback_url
+
+    def complaint_url(self, tenant_id: str, complaint_id: str) -> str | None:
+        """The complaint's own page (feedback's): what the client said, the offer, their answer."""
+        if not self.feedback_url:
+            return None
+        return complaint_page_url(self.feedback_url, complaint_token(self.signer, tenant_id, complaint_id))
 
     def trip_url(self, tenant_id: str, itinerary_id: str, trip_end: date | None) -> str | None:
         """The live itinerary, valid until well after the trip; None where clients cannot reach itinerary."""

@@ -169,9 +169,10 @@ class NotificationRepository:
         return result.modified_count
 
     async def scrub(self, customer_id: str) -> int:
-        """Keep that a message was sent and when; not to whom, nor what it said."""
+        """Keep that a message was sent and when; not to whom, nor what it said. The planners' messages about what
+        the customer wrote (a complaint) go the same way."""
         result = await self._notifications.update_many(
-            {"customer_id": customer_id},
+            {"$or": [{"customer_id": customer_id}, {"details.about_customer": customer_id}]},
             {"$set": {"recipient": None, "subject": ERASED, "body": ERASED, "details": {}}})
         return result.modified_count
 

@@ -9,6 +9,8 @@ from typing import Literal
 
 from notify.domain.booking_news import render_confirmations, render_lost
 from notify.domain.channels import listed_facts, primary_channel, sms_text
+from notify.domain.complaint_messages import KINDS as COMPLAINT_KINDS
+from notify.domain.complaint_messages import render_complaint
 from notify.domain.preferences import unsubscribe_line
 from notify.domain.reminders import KINDS as REMINDER_KINDS
 from notify.domain.reminders import render_reminder
@@ -144,7 +146,8 @@ class Notification:
         if contact is None:
             self.status = "waiting_for_contact"
             return
-        self.language = contact.preferred_language
+        # A message about what the client wrote answers in the language they wrote it in.
+        self.language = self.details.get("language") or contact.preferred_language
         self._from_agency(agency)
         self.subject, body = render(self.kind, self.language, contact, trip, self.details)
         self.channel = "email" if self.details.get("to_address") else (
@@ -294,6 +297,8 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
     dates = _dates(trip, language)
     if kind in REMINDER_KINDS:
         return render_reminder(kind, language, contact.first_name, trip.title, dates, details)
+    if kind in COMPLAINT_KINDS:
+        return render_complaint(kind, language, contact.first_name, trip.title, details)
     if kind == "bookings_confirmed":
         return render_confirmations(language, contact.first_name, trip.title, dates, details)
     if kind == "booking_lost":

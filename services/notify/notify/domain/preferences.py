@@ -19,7 +19,8 @@ OPTIONAL_KINDS = {
     "day_summary": {"en": "the evening summary of the next day", "zh-Hans": "每晚的次日行程摘要"},
 }
 ESSENTIAL_KINDS = ("profile_form", "email_confirmation", "proposal", "trip_changes", "change_agreement",
-                   "booking_lost", "reminder_72h", "reminder_24h", "final_itinerary")
+                   "booking_lost", "reminder_72h", "reminder_24h", "final_itinerary", "complaint_received",
+                   "complaint_offer")
 
 
 class EssentialMessage(DomainError):

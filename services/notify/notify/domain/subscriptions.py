@@ -18,7 +18,7 @@ EVERY_KIND = "*"
 # What notify sends to a client or to the agency's desk: what an endpoint may subscribe to.
 SUBSCRIBABLE_KINDS = sorted({*ESSENTIAL_KINDS, *OPTIONAL_KINDS, "bookings_confirmed", "day_summary",
                              "reminder_7d", "booking_escalated", "incident_escalated", "urgent_unacknowledged",
-                             "call_requested"})
+                             "call_requested", "complaint_new", "complaint_escalated"})
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 

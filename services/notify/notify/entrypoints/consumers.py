@@ -1,4 +1,5 @@
-"""Kafka subscribers of the notify service: contacts and trips from their owners' events, POC changes, bookings."""
+"""Kafka subscribers of the notify service: contacts and trips from their owners' events, POC changes, bookings,
+incidents and complaints."""
 from __future__ import annotations
 
 from notify.service_layer.services import NotifyHandlers
@@ -22,7 +23,7 @@ from trip_shared.contracts.customers import (
     EmailConfirmationRequested,
     ProfileLinkIssued,
 )
-from trip_shared.contracts.feedback import IncidentEscalated
+from trip_shared.contracts.feedback import ComplaintRecorded, ComplaintUpdated, IncidentEscalated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -54,6 +55,8 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
         consumer.handles(contract)(handlers.supplier_and_status)
     consumer.handles(BookingEscalated)(handlers.booking_escalated)
     consumer.handles(IncidentEscalated)(handlers.incident_escalated)
+    consumer.handles(ComplaintRecorded)(handlers.complaint_recorded)
+    consumer.handles(ComplaintUpdated)(handlers.complaint_updated)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)

@@ -47,7 +47,7 @@ from trip_shared.contracts.customers import (
     EmailConfirmationRequested,
     ProfileLinkIssued,
 )
-from trip_shared.contracts.feedback import IncidentEscalated
+from trip_shared.contracts.feedback import ComplaintRecorded, ComplaintState, ComplaintUpdated, IncidentEscalated
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -67,7 +67,7 @@ from trip_shared.contracts.notify import (
     NotificationUndeliverable,
 )
 from trip_shared.errors import DomainError, NotFoundError
-from trip_shared.local_time import span_label
+from trip_shared.local_time import instant_label, span_label, trip_zone
 from trip_shared.privacy import confirm_erasure
 
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
@@ -484,6 +484,65 @@ class NotifyHandlers:
             + (f"Account: {data.description}\n" if data.description else "")
             + f"Kind: {data.kind.replace('_', ' ')} · severity {data.severity} · trip {data.itinerary_id}\n"
             f"Incident: {data.incident_id}\n"))
+
+    async def complaint_recorded(self, event: ComplaintRecorded, uow: NotifyUnitOfWork) -> None:
+        """The complainant hears at once that it reached the agency and when they will hear back; a complaint the
+        client sent themselves (their page, a survey) also reaches the planners' desk."""
+        data = event.data
+        trip = await self._complaint_trip(uow, event.tenant_id, data)
+        await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "complaint_received",
+                           [data.complainant], trip, await self._complaint_details(event.tenant_id, data, trip,
+                                                                                   data.due_at))
+        if data.source == "staff":
+            return  # who took it down knows
+        self._send_after_commit(uow, await self._tell_desk(
+            uow, event.tenant_id, "complaint_new", str(event.event_id), data.itinerary_id,
+            {"complaint_id": data.complaint_id, "about_customer": data.complainant}, await self._desk(event.tenant_id),
+            f"New complaint from a client ({data.source}): {trip.title}",
+            f"A traveller on \"{trip.title}\" complained through "
+            f"{'their trip page' if data.source == 'client' else 'a survey'}.\n"
+            f"An offer is owed by {await self._desk_time(event.tenant_id, data.due_at)}.\n\n"
+            f"Read it and answer: GET /v1/complaints/{data.complaint_id} (feedback)\nTrip: {data.itinerary_id}\n"))
+
+    async def complaint_updated(self, event: ComplaintUpdated, uow: NotifyUnitOfWork) -> None:
+        """An offer goes to the complainant at once, with their link to accept it or ask for more; an offer the
+        client turned down goes back to the planners' desk with the client's reason."""
+        data = event.data
+        if event.change == "proposed" and data.offer is not None:
+            trip = await self._complaint_trip(uow, event.tenant_id, data)
+            details = await self._complaint_details(event.tenant_id, data, trip, data.answer_by)
+            await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "complaint_offer",
+                               [data.complainant], trip, {**details, "offer": data.offer.model_dump()})
+        elif event.change == "escalated":
+            trip = await self._complaint_trip(uow, event.tenant_id, data)
+            self._send_after_commit(uow, await self._tell_desk(
+                uow, event.tenant_id, "complaint_escalated", str(event.event_id), data.itinerary_id,
+                {"complaint_id": data.complaint_id, "about_customer": data.complainant},
+                await self._desk(event.tenant_id),
+                f"Complaint escalated by the client: {trip.title}",
+                f"The client turned down the offer ({data.offer.remedy if data.offer else '—'}) and wrote:\n\n"
+                f"{data.escalation_reason or ''}\n\nA better offer is owed by "
+                f"{await self._desk_time(event.tenant_id, data.due_at)}. Owner: {data.owner or '—'}.\n"
+                f"Complaint: {data.complaint_id} · trip {data.itinerary_id}\n"))
+
+    async def _desk_time(self, tenant_id: str, instant: datetime | None) -> str:
+        """A deadline as the planners read it: in the agency's own zone, named."""
+        zone = (await self._reminder_hours(tenant_id))["fallback_zone"]
+        return instant_label(instant, zone, "en") if instant else "—"
+
+    async def _complaint_trip(self, uow: NotifyUnitOfWork, tenant_id: str, data: ComplaintState) -> Trip:
+        trip, _ = await uow.read_models(tenant_id).trip(data.itinerary_id)
+        return trip or Trip(data.itinerary_id, "")
+
+    async def _complaint_details(self, tenant_id: str, data: ComplaintState, trip: Trip,
+                                 deadline: datetime | None) -> dict:
+        """The deadline in the zone of the place the complaint concerns, named; the client's language; their
+        link."""
+        zone = trip_zone(trip.items or [], data.item_id, utc_now(),
+                         (await self._reminder_hours(tenant_id))["fallback_zone"])
+        return {"complaint_id": data.complaint_id, "language": data.language,
+                "when": instant_label(deadline, zone, data.language) if deadline else "",
+                "url": self.links.complaint_url(tenant_id, data.complaint_id) if self.links else None}
 
     async def booking_confirmed(self, event: BookingConfirmed, uow: NotifyUnitOfWork) -> None:
         """A confirmation joins the trip's booking digest ("9 of 12 services are confirmed")."""

@@ -11,6 +11,7 @@ from trip_shared.contracts.itinerary import (
     PocChanged,
 )
 from trip_shared.testing.maildir import text_of
+from trip_shared.testing.polling import arrives
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 from trip_shared.web import ops
 
@@ -31,13 +32,6 @@ def membership(contract, customer_id, is_poc, members, version, tenant="tenant-a
                                           customers=[ItineraryMember(customer_id=c, is_poc=p) for c, p in members]))
 
 
-async def eventually(check, timeout=10.0):
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.05)
-    return result
-
-
 async def listed(service, tenant="tenant-a", **params):
     response = await service.client.get("/v1/notifications", params=params, headers=auth(tenant))
     assert response.status_code == 200, response.text
@@ -48,7 +42,7 @@ async def test_a_customer_linked_as_poc_gets_one_email_and_a_visible_record(serv
     await service.publish(contact())
     linked = membership(CustomerLinked, "c1", True, [("c1", True)], 2)
     await service.publish(linked)
-    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     [message] = smtp.to("mei@example.com")
     assert smtp.subject(message) == "You are the point of contact for Kyoto in autumn"
     assert message["X-Trip-Id"] == "it-1"
@@ -72,7 +66,7 @@ async def test_non_poc_links_and_unlinks_send_nothing_but_a_new_poc_flag_does(se
     await service.publish(membership(CustomerLinked, "c2", False, [("c1", True), ("c2", False)], 3))
     await service.publish(membership(PocChanged, "c2", True, [("c1", True), ("c2", True)], 4))
     await service.publish(membership(CustomerUnlinked, "c1", False, [("c2", True)], 5))
-    await eventually(lambda: asyncio.sleep(0, smtp.to("bo@example.com")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("bo@example.com")))
     await asyncio.sleep(0.2)
     assert len(smtp.to("mei@example.com")) == 1 and len(smtp.to("bo@example.com")) == 1
     trip = await service.runtime.store.db["trips"].find_one({"_id": "it-1"})
@@ -84,7 +78,7 @@ async def test_a_poc_link_that_arrives_before_the_contact_waits_then_is_sent(ser
     [record] = await listed(service)
     assert record["status"] == "waiting_for_contact" and smtp.messages == []
     await service.publish(contact("c1", language="zh-Hans"))
-    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     assert smtp.subject(smtp.to("mei@example.com")[0]) == "您是行程「Kyoto in autumn」的联系人"
     assert (await listed(service))[0]["status"] == "sent"
 
@@ -94,7 +88,7 @@ async def test_a_customer_without_email_is_kept_as_no_address_until_one_is_added
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
     assert (await listed(service))[0]["status"] == "no_address"
     await service.publish(contact("c1", version=2, emails=("new@example.com",)))
-    await eventually(lambda: asyncio.sleep(0, smtp.to("new@example.com")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("new@example.com")))
     assert (await listed(service))[0]["status"] == "sent"
 
 
@@ -137,7 +131,7 @@ async def test_a_long_smtp_outage_uses_up_no_attempts_and_what_waited_goes_out_b
     controller.start()
     try:
         dispatcher.channel.next_probe_at = 0  # the next probe is due now rather than in up to 30 s
-        [sent] = await eventually(lambda: listed(service, status="sent"))
+        [sent] = await arrives(lambda: listed(service, status="sent"))
         assert len(received) == 1 and sent["attempts"] == 0
         assert (await service.client.get("/readyz")).json()["deliveries"]["smtp"]["status"] == "ok"
         assert "smtp_up 1.0" in (await service.client.get("/metrics")).text
@@ -161,7 +155,7 @@ async def test_a_message_the_server_refuses_counts_and_a_permanent_refusal_fails
         await service.publish(contact("c2", emails=("bo@example.com",)))
         await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
         await service.publish(membership(CustomerLinked, "c2", True, [("c1", True), ("c2", True)], 3))
-        records = {r["customer_id"]: r for r in await eventually(
+        records = {r["customer_id"]: r for r in await arrives(
             lambda: _when(listed(service), lambda items: len(items) == 2 and all(i["attempts"] for i in items)))}
         assert records["c1"]["status"] == "pending" and records["c1"]["attempts"] == 1
         assert "451" in records["c1"]["last_error"]
@@ -181,14 +175,14 @@ async def test_a_send_interrupted_by_a_crash_is_sent_once_when_its_lease_expires
 
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    [record] = await eventually(lambda: listed(service, status="sent"))
+    [record] = await arrives(lambda: listed(service, status="sent"))
     # Simulate a process that claimed a notification and died before sending: status sending, lease running.
     collection = service.runtime.store.db[NOTIFICATIONS]
     await collection.update_one({"_id": record["id"]}, {"$set": {"status": "sending", "sent_at": None,
                                 "lease_until": datetime.now(UTC) + timedelta(seconds=0.5)}})
     await asyncio.sleep(0.3)
     assert len(smtp.messages) == 1, "a live lease is respected"
-    await eventually(lambda: listed(service, status="sent"))
+    await arrives(lambda: listed(service, status="sent"))
     await asyncio.sleep(0.3)
     assert len(smtp.messages) == 2, "re-sent exactly once after the lease expired"
 
@@ -196,7 +190,7 @@ async def test_a_send_interrupted_by_a_crash_is_sent_once_when_its_lease_expires
 async def test_bad_input_tenant_isolation_and_auth(service, smtp):
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    [record] = await eventually(lambda: listed(service, status="sent"))
+    [record] = await arrives(lambda: listed(service, status="sent"))
     client = service.client
     assert (await client.get(f"/v1/notifications/{record['id']}", headers=auth())).json()["status"] == "sent"
     assert (await client.get(f"/v1/notifications/{record['id']}", headers=auth("tenant-b"))).status_code == 404
@@ -241,7 +235,7 @@ async def test_a_merge_moves_the_poc_without_telling_them_again(service, smtp):
 
     await service.publish(contact("dup"))
     await service.publish(membership(CustomerLinked, "dup", True, [("dup", True)], 2))
-    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     await service.publish(CustomersMerged(
         tenant_id="tenant-a", aggregate_id="c1", aggregate_version=3, producer="customers",
         data=MergedCustomers(survivor=CustomerSnapshot(customer_id="c1", first_name="Mei", emails=["mei@example.com"]),
@@ -261,7 +255,7 @@ async def test_an_erased_customer_leaves_only_the_fact_that_a_message_was_sent(s
 
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    await eventually(lambda: listed(service, status="sent"))
+    await arrives(lambda: listed(service, status="sent"))
     await service.publish(CustomerErased(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=7,
                                          producer="customers", data=ErasedCustomer(customer_id="c1")))
     [record] = await listed(service)
@@ -283,7 +277,7 @@ async def test_a_profile_link_is_emailed_to_the_customer_once(service, smtp):
                                                 expires_at=datetime(2027, 1, 8, tzinfo=UTC)))
     await service.publish(issued)
     await service.publish(issued)
-    [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    [mail] = await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     assert smtp.subject(mail) == "Please complete your travel profile"
     assert "http://desk/forms/profile/tok" in text_of(mail) and mail["X-Trip-Id"] is None
     [record] = await listed(service, customer_id="c1")
@@ -306,7 +300,7 @@ async def test_each_poc_gets_their_own_proposal_link_and_everyone_hears_the_answ
     members = [("c1", True), ("c2", True)]
     await service.publish(membership(CustomerLinked, "c1", True, members[:1], 2))
     await service.publish(membership(CustomerLinked, "c2", True, members, 3))
-    await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 1 or None))
+    await arrives(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 1 or None))
     trip = TRIP
     sent = ProposalSent(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=4, producer="itinerary",
                         trip_id="it-1", data=ProposalSentData(
@@ -317,7 +311,7 @@ async def test_each_poc_gets_their_own_proposal_link_and_everyone_hears_the_answ
                                         for c in ("c1", "c2")]))
     await service.publish(sent)
     await service.publish(sent)
-    mails = await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 2 or None))
+    mails = await arrives(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 2 or None))
     assert mails
     [tom] = [m for m in smtp.to("tom@example.com") if "proposal" in smtp.subject(m)]
     tom_body = text_of(tom)
@@ -335,7 +329,7 @@ async def test_each_poc_gets_their_own_proposal_link_and_everyone_hears_the_answ
                                     itinerary=trip, proposal_id="p1", customer_id="c1", outcome="approved",
                                     option_id="a", option_title="Ryokan"))
     await service.publish(answered)
-    await eventually(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 3 or None))
+    await arrives(lambda: asyncio.sleep(0, len(smtp.to("tom@example.com")) == 3 or None))
     assert smtp.subject(smtp.to("tom@example.com")[-1]) == "Kyoto in autumn: approved"
 
 
@@ -347,7 +341,7 @@ async def test_a_poc_linked_before_a_newer_item_change_arrives_is_still_told(ser
     await service.publish(ItineraryChanged(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=3,
                                            trip_id="it-1", producer="itinerary", data=TRIP, action="item_added"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    [mail] = await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     assert smtp.subject(mail).startswith("You are the point of contact")
 
 
@@ -359,7 +353,7 @@ async def test_a_new_address_is_confirmed_by_a_message_to_that_address_not_to_th
         tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2, producer="customers",
         data=EmailConfirmation(customer_id="c1", email="mei.new@example.com",
                                url="https://customers.example/forms/email/tok", expires_at=datetime.now(UTC))))
-    await eventually(lambda: asyncio.sleep(0, smtp.to("mei.new@example.com")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("mei.new@example.com")))
     [message] = smtp.to("mei.new@example.com")
     assert smtp.subject(message) == "请确认您的电子邮箱" and smtp.to("mei@example.com") == []
     assert "https://customers.example/forms/email/tok" in text_of(message)
@@ -397,7 +391,7 @@ async def test_a_supplier_gets_the_request_in_its_language_with_its_answer_link(
     await service.publish(english)
     await service.publish(english)  # redelivered: one e-mail
     await service.publish(requested("zh-Hans", "s2", email="yoyaku@karyo.example"))
-    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
+    await arrives(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
     await asyncio.sleep(0.2)
     [mail] = smtp.to("reserve@karyo.example")
     text = text_of(mail)
@@ -441,7 +435,7 @@ async def test_a_reminder_repeats_the_unanswered_request_and_an_escalation_reach
         tenant_id="tenant-a", aggregate_id="b-9", aggregate_version=3, trip_id="it-1", producer="booking",
         data=state, escalation=Escalation(reason="Gion Karyo has not answered after 1 reminder(s).",
                                           notify_email="planners@agency.example")))
-    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
+    await arrives(lambda: asyncio.sleep(0, len(smtp.messages) == 2))
     [reminder] = smtp.to("reserve@karyo.example")
     assert smtp.subject(reminder).startswith("Reminder: Booking request: Kaiseki dinner")
     assert "http://booking.test/supplier/bookings/t9" in text_of(reminder)
@@ -471,7 +465,7 @@ async def test_a_webhook_supplier_gets_the_request_as_signed_json_retried_until_
                                         secret_generation=3))
         await service.publish(event)
         await service.publish(event)  # redelivered: one delivery
-        await eventually(lambda: asyncio.sleep(0, len(endpoint.requests) == 2), timeout=15)
+        await arrives(lambda: asyncio.sleep(0, len(endpoint.requests) == 2), timeout=15)
         await asyncio.sleep(0.3)
     assert len(endpoint.requests) == 2, "a 503 is retried, a 200 ends it"
     first, taken = endpoint.requests
@@ -520,7 +514,7 @@ async def test_the_agency_keeps_its_profile_here_and_every_message_carries_it(se
 
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    [mail] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    [mail] = await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     body = text_of(mail)
     assert "Kyoto Bound Journeys" in body and "+81 90 0000 2222" in body and "Lotus" not in body
     assert "With warm regards, the Kyoto Bound team" in body
@@ -547,7 +541,7 @@ async def test_a_webhook_goes_out_while_the_mail_server_is_down(service, smtp_po
             data=BookingDetails(booking_id="b-8", itinerary_id="it-1", vendor_name="Kansai Private Cars"),
             to_supplier=SupplierMessage(kind="request", supplier_id="s8", supplier_name="Kansai Private Cars",
                                         channel="webhook", webhook_url=f"{endpoint.url}/in", secret_generation=1)))
-        await eventually(lambda: asyncio.sleep(0, len(endpoint.requests) == 1))
+        await arrives(lambda: asyncio.sleep(0, len(endpoint.requests) == 1))
     statuses = {r["customer_id"]: r["status"] for r in await listed(service)}
     assert statuses == {"c1": "pending", "s8": "sent"}
 
@@ -557,7 +551,7 @@ async def test_an_optional_message_is_html_and_text_and_one_click_stops_that_kin
 
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    [message] = await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    [message] = await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     assert message.get_content_type() == "multipart/alternative"
     text, html = text_of(message), html_of(message)
     assert "point of contact" in text and "point of contact" in html and html.startswith("<!doctype html>")
@@ -584,7 +578,7 @@ async def test_an_optional_message_is_html_and_text_and_one_click_stops_that_kin
                              is_poc=True, customers=[ItineraryMember(customer_id="c1", is_poc=True)])
     await service.publish(CustomerLinked(tenant_id="tenant-a", aggregate_id="it-2", aggregate_version=2,
                                          trip_id="it-2", producer="itinerary", data=other))
-    [skipped] = await eventually(lambda: listed(service, itinerary_id="it-2"))
+    [skipped] = await arrives(lambda: listed(service, itinerary_id="it-2"))
     assert skipped["status"] == "opted_out" and len(smtp.to("mei@example.com")) == 1
     refused = await service.client.put(preferences, json={"opted_out": ["trip_changes"]}, headers=auth())
     assert refused.status_code == 422 and refused.json()["code"] == "essential-message"
@@ -615,7 +609,7 @@ async def test_an_agency_platform_subscribed_to_kinds_gets_each_message_signed_a
         assert (await service.client.get("/v1/webhook-endpoints", headers=auth("tenant-b"))).json()["items"] == []
         await service.publish(contact("c1"))
         await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-        [delivered] = await eventually(lambda: listed_hooks(service, "sent"), timeout=15)
+        [delivered] = await arrives(lambda: listed_hooks(service, "sent"), timeout=15)
         assert delivered["audience"] == "platform" and delivered["attempts"] == 1, "the 503 was retried"
         assert len(crm.requests) == 2 and crm.requests[0].body == crm.requests[1].body
         posted = crm.requests[-1]
@@ -631,7 +625,7 @@ async def test_an_agency_platform_subscribed_to_kinds_gets_each_message_signed_a
         assert (await service.client.delete(f"/v1/webhook-endpoints/{endpoint['id']}",
                                             headers=auth())).status_code == 204
         await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 4))
-        await eventually(lambda: asyncio.sleep(0, len(smtp.to("mei@example.com")) == 2))
+        await arrives(lambda: asyncio.sleep(0, len(smtp.to("mei@example.com")) == 2))
         await asyncio.sleep(0.3)
         assert len(crm.requests) == 2
         gone = await service.client.delete(f"/v1/webhook-endpoints/{endpoint['id']}", headers=auth())
@@ -678,7 +672,7 @@ async def test_a_bounce_the_mail_gateway_posts_marks_that_email_bounced_and_the_
 
     await service.publish(contact("c1"))
     await service.publish(membership(CustomerLinked, "c1", True, [("c1", True)], 2))
-    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
     [sent] = smtp.to("mei@example.com")
     post = {"headers": {**auth(), "Content-Type": "message/rfc822"}}
     forged = dict(sent.items())
@@ -694,7 +688,7 @@ async def test_a_bounce_the_mail_gateway_posts_marks_that_email_bounced_and_the_
         {"notification_id": sent["X-Notification-Id"], "status": "bounced", "recorded": True}]
     [record] = await listed(service)
     assert record["status"] == "bounced" and "5.1.1" in record["last_error"] and "mailbox unknown" in record["last_error"]
-    problems = await eventually(lambda: service.emitted(NotificationUndeliverable))
+    problems = await arrives(lambda: service.emitted(NotificationUndeliverable))
     assert problems[0].data.reason == "bounced" and problems[0].data.notification_id == record["id"]
     again = await service.client.post("/v1/inbound/mail-reports", content=delivery_report(sent), **post)
     assert again.json()["items"][0]["recorded"] is False, "the same report twice has one effect"
@@ -718,7 +712,7 @@ async def test_an_incident_nobody_acknowledged_reaches_the_planners_desk_with_it
                            response_due_at=occurred + timedelta(minutes=15)))
     await service.publish(escalated)
     await service.publish(escalated)  # redelivered: told once
-    await eventually(lambda: asyncio.sleep(0, len(smtp.to("care@lotusmaple.example")) >= 1))
+    await arrives(lambda: asyncio.sleep(0, len(smtp.to("care@lotusmaple.example")) >= 1))
     [told] = smtp.to("care@lotusmaple.example")
     assert smtp.subject(told) == "Unacknowledged critical incident: Traveller fell on the temple steps"
     text = text_of(told)

@@ -23,6 +23,7 @@ from trip_shared.contracts.itinerary import (
 from trip_shared.embedded import free_port
 from trip_shared.sms_provider import SIGNATURE_HEADER, LocalSmsProvider, request_signature
 from trip_shared.testing.maildir import text_of
+from trip_shared.testing.polling import arrives
 from trip_shared.testing.service import auth, component_settings, listening, running_service
 
 ACCOUNT, TOKEN, FROM = "AC" + "1" * 32, "provider-auth-token", "+447700900000"
@@ -76,18 +77,11 @@ async def records(service, **params):
     return response.json()["items"]
 
 
-async def eventually(check, timeout=8.0):
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.05)
-    return result
-
-
 async def test_a_poc_without_email_gets_a_text_the_provider_reports_delivered(service, provider, smtp):
     await service.publish(customer("c1", "Mei", phones=["+447700900123"]))
     link = linked([("c1", True)])
     await service.publish(link)
-    [record] = await eventually(lambda: records(service, status="delivered"))
+    [record] = await arrives(lambda: records(service, status="delivered"))
     assert record["channel"] == "sms" and record["recipient"] == "+447700900123" and record["kind"] == "poc_assigned"
     [text] = provider.to("+447700900123")
     assert text["from"] == FROM and smtp.messages == []
@@ -105,7 +99,7 @@ async def test_a_poc_without_email_gets_a_text_the_provider_reports_delivered(se
 async def test_an_unreachable_number_is_a_bounce_and_a_forged_report_changes_nothing(service, provider):
     await service.publish(customer("c1", "Mei", phones=["+99123456789"]))
     await service.publish(linked([("c1", True)]))
-    [record] = await eventually(lambda: records(service, status="bounced"))
+    [record] = await arrives(lambda: records(service, status="bounced"))
     assert "undelivered (error 30003)" in record["last_error"]
     [text] = provider.to("+99123456789")
     url = text["status_callback"]
@@ -123,7 +117,7 @@ async def test_an_unreachable_number_is_a_bounce_and_a_forged_report_changes_not
 async def test_a_chinese_speakers_text_is_in_chinese_and_short(service, provider):
     await service.publish(customer("c1", "美", phones=["+8613800138000"], language="zh-Hans"))
     await service.publish(linked([("c1", True)]))
-    await eventually(lambda: records(service, status="delivered"))
+    await arrives(lambda: records(service, status="delivered"))
     [text] = provider.messages
     assert text["body"].startswith("Lotus & Maple Travel: 您是行程「Kyoto in autumn」的联系人")
     assert "24小时紧急电话：+86 21 5555 0199" in text["body"]
@@ -142,12 +136,12 @@ async def test_a_client_who_prefers_texts_gets_them_and_refused_numbers_fail_wit
     assert (await service.client.get("/v1/customers/c1/message-preferences",
                                      headers=auth())).json()["channels"] == ["sms", "email"]
     await service.publish(linked([("c1", True)]))
-    await eventually(lambda: records(service, status="delivered"))
+    await arrives(lambda: records(service, status="delivered"))
     assert len(provider.to("+447700900123")) == 1 and smtp.to("mei@example.com") == []
     # A number the provider refuses as invalid can never go: failed at once, not retried eight times.
     await service.publish(customer("c2", "Bo", phones=["+4412"]))
     await service.publish(linked([("c1", True), ("c2", True)], version=3))
-    [failed] = await eventually(lambda: records(service, status="failed"))
+    [failed] = await arrives(lambda: records(service, status="failed"))
     assert failed["attempts"] == 1 and "21211" in failed["last_error"]
 
 
@@ -163,16 +157,16 @@ async def test_urgent_news_unread_in_time_goes_again_by_text_and_its_link_confir
         tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=3, trip_id="it-1", producer="itinerary",
         data=summary([flight], "in_progress"), action="item_changed",
         changes=[FieldChange(field="items.i1.start", before=before, after=start + ":00")]))
-    await eventually(lambda: asyncio.sleep(0, smtp.to("mei@example.com") and provider.to("+447700900456")))
+    await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com") and provider.to("+447700900456")))
     [bo] = provider.to("+447700900456")
     assert "Your flight BA5 now leaves at 19:50 London time instead of 20:20." in bo["body"], bo["body"]
     assert "Please confirm you have read this: http" in bo["body"]
     assert provider.to("+447700900123") == [], "e-mail first; the text only if it goes unread"
-    [again] = await eventually(lambda: asyncio.sleep(0, provider.to("+447700900123")), timeout=ACK_S + 6)
+    [again] = await arrives(lambda: asyncio.sleep(0, provider.to("+447700900123")), timeout=ACK_S + 6)
     assert "BA5 now leaves at 19:50 London time" in again["body"]
     email_link = re.search(r"Please confirm you have read this: (\S+)", text_of(smtp.to("mei@example.com")[0]))[1]
     assert email_link in again["body"], "the text carries the same link: reading either confirms the news"
-    await eventually(lambda: asyncio.sleep(0, [m for m in smtp.messages if "Not read" in smtp.subject(m)]))
+    await arrives(lambda: asyncio.sleep(0, [m for m in smtp.messages if "Not read" in smtp.subject(m)]))
     path = "/" + email_link.split("://", 1)[1].split("/", 1)[1]
     assert (await service.client.post(path)).status_code == 200
     urgent = {r["id"]: r for r in await records(service, kind="trip_changes")}
@@ -199,7 +193,7 @@ async def test_the_planner_hears_of_each_message_a_client_did_not_get_and_when_i
     await service.publish(customer("c2", "Bo", phones=["+99123456789"]))  # a number nobody can reach
     await service.publish(linked([("c1", True)]))
     await service.publish(linked([("c1", True), ("c2", True)], version=3))
-    await eventually(lambda: _two(service, NotificationUndeliverable))
+    await arrives(lambda: _two(service, NotificationUndeliverable))
     problems = {p.data.customer_id: p for p in await service.emitted(NotificationUndeliverable)}
     assert problems["c1"].data.reason == "no_address" and problems["c1"].data.channel == "email"
     assert problems["c2"].data.reason == "bounced" and "30003" in problems["c2"].data.error
@@ -207,7 +201,7 @@ async def test_the_planner_hears_of_each_message_a_client_did_not_get_and_when_i
     assert problems["c1"].aggregate_id == problems["c1"].data.notification_id and problems["c1"].aggregate_version == 1
     # Mei adds an address: the message goes, and the trip hears it reached her; nothing is announced twice.
     await service.publish(customer("c1", "Mei", emails=["mei@example.com"], version=2))
-    [recovered] = await eventually(lambda: service.emitted(NotificationRecovered))
+    [recovered] = await arrives(lambda: service.emitted(NotificationRecovered))
     assert recovered.data.customer_id == "c1" and recovered.data.reason == "no_address"
     assert recovered.aggregate_version == 2
     await asyncio.sleep(0.5)

@@ -23,6 +23,7 @@ from trip_shared.contracts.itinerary import (
     TravellerSnapshot,
 )
 from trip_shared.embedded import free_port
+from trip_shared.testing.polling import arrives
 from trip_shared.testing.service import auth, component_settings, listening, running_service
 from trip_shared.web.signed_links import LinkSigner
 
@@ -73,17 +74,10 @@ async def feed(service, **params):
     return answer.json()
 
 
-async def eventually(check, timeout=8.0):
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.05)
-    return result
-
-
 async def test_a_change_told_to_two_clients_is_one_entry_in_the_readers_language_without_names(service, smtp):
     await two_pocs(service)
     await service.publish(changed(3, local(20, 19, 50), local(20, 20, 20) + ":00"))
-    shown = await eventually(lambda: nonempty_feed(service))
+    shown = await arrives(lambda: nonempty_feed(service))
     [entry] = shown["items"]
     assert entry["kind"] == "trip_changes" and entry["subject"] == "Changes to your trip Kyoto in autumn"
     assert entry["lines"] == ["Your flight BA5 now leaves at 19:50 London time instead of 20:20."]
@@ -110,7 +104,7 @@ async def test_a_change_told_to_two_clients_is_one_entry_in_the_readers_language
         return items if all(m["status"] == "sent" for m in items) else None
 
     # The trip entry is shown as soon as the digest is decided; the e-mail to c2 may still be on its way.
-    mine = await eventually(c2_feed_once_delivered)
+    mine = await arrives(c2_feed_once_delivered)
     assert [m["kind"] for m in mine] == ["poc_assigned", "trip_changes"]
     assert mine[1]["lines"] == entry["lines"]
 
@@ -118,7 +112,7 @@ async def test_a_change_told_to_two_clients_is_one_entry_in_the_readers_language
 async def test_new_news_arrives_on_the_event_stream_and_a_reconnect_misses_nothing(service, smtp):
     await two_pocs(service)
     await service.publish(changed(3, local(20, 19, 50), local(20, 20, 20) + ":00"))
-    first = await eventually(lambda: nonempty_feed(service))
+    first = await arrives(lambda: nonempty_feed(service))
 
     async def read_events(after, wanted):
         received = []
@@ -152,7 +146,7 @@ async def test_new_news_arrives_on_the_event_stream_and_a_reconnect_misses_nothi
 async def test_the_updates_page_opens_from_the_trips_link_and_shows_the_agencys_contacts(service, smtp):
     await two_pocs(service)
     await service.publish(changed(3, local(20, 19, 50), local(20, 20, 20) + ":00"))
-    await eventually(lambda: nonempty_feed(service))
+    await arrives(lambda: nonempty_feed(service))
     token, _ = trip_token(LinkSigner(service.runtime.settings.link_signing_secret), "tenant-a", "it-1",
                           timedelta(days=30))
     url = trip_updates_url(service.url, token)
@@ -181,7 +175,7 @@ async def test_every_trip_message_links_to_the_live_itinerary_with_a_link_that_o
 
     await two_pocs(service)
     await service.publish(changed(3, local(20, 19, 50), local(20, 20, 20) + ":00"))
-    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) >= 3))  # a POC notice, two digests
+    await arrives(lambda: asyncio.sleep(0, len(smtp.messages) >= 3))  # a POC notice, two digests
     for message in smtp.messages:
         text = text_of(message)
         found = re.search(r"(?:Your itinerary, always up to date: |您的行程（随时更新）：)http://trips\.example/trips/(\S+)",
@@ -201,7 +195,7 @@ async def test_a_trip_shifted_around_a_delay_tells_each_poc_at_once_why_and_what
         "action": "disruption_shift",
         "disruption": DisruptionApplied(incident_id="inc-1", item_id="i1", kind="delay", delay_minutes=180)})
     await service.publish(shifted)
-    await eventually(lambda: asyncio.sleep(0, len(smtp.messages) >= 3))  # a POC notice, then one each
+    await arrives(lambda: asyncio.sleep(0, len(smtp.messages) >= 3))  # a POC notice, then one each
     from email.header import decode_header, make_header
 
     subjects = [str(make_header(decode_header(message["Subject"]))) for message in smtp.messages[-2:]]
