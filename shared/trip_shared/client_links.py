@@ -12,6 +12,7 @@ from trip_shared.web.signed_links import LinkSigner
 
 TRIP_VIEW = "itinerary-view"
 COMPLAINT_VIEW = "complaint"
+SURVEY_ANSWER = "survey"
 # A link in a message must still work when the client looks back at it after the trip.
 AFTER_THE_TRIP = timedelta(days=60)
 
@@ -48,3 +49,12 @@ def complaint_token(signer: LinkSigner, tenant_id: str, complaint_id: str) -> st
 
 def complaint_page_url(feedback_base: str, token: str) -> str:
     return f"{feedback_base.rstrip('/')}/complaints/{token}"
+
+
+def survey_token(signer: LinkSigner, tenant_id: str, survey_id: str, customer_id: str) -> str:
+    """Answers one survey as one traveller (notify gives each their own)."""
+    return signer.sign(SURVEY_ANSWER, tenant_id, survey_id, timedelta(days=45), link_id=customer_id)[0]
+
+
+def survey_page_url(feedback_base: str, token: str) -> str:
+    return f"{feedback_base.rstrip('/')}/surveys/{token}"

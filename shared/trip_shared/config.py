@@ -80,7 +80,8 @@ class ServiceSettings:
     # and at the latest this long after the first change (urgent changes go at once).
     change_digest_quiet_s: float = 600.0
     change_digest_max_wait_s: float = 3600.0
-    # notify: how often it looks for reminders due (a week, 72 h and 24 h before departure; each evening's summary).
+    # notify: how often it looks for reminders due (a week, 72 h and 24 h before departure; each evening's summary);
+    # feedback: how often it looks for surveys and survey reminders due.
     reminder_check_interval_s: float = 60.0
     # notify: an urgent message its client has not confirmed reading within this long is escalated to the planner.
     urgent_ack_timeout_s: float = 7200.0

@@ -130,3 +130,51 @@ class ComplaintUpdated(Event):
     aggregate_type: Literal["complaint"] = "complaint"
     change: str
     data: ComplaintState
+
+
+class SurveyDetails(Payload):
+    survey_id: str
+    itinerary_id: str
+    kind: Literal["mid_trip", "post_trip"] = Field(description="The check-in on a set day of the trip, or the "
+                                                               "survey after it.")
+    respondents: list[str] = Field(description="Customer ids to ask: every traveller when it is sent; those who have "
+                                               "not answered, for the reminder.")
+    closes_at: AwareDatetime
+
+
+class SurveyIssued(Event):
+    TOPIC = "feedback.survey_issued"
+    event_type: Literal["feedback.survey_issued"] = "feedback.survey_issued"
+    aggregate_type: Literal["survey"] = "survey"
+    data: SurveyDetails
+
+
+class SurveyReminderDue(Event):
+    """The survey's one reminder, to those who have not answered."""
+
+    TOPIC = "feedback.survey_reminder_due"
+    event_type: Literal["feedback.survey_reminder_due"] = "feedback.survey_reminder_due"
+    aggregate_type: Literal["survey"] = "survey"
+    data: SurveyDetails
+
+
+class SurveyAnswerDetails(Payload):
+    """A traveller's scores (their comment stays in feedback)."""
+
+    survey_id: str
+    itinerary_id: str
+    kind: Literal["mid_trip", "post_trip"]
+    customer_id: str
+    overall: int = Field(ge=1, le=5)
+    nps: int = Field(ge=0, le=10, description="How likely they are to recommend the agency, 0 to 10.")
+    item_ratings: dict[str, int] = Field(default_factory=dict, description="Item id → 1 to 5.")
+    supplier_ratings: dict[str, int] = Field(default_factory=dict, description="Supplier name → 1 to 5.")
+    consent_to_contact: bool = False
+    revision: int = Field(description="1 for the first answer; more when the traveller changed it.")
+
+
+class SurveyAnswered(Event):
+    TOPIC = "feedback.survey_answered"
+    event_type: Literal["feedback.survey_answered"] = "feedback.survey_answered"
+    aggregate_type: Literal["survey_answer"] = "survey_answer"
+    data: SurveyAnswerDetails

@@ -86,6 +86,10 @@ TOPICS: tuple[TopicSpec, ...] = (
                                                   "low survey score)."),
     _spec(feedback.ComplaintUpdated, "feedback", "A complaint was assigned, analysed, offered a resolution, accepted "
                                                  "or escalated by the client, or closed."),
+    _spec(feedback.SurveyIssued, "feedback", "A trip's mid-trip check-in or post-trip survey was sent to its "
+                                             "travellers."),
+    _spec(feedback.SurveyReminderDue, "feedback", "A survey's one reminder is due to those who have not answered."),
+    _spec(feedback.SurveyAnswered, "feedback", "A traveller answered a survey (or changed their answer): the scores."),
 )
 
 CONTRACTS: dict[str, type[Event]] = {spec.contract.model_fields["event_type"].default: spec.contract for spec in TOPICS}

@@ -13,13 +13,14 @@ from feedback.domain.complaints import Complaint, Proposal
 from feedback.domain.incidents import SEVERITY_ORDER, STATUSES, CostImpact, Incident
 from feedback.domain.model import Feedback
 from feedback.domain.records import TimelineEntry
+from feedback.domain.surveys import Scores, Survey, SurveyAnswer, SurveySettings
 from trip_shared.money import Money
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
 from trip_shared.read_models import apply_if_newer
 
 FEEDBACK, KNOWN_TRIPS, INCIDENTS, KNOWN_BOOKINGS = "feedback", "known_trips", "incidents", "known_bookings"
-COMPLAINTS = "complaints"
+COMPLAINTS, SURVEYS, SURVEY_ANSWERS, SURVEY_SETTINGS = "complaints", "surveys", "survey_answers", "survey_settings"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -38,6 +39,11 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("status_rank", ASCENDING),
                                        ("due_at", ASCENDING)])
     await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("complainant", ASCENDING)])
+    await db[KNOWN_TRIPS].create_index([("stage", ASCENDING), ("surveys_issued", ASCENDING)])
+    await db[SURVEYS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
+    await db[SURVEYS].create_index([("reminded_at", ASCENDING), ("remind_at", ASCENDING)])
+    await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("survey_id", ASCENDING)])
+    await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING)])
 
 
 def _from_document(document: dict) -> Feedback:
@@ -84,6 +90,13 @@ class KnownTrips:
 
     async def in_stages(self, stages: tuple[str, ...]) -> list[dict]:
         return await self._trips.find({"stage": {"$in": list(stages)}}).to_list(None)
+
+    async def mark_completed(self, itinerary_id: str, at: datetime) -> None:
+        """When the trip was first seen completed: the post-trip survey's clock."""
+        await self._trips.update_one({"_id": itinerary_id, "completed_at": None}, {"$set": {"completed_at": at}})
+
+    async def mark_surveyed(self, itinerary_id: str, kind: str) -> None:
+        await self._trips.update_one({"_id": itinerary_id}, {"$addToSet": {"surveys_issued": kind}})
 
     async def forget_name(self, customer_id: str) -> None:
         await self._trips.update_many({f"traveller_names.{customer_id}": {"$exists": True}},
@@ -238,3 +251,109 @@ class ComplaintRepository:
             await self._complaints.update_one({"_id": complaint.id}, {"$set": updated})
             scrubbed.append(complaint.id)
         return scrubbed
+
+
+class SurveyRepository:
+    """Surveys of one agency, their answers and the agency's survey settings."""
+
+    def __init__(self, surveys: TenantCollection, answers: TenantCollection, settings: TenantCollection) -> None:
+        self._surveys, self._answers, self._settings = surveys, answers, settings
+
+    async def add(self, survey: Survey) -> bool:
+        """False when this trip already has this kind of survey (one of a kind per trip)."""
+        document = asdict(survey)
+        document["_id"] = document.pop("id")
+        if await self._surveys.find_one({"_id": survey.id}, projection={"_id": 1}):
+            return False
+        await self._surveys.insert_one(document)
+        return True
+
+    async def get(self, survey_id: str) -> Survey | None:
+        document = await self._surveys.find_one({"_id": survey_id})
+        return _survey(document) if document else None
+
+    async def for_itinerary(self, itinerary_id: str) -> list[Survey]:
+        cursor = self._surveys.find({"itinerary_id": itinerary_id}).sort("issued_at", ASCENDING)
+        return [_survey(document) async for document in cursor]
+
+    async def mark_reminded(self, survey: Survey) -> None:
+        await self._surveys.update_one({"_id": survey.id}, {"$set": {"reminded_at": survey.reminded_at}})
+
+    async def answer(self, survey_id: str, customer_id: str) -> SurveyAnswer | None:
+        document = await self._answers.find_one({"_id": f"{survey_id}:{customer_id}"})
+        return _answer(document) if document else None
+
+    async def answers(self, survey_id: str) -> list[SurveyAnswer]:
+        cursor = self._answers.find({"survey_id": survey_id}).sort("answered_at", ASCENDING)
+        return [_answer(document) async for document in cursor]
+
+    async def save_answer(self, answer: SurveyAnswer) -> bool:
+        """Saved against the version it revises; False when another answer came in meanwhile."""
+        document = _answer_document(answer)
+        if answer.version == 1:
+            if await self._answers.find_one({"_id": answer.id}, projection={"_id": 1}):
+                return False
+            await self._answers.insert_one(document)
+            return True
+        document.pop("_id")
+        result = await self._answers.update_one({"_id": answer.id, "version": answer.version - 1},
+                                                {"$set": document})
+        return result.matched_count == 1
+
+    async def scrub_comments_of(self, customer_id: str) -> int:
+        scrubbed = 0
+        async for document in self._answers.find({"customer_id": customer_id}):
+            answer = _answer(document)
+            answer.forget_comments(ERASED)
+            updated = _answer_document(answer)
+            updated.pop("_id")
+            await self._answers.update_one({"_id": answer.id}, {"$set": updated})
+            scrubbed += 1
+        return scrubbed
+
+    async def settings(self) -> SurveySettings:
+        document = await self._settings.find_one({"_id": "survey-settings"})
+        if not document:
+            return SurveySettings()
+        return SurveySettings(document["mid_trip_day"], document["post_trip_delay_hours"],
+                              document["reminder_after_hours"])
+
+    async def save_settings(self, settings: SurveySettings) -> None:
+        await self._settings.update_one({"_id": "survey-settings"}, {"$set": asdict(settings)}, upsert=True)
+
+
+def _survey(document: dict) -> Survey:
+    fields = {key: value for key, value in document.items() if key != "_id"}
+    return Survey(id=document["_id"], **fields)
+
+
+def _answer_document(answer: SurveyAnswer) -> dict:
+    document = asdict(answer)  # nested Scores become dicts, in history too
+    document["_id"] = document.pop("id")
+    return document
+
+
+def _answer(document: dict) -> SurveyAnswer:
+    fields = {key: value for key, value in document.items() if key != "_id"}
+    fields["scores"] = Scores(**fields["scores"])
+    fields["history"] = [{**entry, "scores": Scores(**entry["scores"])} for entry in fields["history"]]
+    return SurveyAnswer(id=document["_id"], **fields)
+
+
+class SurveyWork:
+    """Across agencies: trips that may be due a survey, and surveys whose reminder is due."""
+
+    def __init__(self, trips: AsyncCollection, surveys: AsyncCollection) -> None:
+        self._trips, self._surveys = trips, surveys
+
+    async def trips(self, limit: int = 500) -> list[tuple[str, str]]:
+        # The post-trip survey is the last a trip gets: once it went, there is nothing more to send.
+        cursor = self._trips.find(
+            {"stage": {"$in": ["in_progress", "completed", "archived"]}, "surveys_issued": {"$ne": "post_trip"}},
+            projection={"tenant_id": 1}).limit(limit)
+        return [(document["tenant_id"], document["_id"]) async for document in cursor]
+
+    async def reminders(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        cursor = self._surveys.find({"reminded_at": None, "remind_at": {"$lte": now}},
+                                    projection={"tenant_id": 1}).limit(limit)
+        return [(document["tenant_id"], document["_id"]) async for document in cursor]

@@ -1,7 +1,7 @@
-"""The client's side of a complaint, on pages opened from signed links (no API key), in English or Simplified
-Chinese: telling the agency what went wrong (from the trip page's link), and answering its offer (from the link in
-the messages about the complaint). A form sent with a mistake comes back with what was written in it: nothing a
-client wrote is lost."""
+"""The client's pages on feedback, opened from signed links (no API key), in English or Simplified Chinese: telling
+the agency what went wrong (from the trip page's link), answering its offer (from the link in the messages about the
+complaint), and answering a survey (each traveller's own link). A form sent with a mistake comes back with what was
+written in it: nothing a client wrote is lost."""
 from __future__ import annotations
 
 import re
@@ -12,8 +12,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from feedback.domain.complaints import MAX_TEXT, Complaint, client_actor
+from feedback.domain.surveys import InvalidAnswer, Scores, Survey, SurveyAnswer, SurveyClosed
 from feedback.service_layer import services
-from trip_shared.client_links import COMPLAINT_VIEW, TRIP_VIEW, complaint_page_url, complaint_token, trip_page_url
+from trip_shared.client_links import (
+    COMPLAINT_VIEW,
+    SURVEY_ANSWER,
+    TRIP_VIEW,
+    complaint_page_url,
+    complaint_token,
+    trip_page_url,
+)
 from trip_shared.clock import utc_now
 from trip_shared.errors import ConflictError, DomainError
 from trip_shared.local_time import instant_label, span_label, trip_zone
@@ -295,3 +303,164 @@ async def answer_offer(token: str, request: Request, lang: str | None = None) ->
     notice = text["thanks_accept"] if answer == "accept" else \
         text["thanks_escalate"].format(when=_deadline(answered, trip, _language(lang, answered.language)))
     return await _complaint_page(request, token, lang, notice=notice)
+
+
+# --- answering a survey ----------------------------------------------------------------------------------------------
+
+SURVEY_TEXT = {
+    "en": {"mid_trip": "How is your trip going?", "post_trip": "How was your trip?",
+           "hello": "{name}, thank you for taking a minute: every answer is read.",
+           "earlier": "You answered on {when}; you can change your answers.",
+           "overall": "Overall, how satisfied are you?",
+           "scale": {1: "Very poor", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"},
+           "nps": "How likely are you to recommend {agency} to a friend? (0: not at all, 10: extremely)",
+           "items": "Rate what you have done (optional)", "suppliers": "And the companies you met (optional)",
+           "comment": "Anything you want to tell us?", "consent": "You may contact me about my answers.",
+           "send": "Send", "thanks": "Thank you!", "sorry": "We are sorry it was not better. Someone from {agency} "
+           "will contact you.", "missing": "Please answer the first two questions.",
+           "changed": "Your answer was changed in another window; here it is as it stands now.",
+           "closed": "This survey has closed. Thank you all the same."},
+    "zh-Hans": {"mid_trip": "旅途还顺利吗？", "post_trip": "这次旅行怎么样？",
+                "hello": "{name}，感谢您抽出一分钟：每一份答复我们都会认真阅读。",
+                "earlier": "您已于 {when} 答复；您可以修改您的答案。",
+                "overall": "总体而言，您的满意度如何？",
+                "scale": {1: "很差", 2: "差", 3: "一般", 4: "好", 5: "非常好"},
+                "nps": "您有多大可能向朋友推荐{agency}？（0：完全不会，10：非常可能）",
+                "items": "为您体验过的安排评分（选填）", "suppliers": "以及您接触到的服务商（选填）",
+                "comment": "还有什么想告诉我们的吗？", "consent": "可以就我的答复与我联系。",
+                "send": "提交", "thanks": "谢谢！", "sorry": "很抱歉这次没有做得更好，{agency}的同事会与您联系。",
+                "missing": "请回答前两个问题。", "changed": "您的答复已在另一个窗口中修改，以下为当前内容。",
+                "closed": "此问卷已截止，仍然感谢您。"},
+}
+SURVEY_STYLE = STYLE + (".scale{display:flex;flex-wrap:wrap;gap:.3rem;margin:.4rem 0}.scale label{display:flex;"
+                        "flex-direction:column;align-items:center;font-weight:400;margin:0;min-width:2.6rem;"
+                        "border:1px solid #ccc;border-radius:6px;padding:.3rem}.scale small{font-size:.7rem;"
+                        "color:#555}.rating{display:flex;justify-content:space-between;gap:.5rem;align-items:center;"
+                        "margin:.4rem 0}.rating span{flex:1;overflow-wrap:anywhere}.rating select{width:auto}"
+                        "label.check{font-weight:400;display:flex;gap:.5rem;align-items:flex-start}"
+                        "fieldset{border:0;padding:0;margin:1rem 0 0}legend{font-weight:600}")
+
+
+def _scale(name: str, values: range, chosen: str, labels: dict[int, str] | None = None) -> str:
+    return '<div class="scale">' + "".join(
+        f'<label><input type="radio" name="{name}" value="{value}"{" checked" if chosen == str(value) else ""}>'
+        f'{value}{f"<small>{escape(labels[value])}</small>" if labels else ""}</label>' for value in values) + "</div>"
+
+
+def _rating(name: str, title: str, chosen: str, labels: dict[int, str]) -> str:
+    options = "".join(f'<option value="{value}"{" selected" if chosen == str(value) else ""}>'
+                      f'{value} · {escape(labels[value])}</option>' for value in range(5, 0, -1))
+    return (f'<div class="rating"><span>{escape(title)}</span><select name="{name}" aria-label="{escape(title)}">'
+            f'<option value="">—</option>{options}</select></div>')
+
+
+def _survey_fields(answer: SurveyAnswer | None, survey: Survey) -> dict[str, str]:
+    """What the form shows: the traveller's answer so far, as form values."""
+    if answer is None:
+        return {}
+    scores = answer.scores
+    fields = {"overall": str(scores.overall), "nps": str(scores.nps), "comment": scores.comment or "",
+              "consent": "1" if scores.consent_to_contact else ""}
+    fields |= {f"item_{item['item_id']}": str(scores.item_ratings[item["item_id"]])
+               for item in survey.items if item["item_id"] in scores.item_ratings}
+    fields |= {f"supplier_{index}": str(scores.supplier_ratings[name])
+               for index, name in enumerate(survey.suppliers) if name in scores.supplier_ratings}
+    return fields
+
+
+async def _survey_page(request: Request, token: str, lang: str, *, chosen: dict[str, str] | None = None,
+                       notice: str | None = None, error: str | None = None, status: int = 200) -> HTMLResponse:
+    claims = request.app.state.link_signer.verify(token, SURVEY_ANSWER)
+    customer = claims.link_id or ""
+    survey, trip, answer = await services.survey_to_answer(request.app.state.runtime.transaction, claims.tenant_id,
+                                                           claims.subject_id, customer)
+    language = _language(lang)
+    text, agency = SURVEY_TEXT[language], await _agency(request, claims.tenant_id)
+    agency_name = agency.name if agency else ""
+    chosen = chosen if chosen is not None else _survey_fields(answer, survey)
+    name = (trip.get("traveller_names") or {}).get(customer, "")
+    zone = trip_zone(trip.get("items") or [], None, utc_now())
+    intro = f"<p>{escape(text['hello'].format(name=name).lstrip('，, '))}</p>"
+    if answer is not None:
+        answered = instant_label(answer.answered_at, zone, language)
+        intro += f"<p class='about'>{escape(text['earlier'].format(when=answered))}</p>"
+    if not survey.is_open(utc_now()):
+        form = f'<p class="status">{escape(text["closed"])}</p>'
+    else:
+        items = "".join(_rating(f"item_{item['item_id']}", item["title"], chosen.get(f"item_{item['item_id']}", ""),
+                                text["scale"]) for item in survey.items)
+        suppliers = "".join(_rating(f"supplier_{index}", supplier, chosen.get(f"supplier_{index}", ""), text["scale"])
+                            for index, supplier in enumerate(survey.suppliers))
+        form = (f'<form method="post" action="/surveys/{escape(token)}?lang={language}">'
+                + (f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
+                + f'<input type="hidden" name="version" value="{answer.version if answer else ""}">'
+                f'<fieldset><legend>{escape(text["overall"])}</legend>'
+                f'{_scale("overall", range(1, 6), chosen.get("overall", ""), text["scale"])}</fieldset>'
+                f'<fieldset><legend>{escape(text["nps"].format(agency=agency_name))}</legend>'
+                f'{_scale("nps", range(0, 11), chosen.get("nps", ""))}</fieldset>'
+                + (f'<fieldset><legend>{escape(text["items"])}</legend>{items}</fieldset>' if items else "")
+                + (f'<fieldset><legend>{escape(text["suppliers"])}</legend>{suppliers}</fieldset>' if suppliers
+                   else "")
+                + f'<label for="comment">{escape(text["comment"])}</label>'
+                f'<textarea id="comment" name="comment" maxlength="{MAX_TEXT}">{escape(chosen.get("comment", ""))}'
+                f'</textarea><label class="check"><input type="checkbox" name="consent" value="1"'
+                f'{" checked" if chosen.get("consent") else ""}> {escape(text["consent"])}</label>'
+                f'<button type="submit">{escape(text["send"])}</button></form>')
+    body = (f"<h1>{escape(text[survey.kind])}</h1><p>{escape(trip.get('title') or '')}</p>" + intro
+            + (f'<p class="status" role="status">{escape(notice)}</p>' if notice else "") + form
+            + f"<p>{_switch(f'/surveys/{token}', language)}</p>" + _support(agency, language))
+    return html_page(language, text[survey.kind], body, style=SURVEY_STYLE, status=status)
+
+
+@router.get("/surveys/{token}", response_class=HTMLResponse)
+@signed_page
+async def survey_page(token: str, request: Request, lang: str = "en") -> HTMLResponse:
+    return await _survey_page(request, token, lang)
+
+
+def _scores_from(form: dict[str, str], survey: Survey) -> Scores:
+    def rating(value: str) -> int | None:
+        return int(value) if value.isdigit() else None
+
+    items = {item["item_id"]: rating(form.get(f"item_{item['item_id']}", "")) for item in survey.items}
+    suppliers = {name: rating(form.get(f"supplier_{index}", "")) for index, name in enumerate(survey.suppliers)}
+    return Scores(overall=rating(form.get("overall", "")) or 0, nps=rating(form.get("nps", "")) or 0,
+                  item_ratings={key: value for key, value in items.items() if value},
+                  supplier_ratings={key: value for key, value in suppliers.items() if value},
+                  comment=clean_text(form.get("comment", ""), multiline=True).strip() or None,
+                  consent_to_contact=form.get("consent") == "1")
+
+
+@router.post("/surveys/{token}", response_class=HTMLResponse)
+@signed_page
+async def answer_survey(token: str, request: Request, lang: str = "en") -> HTMLResponse:
+    language = _language(lang)
+    text = SURVEY_TEXT[language]
+    claims = request.app.state.link_signer.verify(token, SURVEY_ANSWER)
+    runtime = request.app.state.runtime
+    form = {name: values[0] for name, values in (await read_form(request)).items() if values}
+    if not form.get("overall", "").isdigit() or not form.get("nps", "").isdigit():
+        return await _survey_page(request, token, lang, chosen=form, error=text["missing"], status=422)
+    survey, _, _ = await services.survey_to_answer(runtime.transaction, claims.tenant_id, claims.subject_id,
+                                                   claims.link_id or "")
+    problem = _problem_with(form["comment"], TEXT[language]) if form.get("comment", "").strip() else None
+    if problem:
+        return await _survey_page(request, token, lang, chosen=form, error=problem, status=422)
+    version = form.get("version", "")
+    try:
+        answer = await services.answer_survey(runtime.transaction, claims.tenant_id, claims.subject_id,
+                                              claims.link_id or "", _scores_from(form, survey), language,
+                                              int(version) if version.isdigit() else None)
+    except SurveyClosed:
+        return await _survey_page(request, token, lang, status=409)
+    except ConflictError:
+        return await _survey_page(request, token, lang, notice=text["changed"], status=409)
+    except InvalidAnswer as refused:
+        return await _survey_page(request, token, lang, chosen=form, error=refused.detail, status=422)
+    agency = await _agency(request, claims.tenant_id)
+    agency_name = agency.name if agency else ""
+    sorry = f"<p>{escape(text['sorry'].format(agency=agency_name))}</p>" if answer.scores.low else ""
+    body = (f"<h1>{escape(text['thanks'])}</h1>{sorry}"
+            f'<p><a href="/surveys/{escape(token)}?lang={language}">{escape(text[survey.kind])}</a></p>'
+            + _support(agency, language))
+    return html_page(language, text["thanks"], body, style=SURVEY_STYLE, status=201 if answer.version == 1 else 200)

@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from feedback.adapters.repository import OverdueIncidents
+from feedback.adapters.repository import OverdueIncidents, SurveyWork
 from feedback.domain.complaints import Complaint, ComplaintConflict
 from feedback.domain.incidents import CostImpact, Incident, IncidentConflict
 from feedback.domain.model import Feedback
 from feedback.domain.operations import WATCHED_STAGES, TripWatch, is_watched, watch
+from feedback.domain.surveys import Scores, Survey, SurveyAnswer, SurveySettings, due_kinds, follow_up_account
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.clock import utc_now
 from trip_shared.contracts import booking as booking_events
@@ -26,6 +27,11 @@ from trip_shared.contracts.feedback import (
     IncidentState,
     IncidentUpdated,
     OfferDetails,
+    SurveyAnswerDetails,
+    SurveyAnswered,
+    SurveyDetails,
+    SurveyIssued,
+    SurveyReminderDue,
 )
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
@@ -95,7 +101,10 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Feed
                             "kind": item.kind, "start": item.start, "end": item.end,
                             "end_timezone": item.end_timezone, "starts_at": item.starts_at, "ends_at": item.ends_at}
                            for item in data.items]
-    await uow.known_trips(event.tenant_id).apply(data.itinerary_id, event.aggregate_version, fields)
+    trips = uow.known_trips(event.tenant_id)
+    await trips.apply(data.itinerary_id, event.aggregate_version, fields)
+    if data.stage in ("completed", "archived"):
+        await trips.mark_completed(data.itinerary_id, event.occurred_at)
 
 
 async def record_membership(event: CustomerLinked | CustomerUnlinked | PocChanged, uow: FeedbackUnitOfWork) -> None:
@@ -118,12 +127,13 @@ async def customer_erased(event: CustomerErased, uow: FeedbackUnitOfWork) -> Non
     scrubbed = await uow.feedback(event.tenant_id).scrub_comments_of(customer_id)
     incidents = await uow.incidents(event.tenant_id).scrub_accounts_of(customer_id)
     complaints = await uow.complaints(event.tenant_id).scrub_words_of(customer_id)
+    answers = await uow.surveys(event.tenant_id).scrub_comments_of(customer_id)
     for aggregate_id in incidents + complaints:  # their published events carry the same words
         await forget_published_events(uow, event.tenant_id, aggregate_id)
     await uow.known_trips(event.tenant_id).forget_name(customer_id)
     confirm_erasure(uow, event, PRODUCER, [f"{scrubbed} feedback comment(s)",
                                            f"{len(incidents)} incident account(s)",
-                                           f"{len(complaints)} complaint(s)"])
+                                           f"{len(complaints)} complaint(s)", f"{answers} survey answer(s)"])
 
 
 async def record_booking(event: booking_events.BookingRequested | booking_events.BookingConfirmed
@@ -337,3 +347,141 @@ async def change_complaint(transaction: Transaction, tenant_id: str, complaint_i
 async def trip_for_pages(transaction: Transaction, tenant_id: str, itinerary_id: str) -> dict:
     """The trip as a client's page shows it: title, items, who travels."""
     return await transaction(lambda uow: _known_trip(uow, tenant_id, itinerary_id), read_only=True)
+
+
+# --- surveys ---------------------------------------------------------------------------------------------------
+
+def _survey_details(survey: Survey, respondents: list[str]) -> SurveyDetails:
+    return SurveyDetails(survey_id=survey.id, itinerary_id=survey.itinerary_id, kind=survey.kind,
+                         respondents=respondents, closes_at=survey.closes_at)
+
+
+async def issue_due_surveys(transaction: Transaction, work: SurveyWork, now: datetime | None = None) -> int:
+    """Send every survey a trip is due (each trip in its own transaction, each kind once); the suppliers rated are
+    those whose bookings were confirmed."""
+    now = now or utc_now()
+    issued = 0
+    for tenant_id, itinerary_id in await work.trips():
+        async def issue(uow: FeedbackUnitOfWork, tenant_id=tenant_id, itinerary_id=itinerary_id) -> int:
+            trips, surveys = uow.known_trips(tenant_id), uow.surveys(tenant_id)
+            trip = await trips.get(itinerary_id)
+            if trip is None:
+                return 0
+            settings, sent = await surveys.settings(), 0
+            for kind in due_kinds(trip, settings, now):
+                bookings = (await uow.known_bookings(tenant_id).for_itineraries([itinerary_id])).get(itinerary_id, [])
+                suppliers = [booking["vendor_name"] for booking in bookings
+                             if booking.get("status") == "confirmed" and booking.get("vendor_name")]
+                survey = Survey.issue(tenant_id, trip, kind, suppliers, settings, now)
+                await trips.mark_surveyed(itinerary_id, kind)
+                if survey.respondents and await surveys.add(survey):
+                    uow.emit(SurveyIssued(tenant_id=tenant_id, aggregate_id=survey.id, aggregate_version=1,
+                                          trip_id=itinerary_id, producer=PRODUCER,
+                                          data=_survey_details(survey, survey.respondents)))
+                    sent += 1
+            return sent
+        issued += await transaction(issue)
+    return issued
+
+
+async def remind_due_surveys(transaction: Transaction, work: SurveyWork, now: datetime | None = None) -> int:
+    """The one reminder of each survey whose time has come, to those who have not answered."""
+    now = now or utc_now()
+    reminded = 0
+    for tenant_id, survey_id in await work.reminders(now):
+        async def remind(uow: FeedbackUnitOfWork, tenant_id=tenant_id, survey_id=survey_id) -> int:
+            surveys = uow.surveys(tenant_id)
+            survey = await surveys.get(survey_id)
+            if survey is None:
+                return 0
+            answered = {answer.customer_id for answer in await surveys.answers(survey_id)}
+            who = survey.remind(answered, now)
+            await surveys.mark_reminded(survey)
+            if not who:
+                return 0
+            uow.emit(SurveyReminderDue(tenant_id=tenant_id, aggregate_id=survey.id, aggregate_version=2,
+                                       trip_id=survey.itinerary_id, producer=PRODUCER,
+                                       data=_survey_details(survey, who)))
+            return 1
+        reminded += await transaction(remind)
+    return reminded
+
+
+def _started(trip: dict) -> bool:
+    return trip.get("stage") in ("in_progress", "completed", "archived")
+
+
+async def survey_to_answer(transaction: Transaction, tenant_id: str, survey_id: str,
+                           customer_id: str) -> tuple[Survey, dict, SurveyAnswer | None]:
+    """The survey as one traveller sees it: what to rate, the trip, and their answer so far."""
+    async def work(uow: FeedbackUnitOfWork):
+        survey = await uow.surveys(tenant_id).get(survey_id)
+        if survey is None:
+            raise NotFoundError(f"No survey {survey_id}.", code="survey-not-found")
+        trip = await _known_trip(uow, tenant_id, survey.itinerary_id)
+        return survey, trip, await uow.surveys(tenant_id).answer(survey_id, customer_id)
+
+    return await transaction(work, read_only=True)
+
+
+async def answer_survey(transaction: Transaction, tenant_id: str, survey_id: str, customer_id: str,
+                        scores: Scores, language: str, revising: int | None) -> SurveyAnswer:
+    """Keep a traveller's answer (a second one revises it, keeping the first); a low one opens a complaint so
+    someone calls them. ``revising``: the version of the answer the page showed (None: it showed none)."""
+    async def work(uow: FeedbackUnitOfWork) -> SurveyAnswer:
+        surveys, now = uow.surveys(tenant_id), utc_now()
+        survey = await surveys.get(survey_id)
+        if survey is None:
+            raise NotFoundError(f"No survey {survey_id}.", code="survey-not-found")
+        trip = await _known_trip(uow, tenant_id, survey.itinerary_id)
+        earlier = await surveys.answer(survey_id, customer_id)
+        if (earlier.version if earlier else None) != revising:
+            raise ConflictError("This answer changed since the page was opened; here it is as it stands.",
+                                code="answer-changed")
+        answer = SurveyAnswer.give(survey, customer_id, scores, language=language,
+                                   on_trip=[member["customer_id"] for member in trip.get("members", [])],
+                                   trip_started=_started(trip), now=now, earlier=earlier)
+        if answer.needs_follow_up:
+            complaint = Complaint.record(
+                tenant_id, survey.itinerary_id, source="survey", complainant=customer_id,
+                account=follow_up_account(scores, survey.kind), actor=f"survey:{survey.kind}", now=now,
+                on_trip=[member["customer_id"] for member in trip.get("members", [])],
+                items=[item["item_id"] for item in trip.get("items") or []], language=language,
+                survey_response_id=answer.id)
+            await uow.complaints(tenant_id).add(complaint)
+            uow.emit(ComplaintRecorded(**_complaint_envelope(complaint)))
+            answer.complaint_id = complaint.id
+        if not await surveys.save_answer(answer):
+            raise ConflictError("Another answer came in at the same moment; reload the page.",
+                                code="concurrent-change")
+        uow.emit(SurveyAnswered(
+            tenant_id=tenant_id, aggregate_id=answer.id, aggregate_version=answer.version,
+            trip_id=survey.itinerary_id, producer=PRODUCER,
+            data=SurveyAnswerDetails(
+                survey_id=survey.id, itinerary_id=survey.itinerary_id, kind=survey.kind, customer_id=customer_id,
+                overall=scores.overall, nps=scores.nps, item_ratings=scores.item_ratings,
+                supplier_ratings=scores.supplier_ratings, consent_to_contact=scores.consent_to_contact,
+                revision=answer.version)))
+        return answer
+
+    return await transaction(work)
+
+
+async def surveys_of(transaction: Transaction, tenant_id: str, itinerary_id: str) -> list[tuple[Survey, list]]:
+    async def work(uow: FeedbackUnitOfWork):
+        surveys = uow.surveys(tenant_id)
+        return [(survey, await surveys.answers(survey.id)) for survey in await surveys.for_itinerary(itinerary_id)]
+
+    return await transaction(work, read_only=True)
+
+
+async def survey_settings(transaction: Transaction, tenant_id: str) -> SurveySettings:
+    return await transaction(lambda uow: uow.surveys(tenant_id).settings(), read_only=True)
+
+
+async def save_survey_settings(transaction: Transaction, tenant_id: str, settings: SurveySettings) -> SurveySettings:
+    async def work(uow: FeedbackUnitOfWork) -> SurveySettings:
+        await uow.surveys(tenant_id).save_settings(settings)
+        return settings
+
+    return await transaction(work)

@@ -6,11 +6,15 @@ from feedback.adapters.repository import (
     INCIDENTS,
     KNOWN_BOOKINGS,
     KNOWN_TRIPS,
+    SURVEY_ANSWERS,
+    SURVEY_SETTINGS,
+    SURVEYS,
     ComplaintRepository,
     FeedbackRepository,
     IncidentRepository,
     KnownBookings,
     KnownTrips,
+    SurveyRepository,
 )
 from trip_shared.unit_of_work import UnitOfWork
 
@@ -30,3 +34,7 @@ class FeedbackUnitOfWork(UnitOfWork):
 
     def complaints(self, tenant_id: str) -> ComplaintRepository:
         return ComplaintRepository(self.collection(COMPLAINTS, tenant_id))
+
+    def surveys(self, tenant_id: str) -> SurveyRepository:
+        return SurveyRepository(self.collection(SURVEYS, tenant_id), self.collection(SURVEY_ANSWERS, tenant_id),
+                                self.collection(SURVEY_SETTINGS, tenant_id))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from trip_shared.client_links import complaint_page_url, complaint_token, trip_page_url, trip_token, until_after
+from trip_shared.client_links import (
+    complaint_page_url,
+    complaint_token,
+    survey_page_url,
+    survey_token,
+    trip_page_url,
+    trip_token,
+    until_after,
+)
 from trip_shared.web.signed_links import LinkClaims, LinkSigner
 
 UNSUBSCRIBE, ACKNOWLEDGE, AGREEMENT = "unsubscribe", "acknowledge", "change-agreement"
@@ -16,6 +24,12 @@ class MessageLinks:
     def __init__(self, signer: LinkSigner, base_url: str, itinerary_url: str = "", feedback_url: str = "") -> None:
         self.signer, self.base_url = signer, base_url.rstrip("/")
         self.itinerary_url, self.feedback_url = itinerary_url, feedback_url
+
+    def survey_url(self, tenant_id: str, survey_id: str, customer_id: str) -> str | None:
+        """One traveller's own link to answer a survey (feedback's page)."""
+        if not self.feedback_url:
+            return None
+        return survey_page_url(self.feedback_url, survey_token(self.signer, tenant_id, survey_id, customer_id))
 
     def complaint_url(self, tenant_id: str, complaint_id: str) -> str | None:
         """The complaint's own page (feedback's): what the client said, the offer, their answer."""

@@ -15,6 +15,8 @@ from notify.domain.preferences import unsubscribe_line
 from notify.domain.reminders import KINDS as REMINDER_KINDS
 from notify.domain.reminders import render_reminder
 from notify.domain.supplier_messages import render_supplier, webhook_payload
+from notify.domain.survey_messages import KINDS as SURVEY_KINDS
+from notify.domain.survey_messages import render_survey
 from notify.domain.trip_changes import TripChange, describe
 from trip_shared.agency import AgencyProfile
 from trip_shared.clock import utc_now
@@ -299,6 +301,8 @@ def render(kind: str, language: str, contact: Contact, trip: Trip | None,
         return render_reminder(kind, language, contact.first_name, trip.title, dates, details)
     if kind in COMPLAINT_KINDS:
         return render_complaint(kind, language, contact.first_name, trip.title, details)
+    if kind in SURVEY_KINDS:
+        return render_survey(kind, language, contact.first_name, trip.title, details)
     if kind == "bookings_confirmed":
         return render_confirmations(language, contact.first_name, trip.title, dates, details)
     if kind == "booking_lost":

@@ -17,6 +17,8 @@ OPTIONAL_KINDS = {
     "bookings_confirmed": {"en": "booking confirmation summaries", "zh-Hans": "预订确认汇总"},
     "reminder_7d": {"en": "the week-before reminder", "zh-Hans": "出发前一周的提醒"},
     "day_summary": {"en": "the evening summary of the next day", "zh-Hans": "每晚的次日行程摘要"},
+    "survey": {"en": "satisfaction surveys", "zh-Hans": "满意度问卷"},
+    "survey_reminder": {"en": "reminders of a survey", "zh-Hans": "问卷提醒"},
 }
 ESSENTIAL_KINDS = ("profile_form", "email_confirmation", "proposal", "trip_changes", "change_agreement",
                    "booking_lost", "reminder_72h", "reminder_24h", "final_itinerary", "complaint_received",

@@ -1,5 +1,5 @@
 """Kafka subscribers of the notify service: contacts and trips from their owners' events, POC changes, bookings,
-incidents and complaints."""
+incidents, complaints and surveys."""
 from __future__ import annotations
 
 from notify.service_layer.services import NotifyHandlers
@@ -23,7 +23,13 @@ from trip_shared.contracts.customers import (
     EmailConfirmationRequested,
     ProfileLinkIssued,
 )
-from trip_shared.contracts.feedback import ComplaintRecorded, ComplaintUpdated, IncidentEscalated
+from trip_shared.contracts.feedback import (
+    ComplaintRecorded,
+    ComplaintUpdated,
+    IncidentEscalated,
+    SurveyIssued,
+    SurveyReminderDue,
+)
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -57,6 +63,8 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer.handles(IncidentEscalated)(handlers.incident_escalated)
     consumer.handles(ComplaintRecorded)(handlers.complaint_recorded)
     consumer.handles(ComplaintUpdated)(handlers.complaint_updated)
+    consumer.handles(SurveyIssued)(handlers.survey_invitation)
+    consumer.handles(SurveyReminderDue)(handlers.survey_invitation)
     consumer.handles(CustomerDeleted)(handlers.customer_deleted)
     consumer.handles(CustomersMerged)(handlers.customers_merged)
     consumer.handles(CustomerErased)(handlers.customer_erased)

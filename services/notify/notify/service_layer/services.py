@@ -47,7 +47,14 @@ from trip_shared.contracts.customers import (
     EmailConfirmationRequested,
     ProfileLinkIssued,
 )
-from trip_shared.contracts.feedback import ComplaintRecorded, ComplaintState, ComplaintUpdated, IncidentEscalated
+from trip_shared.contracts.feedback import (
+    ComplaintRecorded,
+    ComplaintState,
+    ComplaintUpdated,
+    IncidentEscalated,
+    SurveyIssued,
+    SurveyReminderDue,
+)
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -489,7 +496,7 @@ class NotifyHandlers:
         """The complainant hears at once that it reached the agency and when they will hear back; a complaint the
         client sent themselves (their page, a survey) also reaches the planners' desk."""
         data = event.data
-        trip = await self._complaint_trip(uow, event.tenant_id, data)
+        trip = await self._trip(uow, event.tenant_id, data.itinerary_id)
         await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "complaint_received",
                            [data.complainant], trip, await self._complaint_details(event.tenant_id, data, trip,
                                                                                    data.due_at))
@@ -509,12 +516,12 @@ class NotifyHandlers:
         client turned down goes back to the planners' desk with the client's reason."""
         data = event.data
         if event.change == "proposed" and data.offer is not None:
-            trip = await self._complaint_trip(uow, event.tenant_id, data)
+            trip = await self._trip(uow, event.tenant_id, data.itinerary_id)
             details = await self._complaint_details(event.tenant_id, data, trip, data.answer_by)
             await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), "complaint_offer",
                                [data.complainant], trip, {**details, "offer": data.offer.model_dump()})
         elif event.change == "escalated":
-            trip = await self._complaint_trip(uow, event.tenant_id, data)
+            trip = await self._trip(uow, event.tenant_id, data.itinerary_id)
             self._send_after_commit(uow, await self._tell_desk(
                 uow, event.tenant_id, "complaint_escalated", str(event.event_id), data.itinerary_id,
                 {"complaint_id": data.complaint_id, "about_customer": data.complainant},
@@ -525,21 +532,39 @@ class NotifyHandlers:
                 f"{await self._desk_time(event.tenant_id, data.due_at)}. Owner: {data.owner or '—'}.\n"
                 f"Complaint: {data.complaint_id} · trip {data.itinerary_id}\n"))
 
+    async def survey_invitation(self, event: SurveyIssued | SurveyReminderDue, uow: NotifyUnitOfWork) -> None:
+        """Each traveller asked gets their own link (it answers as them), in their language; the reminder, only
+        those who have not answered."""
+        data = event.data
+        kind = "survey" if isinstance(event, SurveyIssued) else "survey_reminder"
+        trip = await self._trip(uow, event.tenant_id, data.itinerary_id)
+        zone = await self._zone(event.tenant_id, trip)
+        for customer_id in data.respondents:
+            url = self.links.survey_url(event.tenant_id, data.survey_id, customer_id) if self.links else None
+            if url is None:
+                continue  # nowhere to answer: FEEDBACK_PUBLIC_URL is not set
+            await self._notify(uow, event.tenant_id, str(event.event_id), _current_trace(), kind, [customer_id],
+                               trip, {"survey_id": data.survey_id, "survey_kind": data.kind, "url": url,
+                                      "closes_at": data.closes_at.isoformat(), "zone": zone})
+
     async def _desk_time(self, tenant_id: str, instant: datetime | None) -> str:
         """A deadline as the planners read it: in the agency's own zone, named."""
         zone = (await self._reminder_hours(tenant_id))["fallback_zone"]
         return instant_label(instant, zone, "en") if instant else "—"
 
-    async def _complaint_trip(self, uow: NotifyUnitOfWork, tenant_id: str, data: ComplaintState) -> Trip:
-        trip, _ = await uow.read_models(tenant_id).trip(data.itinerary_id)
-        return trip or Trip(data.itinerary_id, "")
+    async def _trip(self, uow: NotifyUnitOfWork, tenant_id: str, itinerary_id: str) -> Trip:
+        trip, _ = await uow.read_models(tenant_id).trip(itinerary_id)
+        return trip or Trip(itinerary_id, "")
+
+    async def _zone(self, tenant_id: str, trip: Trip, item_id: str | None = None) -> str:
+        """Where a deadline told to a traveller is given: the item it concerns, else where the trip is."""
+        return trip_zone(trip.items or [], item_id, utc_now(), (await self._reminder_hours(tenant_id))["fallback_zone"])
 
     async def _complaint_details(self, tenant_id: str, data: ComplaintState, trip: Trip,
                                  deadline: datetime | None) -> dict:
         """The deadline in the zone of the place the complaint concerns, named; the client's language; their
         link."""
-        zone = trip_zone(trip.items or [], data.item_id, utc_now(),
-                         (await self._reminder_hours(tenant_id))["fallback_zone"])
+        zone = await self._zone(tenant_id, trip, data.item_id)
         return {"complaint_id": data.complaint_id, "language": data.language,
                 "when": instant_label(deadline, zone, data.language) if deadline else "",
                 "url": self.links.complaint_url(tenant_id, data.complaint_id) if self.links else None}

@@ -1,5 +1,6 @@
-"""What notify tells about a complaint: the client that it arrived and what the agency offers, in the language
-they wrote in, with their link; the planners' desk what the client sent or turned down."""
+"""What notify tells about what feedback handles: a complaint (to the client that it arrived and what the agency
+offers, in the language they wrote in, with their link; to the planners' desk what the client sent or turned down),
+and a survey (each traveller their own link, in their language, and one reminder)."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 
@@ -115,3 +116,36 @@ async def test_an_offer_reaches_the_client_with_their_link_and_an_escalation_rea
     assert escalation["customer_id"] == "agency"
     stored = await service.runtime.store.db["notifications"].find_one({"_id": escalation["id"]})
     assert "morning" not in stored["body"], "the desk's copy of the client's words goes with the erasure"
+
+
+async def test_each_traveller_gets_their_own_survey_link_in_their_language_and_the_reminder_only_the_silent(
+        service, smtp):
+    from trip_shared.client_links import SURVEY_ANSWER
+    from trip_shared.contracts.feedback import SurveyDetails, SurveyIssued, SurveyReminderDue
+
+    await a_traveller_on_a_trip(service)
+    await service.publish(CustomerCreated(tenant_id="tenant-a", aggregate_id="c2", aggregate_version=1,
+                                          producer="customers", data=CustomerSnapshot(
+                                              customer_id="c2", first_name="Tom", emails=["tom@example.com"],
+                                              preferred_language="zh-Hans")))
+    closes = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    details = {"survey_id": "it-1:mid_trip", "itinerary_id": "it-1", "kind": "mid_trip", "closes_at": closes}
+    envelope_ = {"tenant_id": "tenant-a", "aggregate_id": "it-1:mid_trip", "trip_id": "it-1", "producer": "feedback"}
+    await service.publish(SurveyIssued(aggregate_version=1, data=SurveyDetails(respondents=["c1", "c2"], **details),
+                                       **envelope_))
+    await arrives(lambda: smtp.to("mei@example.com") and smtp.to("tom@example.com"))
+    [mei], [tom] = smtp.to("mei@example.com"), smtp.to("tom@example.com")
+    assert smtp.subject(mei) == "How is your trip going? Kyoto in autumn"
+    assert smtp.subject(tom) == "旅途还顺利吗？Kyoto in autumn"
+    assert "2026年11月2日 周一, 18:00 (Asia/Tokyo)" in text_of(tom)
+    signer = LinkSigner(service.runtime.settings.link_signing_secret)
+    for message, customer, language in ((mei, "c1", "en"), (tom, "c2", "zh-Hans")):
+        url = next(w for w in text_of(message).split() if w.startswith("https://feedback.agency.example/surveys/"))
+        token, _, query = url.rsplit("/", 1)[1].partition("?")
+        claims = signer.verify(token, SURVEY_ANSWER)
+        assert (claims.subject_id, claims.link_id, query) == ("it-1:mid_trip", customer, f"lang={language}")
+    await service.publish(SurveyReminderDue(aggregate_version=2, data=SurveyDetails(respondents=["c2"], **details),
+                                            **envelope_))
+    await arrives(lambda: len(smtp.to("tom@example.com")) == 2)
+    assert smtp.subject(smtp.to("tom@example.com")[1]) == "提醒：旅途还顺利吗？Kyoto in autumn"
+    assert len(smtp.to("mei@example.com")) == 1
