@@ -1,38 +1,27 @@
-"""The client's pages as a client sees them: Debian's Chromium, headless, at a phone's width and a desktop's.
-
-Nothing may be wider than the screen (no sideways scrolling, no input or table cut off), and the screenshots are
-kept (SCREENSHOT_DIR, else the test's temporary folder) for a person to look at.
-"""
+"""The client's pages as a client sees them: Debian's Chromium, headless, at a phone's width and a desktop's
+(trip_shared.testing.browser): nothing wider than the screen, screenshots kept for a person to look at."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from trip_shared.testing.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OVERFLOW_CHECK,
+    WIDTHS,
+    assert_fits,
+    screenshot_dir,
+)
 from trip_shared.testing.maildir import mails_to, subject, text_of, unique
 from trip_shared.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
-WIDTHS = {"phone": 390, "desktop": 1280}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As the machine's notes say: without these, Chromium's background connections fail on a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 INTERNAL = "INTERNAL: agent rate 620 EUR"
-
-OVERFLOW_CHECK = """() => {
-  const width = document.documentElement.clientWidth;
-  const wide = [...document.querySelectorAll('body *')]
-    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > width + 1 || r.left < -1); })
-    .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' ' + Math.round(
-      e.getBoundingClientRect().right));
-  return {scrollWidth: document.documentElement.scrollWidth, width, wide};
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +87,6 @@ def family_trip(api, stack):
         pages[page_name] = re.search(r"(http://\S+/supplier/bookings/\S+)",
                                      text_of(request)).group(1)
     return pages
-
-
-def screenshot_dir(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.mark.parametrize("page_name", ["trip", "trip_zh", "proposal", "supplier", "supplier_zh"])
@@ -175,23 +158,9 @@ def test_the_trip_page_leads_to_its_updates_which_arrive_live(browser, api, appr
     assert "Your flight BA5 now leaves at 19:50 London time instead of 20:20." in entry
     assert "(Europe/London)" in entry and "INTERNAL" not in page.inner_text("body")
     assert "+44 20 7946 0999" in page.inner_text("body")
-    folder = screenshot_dir(tmp_path_factory)
-    for device, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(folder / f"updates-{device}.png"), full_page=True)
-        layout = page.evaluate(OVERFLOW_CHECK)
-        assert layout["scrollWidth"] <= layout["width"] and layout["wide"] == [], layout
+    assert_fits(page, screenshot_dir(tmp_path_factory), "updates")
     assert blocked == [], blocked
     context.close()
-
-
-def _fits(page, folder: Path, name: str) -> None:
-    for device, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(folder / f"{name}-{device}.png"), full_page=True)
-        layout = page.evaluate(OVERFLOW_CHECK)
-        assert layout["scrollWidth"] <= layout["width"] and layout["wide"] == [], (name, layout)
-    page.set_viewport_size({"width": WIDTHS["phone"], "height": 900})
 
 
 def test_a_traveller_complains_from_the_trip_page_and_accepts_the_offer_from_the_email(
@@ -210,11 +179,11 @@ def test_a_traveller_complains_from_the_trip_page_and_accepts_the_offer_from_the
     page.select_option("#item_id", label=page.locator("#item_id option", has_text="Kaiseki").inner_text())
     written = "晚餐没有按我们说的准备素食，服务员也不知道。"
     page.fill("#account", written)
-    _fits(page, folder, "complaint-form")
+    assert_fits(page, folder, "complaint-form")
     page.click("button[type=submit]")
     assert "谢谢，我们已收到" in page.inner_text("h1")
     assert "(Asia/Tokyo)" in page.inner_text("body"), "the answer's deadline where the dinner is"
-    _fits(page, folder, "complaint-sent")
+    assert_fits(page, folder, "complaint-sent")
     [received] = eventually(lambda: [m for m in mails_to(stack.maildir, addresses["zh-Hans"])
                                      if "我们已收到您关于行程" in subject(m)], message="no acknowledgement")
     assert "(Asia/Tokyo)" in text_of(received) and "+44 20 7946 0999" in text_of(received)
@@ -236,7 +205,7 @@ def test_a_traveller_complains_from_the_trip_page_and_accepts_the_offer_from_the
     body = page.inner_text("body")
     assert written in body and "退款 12000.00 JPY" in body and "INTERNAL" not in body
     assert "Demo Travel Co." in body and "+44 20 7946 0999" in body
-    _fits(page, folder, "complaint-offer")
+    assert_fits(page, folder, "complaint-offer")
     page.click("text=接受此方案")
     assert "谢谢，您已接受我们的方案" in page.inner_text("body")
     done = api.ok("GET", "feedback", path)

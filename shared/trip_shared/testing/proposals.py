@@ -15,7 +15,8 @@ def approve_from_the_email(api, maildir: Path, base: str, poc_email: str) -> Non
     at ``poc_email``, reading the link from the e-mail in the SMTP sink's Maildir."""
     api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "planning"})
     proposal = api.ok("POST", "itinerary", f"{base}/proposals", 201, json={"options": [{"title": "As discussed"}]})
-    [mail] = eventually(lambda: [m for m in mails_to(maildir, poc_email) if "proposal" in subject(m)],
+    [mail] = eventually(lambda: [m for m in mails_to(maildir, poc_email) if "proposal" in subject(m)
+                                 or "的方案等待您确认" in subject(m)],  # in English or in Chinese
                         message="the POC never received the proposal")
     url = re.search(r"(http://\S+/proposals/\S+)", text_of(mail)).group(1)
     assert httpx.post(url, data={"action": "approve", "option": proposal["options"][0]["id"]}).status_code == 200

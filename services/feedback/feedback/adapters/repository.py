@@ -312,14 +312,15 @@ class SurveyRepository:
         return scrubbed
 
     async def settings(self) -> SurveySettings:
-        document = await self._settings.find_one({"_id": "survey-settings"})
+        document = await self._settings.find_one({"_id": self._settings.tenant_id})
         if not document:
             return SurveySettings()
         return SurveySettings(document["mid_trip_day"], document["post_trip_delay_hours"],
                               document["reminder_after_hours"])
 
     async def save_settings(self, settings: SurveySettings) -> None:
-        await self._settings.update_one({"_id": "survey-settings"}, {"$set": asdict(settings)}, upsert=True)
+        # One document per agency, keyed by it: ids are unique across agencies.
+        await self._settings.update_one({"_id": self._settings.tenant_id}, {"$set": asdict(settings)}, upsert=True)
 
 
 def _survey(document: dict) -> Survey:

@@ -138,6 +138,9 @@ async def test_only_the_trips_travellers_answer_and_the_survey_after_the_trip_go
     assert (await service.client.put("/v1/survey-settings", json={}, headers=auth("read-only"))).status_code == 403
     other = (await service.client.get("/v1/survey-settings", headers=auth("tenant-b"))).json()
     assert other["post_trip_delay_hours"] == 24, "each agency its own"
+    theirs = await service.client.put("/v1/survey-settings", json={"mid_trip_day": 0}, headers=auth("tenant-b"))
+    assert theirs.status_code == 200 and theirs.json()["mid_trip_day"] == 0
+    assert (await service.client.get("/v1/survey-settings", headers=auth())).json()["mid_trip_day"] == 2
     completed = TRIP.model_copy(update={"stage": "completed"})
     await service.publish(ItineraryChanged(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=3,
                                            trip_id="it-1", producer="itinerary", data=completed,
