@@ -15,7 +15,8 @@ booking.cancellation_requested booking.cancelled booking.requirements_acknowledg
 booking.supplier_reminded booking.escalated booking.reconfirmed
 agency.profile_changed notification.undeliverable notification.recovered client.agreement_answered feedback.submitted
 feedback.incident_reported feedback.incident_updated feedback.incident_escalated feedback.complaint_recorded
-feedback.complaint_updated feedback.survey_issued feedback.survey_reminder_due feedback.survey_answered"
+feedback.complaint_updated feedback.survey_issued feedback.survey_reminder_due feedback.survey_answered
+feedback.supplier_scorecard_changed"
 # Customer events carry personal details, itinerary and booking events travellers' names and needs, incidents what
 # happened to whom (an illness), complaints what a client said: an erasure scrubs every service's copy at once, and Kafka drops what it still holds
 # after this retention (7 days unless set).

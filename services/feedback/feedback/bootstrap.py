@@ -5,7 +5,16 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from feedback.adapters.repository import INCIDENTS, KNOWN_TRIPS, SURVEYS, OverdueIncidents, SurveyWork, ensure_indexes
-from feedback.entrypoints import api, client_pages, complaints, consumers, incidents, operations, surveys
+from feedback.entrypoints import (
+    analytics,
+    api,
+    client_pages,
+    complaints,
+    consumers,
+    incidents,
+    operations,
+    surveys,
+)
 from feedback.service_layer import services
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.config import ServiceSettings
@@ -32,7 +41,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
         title="Feedback service",
         description="What happens on and after a trip: incidents and their resolution, complaints and what the "
                     "agency offers for them, the travellers' surveys, and ratings.",
-        routers=[api.router, incidents.router, complaints.router, surveys.router, operations.router,
+        routers=[api.router, incidents.router, complaints.router, surveys.router, analytics.router, operations.router,
                  client_pages.router],
     )
     app.state.link_signer = LinkSigner(settings.link_signing_secret)

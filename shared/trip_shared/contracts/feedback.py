@@ -178,3 +178,22 @@ class SurveyAnswered(Event):
     event_type: Literal["feedback.survey_answered"] = "feedback.survey_answered"
     aggregate_type: Literal["survey_answer"] = "survey_answer"
     data: SurveyAnswerDetails
+
+
+class SupplierScorecard(Payload):
+    """How a supplier does by the agency's own records, all time."""
+
+    supplier: str = Field(description="The supplier's name, as its bookings carry it (vendor_name).")
+    ratings: int = Field(description="Travellers' ratings of it in surveys.")
+    average_rating: float | None = Field(None, description="Their average, 1 to 5.")
+    bookings: int
+    incidents: int = Field(description="Incidents reported naming it.")
+    incidents_per_100_bookings: float | None = None
+    complaints: int = Field(description="Complaints analysed as its fault.")
+
+
+class SupplierScorecardChanged(Event):
+    TOPIC = "feedback.supplier_scorecard_changed"
+    event_type: Literal["feedback.supplier_scorecard_changed"] = "feedback.supplier_scorecard_changed"
+    aggregate_type: Literal["supplier_scorecard"] = "supplier_scorecard"
+    data: SupplierScorecard

@@ -69,6 +69,7 @@ class ItinerarySummary(Payload):
     start_date: date | None = None
     end_date: date | None = None
     stage: str = "inquiry"
+    planner: str | None = Field(None, description="Who at the agency looks after the trip.")
     item_ids: list[str] | None = Field(None, description="The trip's items after the change (absent from events "
                                                          "published before this field existed).")
     items: list[ItemSnapshot] | None = Field(None, description="Every item after the change, in timeline order "

@@ -90,6 +90,8 @@ TOPICS: tuple[TopicSpec, ...] = (
                                              "travellers."),
     _spec(feedback.SurveyReminderDue, "feedback", "A survey's one reminder is due to those who have not answered."),
     _spec(feedback.SurveyAnswered, "feedback", "A traveller answered a survey (or changed their answer): the scores."),
+    _spec(feedback.SupplierScorecardChanged, "feedback", "A supplier's scorecard moved: its ratings, incidents and "
+                                                         "complaints against its bookings."),
 )
 
 CONTRACTS: dict[str, type[Event]] = {spec.contract.model_fields["event_type"].default: spec.contract for spec in TOPICS}

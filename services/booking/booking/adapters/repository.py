@@ -16,6 +16,7 @@ from trip_shared.mongo import TenantCollection
 from trip_shared.read_models import apply_if_newer
 
 BOOKINGS, KNOWN_ITINERARIES, SUPPLIERS, SETTINGS = "bookings", "known_itineraries", "suppliers", "booking_settings"
+SCORECARDS = "supplier_scorecards"
 CALLBACK_RECEIPTS = "callback_receipts"
 # A callback older than the signature tolerance is refused as stale anyway: its receipt need not be kept longer.
 RECEIPT_KEPT = timedelta(minutes=10)
@@ -147,6 +148,23 @@ class KnownItineraries:
 
     async def replace_travellers(self, itinerary_id: str, travellers: list[dict]) -> None:
         await self._itineraries.update_one({"_id": itinerary_id}, {"$set": {"travellers": travellers}})
+
+
+class KnownScorecards:
+    """Each supplier's scorecard as feedback last published it, by the supplier's name."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._cards = collection
+
+    def _key(self, supplier: str) -> str:
+        return f"{self._cards.tenant_id}:{supplier}"  # ids are unique across agencies
+
+    async def apply(self, supplier: str, version: int, card: dict) -> bool:
+        return await apply_if_newer(self._cards, self._key(supplier), version, {"card": card})
+
+    async def for_names(self, names: list[str]) -> dict[str, dict]:
+        cursor = self._cards.find({"_id": {"$in": [self._key(name) for name in names]}})
+        return {document["card"]["supplier"]: document["card"] async for document in cursor}
 
 
 class SupplierRepository:

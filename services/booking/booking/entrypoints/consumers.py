@@ -7,6 +7,7 @@ from booking.service_layer import services
 from trip_shared.agency import record_agency_profile
 from trip_shared.contracts.agency import AgencyProfileChanged
 from trip_shared.contracts.customers import CustomerErased
+from trip_shared.contracts.feedback import SupplierScorecardChanged
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -28,3 +29,5 @@ def register(runtime: ServiceRuntime, response_links: services.MakeResponseLink)
     consumer.handles(CustomerErased)(services.customer_erased)
     # Pages, PDFs and vouchers carry the agency's profile as notify announced it.
     consumer.handles(AgencyProfileChanged)(record_agency_profile)
+    # How each supplier does by the agency's records, shown with the supplier.
+    consumer.handles(SupplierScorecardChanged)(services.record_scorecard)

@@ -61,6 +61,16 @@ class ContactOut(BaseModel):
     phone: str | None
 
 
+class ScorecardOut(BaseModel):
+    """What feedback counts of the supplier, all time: travellers' ratings, incidents, complaints at its fault."""
+    ratings: int
+    average_rating: float | None
+    bookings: int
+    incidents: int
+    incidents_per_100_bookings: float | None
+    complaints: int
+
+
 class SupplierOut(BaseModel):
     id: str
     name: str
@@ -76,16 +86,19 @@ class SupplierOut(BaseModel):
     created_at: datetime
     signing_secret: str | None = Field(None, description="Only in the answer that made it (the supplier's creation "
                                                          "or a rotation): store it now, it is not shown again.")
+    scorecard: ScorecardOut | None = Field(None, description="How it does by the agency's records (feedback's "
+                                                              "scorecard), once there is one.")
 
     @classmethod
-    def of(cls, supplier: Supplier, *, secret_key: str | None = None) -> SupplierOut:
+    def of(cls, supplier: Supplier, *, secret_key: str | None = None, scorecard: dict | None = None) -> SupplierOut:
         """With ``secret_key``, the answer shows the supplier's (new) signing secret, derived from it."""
         fields = {name: getattr(supplier, name) for name in cls.model_fields if name not in ("contacts",
-                                                                                             "signing_secret")}
+                                                                                             "signing_secret",
+                                                                                             "scorecard")}
         secret = supplier_secret(secret_key, supplier.tenant_id, supplier.id, supplier.secret_generation) \
             if secret_key and supplier.secret_generation else None
         return cls(**fields, contacts=[ContactOut(**vars(contact)) for contact in supplier.contacts],
-                   signing_secret=secret)
+                   signing_secret=secret, scorecard=ScorecardOut(**scorecard) if scorecard else None)
 
 
 class SupplierList(BaseModel):
@@ -115,13 +128,16 @@ async def find_suppliers(request: Request, q: str | None = Query(None, max_lengt
                          principal: Principal = require("bookings:read")) -> SupplierList:
     found = await services.find_suppliers(_transaction(request), principal.tenant_id, query=q, kind=kind,
                                           active=active)
-    return SupplierList(items=[SupplierOut.of(supplier) for supplier in found])
+    cards = await services.scorecards_of(_transaction(request), principal.tenant_id, found)
+    return SupplierList(items=[SupplierOut.of(supplier, scorecard=cards.get(supplier.name)) for supplier in found])
 
 
 @router.get("/suppliers/{supplier_id}", response_model=SupplierOut)
 async def get_supplier(supplier_id: str, request: Request,
                        principal: Principal = require("bookings:read")) -> SupplierOut:
-    return SupplierOut.of(await services.get_supplier(_transaction(request), principal.tenant_id, supplier_id))
+    supplier = await services.get_supplier(_transaction(request), principal.tenant_id, supplier_id)
+    cards = await services.scorecards_of(_transaction(request), principal.tenant_id, [supplier])
+    return SupplierOut.of(supplier, scorecard=cards.get(supplier.name))
 
 
 @router.patch("/suppliers/{supplier_id}", response_model=SupplierOut)

@@ -14,6 +14,7 @@ from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.clock import utc_now
 from trip_shared.contracts import booking as events
 from trip_shared.contracts.customers import CustomerErased
+from trip_shared.contracts.feedback import SupplierScorecardChanged
 from trip_shared.contracts.itinerary import (
     CustomerLinked,
     CustomerUnlinked,
@@ -636,3 +637,14 @@ async def find_suppliers(transaction: Transaction, tenant_id: str, *, query: str
 
     return await transaction(work, read_only=True)
 
+
+
+async def record_scorecard(event: SupplierScorecardChanged, uow: BookingUnitOfWork) -> None:
+    """Feedback's scorecard of a supplier, shown with the supplier (matched by name, as its bookings carry it)."""
+    await uow.scorecards(event.tenant_id).apply(event.data.supplier, event.aggregate_version,
+                                                event.data.model_dump(mode="json"))
+
+
+async def scorecards_of(transaction: Transaction, tenant_id: str, suppliers: list[Supplier]) -> dict[str, dict]:
+    names = [supplier.name for supplier in suppliers]
+    return await transaction(lambda uow: uow.scorecards(tenant_id).for_names(names), read_only=True)

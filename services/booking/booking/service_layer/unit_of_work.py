@@ -6,11 +6,13 @@ from booking.adapters.repository import (
     BOOKINGS,
     CALLBACK_RECEIPTS,
     KNOWN_ITINERARIES,
+    SCORECARDS,
     SETTINGS,
     SUPPLIERS,
     BookingRepository,
     CallbackReceipts,
     KnownItineraries,
+    KnownScorecards,
     SettingsRepository,
     SupplierRepository,
     due_for_follow_up,
@@ -24,6 +26,9 @@ class BookingUnitOfWork(UnitOfWork):
 
     def known_itineraries(self, tenant_id: str) -> KnownItineraries:
         return KnownItineraries(self.collection(KNOWN_ITINERARIES, tenant_id))
+
+    def scorecards(self, tenant_id: str) -> KnownScorecards:
+        return KnownScorecards(self.collection(SCORECARDS, tenant_id))
 
     def suppliers(self, tenant_id: str) -> SupplierRepository:
         return SupplierRepository(self.collection(SUPPLIERS, tenant_id))

@@ -88,3 +88,25 @@ async def test_a_patch_cannot_null_what_a_supplier_cannot_be_without(service):
         assert refused.status_code == 422 and field in refused.json()["detail"], (field, refused.text)
     got = await service.client.get(f"/v1/suppliers/{supplier_id}", headers=auth())
     assert got.json()["version"] == 1 and got.json()["contacts"][0]["email"] == "reserve@hiiragiya.example"
+
+
+async def test_a_supplier_shows_its_scorecard_as_feedback_last_published_it(service):
+    from trip_shared.contracts.feedback import SupplierScorecard, SupplierScorecardChanged
+
+    made = (await service.client.post("/v1/suppliers", json=RYOKAN, headers=auth())).json()
+    assert made["scorecard"] is None, "none until feedback has counted something"
+
+    def card(version: int, ratings: int, tenant: str = "tenant-a") -> SupplierScorecardChanged:
+        return SupplierScorecardChanged(
+            tenant_id=tenant, aggregate_id=RYOKAN["name"], aggregate_version=version, producer="feedback",
+            data=SupplierScorecard(supplier=RYOKAN["name"], ratings=ratings, average_rating=4.5, bookings=10,
+                                   incidents=1, incidents_per_100_bookings=10.0, complaints=0))
+
+    await service.publish(card(2, 4))
+    await service.publish(card(1, 3))  # an older one, late: ignored
+    await service.publish(card(9, 99, tenant="tenant-b"))  # another agency's supplier of the same name
+    shown = (await service.client.get(f"/v1/suppliers/{made['id']}", headers=auth())).json()
+    assert shown["scorecard"] == {"ratings": 4, "average_rating": 4.5, "bookings": 10, "incidents": 1,
+                                  "incidents_per_100_bookings": 10.0, "complaints": 0}
+    listed = (await service.client.get("/v1/suppliers", headers=auth())).json()["items"]
+    assert next(s for s in listed if s["id"] == made["id"])["scorecard"]["ratings"] == 4

@@ -21,6 +21,7 @@ from trip_shared.read_models import apply_if_newer
 
 FEEDBACK, KNOWN_TRIPS, INCIDENTS, KNOWN_BOOKINGS = "feedback", "known_trips", "incidents", "known_bookings"
 COMPLAINTS, SURVEYS, SURVEY_ANSWERS, SURVEY_SETTINGS = "complaints", "surveys", "survey_answers", "survey_settings"
+SCORECARDS = "supplier_scorecards"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -98,6 +99,13 @@ class KnownTrips:
     async def mark_surveyed(self, itinerary_id: str, kind: str) -> None:
         await self._trips.update_one({"_id": itinerary_id}, {"$addToSet": {"surveys_issued": kind}})
 
+    async def get_many(self, itinerary_ids: set[str]) -> dict[str, dict]:
+        return {trip["_id"]: trip async for trip in self._trips.find({"_id": {"$in": sorted(itinerary_ids)}})}
+
+    async def count_starting_between(self, first_day: str, last_day: str) -> int:
+        return await self._trips.count_documents({"start_date": {"$gte": first_day, "$lte": last_day},
+                                                  "stage": {"$ne": "cancelled"}})
+
     async def forget_name(self, customer_id: str) -> None:
         await self._trips.update_many({f"traveller_names.{customer_id}": {"$exists": True}},
                                       {"$unset": {f"traveller_names.{customer_id}": ""}})
@@ -111,6 +119,13 @@ class KnownBookings:
 
     async def apply(self, booking_id: str, version: int, fields: dict) -> bool:
         return await apply_if_newer(self._bookings, booking_id, version, fields)
+
+    async def with_service_between(self, first_day: str, last_day: str) -> list[dict]:
+        """Bookings whose service starts on those days (local dates, as ISO text sorts)."""
+        return await self._bookings.find({"service_start": {"$gte": first_day, "$lt": f"{last_day}~"}}).to_list(None)
+
+    async def count_for(self, vendor_name: str) -> int:
+        return await self._bookings.count_documents({"vendor_name": vendor_name})
 
     async def for_itineraries(self, itinerary_ids: list[str]) -> dict[str, list[dict]]:
         found: dict[str, list[dict]] = {}
@@ -300,6 +315,23 @@ class SurveyRepository:
                                                 {"$set": document})
         return result.matched_count == 1
 
+    async def answers_between(self, start: datetime, end: datetime) -> list[SurveyAnswer]:
+        cursor = self._answers.find({"answered_at": {"$gte": start, "$lt": end}})
+        return [_answer(document) async for document in cursor]
+
+    async def answers_rating(self, supplier: str) -> list[SurveyAnswer]:
+        return [_answer(document) async for document in self._answers.find({"rated_suppliers": supplier})]
+
+    async def issued_between(self, start: datetime, end: datetime) -> list[Survey]:
+        cursor = self._surveys.find({"issued_at": {"$gte": start, "$lt": end}})
+        return [_survey(document) async for document in cursor]
+
+    async def answer_counts(self, survey_ids: list[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async for document in self._answers.find({"survey_id": {"$in": survey_ids}}, projection={"survey_id": 1}):
+            counts[document["survey_id"]] = counts.get(document["survey_id"], 0) + 1
+        return counts
+
     async def scrub_comments_of(self, customer_id: str) -> int:
         scrubbed = 0
         async for document in self._answers.find({"customer_id": customer_id}):
@@ -328,16 +360,31 @@ def _survey(document: dict) -> Survey:
     return Survey(id=document["_id"], **fields)
 
 
+def _scores_document(scores: Scores) -> dict:
+    # Suppliers are named as the agency wrote them ("Kyoto Co. Ltd."): values, never field names.
+    document = asdict(scores)
+    document["supplier_ratings"] = [{"supplier": name, "rating": rating}
+                                    for name, rating in scores.supplier_ratings.items()]
+    return document
+
+
+def _scores(document: dict) -> Scores:
+    return Scores(**{**document, "supplier_ratings": {entry["supplier"]: entry["rating"]
+                                                      for entry in document["supplier_ratings"]}})
+
+
 def _answer_document(answer: SurveyAnswer) -> dict:
-    document = asdict(answer)  # nested Scores become dicts, in history too
+    document = {**asdict(answer), "scores": _scores_document(answer.scores),
+                "history": [{**entry, "scores": _scores_document(entry["scores"])} for entry in answer.history],
+                "rated_suppliers": sorted(answer.scores.supplier_ratings)}
     document["_id"] = document.pop("id")
     return document
 
 
 def _answer(document: dict) -> SurveyAnswer:
-    fields = {key: value for key, value in document.items() if key != "_id"}
-    fields["scores"] = Scores(**fields["scores"])
-    fields["history"] = [{**entry, "scores": Scores(**entry["scores"])} for entry in fields["history"]]
+    fields = {key: value for key, value in document.items() if key not in ("_id", "rated_suppliers")}
+    fields["scores"] = _scores(fields["scores"])
+    fields["history"] = [{**entry, "scores": _scores(entry["scores"])} for entry in fields["history"]]
     return SurveyAnswer(id=document["_id"], **fields)
 
 
@@ -358,3 +405,17 @@ class SurveyWork:
         cursor = self._surveys.find({"reminded_at": None, "remind_at": {"$lte": now}},
                                     projection={"tenant_id": 1}).limit(limit)
         return [(document["tenant_id"], document["_id"]) async for document in cursor]
+
+
+class Scorecards:
+    """The version of each supplier's scorecard, so its events can be told apart in order."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._cards = collection
+
+    async def next_version(self, supplier: str) -> int:
+        key = f"{self._cards.tenant_id}:{supplier}"  # ids are unique across agencies
+        found = await self._cards.find_one({"_id": key})
+        version = (found or {}).get("version", 0) + 1
+        await self._cards.update_one({"_id": key}, {"$set": {"supplier": supplier, "version": version}}, upsert=True)
+        return version

@@ -1,7 +1,10 @@
 """HTTP API of the operations view: the agency's trips under way or about to leave, what needs a person first."""
 from __future__ import annotations
 
-from fastapi import Query, Request
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
 from feedback.domain.operations import Moment, TripWatch
@@ -66,3 +69,27 @@ async def trips_to_watch(request: Request, days_ahead: int = Query(3, ge=0, le=3
     then the most severe open one, late then unconfirmed bookings, then the soonest."""
     found = await services.trips_to_watch(request.app.state.runtime.transaction, principal.tenant_id, days_ahead)
     return TripWatchList(items=[TripWatchOut.of(watched) for watched in found])
+
+
+class RecordEntryOut(BaseModel):
+    at: datetime
+    subject: str = Field(description="incident, complaint or survey")
+    subject_id: str
+    step: str = Field(description="What happened to it: reported, acknowledged, analysed, proposed, sent, "
+                                  "answered, …")
+    actor: str = Field(description="Who: a staff key's name, client:<customer id>, or system.")
+    text: str
+
+
+class TripRecord(BaseModel):
+    itinerary_id: str
+    items: list[RecordEntryOut]
+
+
+@router.get("/operations/trips/{itinerary_id}/record", response_model=TripRecord)
+async def trip_record(itinerary_id: Annotated[str, Path(max_length=100)], request: Request,
+                      principal: Principal = require("incidents:read")) -> TripRecord:
+    """The trip's documented deviations and what its travellers said, oldest first: every step of its incidents
+    and complaints, its surveys sent and reminded, each answer given (internal: staff accounts included)."""
+    found = await services.record_of(request.app.state.runtime.transaction, principal.tenant_id, itinerary_id)
+    return TripRecord(itinerary_id=itinerary_id, items=[RecordEntryOut(**vars(entry)) for entry in found])

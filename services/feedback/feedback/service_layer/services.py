@@ -1,14 +1,17 @@
 """Use cases of the feedback service. Each runs in one transaction and emits its integration events."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
 
 from feedback.adapters.repository import OverdueIncidents, SurveyWork
+from feedback.domain import analytics
 from feedback.domain.complaints import Complaint, ComplaintConflict
 from feedback.domain.incidents import CostImpact, Incident, IncidentConflict
 from feedback.domain.model import Feedback
 from feedback.domain.operations import WATCHED_STAGES, TripWatch, is_watched, watch
+from feedback.domain.record import RecordEntry, trip_record
 from feedback.domain.surveys import Scores, Survey, SurveyAnswer, SurveySettings, due_kinds, follow_up_account
 from feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from trip_shared.clock import utc_now
@@ -27,6 +30,8 @@ from trip_shared.contracts.feedback import (
     IncidentState,
     IncidentUpdated,
     OfferDetails,
+    SupplierScorecard,
+    SupplierScorecardChanged,
     SurveyAnswerDetails,
     SurveyAnswered,
     SurveyDetails,
@@ -91,7 +96,7 @@ async def feedback_for(transaction: Transaction, tenant_id: str, itinerary_id: s
 async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: FeedbackUnitOfWork) -> None:
     """The trip's title, stage and dates, and each item's zone (an incident on an item is timed where it is)."""
     data = event.data
-    fields = {"title": data.title, "stage": data.stage,
+    fields = {"title": data.title, "stage": data.stage, "planner": data.planner,
               "start_date": data.start_date.isoformat() if data.start_date else None,
               "end_date": data.end_date.isoformat() if data.end_date else None}
     if data.travellers is not None:
@@ -143,11 +148,13 @@ async def record_booking(event: booking_events.BookingRequested | booking_events
     """Each booking's status, supplier and answer deadline: what the operations view flags."""
     data = event.data
     service = data.service
-    await uow.known_bookings(event.tenant_id).apply(data.booking_id, event.aggregate_version, {
+    known = await uow.known_bookings(event.tenant_id).apply(data.booking_id, event.aggregate_version, {
         "itinerary_id": data.itinerary_id, "item_id": data.item_id, "status": data.status,
         "vendor_name": data.vendor_name, "respond_by": data.respond_by,
         "service_start": service.start if service else None, "service_timezone": service.timezone if service
         else None})
+    if known and isinstance(event, booking_events.BookingRequested):  # one more booking: its rates move
+        await _announce_scorecards(uow, event.tenant_id, [data.vendor_name])
 
 
 async def trips_to_watch(transaction: Transaction, tenant_id: str, days_ahead: int,
@@ -205,6 +212,7 @@ async def report_incident(transaction: Transaction, tenant_id: str, itinerary_id
             cost=CostImpact.of(**cost) if cost else None, **details)
         await uow.incidents(tenant_id).add(incident)
         uow.emit(IncidentReported(**_envelope(incident)))
+        await _announce_scorecards(uow, tenant_id, [incident.supplier])
         return incident
 
     return await transaction(work)
@@ -222,9 +230,10 @@ async def list_incidents(transaction: Transaction, tenant_id: str, filters: dict
 
 
 async def _take_step(transaction: Transaction, repository: Callable, aggregate_id: str, step: Callable,
-                     missing: NotFoundError, conflict: ConflictError, announce: Callable[[object], Event]):
+                     missing: NotFoundError, conflict: ConflictError, announce: Callable[[object], Event],
+                     then: Callable[[FeedbackUnitOfWork, object], Awaitable] | None = None):
     """One step in the life of an incident or a complaint (``step`` calls the domain), saved against the version
-    read and announced."""
+    read and announced; ``then`` does what follows from it in the same transaction."""
     async def work(uow: FeedbackUnitOfWork):
         found_in = repository(uow)
         found = await found_in.get(aggregate_id)
@@ -235,6 +244,8 @@ async def _take_step(transaction: Transaction, repository: Callable, aggregate_i
         if not await found_in.save(found, read_version):
             raise conflict
         uow.emit(announce(found))
+        if then is not None:
+            await then(uow, found)
         return found
 
     return await transaction(work)
@@ -341,7 +352,14 @@ async def change_complaint(transaction: Transaction, tenant_id: str, complaint_i
         transaction, lambda uow: uow.complaints(tenant_id), complaint_id, step,
         NotFoundError(f"No complaint {complaint_id}.", code="complaint-not-found"),
         _changed_at_once("complaint", ComplaintConflict),
-        lambda complaint: ComplaintUpdated(change=complaint.timeline[-1].kind, **_complaint_envelope(complaint)))
+        lambda complaint: ComplaintUpdated(change=complaint.timeline[-1].kind, **_complaint_envelope(complaint)),
+        then=_supplier_blamed)
+
+
+async def _supplier_blamed(uow: FeedbackUnitOfWork, complaint: Complaint) -> None:
+    """An analysis that finds a supplier at fault (or no longer) moves its scorecard."""
+    if complaint.timeline[-1].kind == "analysed":
+        await _announce_scorecards(uow, complaint.tenant_id, [complaint.supplier])
 
 
 async def trip_for_pages(transaction: Transaction, tenant_id: str, itinerary_id: str) -> dict:
@@ -451,6 +469,8 @@ async def answer_survey(transaction: Transaction, tenant_id: str, survey_id: str
             await uow.complaints(tenant_id).add(complaint)
             uow.emit(ComplaintRecorded(**_complaint_envelope(complaint)))
             answer.complaint_id = complaint.id
+        rated = set(scores.supplier_ratings) | {supplier for entry in answer.history[-1:]
+                                                for supplier in entry["scores"].supplier_ratings}
         if not await surveys.save_answer(answer):
             raise ConflictError("Another answer came in at the same moment; reload the page.",
                                 code="concurrent-change")
@@ -462,6 +482,7 @@ async def answer_survey(transaction: Transaction, tenant_id: str, survey_id: str
                 overall=scores.overall, nps=scores.nps, item_ratings=scores.item_ratings,
                 supplier_ratings=scores.supplier_ratings, consent_to_contact=scores.consent_to_contact,
                 revision=answer.version)))
+        await _announce_scorecards(uow, tenant_id, rated)
         return answer
 
     return await transaction(work)
@@ -485,3 +506,79 @@ async def save_survey_settings(transaction: Transaction, tenant_id: str, setting
         return settings
 
     return await transaction(work)
+
+
+# --- what the agency learns ------------------------------------------------------------------------------------
+
+def _instants(start: date, end: date) -> tuple[datetime, datetime]:
+    """The days from ``start`` to ``end`` inclusive, as instants (UTC days)."""
+    return datetime.combine(start, time.min, UTC), datetime.combine(end + timedelta(days=1), time.min, UTC)
+
+
+async def _announce_scorecards(uow: FeedbackUnitOfWork, tenant_id: str, suppliers: Iterable[str | None]) -> None:
+    """Publish the scorecard of each supplier named, as it stands after this transaction's change."""
+    for supplier in sorted({supplier for supplier in suppliers if supplier}):
+        card = analytics.scorecard(
+            supplier, await uow.surveys(tenant_id).answers_rating(supplier),
+            await uow.incidents(tenant_id).find({"supplier": supplier}, 100_000),
+            await uow.complaints(tenant_id).find({"supplier": supplier, "cause": "supplier"}, 100_000),
+            await uow.known_bookings(tenant_id).count_for(supplier))
+        version = await uow.scorecards(tenant_id).next_version(supplier)
+        uow.emit(SupplierScorecardChanged(
+            tenant_id=tenant_id, aggregate_id=supplier, aggregate_version=version, producer=PRODUCER,
+            data=SupplierScorecard(supplier=supplier, ratings=card.ratings, average_rating=card.average_rating,
+                                   bookings=card.bookings, incidents=card.incidents,
+                                   incidents_per_100_bookings=card.incidents_per_100_bookings,
+                                   complaints=card.complaints)))
+
+
+async def satisfaction_report(transaction: Transaction, tenant_id: str, start: date, end: date,
+                              by: str) -> list[dict]:
+    async def work(uow: FeedbackUnitOfWork) -> list[dict]:
+        answers = await uow.surveys(tenant_id).answers_between(*_instants(start, end))
+        trips = await uow.known_trips(tenant_id).get_many({answer.itinerary_id for answer in answers})
+        return analytics.satisfaction(answers, trips, by)
+
+    return await transaction(work, read_only=True)
+
+
+async def incident_report(transaction: Transaction, tenant_id: str, start: date, end: date) -> dict:
+    async def work(uow: FeedbackUnitOfWork) -> dict:
+        lower, upper = _instants(start, end)
+        incidents = await uow.incidents(tenant_id).find({"reported_at": {"$gte": lower, "$lt": upper}}, 100_000)
+        bookings = await uow.known_bookings(tenant_id).with_service_between(start.isoformat(), end.isoformat())
+        trips = await uow.known_trips(tenant_id).count_starting_between(start.isoformat(), end.isoformat())
+        return analytics.incident_rates(incidents, bookings, trips)
+
+    return await transaction(work, read_only=True)
+
+
+async def complaint_report(transaction: Transaction, tenant_id: str, start: date, end: date) -> list[dict]:
+    async def work(uow: FeedbackUnitOfWork) -> list[dict]:
+        lower, upper = _instants(start, end)
+        found = await uow.complaints(tenant_id).find({"received_at": {"$gte": lower, "$lt": upper}}, 100_000)
+        return analytics.complaint_resolution(found, utc_now())
+
+    return await transaction(work, read_only=True)
+
+
+async def response_report(transaction: Transaction, tenant_id: str, start: date, end: date) -> list[dict]:
+    async def work(uow: FeedbackUnitOfWork) -> list[dict]:
+        surveys = await uow.surveys(tenant_id).issued_between(*_instants(start, end))
+        counts = await uow.surveys(tenant_id).answer_counts([survey.id for survey in surveys])
+        return analytics.response_rates(surveys, Counter(counts))
+
+    return await transaction(work, read_only=True)
+
+
+async def record_of(transaction: Transaction, tenant_id: str, itinerary_id: str) -> list[RecordEntry]:
+    """Every incident, complaint and survey step of the trip, in the order it happened."""
+    async def work(uow: FeedbackUnitOfWork) -> list[RecordEntry]:
+        await _known_trip(uow, tenant_id, itinerary_id)
+        on_trip = {"itinerary_id": itinerary_id}
+        surveys = await uow.surveys(tenant_id).for_itinerary(itinerary_id)
+        answers = [answer for survey in surveys for answer in await uow.surveys(tenant_id).answers(survey.id)]
+        return trip_record(await uow.incidents(tenant_id).find(on_trip, 10_000),
+                           await uow.complaints(tenant_id).find(on_trip, 10_000), surveys, answers)
+
+    return await transaction(work, read_only=True)

@@ -6,6 +6,7 @@ from feedback.adapters.repository import (
     INCIDENTS,
     KNOWN_BOOKINGS,
     KNOWN_TRIPS,
+    SCORECARDS,
     SURVEY_ANSWERS,
     SURVEY_SETTINGS,
     SURVEYS,
@@ -14,6 +15,7 @@ from feedback.adapters.repository import (
     IncidentRepository,
     KnownBookings,
     KnownTrips,
+    Scorecards,
     SurveyRepository,
 )
 from trip_shared.unit_of_work import UnitOfWork
@@ -38,3 +40,6 @@ class FeedbackUnitOfWork(UnitOfWork):
     def surveys(self, tenant_id: str) -> SurveyRepository:
         return SurveyRepository(self.collection(SURVEYS, tenant_id), self.collection(SURVEY_ANSWERS, tenant_id),
                                 self.collection(SURVEY_SETTINGS, tenant_id))
+
+    def scorecards(self, tenant_id: str) -> Scorecards:
+        return Scorecards(self.collection(SCORECARDS, tenant_id))

@@ -88,5 +88,5 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
 
 
 async def test_every_route_requires_an_api_key(service):
-    assert await assert_every_v1_route_requires_auth(service) == 3 + 9 + 9 + 3 + 1 + len(ops.router.routes)
+    assert await assert_every_v1_route_requires_auth(service) == 3 + 9 + 9 + 3 + 4 + 2 + len(ops.router.routes)
     assert unbounded_inputs(service.app) == [], "every field a client sends has a size limit"

@@ -41,7 +41,7 @@ from trip_shared.errors import ConflictError, DomainError, NotFoundError
 from trip_shared.text import unsafe_character
 
 MAX_TITLE = 200
-EDITABLE_FIELDS = ("title", "start_date", "end_date", "markup_percent")
+EDITABLE_FIELDS = ("title", "start_date", "end_date", "markup_percent", "planner")
 MAX_MARKUP = Decimal(500)
 
 
@@ -109,6 +109,7 @@ class Itinerary:
     notices: list[Notice] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
     markup_percent: Decimal = Decimal(0)
+    planner: str | None = None  # who at the agency looks after the trip (the agency's figures are kept per planner)
     stage_history: list[StageChange] = field(default_factory=list)
     proposal_rounds: list[ProposalRound] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
@@ -118,9 +119,9 @@ class Itinerary:
 
     @classmethod
     def draft(cls, tenant_id: str, title: str, start_date: date | None = None,
-              end_date: date | None = None) -> Itinerary:
+              end_date: date | None = None, planner: str | None = None) -> Itinerary:
         itinerary = cls(id=str(uuid.uuid4()), tenant_id=tenant_id, title="")
-        itinerary._set_details({"title": title, "start_date": start_date, "end_date": end_date})
+        itinerary._set_details({"title": title, "start_date": start_date, "end_date": end_date, "planner": planner})
         return itinerary
 
     # --- details ---------------------------------------------------------------------------------------------
@@ -166,7 +167,10 @@ class Itinerary:
         markup = Decimal(str(details.get("markup_percent") or 0))
         if not (0 <= markup <= MAX_MARKUP):
             raise InvalidItinerary(f"markup_percent must be between 0 and {MAX_MARKUP}.", code="invalid-markup")
-        self.title, self.start_date, self.end_date = title, start, end
+        planner = (details.get("planner") or "").strip() or None
+        if planner and len(planner) > MAX_TITLE:
+            raise InvalidItinerary(f"planner is longer than {MAX_TITLE} characters.", code="planner-too-long")
+        self.title, self.start_date, self.end_date, self.planner = title, start, end, planner
         self.markup_percent = markup.quantize(Decimal("0.01"))
 
     # --- items -----------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ async def _view(request: Request, principal: Principal, itinerary_id: str,
 async def create_itinerary(body: ItineraryIn, request: Request, response: Response,
                            principal: Principal = require("itineraries:write")) -> ItineraryOut:
     itinerary = await services.create_itinerary(_transaction(request), principal.tenant_id, _actor(principal),
-                                                body.title, body.start_date, body.end_date)
+                                                body.title, body.start_date, body.end_date, body.planner)
     response.headers["Location"] = f"/v1/itineraries/{itinerary.id}"
     return ItineraryOut.of(itinerary, {})
 

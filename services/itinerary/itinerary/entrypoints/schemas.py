@@ -24,6 +24,8 @@ class ItineraryIn(BaseModel):
     title: Line = Field(min_length=1, max_length=200)
     start_date: IsoDate | None = None
     end_date: IsoDate | None = None
+    planner: Line | None = Field(None, max_length=200, description="Who at the agency looks after the trip (its "
+                                                                    "figures are kept per planner).")
 
 
 class ItineraryPatch(BaseModel):
@@ -32,6 +34,7 @@ class ItineraryPatch(BaseModel):
     start_date: IsoDate | None = None
     end_date: IsoDate | None = None
     markup_percent: Decimal | None = Field(None, ge=0, le=500, description="Added to costs for the client's price.")
+    planner: Line | None = Field(None, max_length=200, description="Who at the agency looks after the trip.")
 
 
 class LocationIn(BaseModel):
@@ -408,6 +411,7 @@ class ItineraryOut(BaseModel):
     customers: list[LinkedCustomerOut]
     notices: list[NoticeOut] = Field(description="Changes the platform made for the planner to review.")
     markup_percent: Decimal
+    planner: str | None
     item_count: int
     version: int
     created_at: datetime
@@ -420,7 +424,7 @@ class ItineraryOut(BaseModel):
         return cls(
             id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date, end_date=itinerary.end_date,
             stage=itinerary.stage, version=itinerary.version, created_at=itinerary.created_at,
-            markup_percent=itinerary.markup_percent, item_count=len(itinerary.items),
+            markup_percent=itinerary.markup_percent, planner=itinerary.planner, item_count=len(itinerary.items),
             updated_at=itinerary.updated_at,
             notices=[NoticeOut(kind=n.kind, message=n.message, at=n.at) for n in itinerary.notices],
             customers=[

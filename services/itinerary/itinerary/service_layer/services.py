@@ -85,7 +85,7 @@ def summary(itinerary: Itinerary, travelling: list[TravellingCustomer] | None = 
                           requirements=[Requirement(kind=need.kind, text=need.text) for need in t.needs])
         for t in travelling]
     return ItinerarySummary(itinerary_id=itinerary.id, title=itinerary.title, start_date=itinerary.start_date,
-                            end_date=itinerary.end_date, stage=itinerary.stage,
+                            end_date=itinerary.end_date, stage=itinerary.stage, planner=itinerary.planner,
                             item_ids=[item.id for item in itinerary.items],
                             items=[_item_snapshot(item) for item in sorted(itinerary.items, key=item_order)],
                             travellers=travellers,
@@ -139,14 +139,15 @@ async def _load(uow: ItineraryUnitOfWork, tenant_id: str, itinerary_id: str,
 
 
 async def create_itinerary(transaction: Transaction, tenant_id: str, actor: str, title: str,
-                           start_date: date | None, end_date: date | None) -> Itinerary:
-    itinerary = Itinerary.draft(tenant_id, title, start_date, end_date)
+                           start_date: date | None, end_date: date | None, planner: str | None = None) -> Itinerary:
+    itinerary = Itinerary.draft(tenant_id, title, start_date, end_date, planner)
 
     async def work(uow: ItineraryUnitOfWork) -> None:
         await uow.itineraries(tenant_id).add(itinerary)
         await uow.audit(tenant_id).record(itinerary, actor, "created", [
             Change(name, None, value.isoformat() if isinstance(value, date) else value, f"{name} set")
-            for name, value in (("title", title), ("start_date", start_date), ("end_date", end_date)) if value])
+            for name, value in (("title", title), ("start_date", start_date), ("end_date", end_date),
+                                ("planner", itinerary.planner)) if value])
         uow.emit(ItineraryCreated(data=await _announced(uow, itinerary), **_envelope(itinerary)))
 
     await transaction(work)
