@@ -13,7 +13,8 @@ itinerary.created itinerary.changed itinerary.proposal_sent itinerary.proposal_a
 customer.poc_changed booking.requested booking.confirmed booking.declined booking.expired booking.amendment_requested
 booking.cancellation_requested booking.cancelled booking.requirements_acknowledged booking.attention_changed
 booking.supplier_reminded booking.escalated booking.reconfirmed
-agency.profile_changed notification.undeliverable notification.recovered client.agreement_answered feedback.submitted
+agency.profile_changed notification.undeliverable notification.recovered notification.urgent_sent
+notification.urgent_acknowledged client.agreement_answered feedback.submitted
 feedback.incident_reported feedback.incident_updated feedback.incident_escalated feedback.complaint_recorded
 feedback.complaint_updated feedback.survey_issued feedback.survey_reminder_due feedback.survey_answered
 feedback.supplier_scorecard_changed"

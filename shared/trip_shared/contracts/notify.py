@@ -57,3 +57,32 @@ class ChangeAgreementAnswered(Event):
     event_type: Literal["client.agreement_answered"] = "client.agreement_answered"
     aggregate_type: Literal["agreement"] = "agreement"
     data: AgreementAnswer
+
+
+class UrgentMessage(Payload):
+    """An urgent message to a client that asks them to confirm reading it. ``aggregate_id`` is the notification;
+    version 1 when sent, 2 when read."""
+
+    notification_id: str
+    itinerary_id: str
+    customer_id: str
+    kind: str = Field(description="trip_changes (urgent), booking_lost…")
+    subject: str = Field(description="As the client reads it.")
+    status: str = Field(description="The delivery's status when announced: pending, sent, no_address…")
+    escalate_at: datetime | None = Field(None, description="Unread by then, the planners are told (none once "
+                                                           "they were).")
+    acknowledged_at: datetime | None = None
+
+
+class UrgentMessageSent(Event):
+    TOPIC = "notification.urgent_sent"
+    event_type: Literal["notification.urgent_sent"] = "notification.urgent_sent"
+    aggregate_type: Literal["notification"] = "notification"
+    data: UrgentMessage
+
+
+class UrgentMessageAcknowledged(Event):
+    TOPIC = "notification.urgent_acknowledged"
+    event_type: Literal["notification.urgent_acknowledged"] = "notification.urgent_acknowledged"
+    aggregate_type: Literal["notification"] = "notification"
+    data: UrgentMessage

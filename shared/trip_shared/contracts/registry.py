@@ -75,6 +75,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(notify.NotificationUndeliverable, "notify", "A message did not reach a client on a trip: no address, "
                                                       "bounced, or failed."),
     _spec(notify.NotificationRecovered, "notify", "A message announced undeliverable reached the client after all."),
+    _spec(notify.UrgentMessageSent, "notify", "An urgent message went to a client, asking them to confirm reading "
+                                              "it."),
+    _spec(notify.UrgentMessageAcknowledged, "notify", "A client confirmed reading an urgent message."),
     _spec(notify.ChangeAgreementAnswered, "notify", "A client agreed to a change, or asked to be called about it."),
     _spec(feedback.FeedbackSubmitted, "feedback", "A traveller submitted post-trip feedback."),
     _spec(feedback.IncidentReported, "feedback", "Something went wrong on a trip (a delay, a cancellation, an "

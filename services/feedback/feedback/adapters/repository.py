@@ -21,7 +21,7 @@ from trip_shared.read_models import apply_if_newer
 
 FEEDBACK, KNOWN_TRIPS, INCIDENTS, KNOWN_BOOKINGS = "feedback", "known_trips", "incidents", "known_bookings"
 COMPLAINTS, SURVEYS, SURVEY_ANSWERS, SURVEY_SETTINGS = "complaints", "surveys", "survey_answers", "survey_settings"
-SCORECARDS = "supplier_scorecards"
+SCORECARDS, URGENT_MESSAGES = "supplier_scorecards", "urgent_messages"
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -30,6 +30,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[KNOWN_TRIPS].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[KNOWN_TRIPS].create_index([("tenant_id", ASCENDING), ("stage", ASCENDING)])
     await db[KNOWN_BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING)])
+    await db[URGENT_MESSAGES].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
+                                            ("acknowledged_at", ASCENDING)])
     await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING),
                                       ("reported_at", ASCENDING)])
     await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("status", ASCENDING), ("reported_at", ASCENDING)])
@@ -109,6 +111,22 @@ class KnownTrips:
     async def forget_name(self, customer_id: str) -> None:
         await self._trips.update_many({f"traveller_names.{customer_id}": {"$exists": True}},
                                       {"$unset": {f"traveller_names.{customer_id}": ""}})
+
+
+class UrgentMessages:
+    """Urgent news notify sent clients and whether they confirmed reading it, from ``notification.urgent_*``."""
+
+    def __init__(self, collection: TenantCollection) -> None:
+        self._messages = collection
+
+    async def apply(self, notification_id: str, version: int, fields: dict) -> bool:
+        return await apply_if_newer(self._messages, notification_id, version, fields)
+
+    async def unread_on(self, itinerary_ids: list[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        async for message in self._messages.find({"itinerary_id": {"$in": itinerary_ids}, "acknowledged_at": None}):
+            found.setdefault(message["itinerary_id"], []).append({**message, "notification_id": message["_id"]})
+        return found
 
 
 class KnownBookings:

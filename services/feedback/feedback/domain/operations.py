@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from feedback.domain.complaints import AGENCY_TURN, Complaint
 from feedback.domain.incidents import SEVERITY_ORDER, Incident
 
 WATCHED_STAGES = ("approved", "booked", "in_progress")
@@ -35,16 +36,25 @@ class TripWatch:
     overdue_incidents: list[str] = field(default_factory=list)
     unconfirmed_bookings: list[dict] = field(default_factory=list)
     late_bookings: list[dict] = field(default_factory=list)
+    unread_urgent_messages: list[dict] = field(default_factory=list)
+    complaints_to_answer: list[dict] = field(default_factory=list)
 
     @property
     def needs_a_person(self) -> bool:
-        return bool(self.open_incidents or self.unconfirmed_bookings or self.late_bookings)
+        return bool(self.open_incidents or self.unconfirmed_bookings or self.late_bookings
+                    or self.unread_urgent_messages or self.complaints_to_answer)
+
+    @property
+    def overdue_messages(self) -> bool:
+        return any(message["overdue"] for message in self.unread_urgent_messages)
 
     def urgency(self) -> tuple:
-        """Sort key, most urgent first: overdue incidents, the most severe open one, late then unconfirmed
-        bookings, then the trip that happens soonest."""
+        """Sort key, most urgent first: overdue incidents, urgent news a client has not read past its time, the
+        most severe open incident, late then unconfirmed bookings, other unread news, complaints owed an answer,
+        then the trip that happens soonest."""
         worst = min((SEVERITY_ORDER[severity] for severity in self.open_incidents), default=len(SEVERITY_ORDER))
-        return (not self.overdue_incidents, worst, not self.late_bookings, not self.unconfirmed_bookings,
+        return (not self.overdue_incidents, not self.overdue_messages, worst, not self.late_bookings,
+                not self.unconfirmed_bookings, not self.unread_urgent_messages, not self.complaints_to_answer,
                 self.stage != "in_progress", self.start_date or "9999", self.itinerary_id)
 
 
@@ -73,9 +83,11 @@ def _instant(value) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def watch(trip: dict, incidents: list[Incident], bookings: list[dict], now: datetime) -> TripWatch:
+def watch(trip: dict, incidents: list[Incident], bookings: list[dict], now: datetime, *,
+          unread: list[dict] = (), complaints: list[Complaint] = ()) -> TripWatch:
     """One trip now: its current and next item, open incidents by severity (the overdue named), bookings not
-    confirmed, and those whose supplier is past its answer deadline."""
+    confirmed, and those whose supplier is past its answer deadline; urgent news its clients have not confirmed
+    reading (``unread``), and complaints owed an answer."""
     watched = TripWatch(trip["_id"], trip.get("title") or "", trip.get("stage") or "", trip.get("start_date"),
                         trip.get("end_date"))
     timed = sorted((item for item in trip.get("items") or [] if item.get("starts_at")),
@@ -106,4 +118,12 @@ def watch(trip: dict, incidents: list[Incident], bookings: list[dict], now: date
             watched.late_bookings.append(summary)
         else:
             watched.unconfirmed_bookings.append(summary)
+    for message in unread:
+        escalate_at = _instant(message.get("escalate_at"))
+        watched.unread_urgent_messages.append({
+            **{key: message.get(key) for key in ("notification_id", "customer_id", "kind", "subject", "status")},
+            "overdue": escalate_at is None or escalate_at <= now})  # none: the planners were told already
+    watched.complaints_to_answer = [{"complaint_id": complaint.id, "status": complaint.status,
+                                     "due_at": complaint.due_at, "overdue": complaint.overdue(now)}
+                                    for complaint in complaints if complaint.status in AGENCY_TURN]
     return watched

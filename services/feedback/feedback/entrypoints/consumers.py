@@ -11,6 +11,7 @@ from trip_shared.contracts.itinerary import (
     ItineraryCreated,
     PocChanged,
 )
+from trip_shared.contracts.notify import UrgentMessageAcknowledged, UrgentMessageSent
 from trip_shared.runtime import ServiceRuntime
 
 GROUP_ID = "feedback"
@@ -28,3 +29,6 @@ def register(runtime: ServiceRuntime) -> None:
                      booking_events.BookingExpired, booking_events.BookingAmendmentRequested,
                      booking_events.BookingCancellationRequested, booking_events.BookingCancelled):
         consumer.handles(contract)(services.record_booking)
+    # ... and urgent news its clients have not confirmed reading.
+    for contract in (UrgentMessageSent, UrgentMessageAcknowledged):
+        consumer.handles(contract)(services.record_urgent_message)

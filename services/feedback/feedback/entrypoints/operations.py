@@ -35,6 +35,22 @@ class BookingFlagOut(BaseModel):
     service_starts: str | None
 
 
+class UnreadMessageOut(BaseModel):
+    notification_id: str
+    customer_id: str
+    kind: str
+    subject: str
+    status: str = Field(description="Its delivery when last announced: pending, sent, no_address…")
+    overdue: bool = Field(description="Unread past the time it should have been (the planners were told).")
+
+
+class ComplaintFlagOut(BaseModel):
+    complaint_id: str
+    status: str
+    due_at: datetime | None
+    overdue: bool
+
+
 class TripWatchOut(BaseModel):
     itinerary_id: str
     title: str
@@ -48,6 +64,10 @@ class TripWatchOut(BaseModel):
     overdue_incidents: list[str] = Field(description="Ids of open incidents past their response deadline.")
     late_bookings: list[BookingFlagOut] = Field(description="Suppliers past the deadline to answer.")
     unconfirmed_bookings: list[BookingFlagOut] = Field(description="Requested, amended, declined or expired.")
+    unread_urgent_messages: list[UnreadMessageOut] = Field(description="Urgent news a client has not confirmed "
+                                                                       "reading (from notify).")
+    complaints_to_answer: list[ComplaintFlagOut] = Field(description="Complaints whose next step is the "
+                                                                     "agency's.")
 
     @classmethod
     def of(cls, watched: TripWatch) -> TripWatchOut:
@@ -55,7 +75,9 @@ class TripWatchOut(BaseModel):
                    start_date=watched.start_date, end_date=watched.end_date, needs_a_person=watched.needs_a_person,
                    current=MomentOut.of(watched.current), next=MomentOut.of(watched.next),
                    open_incidents=watched.open_incidents, overdue_incidents=watched.overdue_incidents,
-                   late_bookings=watched.late_bookings, unconfirmed_bookings=watched.unconfirmed_bookings)
+                   late_bookings=watched.late_bookings, unconfirmed_bookings=watched.unconfirmed_bookings,
+                   unread_urgent_messages=watched.unread_urgent_messages,
+                   complaints_to_answer=watched.complaints_to_answer)
 
 
 class TripWatchList(BaseModel):

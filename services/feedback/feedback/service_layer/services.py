@@ -45,6 +45,7 @@ from trip_shared.contracts.itinerary import (
     ItineraryCreated,
     PocChanged,
 )
+from trip_shared.contracts.notify import UrgentMessageAcknowledged, UrgentMessageSent
 from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.privacy import confirm_erasure, forget_published_events
 from trip_shared.read_models import wait_until_known
@@ -157,6 +158,16 @@ async def record_booking(event: booking_events.BookingRequested | booking_events
         await _announce_scorecards(uow, event.tenant_id, [data.vendor_name])
 
 
+async def record_urgent_message(event: UrgentMessageSent | UrgentMessageAcknowledged,
+                                uow: FeedbackUnitOfWork) -> None:
+    """Urgent news to a client, read or not yet: what the operations view flags."""
+    data = event.data
+    await uow.urgent_messages(event.tenant_id).apply(data.notification_id, event.aggregate_version, {
+        "itinerary_id": data.itinerary_id, "customer_id": data.customer_id, "kind": data.kind,
+        "subject": data.subject, "status": data.status, "escalate_at": data.escalate_at,
+        "acknowledged_at": data.acknowledged_at})
+
+
 async def trips_to_watch(transaction: Transaction, tenant_id: str, days_ahead: int,
                          now: datetime | None = None) -> list[TripWatch]:
     """The agency's trips under way and leaving within ``days_ahead`` days, what needs a person first."""
@@ -172,7 +183,13 @@ async def trips_to_watch(transaction: Transaction, tenant_id: str, days_ahead: i
         for incident in incidents:
             by_trip.setdefault(incident.itinerary_id, []).append(incident)
         bookings = await uow.known_bookings(tenant_id).for_itineraries(ids)
-        return sorted((watch(trip, by_trip.get(trip["_id"], []), bookings.get(trip["_id"], []), now)
+        unread = await uow.urgent_messages(tenant_id).unread_on(ids)
+        complaints: dict[str, list[Complaint]] = {}
+        for complaint in await uow.complaints(tenant_id).find({"itinerary_id": {"$in": ids}, "status_rank": 0},
+                                                              10_000):
+            complaints.setdefault(complaint.itinerary_id, []).append(complaint)
+        return sorted((watch(trip, by_trip.get(trip["_id"], []), bookings.get(trip["_id"], []), now,
+                             unread=unread.get(trip["_id"], []), complaints=complaints.get(trip["_id"], []))
                        for trip in trips), key=TripWatch.urgency)
 
     return await transaction(work, read_only=True)

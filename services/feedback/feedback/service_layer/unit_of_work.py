@@ -10,6 +10,7 @@ from feedback.adapters.repository import (
     SURVEY_ANSWERS,
     SURVEY_SETTINGS,
     SURVEYS,
+    URGENT_MESSAGES,
     ComplaintRepository,
     FeedbackRepository,
     IncidentRepository,
@@ -17,6 +18,7 @@ from feedback.adapters.repository import (
     KnownTrips,
     Scorecards,
     SurveyRepository,
+    UrgentMessages,
 )
 from trip_shared.unit_of_work import UnitOfWork
 
@@ -43,3 +45,6 @@ class FeedbackUnitOfWork(UnitOfWork):
 
     def scorecards(self, tenant_id: str) -> Scorecards:
         return Scorecards(self.collection(SCORECARDS, tenant_id))
+
+    def urgent_messages(self, tenant_id: str) -> UrgentMessages:
+        return UrgentMessages(self.collection(URGENT_MESSAGES, tenant_id))

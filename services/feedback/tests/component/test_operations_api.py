@@ -68,3 +68,41 @@ async def test_trips_under_way_and_leaving_soon_with_what_needs_a_person_first(s
     assert [trip["itinerary_id"] for trip in await watched(service, "tenant-b")] == ["other-agency"]
     refused = await service.client.get("/v1/operations/trips", params={"days_ahead": 99}, headers=auth())
     assert refused.status_code == 422
+
+
+async def test_urgent_news_a_client_has_not_read_and_complaints_owed_an_answer_need_a_person(service):
+    from trip_shared.contracts.itinerary import CustomerLinked, ItineraryMember, MembershipChange
+    from trip_shared.contracts.notify import UrgentMessage, UrgentMessageAcknowledged, UrgentMessageSent
+
+    now = datetime.now(UTC)
+    for event in (trip("unread", "in_progress", -1), trip("late-read", "in_progress", -1),
+                  trip("complained", "in_progress", -1), trip("calm", "in_progress", -3)):
+        await service.publish(event)
+
+    def urgent(contract, itinerary_id, version, escalate_at, acknowledged_at=None):
+        return contract(tenant_id="tenant-a", aggregate_id=f"n-{itinerary_id}", aggregate_version=version,
+                        trip_id=itinerary_id, producer="notify", data=UrgentMessage(
+                            notification_id=f"n-{itinerary_id}", itinerary_id=itinerary_id, customer_id="c1",
+                            kind="trip_changes", subject="Important: Changes to your trip", status="sent",
+                            escalate_at=escalate_at, acknowledged_at=acknowledged_at))
+
+    await service.publish(urgent(UrgentMessageSent, "unread", 1, now + timedelta(hours=2)))
+    await service.publish(urgent(UrgentMessageSent, "late-read", 1, now - timedelta(minutes=5)))
+    await service.publish(urgent(UrgentMessageSent, "calm", 1, now + timedelta(hours=2)))
+    await service.publish(urgent(UrgentMessageAcknowledged, "calm", 2, None, now))
+    summary = ItinerarySummary(itinerary_id="complained", title="Trip complained", stage="in_progress")
+    await service.publish(CustomerLinked(
+        tenant_id="tenant-a", aggregate_id="complained", aggregate_version=2, trip_id="complained",
+        producer="itinerary", data=MembershipChange(itinerary=summary, customer_id="c1", is_poc=True,
+                                                    customers=[ItineraryMember(customer_id="c1", is_poc=True)])))
+    made = await service.client.post("/v1/complaints", headers=auth(), json={
+        "itinerary_id": "complained", "complainant": "c1", "account": "The room was cold."})
+    assert made.status_code == 201, made.text
+    shown = await watched(service)
+    assert [t["itinerary_id"] for t in shown] == ["late-read", "unread", "complained", "calm"], \
+        "news unread past its time first, then unread news, then a complaint to answer, then the trip that is fine"
+    late, unread, complained, calm = shown
+    assert late["unread_urgent_messages"][0]["overdue"] and not unread["unread_urgent_messages"][0]["overdue"]
+    assert unread["needs_a_person"] and unread["unread_urgent_messages"][0]["subject"].startswith("Important")
+    assert complained["complaints_to_answer"][0]["complaint_id"] == made.json()["id"]
+    assert calm["unread_urgent_messages"] == [] and calm["needs_a_person"] is False, "read: nothing to do"

@@ -72,6 +72,9 @@ from trip_shared.contracts.notify import (
     DeliveryProblem,
     NotificationRecovered,
     NotificationUndeliverable,
+    UrgentMessage,
+    UrgentMessageAcknowledged,
+    UrgentMessageSent,
 )
 from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.local_time import instant_label, span_label, trip_zone
@@ -157,6 +160,9 @@ class NotifyHandlers:
         agency's endpoints subscribed to its kind, a signed copy to post; the ids of what is to go now."""
         if not await uow.notifications(notification.tenant_id).add(notification):
             return []
+        if notification.escalate_at is not None and notification.itinerary_id:
+            uow.emit(UrgentMessageSent(**_urgent(notification.tenant_id, {
+                "_id": notification.id, **{name: getattr(notification, name) for name in URGENT_FIELDS}}, 1)))
         to_send = [notification.id] if notification.status == "pending" else []
         if notification.audience not in ("client", "agency"):
             return to_send
@@ -731,6 +737,17 @@ class NotifyHandlers:
                                                                       notification.customer_id, notification.kind))
 
 
+URGENT_FIELDS = ("itinerary_id", "customer_id", "kind", "subject", "status", "escalate_at", "acknowledged_at")
+
+
+def _urgent(tenant_id: str, document: dict, version: int) -> dict:
+    """The envelope of an urgent message's announcement (sent: version 1, read: 2), from its stored fields."""
+    return {"tenant_id": tenant_id, "aggregate_id": document["_id"], "aggregate_version": version,
+            "trip_id": document["itinerary_id"], "producer": "notify",
+            "data": UrgentMessage(notification_id=document["_id"],
+                                  **{name: document.get(name) for name in URGENT_FIELDS})}
+
+
 def _current_trace() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
@@ -841,7 +858,9 @@ async def acknowledge(transaction: Transaction, tenant_id: str, notification_id:
         document = await repository.get(notification_id)
         if document is None:
             raise NotFoundError("This message no longer exists.", code="notification-not-found")
-        await repository.acknowledge(notification_id, utc_now())
+        now = utc_now()
+        if await repository.acknowledge(notification_id, now) and document.get("itinerary_id"):
+            uow.emit(UrgentMessageAcknowledged(**_urgent(tenant_id, {**document, "acknowledged_at": now}, 2)))
         return document
 
     return await transaction(work)

@@ -255,6 +255,13 @@ async def test_urgent_news_not_confirmed_as_read_in_time_goes_to_the_planner(ser
     assert urgent["mei@example.com"]["acknowledged_at"] and not urgent["mei@example.com"]["escalated_at"]
     assert urgent["bo@example.com"]["escalated_at"] and not urgent["bo@example.com"]["acknowledged_at"]
     assert (await service.client.get(path[:-4] + "abcd")).status_code == 403
+    from trip_shared.contracts.notify import UrgentMessageAcknowledged, UrgentMessageSent
+
+    sent = {event.data.notification_id: event for event in await service.emitted(UrgentMessageSent)}
+    assert {sent[r["id"]].data.customer_id for r in urgent.values()} == {r["customer_id"] for r in urgent.values()}
+    assert all(event.trip_id == "it-1" and event.data.escalate_at for event in sent.values())
+    [read] = await service.emitted(UrgentMessageAcknowledged)  # Mei, once for her two clicks
+    assert read.data.notification_id == urgent["mei@example.com"]["id"] and read.data.acknowledged_at
 
 
 async def test_a_change_needing_agreement_asks_each_poc_with_their_own_link_and_records_the_answer(service, smtp):
