@@ -43,6 +43,8 @@ class ItemSnapshot(Payload):
     mode: str | None = None
     vendor: str | None = None
     requires_booking: bool = False
+    travellers: list[str] | None = Field(None, description="Customer ids of those who do it, when the party splits "
+                                                           "up; absent: everyone.")
 
 
 class Requirement(Payload):

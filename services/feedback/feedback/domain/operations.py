@@ -23,6 +23,16 @@ class Moment:
     ends: str | None
 
 
+@dataclass(frozen=True)
+class PartyWatch:
+    """Some of a trip's travellers doing the same thing, when the party has split up."""
+
+    travellers: list[str]  # customer ids
+    names: list[str]
+    current: Moment | None
+    next: Moment | None
+
+
 @dataclass
 class TripWatch:
     itinerary_id: str
@@ -38,6 +48,7 @@ class TripWatch:
     late_bookings: list[dict] = field(default_factory=list)
     unread_urgent_messages: list[dict] = field(default_factory=list)
     complaints_to_answer: list[dict] = field(default_factory=list)
+    parties: list[PartyWatch] = field(default_factory=list)  # only when the travellers are apart
 
     @property
     def needs_a_person(self) -> bool:
@@ -83,6 +94,43 @@ def _instant(value) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _now_and_next(timed: list[dict], now: datetime) -> tuple[Moment | None, Moment | None]:
+    """What is happening now (between things: where they sleep) and what comes next."""
+    current = upcoming = None
+    for item in timed:
+        starts, ends = _instant(item["starts_at"]), _instant(item.get("ends_at")) or _instant(item["starts_at"])
+        if starts <= now < ends and item.get("kind") != "accommodation" and current is None:
+            current = _moment(item)
+        elif starts > now and upcoming is None:
+            upcoming = _moment(item)
+    if current is None:
+        stays = [item for item in timed if item.get("kind") == "accommodation"
+                 and _instant(item["starts_at"]) <= now < (_instant(item.get("ends_at")) or now)]
+        current = _moment(stays[0]) if stays else None
+    return current, upcoming
+
+
+def _parties(trip: dict, timed: list[dict], now: datetime) -> list[PartyWatch]:
+    """Where each group of travellers is, when items for some of them have split the party; none when they are
+    all in the same place."""
+    if not any(item.get("travellers") for item in timed):
+        return []
+    names = trip.get("traveller_names") or {}
+    groups: dict[tuple, list[str]] = {}
+    moments: dict[tuple, tuple] = {}
+    for member in trip.get("members", []):
+        customer = member["customer_id"]
+        theirs = [item for item in timed if not item.get("travellers") or customer in item["travellers"]]
+        current, upcoming = _now_and_next(theirs, now)
+        key = (current.item_id if current else None, upcoming.item_id if upcoming else None)
+        groups.setdefault(key, []).append(customer)
+        moments[key] = (current, upcoming)
+    if len(groups) < 2:
+        return []
+    return [PartyWatch(customers, [names.get(customer, customer) for customer in customers], *moments[key])
+            for key, customers in groups.items()]
+
+
 def watch(trip: dict, incidents: list[Incident], bookings: list[dict], now: datetime, *,
           unread: list[dict] = (), complaints: list[Complaint] = ()) -> TripWatch:
     """One trip now: its current and next item, open incidents by severity (the overdue named), bookings not
@@ -92,16 +140,8 @@ def watch(trip: dict, incidents: list[Incident], bookings: list[dict], now: date
                         trip.get("end_date"))
     timed = sorted((item for item in trip.get("items") or [] if item.get("starts_at")),
                    key=lambda item: _instant(item["starts_at"]))
-    for item in timed:
-        starts, ends = _instant(item["starts_at"]), _instant(item.get("ends_at")) or _instant(item["starts_at"])
-        if starts <= now < ends and item.get("kind") != "accommodation" and watched.current is None:
-            watched.current = _moment(item)
-        elif starts > now and watched.next is None:
-            watched.next = _moment(item)
-    if watched.current is None:  # between things: where they sleep is where they are
-        stays = [item for item in timed if item.get("kind") == "accommodation"
-                 and _instant(item["starts_at"]) <= now < (_instant(item.get("ends_at")) or now)]
-        watched.current = _moment(stays[0]) if stays else None
+    watched.current, watched.next = _now_and_next(timed, now)
+    watched.parties = _parties(trip, timed, now)
     for incident in incidents:
         if incident.status in ("open", "acknowledged"):
             watched.open_incidents[incident.severity] = watched.open_incidents.get(incident.severity, 0) + 1

@@ -51,6 +51,13 @@ class ComplaintFlagOut(BaseModel):
     overdue: bool
 
 
+class PartyOut(BaseModel):
+    travellers: list[str] = Field(description="Customer ids.")
+    names: list[str]
+    current: MomentOut | None
+    next: MomentOut | None
+
+
 class TripWatchOut(BaseModel):
     itinerary_id: str
     title: str
@@ -68,6 +75,8 @@ class TripWatchOut(BaseModel):
                                                                        "reading (from notify).")
     complaints_to_answer: list[ComplaintFlagOut] = Field(description="Complaints whose next step is the "
                                                                      "agency's.")
+    parties: list[PartyOut] = Field(description="Where each group of travellers is, when items for some of them "
+                                                "have split the party (empty while they are together).")
 
     @classmethod
     def of(cls, watched: TripWatch) -> TripWatchOut:
@@ -77,7 +86,10 @@ class TripWatchOut(BaseModel):
                    open_incidents=watched.open_incidents, overdue_incidents=watched.overdue_incidents,
                    late_bookings=watched.late_bookings, unconfirmed_bookings=watched.unconfirmed_bookings,
                    unread_urgent_messages=watched.unread_urgent_messages,
-                   complaints_to_answer=watched.complaints_to_answer)
+                   complaints_to_answer=watched.complaints_to_answer,
+                   parties=[PartyOut(travellers=party.travellers, names=party.names,
+                                     current=MomentOut.of(party.current), next=MomentOut.of(party.next))
+                            for party in watched.parties])
 
 
 class TripWatchList(BaseModel):

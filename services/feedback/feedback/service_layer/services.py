@@ -105,7 +105,8 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Feed
     if data.items is not None:
         fields["items"] = [{"item_id": item.item_id, "timezone": item.timezone, "title": item.title,
                             "kind": item.kind, "start": item.start, "end": item.end,
-                            "end_timezone": item.end_timezone, "starts_at": item.starts_at, "ends_at": item.ends_at}
+                            "end_timezone": item.end_timezone, "starts_at": item.starts_at, "ends_at": item.ends_at,
+                            "travellers": item.travellers}
                            for item in data.items]
     trips = uow.known_trips(event.tenant_id)
     await trips.apply(data.itinerary_id, event.aggregate_version, fields)

@@ -59,3 +59,18 @@ def test_which_trips_are_watched():
     assert not is_watched({"stage": "booked", "start_date": "2027-10-05"}, today, 3)
     assert not is_watched({"stage": "draft", "start_date": "2027-10-02"}, today, 3)
     assert not is_watched({"stage": "completed", "start_date": "2027-09-20"}, today, 3)
+
+
+def test_when_the_party_splits_up_each_group_is_shown_where_it_is():
+    golf = {**item("golf", "activity", "2027-10-01T19:00", "2027-10-01T22:00", NOW - timedelta(minutes=90),
+                   NOW + timedelta(minutes=90)), "travellers": ["dad"]}
+    spa = {**item("spa", "activity", "2027-10-01T20:00", "2027-10-01T21:00", NOW - timedelta(minutes=30),
+                  NOW + timedelta(minutes=30)), "travellers": ["mum", "kid"]}
+    split = {**TRIP, "items": [*TRIP["items"], golf, spa], "traveller_names": {"dad": "Wei", "mum": "Lin"},
+             "members": [{"customer_id": c} for c in ("dad", "mum", "kid")]}
+    parties = watch(split, [], [], NOW).parties
+    assert [(p.travellers, p.names, p.current.item_id, p.next.item_id) for p in parties] == [
+        (["dad"], ["Wei"], "golf", "opera"), (["mum", "kid"], ["Lin", "kid"], "spa", "opera")]
+    assert watch(TRIP, [], [], NOW).parties == [], "together: the trip's own current and next say it"
+    after = watch(split, [], [], NOW + timedelta(hours=2)).parties
+    assert after == [], "at the opera they are together again"

@@ -144,6 +144,7 @@ class Item:
     # Counts the changes a client can see (RFC 5545 SEQUENCE): a calendar replaces its copy when it grows.
     sequence: int = 0
     created_at: datetime | None = None
+    travellers: list[str] | None = None  # who of the trip's customers does it, when not everyone (a party splits)
 
     # --- creation and validation ------------------------------------------------------------------------------
 
@@ -160,6 +161,7 @@ class Item:
         values = {name: getattr(self, name) for name in EDITABLE_ITEM_FIELDS}
         values.update(changes)
         values["start"], values["end"] = parse_local(values["start"], "start"), parse_local(values["end"], "end")
+        values["travellers"] = list(dict.fromkeys(values["travellers"])) if values.get("travellers") else None
         values["requires_booking"] = bool(values["requires_booking"])
         kind = changes.get("kind", self.kind)
         if kind not in ITEM_KINDS:
@@ -285,7 +287,7 @@ class Item:
 
 EDITABLE_ITEM_FIELDS = ("title", "start", "end", "timezone", "end_timezone", "location", "end_location", "mode",
                         "vendor", "cost", "notes", "client_note", "requires_booking", "start_occurrence",
-                        "end_occurrence")
+                        "end_occurrence", "travellers")
 # Changing only these leaves what a client sees as it was: the calendar's SEQUENCE stays.
 INTERNAL_ITEM_FIELDS = ("notes",)
 # What the client's pages, calendar and PDF show of an item (never its cost, vendor or notes).

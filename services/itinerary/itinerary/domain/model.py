@@ -188,6 +188,7 @@ class Itinerary:
         item = Item.create(fields)
         item.created_at = utc_now()
         self._refuse_outside_dates(item)
+        self._refuse_strangers(item)
         self.items.append(item)
         self.items.sort(key=item_order)
         self._touch()
@@ -199,10 +200,12 @@ class Itinerary:
         current = self.item(item_id)
         updated = current.with_changes(changes)
         self._refuse_outside_dates(updated)
+        self._refuse_strangers(updated)
         before, after = item_snapshot(current), item_snapshot(updated)
-        changed = [Change(f"items.{item_id}.{name}", before[name], after[name],
-                          _describe_item_change(updated, name, before[name], after[name]))
-                   for name in after if before[name] != after[name]]
+        changed = [Change(f"items.{item_id}.{name}", before.get(name), after.get(name),
+                          _describe_item_change(updated, name, before.get(name), after.get(name)))
+                   for name in [*after, *(name for name in before if name not in after)]
+                   if before.get(name) != after.get(name)]
         if any(not change.field.endswith(tuple(f".{name}" for name in INTERNAL_ITEM_FIELDS)) for change in changed):
             updated.sequence = current.sequence + 1
         if changed:
@@ -210,6 +213,13 @@ class Itinerary:
             self.items.sort(key=item_order)
             self._touch()
         return updated, changed
+
+    def _refuse_strangers(self, item: Item) -> None:
+        """An item's travellers are some of the trip's (none named: everyone)."""
+        linked = {linked.customer_id for linked in self.customers}
+        strangers = [customer for customer in item.travellers or [] if customer not in linked]
+        if strangers:
+            raise InvalidItem(f"Not travellers on this trip: {', '.join(strangers)}.", code="customer-not-on-trip")
 
     def ask_agreement(self, changes: list[Change], reason: str | None) -> Agreement:
         """The clients must agree to these changes (just made): recorded with them, answered from their link. A
@@ -561,7 +571,7 @@ def item_from_snapshot(snapshot: dict) -> Item:
         requires_booking=snapshot.get("requires_booking", False),
         start_occurrence=snapshot.get("start_occurrence"), end_occurrence=snapshot.get("end_occurrence"),
         sequence=snapshot.get("sequence", 0),
-        created_at=snapshot.get("created_at"),
+        created_at=snapshot.get("created_at"), travellers=snapshot.get("travellers"),
     )
 
 
@@ -577,6 +587,8 @@ def item_snapshot(item: Item) -> dict:
         "notes": item.notes, "client_note": item.client_note, "requires_booking": item.requires_booking,
         "start_occurrence": item.start_occurrence, "end_occurrence": item.end_occurrence,
         "sequence": item.sequence,
+        # Only when some of the party do it: items for everyone keep the fingerprint (ETag) they had.
+        **({"travellers": item.travellers} if item.travellers else {}),
     }
 
 
@@ -596,4 +608,7 @@ def _describe_item_change(item: Item, name: str, before, after) -> str:
         return f"'{item.title}' now {item.describe_when()} ({name} was {before})"
     if name == "location":
         return f"'{item.title}' moved to {(after or {}).get('address') or 'a new place'}"
+    if name == "travellers":
+        return f"'{item.title}': now for {len(after)} of the travellers" if after else \
+            f"'{item.title}': now for everyone"
     return f"'{item.title}': {name.replace('_', ' ')} changed"

@@ -73,6 +73,10 @@ _ASK_CLIENT = ("The clients must agree to this change (an approved trip only): n
                "once, each with a signed link to agree or ask for a call; their answers show under agreements.")
 
 
+_TRAVELLERS = ("Customer ids of the trip's travellers who do it, when the party splits up (the others do something "
+               "else); none: everyone.")
+
+
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"kind": "flight", "title": "NH 212 London to Tokyo", "start": "2027-04-01T19:00", "end": "2027-04-02T15:30",
@@ -100,6 +104,8 @@ class ItemIn(BaseModel):
     requires_booking: bool = False
     start_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
     end_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
+    travellers: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        None, max_length=50, description=_TRAVELLERS)
     ask_client: AskClientIn | None = Field(None, description=_ASK_CLIENT)
 
 
@@ -120,6 +126,8 @@ class ItemPatch(BaseModel):
     requires_booking: bool | None = None
     start_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
     end_occurrence: Occurrence | None = Field(None, description=_OCCURRENCE)
+    travellers: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        None, max_length=50, description=_TRAVELLERS + " An empty list: everyone again.")
     ask_client: AskClientIn | None = Field(None, description=_ASK_CLIENT)
 
 
@@ -204,6 +212,7 @@ class ItemOut(BaseModel):
     end_occurrence: Occurrence | None
     sequence: int = Field(description="How many times what a client sees of the item changed (its calendar "
                                       "event's SEQUENCE).")
+    travellers: list[str] | None = Field(description=_TRAVELLERS)
     booking: BookingOut | None = Field(None, description="From the booking service's events.")
 
     @classmethod
@@ -222,6 +231,7 @@ class ItemOut(BaseModel):
             if item.cost else None,
             notes=item.notes, client_note=item.client_note, requires_booking=item.requires_booking,
             start_occurrence=item.start_occurrence, end_occurrence=item.end_occurrence, sequence=item.sequence,
+            travellers=item.travellers,
             booking=BookingOut(booking_id=booking["_id"], status=booking["status"],
                                vendor_name=booking.get("vendor_name"),
                                confirmation_code=booking.get("confirmation_code"),

@@ -113,7 +113,7 @@ def _item_snapshot(item: Item) -> ItemSnapshot:
         end=(item.end.isoformat(timespec="minutes") if item.timed else item.end.isoformat()) if item.end else None,
         end_timezone=item.end_timezone, starts_at=item.start_utc, ends_at=item.end_utc,
         place=_place(item.location), end_place=_place(item.end_location), mode=item.mode, vendor=item.vendor,
-        requires_booking=item.requires_booking)
+        requires_booking=item.requires_booking, travellers=item.travellers)
 
 
 def _envelope(itinerary: Itinerary) -> dict:

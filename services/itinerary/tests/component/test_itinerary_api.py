@@ -300,3 +300,25 @@ async def test_a_message_a_client_did_not_receive_shows_on_their_trip_until_it_r
     await service.publish(CustomerDeleted(tenant_id="tenant-a", aggregate_id="c1", aggregate_version=2,
                                           producer="customers", data=DeletedCustomer(customer_id="c1")))
     assert await undelivered() == []
+
+
+async def test_an_item_for_some_of_the_party_names_them_and_only_travellers_of_the_trip(service):
+    for customer_id in ("c1", "c2"):
+        await service.publish(customer_event(customer_id, first_name=customer_id.upper()))
+    itinerary = await new_itinerary(service, planner="Ana", start_date="2027-10-01", end_date="2027-10-09")
+    assert itinerary["planner"] == "Ana"
+    for customer_id in ("c1", "c2"):
+        assert (await link(service, itinerary["id"], customer_id)).status_code == 201
+    items = f"/v1/itineraries/{itinerary['id']}/items"
+    golf = {"kind": "activity", "title": "Golf", "timezone": "Asia/Tokyo", "start": "2027-10-02T09:00",
+            "end": "2027-10-02T13:00"}
+    stranger = await service.client.post(items, json={**golf, "travellers": ["c9"]}, headers=auth())
+    assert stranger.status_code == 422 and stranger.json()["code"] == "customer-not-on-trip"
+    made = await service.client.post(items, json={**golf, "travellers": ["c1", "c1"]}, headers=auth())
+    assert made.status_code == 201 and made.json()["travellers"] == ["c1"]
+    everyone = await service.client.patch(f"{items}/{made.json()['id']}", json={"travellers": []}, headers=auth())
+    assert everyone.status_code == 200 and everyone.json()["travellers"] is None
+    announced = await service.emitted(ItineraryChanged)
+    added = next(e for e in announced if e.action == "item_added")
+    assert added.data.items[0].travellers == ["c1"] and added.data.planner == "Ana"
+    assert announced[-1].changes[0].description == "'Golf': now for everyone"
