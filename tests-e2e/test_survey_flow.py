@@ -45,11 +45,16 @@ def test_the_check_in_is_answered_on_a_phone_a_low_answer_is_followed_up_and_the
         "end_date": (yesterday + timedelta(days=5)).isoformat()})
     base = f"/v1/itineraries/{trip['id']}"
     api.ok("POST", "itinerary", f"{base}/customers", 201, json={"customer_id": lin["id"]})
+    # Under way until tomorrow (the itinerary completes a trip by itself once its last item is over).
     started = (datetime.now(UTC) - timedelta(hours=3)).astimezone(TOKYO)
     api.ok("POST", "itinerary", f"{base}/items", 201, json={
         "kind": "activity", "title": "Tsukiji breakfast tour", "timezone": "Asia/Tokyo",
         "start": started.strftime("%Y-%m-%dT%H:%M"), "end": (started + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "notes": "INTERNAL: guide paid cash"})
+    tomorrow = started + timedelta(days=1)
+    dinner = api.ok("POST", "itinerary", f"{base}/items", 201, json={
+        "kind": "dining", "title": "Kaiseki dinner", "timezone": "Asia/Tokyo",
+        "start": tomorrow.strftime("%Y-%m-%dT%H:%M"), "end": (tomorrow + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")})
     approve_from_the_email(api, stack.maildir, base, email)
     for stage in ("booked", "in_progress"):
         api.ok("POST", "itinerary", f"{base}/stage", json={"stage": stage})
@@ -80,6 +85,10 @@ def test_the_check_in_is_answered_on_a_phone_a_low_answer_is_followed_up_and_the
     assert (complaint["source"], complaint["account"]) == ("survey", "导游迟到了四十分钟，也没有道歉。")
     survey_mail(stack, email, "我们已收到您关于行程")  # the follow-up's acknowledgement, in their language
 
-    api.ok("POST", "itinerary", f"{base}/stage", json={"stage": "completed"})
+    # The last evening is called off: with nothing left, the trip is over (the itinerary's clock completes it, or
+    # the planner does).
+    api.ok("DELETE", "itinerary", f"{base}/items/{dinner['id']}", 204)
+    api.request("POST", "itinerary", f"{base}/stage", json={"stage": "completed"})
+    eventually(lambda: api.ok("GET", "itinerary", base)["stage"] == "completed", message="the trip never ended")
     after = text_of(survey_mail(stack, email, "这次旅行怎么样"))
     assert re.search(r"http://\S+/surveys/\S+", after) and "INTERNAL" not in after

@@ -67,6 +67,20 @@ class RunningService:
         await self.broker.publish(event.model_dump_json().encode(), topic=event.TOPIC,
                                   key=event.partition_key.encode())
 
+    async def publish_trip(self, summary, customers: tuple[str, ...] | list[str] = (),
+                           tenant: str = "tenant-a") -> None:
+        """Tell this service of a trip and who travels on it, as the itinerary service would: created (version 1),
+        then the customers linked (version 2, the first a point of contact)."""
+        from trip_shared.contracts.itinerary import CustomerLinked, ItineraryCreated, ItineraryMember, MembershipChange
+
+        envelope = {"tenant_id": tenant, "aggregate_id": summary.itinerary_id, "trip_id": summary.itinerary_id,
+                    "producer": "itinerary"}
+        await self.publish(ItineraryCreated(aggregate_version=1, data=summary, **envelope))
+        if customers:
+            await self.publish(CustomerLinked(aggregate_version=2, **envelope, data=MembershipChange(
+                itinerary=summary, customer_id=customers[0], is_poc=True,
+                customers=[ItineraryMember(customer_id=c, is_poc=c == customers[0]) for c in customers])))
+
     async def emitted(self, contract) -> list:
         """The events of ``contract`` this service has put in its outbox, oldest first."""
         rows = self.runtime.outbox.rows.find({"event_type": contract.TOPIC}).sort("_id", 1)

@@ -62,13 +62,22 @@ async def _known_trip(uow: FeedbackUnitOfWork, tenant_id: str, itinerary_id: str
     return trip
 
 
+def _travellers(trip: dict) -> list[str]:
+    """The customers linked to a known trip."""
+    return [member["customer_id"] for member in trip.get("members", [])]
+
+
+def _item_ids(trip: dict) -> list[str]:
+    return [item["item_id"] for item in trip.get("items") or []]
+
+
 async def submit_feedback(transaction: Transaction, tenant_id: str, itinerary_id: str, rating: int,
                           customer_id: str | None, comment: str | None, itinerary_wait_s: float) -> Feedback:
     await wait_until_known(transaction, lambda uow: uow.known_trips(tenant_id).get(itinerary_id), itinerary_wait_s)
 
     async def work(uow: FeedbackUnitOfWork) -> Feedback:
         trip = await _known_trip(uow, tenant_id, itinerary_id)
-        travellers = [member["customer_id"] for member in trip.get("members", [])]
+        travellers = _travellers(trip)
         feedback = Feedback.submit(tenant_id, itinerary_id, rating, customer_id=customer_id, comment=comment,
                                    travellers=travellers)
         await uow.feedback(tenant_id).add(feedback)
@@ -226,7 +235,7 @@ async def report_incident(transaction: Transaction, tenant_id: str, itinerary_id
         incident = Incident.report(
             tenant_id, itinerary_id, actor=actor, now=utc_now(),
             item_zones={item["item_id"]: item["timezone"] for item in trip.get("items") or []},
-            on_trip=[member["customer_id"] for member in trip.get("members", [])],
+            on_trip=_travellers(trip),
             cost=CostImpact.of(**cost) if cost else None, **details)
         await uow.incidents(tenant_id).add(incident)
         uow.emit(IncidentReported(**_envelope(incident)))
@@ -343,8 +352,8 @@ async def record_complaint(transaction: Transaction, tenant_id: str, itinerary_i
                 return already
         complaint = Complaint.record(
             tenant_id, itinerary_id, actor=actor, now=utc_now(),
-            on_trip=[member["customer_id"] for member in trip.get("members", [])],
-            items=[item["item_id"] for item in trip.get("items") or []], **details)
+            on_trip=_travellers(trip),
+            items=_item_ids(trip), **details)
         await complaints.add(complaint)
         uow.emit(ComplaintRecorded(**_complaint_envelope(complaint)))
         return complaint
@@ -475,14 +484,14 @@ async def answer_survey(transaction: Transaction, tenant_id: str, survey_id: str
             raise ConflictError("This answer changed since the page was opened; here it is as it stands.",
                                 code="answer-changed")
         answer = SurveyAnswer.give(survey, customer_id, scores, language=language,
-                                   on_trip=[member["customer_id"] for member in trip.get("members", [])],
+                                   on_trip=_travellers(trip),
                                    trip_started=_started(trip), now=now, earlier=earlier)
         if answer.needs_follow_up:
             complaint = Complaint.record(
                 tenant_id, survey.itinerary_id, source="survey", complainant=customer_id,
                 account=follow_up_account(scores, survey.kind), actor=f"survey:{survey.kind}", now=now,
-                on_trip=[member["customer_id"] for member in trip.get("members", [])],
-                items=[item["item_id"] for item in trip.get("items") or []], language=language,
+                on_trip=_travellers(trip),
+                items=_item_ids(trip), language=language,
                 survey_response_id=answer.id)
             await uow.complaints(tenant_id).add(complaint)
             uow.emit(ComplaintRecorded(**_complaint_envelope(complaint)))

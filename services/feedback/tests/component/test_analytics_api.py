@@ -11,12 +11,8 @@ from feedback.service_layer import services
 from trip_shared.contracts.booking import BookingRequested
 from trip_shared.contracts.feedback import SupplierScorecardChanged
 from trip_shared.contracts.itinerary import (
-    CustomerLinked,
     ItemSnapshot,
-    ItineraryCreated,
-    ItineraryMember,
     ItinerarySummary,
-    MembershipChange,
 )
 from trip_shared.testing.service import auth
 
@@ -32,12 +28,7 @@ TRAVELLERS = ("c1", "c2", "c3")
 
 
 async def a_trip_with_a_survey(service):
-    await service.publish(ItineraryCreated(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=1,
-                                           trip_id="it-1", producer="itinerary", data=TRIP))
-    await service.publish(CustomerLinked(
-        tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=2, trip_id="it-1", producer="itinerary",
-        data=MembershipChange(itinerary=TRIP, customer_id="c1", is_poc=True,
-                              customers=[ItineraryMember(customer_id=c, is_poc=c == "c1") for c in TRAVELLERS])))
+    await service.publish_trip(TRIP, TRAVELLERS)
     for number in (1, 2):
         await service.publish(BookingRequested.model_validate({
             "tenant_id": "tenant-a", "aggregate_id": f"bk-{number}", "aggregate_version": 1, "trip_id": "it-1",

@@ -5,12 +5,8 @@ from datetime import UTC, datetime, timedelta
 from trip_shared.contracts.customers import CustomerErased, ErasedCustomer
 from trip_shared.contracts.feedback import ComplaintRecorded, ComplaintUpdated
 from trip_shared.contracts.itinerary import (
-    CustomerLinked,
     ItemSnapshot,
-    ItineraryCreated,
-    ItineraryMember,
     ItinerarySummary,
-    MembershipChange,
     TravellerSnapshot,
 )
 from trip_shared.testing.service import auth
@@ -25,15 +21,6 @@ COMPLAINT = {"itinerary_id": "it-1", "complainant": "c1", "language": "zh-Hans",
              "account": "The class started an hour late and nobody told us. Mei Lin"}
 
 
-async def known_trip(service):
-    await service.publish(ItineraryCreated(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=1,
-                                           trip_id="it-1", producer="itinerary", data=TRIP))
-    await service.publish(CustomerLinked(
-        tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=2, trip_id="it-1", producer="itinerary",
-        data=MembershipChange(itinerary=TRIP, customer_id="c1", is_poc=True,
-                              customers=[ItineraryMember(customer_id=c, is_poc=c == "c1") for c in ("c1", "c2")])))
-
-
 async def record(service, **overrides):
     made = await service.client.post("/v1/complaints", json={**COMPLAINT, **overrides}, headers=auth())
     assert made.status_code == 201, made.text
@@ -41,7 +28,7 @@ async def record(service, **overrides):
 
 
 async def test_a_complaint_goes_from_received_to_closed_and_every_step_is_announced(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     complaint = await record(service)
     path = f"/v1/complaints/{complaint['id']}"
     assert (complaint["status"], complaint["source"], complaint["overdue"]) == ("received", "staff", False)
@@ -86,7 +73,7 @@ async def test_a_complaint_goes_from_received_to_closed_and_every_step_is_announ
 
 
 async def test_the_list_puts_the_agencys_turn_first_and_filters_what_is_overdue(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     waiting = await record(service, account="Room was noisy.")
     await service.client.post(f"/v1/complaints/{waiting['id']}/analysis",
                               json={"cause": "external", "finding": "Street festival."}, headers=auth())
@@ -108,7 +95,7 @@ async def test_the_list_puts_the_agencys_turn_first_and_filters_what_is_overdue(
 
 
 async def test_bad_input_is_a_problem_and_changes_nothing(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     client = service.client
     cases = [
         ({**COMPLAINT, "complainant": "stranger"}, 422, "customer-not-on-trip"),
@@ -141,7 +128,7 @@ async def test_bad_input_is_a_problem_and_changes_nothing(service):
 
 
 async def test_a_retried_complaint_with_its_idempotency_key_is_recorded_once(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     headers = {**auth(), "Idempotency-Key": "complaint-1"}
     first = await service.client.post("/v1/complaints", json=COMPLAINT, headers=headers)
     again = await service.client.post("/v1/complaints", json=COMPLAINT, headers=headers)
@@ -150,7 +137,7 @@ async def test_a_retried_complaint_with_its_idempotency_key_is_recorded_once(ser
 
 
 async def test_an_erasure_scrubs_the_words_of_the_travellers_complaints_and_keeps_the_figures(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     mine = await record(service)
     theirs = await record(service, complainant="c2", account="Tom: the bus was cold.")
     path = f"/v1/complaints/{mine['id']}"

@@ -7,12 +7,8 @@ from feedback.bootstrap import create_app
 from trip_shared.contracts.customers import CustomerErased, ErasedCustomer
 from trip_shared.contracts.feedback import IncidentEscalated, IncidentReported, IncidentUpdated
 from trip_shared.contracts.itinerary import (
-    CustomerLinked,
     ItemSnapshot,
-    ItineraryCreated,
-    ItineraryMember,
     ItinerarySummary,
-    MembershipChange,
 )
 from trip_shared.testing.service import auth, component_settings, running_service
 
@@ -27,17 +23,8 @@ DELAY = {"itinerary_id": "it-1", "item_id": "flight", "kind": "delay", "severity
          "travellers": ["c1"]}
 
 
-async def known_trip(service):
-    await service.publish(ItineraryCreated(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=1,
-                                           trip_id="it-1", producer="itinerary", data=TRIP))
-    await service.publish(CustomerLinked(
-        tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=2, trip_id="it-1", producer="itinerary",
-        data=MembershipChange(itinerary=TRIP, customer_id="c1", is_poc=True,
-                              customers=[ItineraryMember(customer_id=c, is_poc=c == "c1") for c in ("c1", "c2")])))
-
-
 async def test_an_incident_is_reported_in_local_time_followed_to_its_close_and_every_step_announced(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     reported = await service.client.post("/v1/incidents", json=DELAY, headers=auth())
     assert reported.status_code == 201, reported.text
     incident = reported.json()
@@ -70,7 +57,7 @@ async def test_an_incident_is_reported_in_local_time_followed_to_its_close_and_e
 
 
 async def test_the_list_puts_what_needs_a_person_first_and_filters(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     ids = {}
     for severity, kind in (("low", "lost_item"), ("critical", "illness_or_injury"), ("medium", "other")):
         body = {**DELAY, "severity": severity, "kind": kind, "delay_minutes": None, "summary": f"{kind} report"}
@@ -87,7 +74,7 @@ async def test_the_list_puts_what_needs_a_person_first_and_filters(service):
 
 
 async def test_bad_input_is_a_problem_and_changes_nothing(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     client = service.client
     cases = [
         ({**DELAY, "kind": "volcano"}, 422, "invalid-request"),
@@ -116,7 +103,7 @@ async def test_bad_input_is_a_problem_and_changes_nothing(service):
 
 
 async def test_a_retried_report_with_its_idempotency_key_records_one_incident(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     headers = {**auth(), "Idempotency-Key": "report-1"}
     first = await service.client.post("/v1/incidents", json=DELAY, headers=headers)
     again = await service.client.post("/v1/incidents", json=DELAY, headers=headers)
@@ -130,7 +117,7 @@ async def test_an_incident_nobody_acknowledges_in_time_escalates_once(mongodb_ur
     app = create_app(component_settings("feedback", mongodb_url, mongo_database_name),
                      tracer_provider=TracerProvider(), escalation_check_interval_s=0.05)
     async with running_service(app) as service:
-        await known_trip(service)
+        await service.publish_trip(TRIP, ["c1", "c2"])
         critical = (await service.client.post("/v1/incidents", json={**DELAY, "severity": "critical"},
                                               headers=auth())).json()
         answered = (await service.client.post("/v1/incidents", json={**DELAY, "severity": "critical"},
@@ -150,7 +137,7 @@ async def test_an_incident_nobody_acknowledges_in_time_escalates_once(mongodb_ur
 
 
 async def test_an_erasure_scrubs_the_accounts_of_incidents_that_concern_the_traveller(service):
-    await known_trip(service)
+    await service.publish_trip(TRIP, ["c1", "c2"])
     mine = (await service.client.post("/v1/incidents", json=DELAY, headers=auth())).json()
     other = (await service.client.post("/v1/incidents", json={**DELAY, "travellers": ["c2"]}, headers=auth())).json()
     await service.client.post(f"/v1/incidents/{mine['id']}/resolve", json={"resolution": "Mei saw a doctor."},

@@ -11,13 +11,9 @@ from trip_shared.contracts.booking import BookingConfirmed
 from trip_shared.contracts.customers import CustomerErased, ErasedCustomer
 from trip_shared.contracts.feedback import ComplaintRecorded, SurveyAnswered, SurveyIssued, SurveyReminderDue
 from trip_shared.contracts.itinerary import (
-    CustomerLinked,
     ItemSnapshot,
     ItineraryChanged,
-    ItineraryCreated,
-    ItineraryMember,
     ItinerarySummary,
-    MembershipChange,
     TravellerSnapshot,
 )
 from trip_shared.testing.service import auth
@@ -40,12 +36,7 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 async def trip_under_way(service):
-    await service.publish(ItineraryCreated(tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=1,
-                                           trip_id="it-1", producer="itinerary", data=TRIP))
-    await service.publish(CustomerLinked(
-        tenant_id="tenant-a", aggregate_id="it-1", aggregate_version=2, trip_id="it-1", producer="itinerary",
-        data=MembershipChange(itinerary=TRIP, customer_id="c1", is_poc=True,
-                              customers=[ItineraryMember(customer_id=c, is_poc=c == "c1") for c in ("c1", "c2")])))
+    await service.publish_trip(TRIP, ["c1", "c2"])
     await service.publish(BookingConfirmed.model_validate({
         "tenant_id": "tenant-a", "aggregate_id": "bk-1", "aggregate_version": 2, "trip_id": "it-1",
         "producer": "booking", "data": {"booking_id": "bk-1", "itinerary_id": "it-1", "item_id": "flight",
