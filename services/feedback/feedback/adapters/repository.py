@@ -47,6 +47,16 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[SURVEYS].create_index([("reminded_at", ASCENDING), ("remind_at", ASCENDING)])
     await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("survey_id", ASCENDING)])
     await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("customer_id", ASCENDING)])
+    # The agency's figures: by period, and each supplier's scorecard.
+    await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("answered_at", ASCENDING)])
+    await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("rated_suppliers", ASCENDING)])
+    await db[SURVEYS].create_index([("tenant_id", ASCENDING), ("issued_at", ASCENDING)])
+    await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("reported_at", ASCENDING)])
+    await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("supplier", ASCENDING)])
+    await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("received_at", ASCENDING)])
+    await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("supplier", ASCENDING), ("cause", ASCENDING)])
+    await db[KNOWN_BOOKINGS].create_index([("tenant_id", ASCENDING), ("vendor_name", ASCENDING)])
+    await db[KNOWN_BOOKINGS].create_index([("tenant_id", ASCENDING), ("service_start", ASCENDING)])
 
 
 def _from_document(document: dict) -> Feedback:
