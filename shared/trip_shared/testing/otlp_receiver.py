@@ -6,6 +6,7 @@ It accepts ``POST /v1/traces`` with protobuf ``ExportTraceServiceRequest`` bodie
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -87,3 +88,16 @@ class OtlpReceiver:
     def snapshot(self) -> list[ReceivedSpan]:
         with self._lock:
             return list(self.spans)
+
+    def orphans(self, trace_id: str, settle_s: float = 15.0) -> list[str]:
+        """The spans of a trace whose parent is not in it, once it has settled: services export in batches and a
+        span after its children, so a missing parent may still be on its way; one that never arrives (within
+        ``settle_s``) is a broken chain."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            spans = self.trace(trace_id)
+            ids = {span.span_id for span in spans}
+            missing = [span.name for span in spans if span.parent_span_id and span.parent_span_id not in ids]
+            if not missing or time.monotonic() >= deadline:
+                return missing
+            time.sleep(0.2)
