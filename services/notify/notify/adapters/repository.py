@@ -169,8 +169,9 @@ class NotificationRepository:
         return result.modified_count
 
     async def scrub(self, customer_id: str) -> int:
-        """Keep that a message was sent and when; not to whom, nor what it said. The planners' messages about what
-        the customer wrote (a complaint) go the same way."""
+        """Keep that a message was sent and when; not to whom, nor what it said. The planners' messages about the
+        customer (what they complained of, what happened to them) go the same way: ``about_customer`` names one
+        customer, or lists several."""
         result = await self._notifications.update_many(
             {"$or": [{"customer_id": customer_id}, {"details.about_customer": customer_id}]},
             {"$set": {"recipient": None, "subject": ERASED, "body": ERASED, "details": {}}})

@@ -491,7 +491,8 @@ class NotifyHandlers:
         when = f"{data.occurred_local.replace('T', ' ')} ({data.timezone})"
         self._send_after_commit(uow, await self._tell_desk(
             uow, event.tenant_id, "incident_escalated", str(event.event_id), data.itinerary_id,
-            {"incident_id": data.incident_id}, await self._desk(event.tenant_id),
+            # Who it happened to: an erasure of any of them scrubs this copy of the staff's account too.
+            {"incident_id": data.incident_id, "about_customer": data.travellers}, await self._desk(event.tenant_id),
             f"Unacknowledged {data.severity} incident: {data.summary}",
             f"{event.reason}\n\nWhat happened: {data.summary}\nWhen: {when}\n"
             + (f"Account: {data.description}\n" if data.description else "")

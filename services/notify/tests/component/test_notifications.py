@@ -709,7 +709,7 @@ async def test_an_incident_nobody_acknowledged_reaches_the_planners_desk_with_it
                            status="open", summary="Traveller fell on the temple steps",
                            description="Ankle, conscious; taken to Kyoto City Hospital.",
                            occurred_local="2026-12-01T03:00", timezone="Asia/Tokyo", occurred_at=occurred,
-                           response_due_at=occurred + timedelta(minutes=15)))
+                           response_due_at=occurred + timedelta(minutes=15), travellers=["c1", "c2"]))
     await service.publish(escalated)
     await service.publish(escalated)  # redelivered: told once
     await arrives(lambda: asyncio.sleep(0, len(smtp.to("care@lotusmaple.example")) >= 1))
@@ -720,3 +720,9 @@ async def test_an_incident_nobody_acknowledged_reaches_the_planners_desk_with_it
     [logged] = [n for n in (await service.client.get("/v1/notifications", headers=auth())).json()["items"]
                 if n["kind"] == "incident_escalated"]
     assert logged["customer_id"] == "agency"
+    from trip_shared.contracts.customers import CustomerErased, ErasedCustomer
+
+    await service.publish(CustomerErased(tenant_id="tenant-a", aggregate_id="c2", aggregate_version=2,
+                                         producer="customers", data=ErasedCustomer(customer_id="c2")))
+    stored = await service.runtime.store.db["notifications"].find_one({"_id": logged["id"]})
+    assert "Hospital" not in stored["body"], "the desk's copy goes with the erasure of anyone it happened to"
