@@ -128,9 +128,13 @@ class NotifyHandlers:
 
     async def _tell_desk(self, uow: NotifyUnitOfWork, tenant_id: str, kind: str, source_id: str,
                          itinerary_id: str, details: dict, address: str | None, subject: str, body: str, *,
-                         recipient_key: str = "agency", trace_context: dict | None = None) -> list[str]:
+                         recipient_key: str = "agency", trace_context: dict | None = None,
+                         about: str | list[str] | None = None) -> list[str]:
         """A message for the planners (internal: it may carry what clients never see), once per source and kind;
-        without a desk address it stays visible in the delivery log as no_address. The ids to send."""
+        without a desk address it stays visible in the delivery log as no_address. ``about``: the customer (or
+        customers) it tells of, whose erasure scrubs it too. The ids to send."""
+        if about:
+            details = {**details, "about_customer": about}
         notification = Notification(
             id=notification_id(source_id, recipient_key, kind), tenant_id=tenant_id, kind=kind,
             itinerary_id=itinerary_id, customer_id="agency", source_event_id=source_id,
@@ -144,12 +148,17 @@ class NotifyHandlers:
         agency = await self._agency(tenant_id)
         return (agency.reply_to or agency.support_email) if agency else None
 
+    async def _agency_zone(self, tenant_id: str) -> str:
+        """The agency's own zone (UTC when it names none): for its desk, and for a trip that names none."""
+        agency = await self._agency(tenant_id)
+        return (agency.timezone if agency else None) or "UTC"
+
     async def _reminder_hours(self, tenant_id: str) -> dict:
         """The agency's quiet hours, and its zone for a trip that names none: how reminders are scheduled."""
         agency = await self._agency(tenant_id)
         return {"quiet_start": agency.quiet_hours_start if agency else None,
                 "quiet_end": agency.quiet_hours_end if agency else None,
-                "fallback_zone": (agency.timezone if agency else None) or "UTC"}
+                "fallback_zone": await self._agency_zone(tenant_id)}
 
     def _send_after_commit(self, uow: NotifyUnitOfWork, ids: list[str]) -> None:
         if ids:
@@ -491,13 +500,12 @@ class NotifyHandlers:
         when = f"{data.occurred_local.replace('T', ' ')} ({data.timezone})"
         self._send_after_commit(uow, await self._tell_desk(
             uow, event.tenant_id, "incident_escalated", str(event.event_id), data.itinerary_id,
-            # Who it happened to: an erasure of any of them scrubs this copy of the staff's account too.
-            {"incident_id": data.incident_id, "about_customer": data.travellers}, await self._desk(event.tenant_id),
+            {"incident_id": data.incident_id}, await self._desk(event.tenant_id),
             f"Unacknowledged {data.severity} incident: {data.summary}",
             f"{event.reason}\n\nWhat happened: {data.summary}\nWhen: {when}\n"
             + (f"Account: {data.description}\n" if data.description else "")
             + f"Kind: {data.kind.replace('_', ' ')} · severity {data.severity} · trip {data.itinerary_id}\n"
-            f"Incident: {data.incident_id}\n"))
+            f"Incident: {data.incident_id}\n", about=data.travellers))
 
     async def complaint_recorded(self, event: ComplaintRecorded, uow: NotifyUnitOfWork) -> None:
         """The complainant hears at once that it reached the agency and when they will hear back; a complaint the
@@ -511,12 +519,13 @@ class NotifyHandlers:
             return  # who took it down knows
         self._send_after_commit(uow, await self._tell_desk(
             uow, event.tenant_id, "complaint_new", str(event.event_id), data.itinerary_id,
-            {"complaint_id": data.complaint_id, "about_customer": data.complainant}, await self._desk(event.tenant_id),
+            {"complaint_id": data.complaint_id}, await self._desk(event.tenant_id),
             f"New complaint from a client ({data.source}): {trip.title}",
             f"A traveller on \"{trip.title}\" complained through "
             f"{'their trip page' if data.source == 'client' else 'a survey'}.\n"
             f"An offer is owed by {await self._desk_time(event.tenant_id, data.due_at)}.\n\n"
-            f"Read it and answer: GET /v1/complaints/{data.complaint_id} (feedback)\nTrip: {data.itinerary_id}\n"))
+            f"Read it and answer: GET /v1/complaints/{data.complaint_id} (feedback)\nTrip: {data.itinerary_id}\n",
+            about=data.complainant))
 
     async def complaint_updated(self, event: ComplaintUpdated, uow: NotifyUnitOfWork) -> None:
         """An offer goes to the complainant at once, with their link to accept it or ask for more; an offer the
@@ -531,13 +540,12 @@ class NotifyHandlers:
             trip = await self._trip(uow, event.tenant_id, data.itinerary_id)
             self._send_after_commit(uow, await self._tell_desk(
                 uow, event.tenant_id, "complaint_escalated", str(event.event_id), data.itinerary_id,
-                {"complaint_id": data.complaint_id, "about_customer": data.complainant},
-                await self._desk(event.tenant_id),
+                {"complaint_id": data.complaint_id}, await self._desk(event.tenant_id),
                 f"Complaint escalated by the client: {trip.title}",
                 f"The client turned down the offer ({data.offer.remedy if data.offer else '—'}) and wrote:\n\n"
                 f"{data.escalation_reason or ''}\n\nA better offer is owed by "
                 f"{await self._desk_time(event.tenant_id, data.due_at)}. Owner: {data.owner or '—'}.\n"
-                f"Complaint: {data.complaint_id} · trip {data.itinerary_id}\n"))
+                f"Complaint: {data.complaint_id} · trip {data.itinerary_id}\n", about=data.complainant))
 
     async def survey_invitation(self, event: SurveyIssued | SurveyReminderDue, uow: NotifyUnitOfWork) -> None:
         """Each traveller asked gets their own link (it answers as them), in their language; the reminder, only
@@ -556,8 +564,7 @@ class NotifyHandlers:
 
     async def _desk_time(self, tenant_id: str, instant: datetime | None) -> str:
         """A deadline as the planners read it: in the agency's own zone, named."""
-        zone = (await self._reminder_hours(tenant_id))["fallback_zone"]
-        return instant_label(instant, zone, "en") if instant else "—"
+        return instant_label(instant, await self._agency_zone(tenant_id), "en") if instant else "—"
 
     async def _trip(self, uow: NotifyUnitOfWork, tenant_id: str, itinerary_id: str) -> Trip:
         trip, _ = await uow.read_models(tenant_id).trip(itinerary_id)
@@ -565,7 +572,7 @@ class NotifyHandlers:
 
     async def _zone(self, tenant_id: str, trip: Trip, item_id: str | None = None) -> str:
         """Where a deadline told to a traveller is given: the item it concerns, else where the trip is."""
-        return trip_zone(trip.items or [], item_id, utc_now(), (await self._reminder_hours(tenant_id))["fallback_zone"])
+        return trip_zone(trip.items or [], item_id, utc_now(), await self._agency_zone(tenant_id))
 
     async def _complaint_details(self, tenant_id: str, data: ComplaintState, trip: Trip,
                                  deadline: datetime | None) -> dict:
