@@ -5,6 +5,10 @@ business data, so a change is never saved without its event or announced without
 """
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -33,6 +37,14 @@ class UnitOfWork:
         if self.session is None:
             raise RuntimeError("a read-only unit of work cannot write")
         self._wrote = True
+
+    async def read_all(self, *reads: Awaitable[Any]) -> list[Any]:
+        """The answers of independent reads, in order: concurrently outside a transaction (each on its own
+        connection, so the wait is one round trip, not one per read), one at a time inside one (a session takes
+        one operation at a time)."""
+        if self.session is None:
+            return list(await asyncio.gather(*reads))
+        return [await read for read in reads]
 
     def bind(self) -> None:
         """Create repositories here; they share ``self.session``."""

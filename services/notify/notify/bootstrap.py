@@ -1,6 +1,7 @@
 """Composition root of the notify service: settings in, a runnable FastAPI app out."""
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -39,8 +40,9 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     runtime = ServiceRuntime(settings, uow_class=NotifyUnitOfWork, tracer_provider=tracer_provider)
     attachments = Attachments(runtime.store.db[FINAL_DOCUMENTS])
     runtime.retention.expiries.append(attachments.expiry())
-    dispatcher = Dispatcher(DeliveryQueue(runtime.store.db[NOTIFICATIONS]),
-                            SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
+    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+    runtime.on_shutdown(lambda: asyncio.to_thread(mailer.close))
+    dispatcher = Dispatcher(DeliveryQueue(runtime.store.db[NOTIFICATIONS]), mailer,
                             tracer_provider=runtime.tracer_provider, sweep_interval_s=sweep_interval_s,
                             webhooks=WebhookSender(settings.supplier_secret_key),
                             sms=SmsSender(settings.sms_api_url, settings.sms_account_sid, settings.sms_auth_token,

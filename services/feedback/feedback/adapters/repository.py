@@ -17,7 +17,7 @@ from feedback.domain.surveys import Scores, Survey, SurveyAnswer, SurveySettings
 from trip_shared.money import Money
 from trip_shared.mongo import TenantCollection
 from trip_shared.privacy import ERASED
-from trip_shared.read_models import apply_if_newer
+from trip_shared.read_models import apply_if_newer, apply_parts_if_newer
 
 FEEDBACK, KNOWN_TRIPS, INCIDENTS, KNOWN_BOOKINGS = "feedback", "known_trips", "incidents", "known_bookings"
 COMPLAINTS, SURVEYS, SURVEY_ANSWERS, SURVEY_SETTINGS = "complaints", "surveys", "survey_answers", "survey_settings"
@@ -100,6 +100,10 @@ class KnownTrips:
 
     async def apply(self, itinerary_id: str, version: int, fields: dict, part: str | None = None) -> bool:
         return await apply_if_newer(self._trips, itinerary_id, version, fields, part=part)
+
+    async def apply_with_members(self, itinerary_id: str, version: int, fields: dict, members: dict) -> None:
+        """A membership event's trip summary and its membership (a part versioned on its own), in one write."""
+        await apply_parts_if_newer(self._trips, itinerary_id, version, {None: fields, "members": members})
 
     async def in_stages(self, stages: tuple[str, ...]) -> list[dict]:
         return await self._trips.find({"stage": {"$in": list(stages)}}).to_list(None)

@@ -125,12 +125,11 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Feed
 
 async def record_membership(event: CustomerLinked | CustomerUnlinked | PocChanged, uow: FeedbackUnitOfWork) -> None:
     data = event.data
-    trips = uow.known_trips(event.tenant_id)
-    await trips.apply(data.itinerary.itinerary_id, event.aggregate_version, {"title": data.itinerary.title})
     members = {"members": [member.model_dump() for member in data.customers]}
     if data.itinerary.travellers is not None:
         members["traveller_names"] = _names(data.itinerary.travellers)
-    await trips.apply(data.itinerary.itinerary_id, event.aggregate_version, members, part="members")
+    await uow.known_trips(event.tenant_id).apply_with_members(
+        data.itinerary.itinerary_id, event.aggregate_version, {"title": data.itinerary.title}, members)
 
 
 def _names(travellers) -> dict[str, str]:

@@ -6,6 +6,7 @@ time on Tuesday") is a date, never a fake midnight.
 """
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from dataclasses import dataclass, replace
@@ -93,6 +94,8 @@ def zone(name: str | None, what: str = "timezone") -> ZoneInfo:
 OCCURRENCES = ("first", "second")
 
 
+# A trip's view checks every item's times against every other's: the same few conversions, many times over.
+@functools.lru_cache(maxsize=16384)
 def to_utc(local: datetime, tz: ZoneInfo, what: str, occurrence: str | None = None, *,
            strict: bool = False) -> datetime:
     """The instant a local wall-clock time means. A time skipped by a daylight-saving jump is refused; a time

@@ -7,7 +7,7 @@ from fastapi import Depends, Path, Query, Request, Response
 
 from itinerary.adapters.repository import sort_key
 from itinerary.domain.disruptions import NOTHING_TO_ASSESS
-from itinerary.domain.model import item_revision
+from itinerary.domain.model import Itinerary, item_revision
 from itinerary.domain.proposals import OptionRequest
 from itinerary.domain.stages import STAGES
 from itinerary.entrypoints.client_pages import proposal_link, trip_link
@@ -67,8 +67,9 @@ def _actor(principal: Principal) -> str:
 
 
 async def _view(request: Request, principal: Principal, itinerary_id: str,
-                response: Response | None = None) -> ItineraryDetailOut:
-    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id)
+                response: Response | None = None, *, changed: Itinerary | None = None) -> ItineraryDetailOut:
+    """``changed``: the itinerary as the request's change committed it."""
+    view = await services.view_itinerary(_transaction(request), principal.tenant_id, itinerary_id, itinerary=changed)
     if response is not None:
         conditional.tag(response, view.itinerary.version)
     return ItineraryDetailOut.of_view(view)
@@ -309,28 +310,28 @@ async def list_linked_customers(itinerary_id: str, request: Request,
 @router.post("/itineraries/{itinerary_id}/customers", status_code=201, response_model=ItineraryDetailOut)
 async def link_customer(itinerary_id: str, body: LinkIn, request: Request,
                         principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
-    await services.link_customer(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
-                                 body.customer_id,
-                                 body.is_poc, request.app.state.runtime.settings.read_model_wait_s)
-    return await _view(request, principal, itinerary_id)
+    linked = await services.link_customer(_transaction(request), principal.tenant_id, _actor(principal),
+                                          itinerary_id, body.customer_id, body.is_poc,
+                                          request.app.state.runtime.settings.read_model_wait_s)
+    return await _view(request, principal, itinerary_id, changed=linked)
 
 
 @router.patch("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryDetailOut)
 async def set_poc(itinerary_id: str, customer_id: str, body: PocIn, request: Request, response: Response,
                   precondition: Precondition | None = Depends(conditional.if_match),
                   principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
-    await services.set_poc(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id, customer_id,
-                           body.is_poc, precondition)
-    return await _view(request, principal, itinerary_id, response)
+    changed = await services.set_poc(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
+                                     customer_id, body.is_poc, precondition)
+    return await _view(request, principal, itinerary_id, response, changed=changed)
 
 
 @router.delete("/itineraries/{itinerary_id}/customers/{customer_id}", response_model=ItineraryDetailOut)
 async def unlink_customer(itinerary_id: str, customer_id: str, request: Request, response: Response,
                           precondition: Precondition | None = Depends(conditional.if_match),
                           principal: Principal = require("itineraries:write")) -> ItineraryDetailOut:
-    await services.unlink_customer(_transaction(request), principal.tenant_id, _actor(principal), itinerary_id,
-                                   customer_id, precondition)
-    return await _view(request, principal, itinerary_id, response)
+    changed = await services.unlink_customer(_transaction(request), principal.tenant_id, _actor(principal),
+                                             itinerary_id, customer_id, precondition)
+    return await _view(request, principal, itinerary_id, response, changed=changed)
 
 
 # --- the agency's settings ---------------------------------------------------------------------------------------

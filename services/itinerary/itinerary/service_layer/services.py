@@ -639,17 +639,19 @@ class ItineraryView:
 
 
 async def _view(uow: ItineraryUnitOfWork, itinerary: Itinerary) -> ItineraryView:
-    ids = [c.customer_id for c in itinerary.customers]
-    readiness, by_item = await _readiness(uow, itinerary)
-    return ItineraryView(itinerary, await uow.known_customers(itinerary.tenant_id).get_many(ids),
-                         await uow.preferences(itinerary.tenant_id).get_many(ids), readiness, by_item,
-                         await uow.agency_settings(itinerary.tenant_id).get(),
-                         await uow.delivery_problems(itinerary.tenant_id).open_for(itinerary.id))
+    ids, tenant_id = [c.customer_id for c in itinerary.customers], itinerary.tenant_id
+    (readiness, by_item), customers, preferences, settings, problems = await uow.read_all(
+        _readiness(uow, itinerary), uow.known_customers(tenant_id).get_many(ids),
+        uow.preferences(tenant_id).get_many(ids), uow.agency_settings(tenant_id).get(),
+        uow.delivery_problems(tenant_id).open_for(itinerary.id))
+    return ItineraryView(itinerary, customers, preferences, readiness, by_item, settings, problems)
 
 
-async def view_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str) -> ItineraryView:
+async def view_itinerary(transaction: Transaction, tenant_id: str, itinerary_id: str, *,
+                         itinerary: Itinerary | None = None) -> ItineraryView:
+    """The whole view; ``itinerary``: the itinerary as a change just committed it (not read again)."""
     async def work(uow: ItineraryUnitOfWork):
-        return await _view(uow, await _load(uow, tenant_id, itinerary_id))
+        return await _view(uow, itinerary or await _load(uow, tenant_id, itinerary_id))
 
     # Outside a transaction: on the embedded server a transaction's lock spans all its reads, and the view is a
     # dozen of them; every read sees the latest committed data, and the ETag is the version the itinerary was read at.
@@ -671,7 +673,7 @@ async def link_customer(transaction: Transaction, tenant_id: str, actor: str, it
         itinerary = await _load(uow, tenant_id, itinerary_id)
         customer = await uow.known_customers(tenant_id).get(customer_id)
         if customer is None:
-            raise NotFoundError(
+            raise _UnknownCustomer(
                 f"No customer {customer_id} in this agency. If it was created just now, retry in a moment.",
                 code="customer-not-found")
         if customer.get("status") == "inactive":
@@ -679,13 +681,18 @@ async def link_customer(transaction: Transaction, tenant_id: str, actor: str, it
                                 code="customer-inactive")
         return await _apply_membership(uow, itinerary, itinerary.link(customer_id, is_poc), actor)
 
-    async def itinerary_exists(uow: ItineraryUnitOfWork) -> Itinerary:
-        return await _load(uow, tenant_id, itinerary_id)
-
-    # An unknown itinerary answers at once, without waiting for the customer.
-    await transaction(itinerary_exists, read_only=True)
-    await wait_until_known(transaction, lambda uow: uow.known_customers(tenant_id).get(customer_id), customer_wait_s)
+    # Straight to the transaction: an unknown itinerary answers at once, and only a customer not known yet (created
+    # a moment ago, its event still on its way) is waited for, then the link tried once more.
+    try:
+        return await transaction(work)
+    except _UnknownCustomer:
+        await wait_until_known(transaction, lambda uow: uow.known_customers(tenant_id).get(customer_id),
+                               customer_wait_s)
     return await transaction(work)
+
+
+class _UnknownCustomer(NotFoundError):
+    """No such customer in the read model (yet)."""
 
 
 async def set_poc(transaction: Transaction, tenant_id: str, actor: str, itinerary_id: str, customer_id: str,

@@ -15,7 +15,7 @@ from notify.domain.preferences import MessagePreferences
 from notify.domain.subscriptions import WebhookEndpoint
 from trip_shared.mongo import TenantCollection, take_one
 from trip_shared.privacy import ERASED
-from trip_shared.read_models import apply_if_newer
+from trip_shared.read_models import apply_if_newer, apply_parts_if_newer
 from trip_shared.retention import Expiry
 
 CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
@@ -84,10 +84,11 @@ class ReadModels:
         for name in ("travellers", "items"):
             if getattr(trip, name) is not None:
                 fields[name] = getattr(trip, name)
-        applied = await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
         if members is None:
-            return applied
-        return await apply_if_newer(self._trips, trip.itinerary_id, version, {"members": members}, part="members")
+            return await apply_if_newer(self._trips, trip.itinerary_id, version, fields)
+        applied = await apply_parts_if_newer(self._trips, trip.itinerary_id, version,
+                                             {None: fields, "members": {"members": members}})
+        return applied["members"]
 
     async def trip(self, itinerary_id: str) -> tuple[Trip | None, list[dict]]:
         document = await self._trips.find_one({"_id": itinerary_id})

@@ -1,5 +1,9 @@
 """Sending e-mail over SMTP. Blocking smtplib runs in a worker thread so the event loop keeps serving.
 
+Connections are kept open between messages (a few, one per concurrent send): a new one costs a TCP handshake, the
+greeting and EHLO, and QUIT, more than the message itself. A kept one is asked NOOP before it carries a message, so
+one the server dropped meanwhile is replaced before anything was sent on it; one left idle too long is closed.
+
 Failures say whose they are: :class:`ChannelUnavailable` when the mail server can't be reached or is not taking mail
 right now (refused, timed out, disconnected, 421) — nothing is wrong with the message; :class:`MessageRefused` when
 the server refused this message (permanently for a 5xx reply, for now for a 4xx one).
@@ -9,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
+import threading
+import time
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -40,9 +46,16 @@ def _classified(exc: BaseException) -> Exception:
     return exc
 
 
+# Servers close connections idle for minutes (RFC 5321 asks them to wait at least five); ours are retired sooner.
+IDLE_CONNECTION_S = 30.0
+KEPT_CONNECTIONS = 4
+
+
 class SmtpMailer:
     def __init__(self, host: str, port: int, sender: str, timeout_s: float = 10.0) -> None:
         self.host, self.port, self.sender, self.timeout_s = host, port, sender, timeout_s
+        self._idle: list[tuple[smtplib.SMTP, float]] = []  # (connection, idle since), newest last
+        self._lock = threading.Lock()
 
     @staticmethod
     def message_id(notification_id: str, sender: str) -> str:
@@ -90,12 +103,65 @@ class SmtpMailer:
         except Exception as exc:
             raise _classified(exc) from exc
 
+    def close(self) -> None:
+        """Say goodbye on every kept connection (at shutdown)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection, _ in idle:
+            _quit(connection)
+
     def _deliver(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-            smtp.send_message(message)
+        connection = self._kept_connection() or smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+        try:
+            connection.send_message(message)
+        except BaseException:
+            _close(connection)
+            raise
+        self._keep(connection)
+
+    def _kept_connection(self) -> smtplib.SMTP | None:
+        """A kept connection that still answers, if there is one."""
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                stale = [connection for connection, since in self._idle if now - since > IDLE_CONNECTION_S]
+                self._idle = [(connection, since) for connection, since in self._idle
+                              if now - since <= IDLE_CONNECTION_S]
+                connection = self._idle.pop()[0] if self._idle else None
+            for old in stale:
+                _quit(old)
+            if connection is None:
+                return None
+            try:
+                if connection.noop()[0] == 250:
+                    return connection
+            except (smtplib.SMTPException, OSError):
+                pass
+            _close(connection)
+
+    def _keep(self, connection: smtplib.SMTP) -> None:
+        with self._lock:
+            if len(self._idle) < KEPT_CONNECTIONS:
+                self._idle.append((connection, time.monotonic()))
+                return
+        _quit(connection)
 
     def _noop(self) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
             code, reply = smtp.noop()
             if code != 250:
                 raise smtplib.SMTPResponseException(code, reply)
+
+
+def _quit(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        _close(connection)
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    try:
+        connection.close()
+    except OSError:
+        pass

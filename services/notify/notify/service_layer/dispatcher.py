@@ -11,6 +11,7 @@ takes the connection and refuses a message counts against that message (and a pe
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ def email_headers(notification) -> dict[str, str]:
     return headers
 
 
+# Deliveries in flight at once from one send_now: enough to overlap the servers' round trips, few enough that an
+# SMTP server's per-client connection limit is never near.
+SEND_CONCURRENCY = 4
+
 # Channels that do not go through the mail server, so do not wait while it is down.
 HTTP_CHANNELS = ["webhook", "sms"]
 
@@ -87,13 +92,42 @@ class Dispatcher:
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
 
     async def send_now(self, notification_ids: list[str]) -> None:
-        """Send these at once, in the current trace (called after the creating transaction commits)."""
+        """Send these at once, in the current trace (called after the creating transaction commits).
+
+        A few at a time, each a round trip or more to its server: in order, except that one may overtake an
+        earlier one to someone else, never one to the same recipient. Each is claimed only when a slot is free,
+        so nothing waits on its lease while others go."""
+        slots = asyncio.Semaphore(SEND_CONCURRENCY)
+        last_to: dict[str, asyncio.Task] = {}
+        sending: list[asyncio.Task] = []
         for notification_id in notification_ids:
-            # While the mail server is down e-mails wait, pending (the sweep sends them when it is back); a webhook
-            # or a text does not depend on it.
-            claimed = await self.queue.claim(notification_id, channels=None if self.channel.up else HTTP_CHANNELS)
-            if claimed:
-                await self._deliver(claimed, reattach=False)
+            await slots.acquire()
+            try:
+                # While the mail server is down e-mails wait, pending (the sweep sends them when it is back); a
+                # webhook or a text does not depend on it.
+                claimed = await self.queue.claim(notification_id,
+                                                 channels=None if self.channel.up else HTTP_CHANNELS)
+            except BaseException:
+                slots.release()
+                raise
+            if not claimed:
+                slots.release()
+                continue
+            recipient = claimed.get("recipient") or claimed["_id"]
+            task = asyncio.create_task(self._deliver_after(last_to.get(recipient), claimed, slots))
+            last_to[recipient] = task
+            sending.append(task)
+        outcomes = await asyncio.gather(*sending, return_exceptions=True)
+        if failure := next((outcome for outcome in outcomes if isinstance(outcome, BaseException)), None):
+            raise failure
+
+    async def _deliver_after(self, earlier: asyncio.Task | None, claimed: dict, slots: asyncio.Semaphore) -> None:
+        try:
+            if earlier is not None:
+                await asyncio.wait([earlier])
+            await self._deliver(claimed, reattach=False)
+        finally:
+            slots.release()
 
     async def sweep(self) -> int:
         sent = 0

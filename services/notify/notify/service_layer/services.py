@@ -161,8 +161,13 @@ class NotifyHandlers:
                 "fallback_zone": await self._agency_zone(tenant_id)}
 
     def _send_after_commit(self, uow: NotifyUnitOfWork, ids: list[str]) -> None:
-        if ids:
-            uow.on_commit(lambda: self.dispatcher.send_now(ids))
+        """Once committed, send these with everything else the unit of work recorded, in one go (a batch of
+        events is one unit of work: its messages overlap, rather than wait for each other's servers)."""
+        if not ids:
+            return
+        if not uow.to_send:
+            uow.on_commit(lambda: self.dispatcher.send_now(uow.to_send))
+        uow.to_send.extend(ids)
 
     async def _record(self, uow: NotifyUnitOfWork, notification: Notification) -> list[str]:
         """Record a new message (a redelivered event's is already there: nothing then) and, for each of the

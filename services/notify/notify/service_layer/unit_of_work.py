@@ -23,6 +23,9 @@ from trip_shared.unit_of_work import UnitOfWork
 
 
 class NotifyUnitOfWork(UnitOfWork):
+    def bind(self) -> None:
+        self.to_send: list[str] = []  # what to send once committed, in the order it was recorded
+
     def read_models(self, tenant_id: str) -> ReadModels:
         return ReadModels(self.collection(CONTACTS, tenant_id), self.collection(TRIPS, tenant_id))
 
