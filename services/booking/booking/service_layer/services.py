@@ -539,12 +539,14 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged | Customer
         return
     if summary.items is None:
         return  # an event from before itineraries carried their items: nothing to compare with
-    trip = await trips.get(summary.itinerary_id)
     repository = uow.bookings(event.tenant_id)
+    booked = [booking for booking in await repository.for_itinerary(summary.itinerary_id)
+              if booking.item_id is not None and booking.service]
+    if not booked:
+        return  # most changes come before anything is booked: nothing more to read
+    trip = await trips.get(summary.itinerary_id)
     disruption = event.disruption if isinstance(event, ItineraryChanged) else None
-    for booking in await repository.for_itinerary(summary.itinerary_id):
-        if booking.item_id is None or not booking.service:
-            continue
+    for booking in booked:
         expected_version = booking.version
         item = (trip.get("items") or {}).get(booking.item_id)
         if not booking.trip_changed(item, trip.get("travellers") or [], trip.get("party"),

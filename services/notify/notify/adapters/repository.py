@@ -1,6 +1,7 @@
 """MongoDB persistence: the contacts and trips read models and the notification records."""
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta
@@ -456,12 +457,16 @@ class AgencyProfileRepository:
 class WebhookEndpointRepository:
     """An agency's own endpoints subscribing to its messages."""
 
-    def __init__(self, collection: TenantCollection) -> None:
+    def __init__(self, collection: TenantCollection, read: dict | None = None) -> None:
+        """``read``: what this unit of work already read of them (a batch of events asks once)."""
         self._endpoints = collection
+        self._read = {} if read is None else read
 
     async def listed(self) -> list[WebhookEndpoint]:
-        return [WebhookEndpoint(id=d.pop("_id"), **d)
-                async for d in self._endpoints.find({}, projection={"tenant_id": 0}).sort("created_at", ASCENDING)]
+        if "listed" not in self._read:
+            self._read["listed"] = await self._endpoints.find({}, projection={"tenant_id": 0}) \
+                .sort("created_at", ASCENDING).to_list(None)
+        return [WebhookEndpoint(id=d.pop("_id"), **d) for d in copy.deepcopy(self._read["listed"])]
 
     async def get(self, endpoint_id: str) -> WebhookEndpoint | None:
         document = await self._endpoints.find_one({"_id": endpoint_id}, projection={"tenant_id": 0})
@@ -470,9 +475,11 @@ class WebhookEndpointRepository:
     async def save(self, endpoint: WebhookEndpoint) -> None:
         document = asdict(endpoint)
         document.pop("id")
+        self._read.clear()
         await self._endpoints.update_one({"_id": endpoint.id}, {"$set": document}, upsert=True)
 
     async def remove(self, endpoint_id: str) -> bool:
+        self._read.clear()
         return (await self._endpoints.delete_one({"_id": endpoint_id})).deleted_count == 1
 
 
@@ -502,20 +509,26 @@ class Agreements:
 class MessagePreferencesRepository:
     """Per customer, the kinds of message they stopped."""
 
-    def __init__(self, collection: TenantCollection) -> None:
+    def __init__(self, collection: TenantCollection, read: dict | None = None) -> None:
+        """``read``: what this unit of work already read, by customer (a message asks for the same twice)."""
         self._preferences = collection
+        self._read = {} if read is None else read
 
     async def get(self, customer_id: str) -> MessagePreferences:
-        document = await self._preferences.find_one({"_id": customer_id}) or {}
+        if customer_id not in self._read:
+            self._read[customer_id] = await self._preferences.find_one({"_id": customer_id}) or {}
+        document = self._read[customer_id]
         preferences = MessagePreferences(customer_id, set(document.get("opted_out") or []))
         if document.get("channels"):
             preferences.channels = list(document["channels"])
         return preferences
 
     async def save(self, preferences: MessagePreferences) -> None:
+        self._read.pop(preferences.customer_id, None)
         await self._preferences.update_one(
             {"_id": preferences.customer_id},
             {"$set": {"opted_out": sorted(preferences.opted_out), "channels": preferences.channels}}, upsert=True)
 
     async def forget(self, customer_id: str) -> None:
+        self._read.pop(customer_id, None)
         await self._preferences.delete_one({"_id": customer_id})

@@ -25,6 +25,7 @@ from trip_shared.unit_of_work import UnitOfWork
 class NotifyUnitOfWork(UnitOfWork):
     def bind(self) -> None:
         self.to_send: list[str] = []  # what to send once committed, in the order it was recorded
+        self._read: dict[tuple[str, str], dict] = {}  # what repositories read, by (what, tenant)
 
     def read_models(self, tenant_id: str) -> ReadModels:
         return ReadModels(self.collection(CONTACTS, tenant_id), self.collection(TRIPS, tenant_id))
@@ -45,7 +46,9 @@ class NotifyUnitOfWork(UnitOfWork):
         return Agreements(self.collection(AGREEMENTS, tenant_id))
 
     def webhook_endpoints(self, tenant_id: str) -> WebhookEndpointRepository:
-        return WebhookEndpointRepository(self.collection(WEBHOOK_ENDPOINTS, tenant_id))
+        return WebhookEndpointRepository(self.collection(WEBHOOK_ENDPOINTS, tenant_id),
+                                         self._read.setdefault((WEBHOOK_ENDPOINTS, tenant_id), {}))
 
     def message_preferences(self, tenant_id: str) -> MessagePreferencesRepository:
-        return MessagePreferencesRepository(self.collection(MESSAGE_PREFERENCES, tenant_id))
+        return MessagePreferencesRepository(self.collection(MESSAGE_PREFERENCES, tenant_id),
+                                            self._read.setdefault((MESSAGE_PREFERENCES, tenant_id), {}))
