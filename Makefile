@@ -8,7 +8,7 @@ PACKAGES := shared services/customers services/itinerary services/booking servic
 STAMP := $(VENV)/.installed
 # From Debian: the fonts the PDFs embed (all the platform needs); Chromium and poppler-utils for the tests.
 RUN_PACKAGES := fonts-dejavu-core fonts-droid-fallback
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils prometheus
 
 .PHONY: up test bench install clean
 

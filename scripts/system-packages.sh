@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the platform and its tests use, when missing: the PDF's embedded fonts, Chromium for
-# the page tests, poppler-utils to read PDFs as a reader does. Run by `make up` and `make test`.
+# the page tests, poppler-utils to read PDFs as a reader does, prometheus for promtool (the alert rules). Run by
+# `make up` and `make test`.
 set -euo pipefail
 missing=()
 for package in "$@"; do
