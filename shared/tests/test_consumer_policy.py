@@ -2,10 +2,12 @@
 import asyncio
 import uuid
 
+import httpx
 import pytest
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo.errors import AutoReconnect
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
@@ -34,12 +36,16 @@ class Harness:
         self.calls: list[str] = []
         self.dead_letters: list[bytes] = []
         self.dead_letter_headers: list[dict] = []
+        self.held: set[str] = set()  # names whose handling waits for release
+        self.release = asyncio.Event()
         consumer = self.runtime.consumer("policy-test")
 
         @consumer.handles(CustomerCreated)
         async def record(event: CustomerCreated, uow) -> None:
             name = event.data.first_name
             self.calls.append(name)
+            if name in self.held:
+                await self.release.wait()
             await uow.collection("seen", event.tenant_id).insert_one({"_id": event.aggregate_id, "name": name})
             if name == "Permanent":
                 raise PermanentEventError("this event can never be applied")
@@ -204,6 +210,44 @@ async def test_on_a_real_broker_a_poison_message_is_dead_lettered_and_the_partit
     assert harness.calls.count("Poison") == 2
     assert CustomerCreated.model_validate_json(harness.dead_letters[0]).event_id == poison.event_id
 
+
+
+async def metric_values(app, name: str) -> dict[tuple, float]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        text = (await client.get("/metrics")).text
+    return {tuple(sorted(sample.labels.items())): sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == name}
+
+
+async def test_on_a_real_broker_metrics_show_each_partitions_lag_and_the_open_dead_letters(
+        mongodb_url, mongo_database_name, kafka_bootstrap):
+    harness = Harness(component_settings(
+        "policy", mongodb_url, mongo_database_name, consumer_max_attempts=1, kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500, kafka_create_topics=True))
+    harness.failures_left["Poison"] = -1
+    harness.held.add("Held")
+    trip = f"trip-{uuid.uuid4().hex[:8]}"
+    on_one_partition = [created(name).model_copy(update={"trip_id": trip})
+                        for name in ("Poison", "Held", "Later1", "Later2", "Later3")]
+    group, topic = {"group": "policy-test", "topic": CustomerCreated.TOPIC}, CustomerCreated.TOPIC
+    async with harness.app.router.lifespan_context(harness.app), asyncio.timeout(60):
+        for event in on_one_partition[:2]:
+            await publish(harness.runtime.broker, event)
+        while "Held" not in harness.calls:
+            await asyncio.sleep(0.1)
+        for event in on_one_partition[2:]:
+            await publish(harness.runtime.broker, event)
+        while 3 not in (lags := await metric_values(harness.app, "kafka_consumer_lag")).values():
+            await asyncio.sleep(0.2)
+        [(labels, _)] = [(labels, lag) for labels, lag in lags.items() if lag == 3]
+        assert dict(labels)["group"] == "policy-test" and dict(labels)["topic"] == topic, \
+            "the three events behind the one being handled wait on its partition"
+        assert await metric_values(harness.app, "dead_letters_open") == {tuple(sorted(group.items())): 1.0}
+        harness.release.set()
+        while sorted(await harness.seen()) != ["Held", "Later1", "Later2", "Later3"]:  # the poison is dead-lettered
+            await asyncio.sleep(0.1)
+        while (await metric_values(harness.app, "kafka_consumer_lag")).get(labels) != 0:
+            await asyncio.sleep(0.2)
 
 
 async def test_a_message_that_is_not_json_is_dead_lettered_with_why_whatever_its_content_type(harness):

@@ -93,6 +93,16 @@ class ServiceRuntime:
             self.metrics.record_backlog(await self.outbox.backlog())
 
         self.metrics.before_scrape(refresh_backlog)
+
+        async def refresh_consumers() -> None:
+            lags = {}
+            for consumer in self._consumers:
+                lags.update({(consumer.group_id, topic, partition): lag
+                             for (topic, partition), lag in (await consumer.lag()).items()})
+            self.metrics.record_consumer_lag(lags)
+            self.metrics.record_dead_letters(await self.dead_letters.open_by_topic())
+
+        self.metrics.before_scrape(refresh_consumers)
         self.broker_watch = BrokerWatch(
             settings.kafka_bootstrap_servers, all_topic_names(),
             create_topics=self._ensure_topics if settings.kafka_create_topics else None,

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from aiokafka import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import Topic
 from faststream.kafka.annotations import KafkaMessage
@@ -102,6 +103,25 @@ class EventConsumer:
             title=self.group_id,
         )
         self._subscriber(consume)
+
+    async def lag(self) -> dict[tuple[str, int], int]:
+        """Per assigned (topic, partition): records on the broker this group has not yet taken for handling (the
+        broker's high-water mark, as of the last fetch, less the consumer's position; a batch being handled counts
+        as taken). Empty until the group has its assignment, and on the in-memory test broker."""
+        kafka = getattr(self._subscriber, "consumer", None)
+        if kafka is None:
+            return {}
+        lags = {}
+        for partition in kafka.assignment():
+            highwater = kafka.highwater(partition)
+            if highwater is None:  # not fetched from yet
+                continue
+            try:
+                position = await asyncio.wait_for(kafka.position(partition), timeout=1.0)
+            except (TimeoutError, KafkaError):  # reassigned or resetting: the next scrape has it
+                continue
+            lags[(partition.topic, partition.partition)] = max(0, highwater - position)
+        return lags
 
     def rewind_on_next_assignments(self, for_s: float = 60.0) -> None:
         """After the broker came back empty, read every partition assigned in the next minute from its beginning.

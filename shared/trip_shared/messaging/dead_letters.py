@@ -66,3 +66,9 @@ class DeadLetters:
 
     async def count_open(self) -> int:
         return await self.rows.count_documents({"status": OPEN})
+
+    async def open_by_topic(self) -> dict[tuple[str, str], int]:
+        """Open dead letters (waiting for an operator) per (group, topic), across agencies, for ops."""
+        counts = self.rows.aggregate([{"$match": {"status": OPEN}},
+                                      {"$group": {"_id": {"group": "$group_id", "topic": "$topic"}, "n": {"$sum": 1}}}])
+        return {(row["_id"]["group"], row["_id"]["topic"]): row["n"] async for row in await counts}

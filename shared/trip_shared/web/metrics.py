@@ -38,6 +38,10 @@ class ServiceMetrics:
                                         registry=self.registry)
         self.events_consumed = Counter("events_consumed_total", "Consumed events by outcome",
                                        ["topic", "group", "outcome"], registry=self.registry)
+        self.consumer_lag = Gauge("kafka_consumer_lag", "Records on the broker the group has not yet taken, per "
+                                  "assigned partition", ["group", "topic", "partition"], registry=self.registry)
+        self.dead_letters_open = Gauge("dead_letters_open", "Dead-lettered events waiting for an operator",
+                                       ["group", "topic"], registry=self.registry)
 
     def record_relay_cycle(self, published: int, failed: int) -> None:
         self.outbox_published.inc(published)
@@ -48,6 +52,17 @@ class ServiceMetrics:
         self.outbox_oldest_age.set(backlog.oldest_pending_age_s)
         self.outbox_parked.set(backlog.parked)
         self.outbox_held.set(backlog.held)
+
+    def record_consumer_lag(self, lags: dict[tuple[str, str, int], int]) -> None:
+        """Replace every partition's lag: a partition this process no longer holds drops out."""
+        self.consumer_lag.clear()
+        for (group, topic, partition), lag in lags.items():
+            self.consumer_lag.labels(group, topic, str(partition)).set(lag)
+
+    def record_dead_letters(self, open_by_topic: dict[tuple[str, str], int]) -> None:
+        self.dead_letters_open.clear()
+        for (group, topic), count in open_by_topic.items():
+            self.dead_letters_open.labels(group, topic).set(count)
 
     def install(self, app: FastAPI) -> None:
         @app.middleware("http")
