@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 # before the next fetch, so this bounds what batching adds to an idle consumer's latency.
 BATCH_POLL_MS = 20
 
+# The outcome label of events_consumed_total.
+OUTCOMES = ("processed", "duplicate", "retried", "dead_lettered", "replayed", "waited_for_database")
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E, "UnitOfWork"], Awaitable[None]]
 
@@ -87,6 +90,11 @@ class EventConsumer:
             await self.deliver_batch(msg)
 
         consume.__name__ = f"{self.group_id}_consumer"
+        # Every outcome exported from the start, at 0: Prometheus's increase() sees a series that appears already
+        # at 1 as no increase, so the first dead letter of a topic would raise no alert.
+        for topic in self._handlers:
+            for outcome in OUTCOMES:
+                self.runtime.metrics.events_consumed.labels(topic, self.group_id, outcome)
         self._subscriber = self.runtime.broker.subscriber(
             *[Topic(topic, num_partitions=settings.kafka_topic_partitions) for topic in self._handlers],
             batch=True,
