@@ -1,8 +1,10 @@
 """Debian's Prometheus scrapes the running platform with deploy/prometheus's rules: every metric the rules name is
-there for real, every rule evaluates without error, and a poison message raises the dead-letter alert."""
+there for real, every rule evaluates without error, a poison message raises the dead-letter alert, and every panel
+of every Grafana dashboard (deploy/grafana/dashboards) gets data."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -17,7 +19,8 @@ from aiokafka import AIOKafkaProducer
 from trip_shared.embedded import free_port
 from trip_shared.testing.polling import eventually
 
-RULES = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "rules" / "trip-desk.rules.yml"
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+RULES = DEPLOY / "prometheus" / "rules" / "trip-desk.rules.yml"
 SERVICES = ("customers", "itinerary", "booking", "notify", "feedback")
 # Words of PromQL that are not metric names.
 PROMQL_WORDS = {"sum", "max", "min", "by", "rate", "increase", "histogram_quantile", "and", "or", "unless",
@@ -113,3 +116,19 @@ def test_prometheus_finds_every_metric_the_rules_read_and_the_dead_letter_alert_
     assert len(evaluated) == sum(len(group["rules"]) for group in yaml.safe_load(RULES.read_text())["groups"])
     assert [rule["name"] for rule in evaluated if rule["health"] != "ok"] == [], "every rule evaluates"
     assert query(prometheus, "job:http_requests:rate5m"), "the recording rules record"
+
+    # Every panel's every query, for each value of the dashboard's variable, returns series.
+    empty = []
+    for path in sorted((DEPLOY / "grafana" / "dashboards").glob("*.json")):
+        dashboard = json.loads(path.read_text())
+        variables = dashboard["templating"]["list"]
+        values = [option["value"] for option in variables[0]["options"]] if variables else [None]
+        for value in values:
+            for panel in dashboard["panels"]:
+                for target in panel["targets"]:
+                    expression = target["expr"].replace("$__rate_interval", "1m")
+                    if value is not None:
+                        expression = expression.replace(f"${variables[0]['name']}", value)
+                    if not query(prometheus, expression):
+                        empty.append(f"{path.name} / {panel['title']}{f' ({value})' if value else ''}: {expression}")
+    assert empty == [], "panels without data:\n" + "\n".join(empty)

@@ -1,5 +1,6 @@
-"""deploy/prometheus: the platform's alert and recording rules pass promtool's checks and their own unit tests,
-every alert is tested and tells ops what to do, and Prometheus scrapes each service where compose runs it."""
+"""deploy/prometheus and deploy/grafana: the platform's alert and recording rules pass promtool's checks and their own
+unit tests, every alert is tested and tells ops what to do, Prometheus scrapes each service where compose runs it, and
+Grafana is provisioned with the dashboards their generator writes."""
 import re
 import shutil
 import subprocess
@@ -59,3 +60,26 @@ def test_prometheus_scrapes_every_service_at_the_port_compose_gives_it_and_loads
     assert any(re.fullmatch(r"/etc/prometheus/rules/\*\.rules\.yml", path) for path in config["rule_files"])
     assert RULES.name.endswith(".rules.yml") and not RULE_TESTS.name.endswith(".rules.yml"), \
         "the unit tests are not loaded as rules"
+
+
+def test_the_dashboards_are_what_their_generator_writes_and_grafana_is_provisioned_with_them():
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("build_dashboards", DEPLOY / "grafana" / "build_dashboards.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    written = {path.name: path.read_text() for path in (DEPLOY / "grafana" / "dashboards").glob("*.json")}
+    assert written == generator.rendered(), "run python deploy/grafana/build_dashboards.py"
+    datasource = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    [prometheus] = datasource["datasources"]
+    assert prometheus["url"] == "http://prometheus:9090"
+    for name, text in written.items():
+        dashboard = json.loads(text)
+        assert dashboard["panels"], name
+        for panel in dashboard["panels"]:
+            assert panel["datasource"]["uid"] == prometheus["uid"] and panel["targets"], (name, panel["title"])
+    provider = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "trip-desk.yml").read_text())
+    grafana = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["grafana"]
+    assert f"./grafana/dashboards:{provider['providers'][0]['options']['path']}:ro" in grafana["volumes"]
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in grafana["environment"], "the password comes from a secret file"
