@@ -1,7 +1,8 @@
 """MongoDB access shared by every service: one client per process, transactions, tenant-scoped collections."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -13,6 +14,15 @@ from pymongo.errors import DuplicateKeyError
 from trip_shared.errors import ConflictError
 
 T = TypeVar("T")
+
+
+async def read_all(reads: Iterable[Awaitable[Any]], *, in_transaction: bool) -> list[Any]:
+    """The answers of independent reads, in order: concurrently outside a transaction (each on its own
+    connection, so the wait is one round trip, not one per read), one at a time inside one (a session takes one
+    operation at a time)."""
+    if in_transaction:
+        return [await read for read in reads]
+    return list(await asyncio.gather(*reads))
 
 
 class MongoStore:

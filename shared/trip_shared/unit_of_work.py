@@ -5,7 +5,6 @@ business data, so a change is never saved without its event or announced without
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -13,7 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from trip_shared.contracts.envelope import Event
-from trip_shared.mongo import TenantCollection
+from trip_shared.mongo import TenantCollection, read_all
 
 
 class UnitOfWork:
@@ -39,12 +38,8 @@ class UnitOfWork:
         self._wrote = True
 
     async def read_all(self, *reads: Awaitable[Any]) -> list[Any]:
-        """The answers of independent reads, in order: concurrently outside a transaction (each on its own
-        connection, so the wait is one round trip, not one per read), one at a time inside one (a session takes
-        one operation at a time)."""
-        if self.session is None:
-            return list(await asyncio.gather(*reads))
-        return [await read for read in reads]
+        """Independent reads' answers, in order (see :func:`trip_shared.mongo.read_all`)."""
+        return await read_all(reads, in_transaction=self.session is not None)
 
     def bind(self) -> None:
         """Create repositories here; they share ``self.session``."""

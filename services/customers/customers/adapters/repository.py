@@ -1,7 +1,6 @@
 """MongoDB persistence of customers, their history and consultations, always within one tenant."""
 from __future__ import annotations
 
-import asyncio
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
@@ -15,7 +14,7 @@ from customers.domain.consultation import Consultation
 from customers.domain.links import IssuedLink
 from customers.domain.model import Customer, SearchQuery
 from trip_shared.clock import utc_now
-from trip_shared.mongo import TenantCollection
+from trip_shared.mongo import TenantCollection, read_all
 from trip_shared.privacy import ERASED
 from trip_shared.text import fold
 
@@ -235,10 +234,7 @@ class CustomerRepository:
             # Same family name and first initial: near-identical first names are then checked one by one.
             lookups.append(("family_initial", _family_initial(customer)))
         queries = [self._customers.find({name: value}).limit(limit).to_list(limit) for name, value in lookups]
-        if self._customers.in_transaction:  # a session takes one operation at a time
-            answers = [await query for query in queries]
-        else:  # each on its own connection: one round trip's wait, not four
-            answers = await asyncio.gather(*queries)
+        answers = await read_all(queries, in_transaction=self._customers.in_transaction)
         found: dict[str, Customer] = {}
         for document in (document for documents in answers for document in documents):
             if document["_id"] != customer.id and document.get("status") != "merged":
