@@ -12,8 +12,10 @@ takes the connection and refuses a message counts against that message (and a pe
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -91,8 +93,10 @@ class Dispatcher:
         self.channel = ChannelState()
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
 
-    async def send_now(self, notification_ids: list[str]) -> None:
-        """Send these at once, in the current trace (called after the creating transaction commits).
+    async def send_now(self, notification_ids: list[str], *,
+                       requested_in: Mapping[str, contextvars.Context] | None = None) -> None:
+        """Send these at once (called after the creating transaction commits), each in the trace it was asked for
+        in (``requested_in``: the event's, when a batch of events is sent together), else the current one.
 
         A few at a time, each a round trip or more to its server: in order, except that one may overtake an
         earlier one to someone else, never one to the same recipient. Each is claimed only when a slot is free,
@@ -114,7 +118,8 @@ class Dispatcher:
                 slots.release()
                 continue
             recipient = claimed.get("recipient") or claimed["_id"]
-            task = asyncio.create_task(self._deliver_after(last_to.get(recipient), claimed, slots))
+            task = asyncio.create_task(self._deliver_after(last_to.get(recipient), claimed, slots),
+                                       context=(requested_in or {}).get(notification_id))
             last_to[recipient] = task
             sending.append(task)
         outcomes = await asyncio.gather(*sending, return_exceptions=True)

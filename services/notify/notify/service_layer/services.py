@@ -1,6 +1,7 @@
 """Use cases of the notify service: keep the read models current and turn trip events into notifications."""
 from __future__ import annotations
 
+import contextvars
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -162,12 +163,14 @@ class NotifyHandlers:
 
     def _send_after_commit(self, uow: NotifyUnitOfWork, ids: list[str]) -> None:
         """Once committed, send these with everything else the unit of work recorded, in one go (a batch of
-        events is one unit of work: its messages overlap, rather than wait for each other's servers)."""
+        events is one unit of work: its messages overlap, rather than wait for each other's servers), each in the
+        trace of the event it was recorded for."""
         if not ids:
             return
         if not uow.to_send:
-            uow.on_commit(lambda: self.dispatcher.send_now(uow.to_send))
-        uow.to_send.extend(ids)
+            uow.on_commit(lambda: self.dispatcher.send_now(list(uow.to_send), requested_in=uow.to_send))
+        requested_in = contextvars.copy_context()
+        uow.to_send.update((notification_id, requested_in) for notification_id in ids)
 
     async def _record(self, uow: NotifyUnitOfWork, notification: Notification) -> list[str]:
         """Record a new message (a redelivered event's is already there: nothing then) and, for each of the

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextvars
+
 from notify.adapters.repository import (
     AGENCY_PROFILES,
     AGREEMENTS,
@@ -24,7 +26,8 @@ from trip_shared.unit_of_work import UnitOfWork
 
 class NotifyUnitOfWork(UnitOfWork):
     def bind(self) -> None:
-        self.to_send: list[str] = []  # what to send once committed, in the order it was recorded
+        # What to send once committed, in the order it was recorded, each with the context it was recorded in.
+        self.to_send: dict[str, contextvars.Context] = {}
         self._read: dict[tuple[str, str], dict] = {}  # what repositories read, by (what, tenant)
 
     def read_models(self, tenant_id: str) -> ReadModels:
