@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Create every topic and its dead-letter twin on a real Kafka cluster (idempotent).
-#   KAFKA_BOOTSTRAP_SERVERS=broker:9092 PARTITIONS=6 REPLICATION=3 deploy/kafka-topics.sh
+#   KAFKA_BOOTSTRAP_SERVERS=broker:9092 PARTITIONS=6 REPLICATION=3 MIN_INSYNC_REPLICAS=2 deploy/kafka-topics.sh
+# With acks=all (the services' producers), min.insync.replicas=2 of 3 replicas means a published event is on two
+# brokers before it counts, and the topic stays writable with one broker down.
 # The list mirrors shared/trip_shared/contracts/registry.py; a test fails when they drift apart.
 set -euo pipefail
 BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:?set KAFKA_BOOTSTRAP_SERVERS}"
 PARTITIONS="${PARTITIONS:-6}"
 REPLICATION="${REPLICATION:-1}"
+MIN_INSYNC_REPLICAS="${MIN_INSYNC_REPLICAS:-$(( REPLICATION > 2 ? 2 : 1 ))}"
 KAFKA_TOPICS="${KAFKA_TOPICS_BIN:-kafka-topics.sh}"
 TOPICS="customer.created customer.updated customer.deactivated customer.preferences_recorded customer.deleted customer.merged
 customer.erased customer.erasure_confirmed customer.profile_link_issued customer.email_confirmation_requested
@@ -27,6 +30,7 @@ for topic in $TOPICS; do
   case "$topic" in customer.*|itinerary.*|booking.*|feedback.incident_*|feedback.complaint_*) retention=(--config "retention.ms=$PERSONAL_DATA_RETENTION_MS") ;; esac
   for name in "$topic" "$topic.dlq"; do
     "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$name" \
-      --partitions "$PARTITIONS" --replication-factor "$REPLICATION" "${retention[@]}"
+      --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
+      --config "min.insync.replicas=$MIN_INSYNC_REPLICAS" "${retention[@]}"
   done
 done

@@ -24,7 +24,8 @@ RULES = DEPLOY / "prometheus" / "rules" / "trip-desk.rules.yml"
 SERVICES = ("customers", "itinerary", "booking", "notify", "feedback")
 # Words of PromQL that are not metric names.
 PROMQL_WORDS = {"sum", "max", "min", "by", "rate", "increase", "histogram_quantile", "and", "or", "unless",
-                "min_over_time", "max_over_time", "le", "job", "route", "group", "topic", "outcome", "status"}
+                "min_over_time", "max_over_time", "without", "le", "job", "instance", "route", "group", "topic",
+                "outcome", "status", "channel", "within", "severity", "kind"}
 
 
 def rule_metric_names() -> set[str]:
@@ -116,6 +117,12 @@ def test_prometheus_finds_every_metric_the_rules_read_and_the_dead_letter_alert_
     assert len(evaluated) == sum(len(group["rules"]) for group in yaml.safe_load(RULES.read_text())["groups"])
     assert [rule["name"] for rule in evaluated if rule["health"] != "ok"] == [], "every rule evaluates"
     assert query(prometheus, "job:http_requests:rate5m"), "the recording rules record"
+    trips_in_inquiry = query(prometheus, 'max(trips{stage="inquiry"})')
+    assert trips_in_inquiry and float(trips_in_inquiry[0]["value"][1]) >= 1, "itinerary counts the trip just made"
+    sent = query(prometheus, 'sum(notification_time_to_send_seconds_count{channel="email"})')
+    assert sent and float(sent[0]["value"][1]) >= 1, "notify timed the POC's e-mail from the event to its send"
+    # A rate needs two scrapes of the series the first send made.
+    eventually(lambda: query(prometheus, "channel:notification_time_to_send_seconds:p95_15m"), timeout=30)
 
     # Every panel's every query, for each value of the dashboard's variable, returns series.
     empty = []

@@ -1,4 +1,5 @@
 """deploy/compose.yaml runs every service in production mode, with its secret and public address from outside."""
+import re
 from pathlib import Path
 
 import yaml
@@ -53,3 +54,82 @@ def test_the_image_is_built_from_the_packages_alone():
         if line.startswith("COPY "):
             source = line.split()[1]
             assert (root / source).exists() and source.rstrip("/") not in ignored, line
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())  # PyYAML applies the merge keys (<<: *kafka) as compose does
+
+
+def test_kafka_is_three_kraft_nodes_so_losing_one_loses_no_event_and_stops_no_writer():
+    services = _compose()["services"]
+    brokers = {name: service for name, service in services.items() if re.fullmatch(r"kafka-\d", name)}
+    assert len(brokers) == 3
+    voters = {f"{env['KAFKA_NODE_ID']}@{name}:9093" for name, env in
+              ((name, broker["environment"]) for name, broker in brokers.items())}
+    for name, broker in brokers.items():
+        env = broker["environment"]
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters, name
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["CLUSTER_ID"] == brokers["kafka-1"]["environment"]["CLUSTER_ID"], "one cluster"
+        assert (int(env["KAFKA_DEFAULT_REPLICATION_FACTOR"]), int(env["KAFKA_MIN_INSYNC_REPLICAS"]),
+                int(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"])) == (3, 2, 3), name
+        assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+        assert broker["volumes"] == [f"{name}-data:/var/lib/kafka/data"], "each broker keeps its own log"
+    assert len({broker["environment"]["KAFKA_NODE_ID"] for broker in brokers.values()}) == 3
+    topics = services["kafka-topics"]["environment"]
+    assert (topics["REPLICATION"], topics["MIN_INSYNC_REPLICAS"]) == ("3", "2")
+    every_broker = {f"{name}:9092" for name in brokers}
+    assert set(topics["KAFKA_BOOTSTRAP_SERVERS"].split(",")) == every_broker
+    for name in SERVICES:
+        assert set(services[name]["environment"]["KAFKA_BOOTSTRAP_SERVERS"].split(",")) == every_broker, name
+
+
+def test_the_topic_script_creates_each_topic_and_its_dead_letter_twin_replicated_with_two_in_sync(tmp_path):
+    import subprocess
+
+    from trip_shared.contracts.registry import TOPICS
+
+    calls = tmp_path / "calls"
+    recorder = tmp_path / "kafka-topics.sh"  # kafka-topics.sh's command line, as the script gives it
+    recorder.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    recorder.chmod(0o755)
+    subprocess.run(["bash", str(COMPOSE.parent / "kafka-topics.sh")], check=True, timeout=60, env={
+        "PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9092", "KAFKA_TOPICS_BIN": str(recorder),
+        "REPLICATION": "3"})
+    created = {}
+    for line in calls.read_text().splitlines():
+        words = line.split()
+        created[words[words.index("--topic") + 1]] = line
+    assert set(created) == {name for spec in TOPICS for name in (spec.name, f"{spec.name}.dlq")}
+    for topic, line in created.items():
+        assert "--create --if-not-exists" in line and "--replication-factor 3" in line, topic
+        assert "--config min.insync.replicas=2" in line, "two of three replicas by default with replication 3"
+    assert "retention.ms=604800000" in created["customer.created"], "personal data leaves Kafka after 7 days"
+    assert "retention.ms" not in created["agency.profile_changed"]
+
+
+def test_mongodb_is_a_three_member_replica_set_the_services_reach_by_every_member():
+    services = _compose()["services"]
+    members = sorted(name for name in services if re.fullmatch(r"mongodb-\d", name))
+    assert len(members) == 3
+    script = (COMPOSE.parent / "mongodb-replica-set.js").read_text()
+    assert sorted(re.findall(r'host: "([^"]+):27017"', script)) == members, "the set initiated is compose's"
+    assert services["mongodb-init"]["volumes"] == ["./mongodb-replica-set.js:/mongodb-replica-set.js:ro"]
+    for name in SERVICES:
+        url = services[name]["environment"]["MONGODB_URL"]
+        hosts = url.removeprefix("mongodb://").split("/")[0].split(",")
+        assert sorted(host.split(":")[0] for host in hosts) == members and "replicaSet=rs0" in url, name
+        assert services[name]["depends_on"]["mongodb-init"] == {"condition": "service_completed_successfully"}
+
+
+def test_spans_go_through_the_collector_to_jaeger():
+    services = _compose()["services"]
+    for name in SERVICES:
+        assert services[name]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318", name
+    collector = yaml.safe_load((COMPOSE.parent / "otel-collector.yaml").read_text())
+    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    [pipeline] = collector["service"]["pipelines"].values()
+    assert pipeline["receivers"] == ["otlp"] and "batch" in pipeline["processors"]
+    [exporter] = pipeline["exporters"]
+    assert collector["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    assert services["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"

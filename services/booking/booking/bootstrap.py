@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from booking.adapters.repository import ensure_indexes
-from booking.entrypoints import api, consumers, supplier_api, supplier_callbacks, supplier_pages, vouchers
+from booking.entrypoints import api, consumers, gauges, supplier_api, supplier_callbacks, supplier_pages, vouchers
 from booking.service_layer import services
 from booking.service_layer.unit_of_work import BookingUnitOfWork
 from trip_shared.config import ServiceSettings
@@ -20,6 +20,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     link_signer = LinkSigner(settings.link_signing_secret)
     response_links = supplier_pages.SupplierLinks(link_signer, settings.base_url)
     consumers.register(runtime, response_links)
+    gauges.register(runtime)
     app = runtime.create_app(
         title="Booking service",
         description="The agency's suppliers, the bookings of a trip's services with them from request to "

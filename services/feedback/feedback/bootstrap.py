@@ -11,6 +11,7 @@ from feedback.entrypoints import (
     client_pages,
     complaints,
     consumers,
+    gauges,
     incidents,
     operations,
     surveys,
@@ -28,6 +29,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     runtime = ServiceRuntime(settings, uow_class=FeedbackUnitOfWork, tracer_provider=tracer_provider)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     consumers.register(runtime)
+    gauges.register(runtime)
     overdue = OverdueIncidents(runtime.store.db[INCIDENTS])
     runtime.run_periodically(lambda: services.escalate_overdue_incidents(runtime.transaction, overdue),
                              escalation_check_interval_s, "incident-escalation")

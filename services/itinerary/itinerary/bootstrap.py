@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from itinerary.adapters.repository import ensure_indexes
-from itinerary.entrypoints import api, client_pages, consumers
+from itinerary.entrypoints import api, client_pages, consumers, gauges
 from itinerary.entrypoints.deliverables import final_documents
 from itinerary.service_layer import services
 from itinerary.service_layer.unit_of_work import ItineraryUnitOfWork
@@ -19,6 +19,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     runtime = ServiceRuntime(settings, uow_class=ItineraryUnitOfWork, tracer_provider=tracer_provider)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     consumers.register(runtime)
+    gauges.register(runtime)
     # Trips start and end on their own: every half minute, move those whose first item began or last one ended.
     runtime.run_periodically(lambda: services.move_due_itineraries(runtime.transaction), 30.0, "stage-clock")
     # A trip that became booked (in a consumer's or the clock's transaction) has its final documents rendered here,

@@ -13,6 +13,7 @@ from notify.adapters.repository import (
     FINAL_DOCUMENTS,
     NOTIFICATIONS,
     TRIPS,
+    WATCHED_STATUSES,
     ActiveTrips,
     Attachments,
     DeliveryQueue,
@@ -47,7 +48,8 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                             webhooks=WebhookSender(settings.supplier_secret_key),
                             sms=SmsSender(settings.sms_api_url, settings.sms_account_sid, settings.sms_auth_token,
                                           settings.sms_from) if settings.sms_account_sid else None,
-                            callback_base_url=settings.base_url, attachments=attachments)
+                            callback_base_url=settings.base_url, attachments=attachments,
+                            gauges=DeliveryGauges(runtime.metrics))
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
     message_links = MessageLinks(LinkSigner(settings.link_signing_secret), settings.base_url,
@@ -79,12 +81,13 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     app.state.dispatcher = dispatcher
     app.state.handlers = handlers
     app.state.message_links = message_links
-    deliveries = DeliveryGauges(runtime.metrics.registry)
 
     async def delivery_report() -> dict:
         counts = await dispatcher.queue.counts()
-        deliveries.update(counts, dispatcher.channel.up)
-        return {"smtp": dispatcher.channel.as_dict(), **counts}
+        dispatcher.gauges.update(counts, dispatcher.channel.up)
+        by_status = {status: sum(n for (counted, _), n in counts.items() if counted == status)
+                     for status in WATCHED_STATUSES}
+        return {"smtp": dispatcher.channel.as_dict(), **by_status}
 
     runtime.report_on_readiness("deliveries", delivery_report)
     runtime.metrics.before_scrape(delivery_report)

@@ -17,7 +17,10 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from aiokafka import ConsumerRebalanceListener
@@ -48,7 +51,14 @@ BATCH_POLL_MS = 20
 OUTCOMES = ("processed", "duplicate", "retried", "dead_lettered", "replayed", "waited_for_database")
 
 E = TypeVar("E", bound=Event)
+_occurred_at: ContextVar[datetime | None] = ContextVar("occurred_at_of_event_being_handled", default=None)
 Handler = Callable[[E, "UnitOfWork"], Awaitable[None]]
+
+
+def occurred_at_of_event_being_handled() -> datetime | None:
+    """When the event now being handled happened (None outside a handler): what a handler's work is timed from,
+    the way its spans join the event's trace."""
+    return _occurred_at.get()
 
 
 class EventConsumer:
@@ -186,7 +196,7 @@ class EventConsumer:
         async def work(uow: UnitOfWork) -> None:
             blamed.clear()
             for index, (record, contract, handler, event) in enumerate(events):
-                with self._processing_span(record, contract):
+                with self._handling(record, contract, event):
                     try:
                         await handler(event, uow)
                     except _DATABASE_UNREACHABLE:
@@ -206,16 +216,23 @@ class EventConsumer:
             self.runtime.metrics.events_consumed.labels(contract.TOPIC, self.group_id, "processed").inc()
         return True, None
 
-    def _processing_span(self, record, contract: type[Event]):
+    @contextmanager
+    def _handling(self, record, contract: type[Event], event: Event) -> Iterator[None]:
         """A span per event under the trace it was published in, so a flow stays one trace when its events are
-        handled in batches (the framework gives a batch a trace of its own, linked to its messages')."""
+        handled in batches (the framework gives a batch a trace of its own, linked to its messages'); and the
+        event's time, for what its handler starts (see ``occurred_at_of_event_being_handled``)."""
         carrier = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
-        return self._tracer.start_as_current_span(
-            f"{contract.TOPIC} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": contract.TOPIC,
-                        "messaging.consumer.group.name": self.group_id,
-                        "messaging.kafka.destination.partition": record.partition,
-                        "messaging.kafka.message.offset": record.offset})
+        token = _occurred_at.set(event.occurred_at)
+        try:
+            with self._tracer.start_as_current_span(
+                    f"{contract.TOPIC} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER,
+                    attributes={"messaging.system": "kafka", "messaging.destination.name": contract.TOPIC,
+                                "messaging.consumer.group.name": self.group_id,
+                                "messaging.kafka.destination.partition": record.partition,
+                                "messaging.kafka.message.offset": record.offset}):
+                yield
+        finally:
+            _occurred_at.reset(token)
 
     async def deliver(self, record, contract: type[E], handler: Handler[E], event: E, *,
                       earlier_failure: Exception | None = None) -> bool:
@@ -232,7 +249,7 @@ class EventConsumer:
                 if earlier_failure is not None:  # the first attempt's outcome, judged like any other attempt's
                     failure, earlier_failure = earlier_failure, None
                     raise failure
-                with self._processing_span(record, contract):
+                with self._handling(record, contract, event):
                     outcome = await self.process(event, handler)
                 metrics.events_consumed.labels(topic, self.group_id, outcome).inc()
                 return True

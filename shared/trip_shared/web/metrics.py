@@ -3,13 +3,33 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 log = logging.getLogger(__name__)
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class Figures:
+    """A gauge family set whole from the database at each scrape: a label set no longer counted drops out, and
+    those in ``always`` read 0 rather than missing, so a rule or a panel sees the first one appear."""
+
+    def __init__(self, gauge: Gauge, labelled: bool, always: Iterable[tuple[str, ...]] = ()) -> None:
+        self.gauge = gauge
+        self.labelled = labelled
+        self.always = tuple(always)
+
+    def replace(self, values: Mapping[tuple[str, ...], float]) -> None:
+        if not self.labelled:
+            self.gauge.set(values.get((), 0))
+            return
+        self.gauge.clear()  # no await until every value is set: a concurrent scrape never sees it half done
+        for labels in self.always:
+            self.gauge.labels(*labels).set(0)
+        for labels, value in values.items():
+            self.gauge.labels(*labels).set(value)
 
 
 class ServiceMetrics:
@@ -38,10 +58,16 @@ class ServiceMetrics:
                                         registry=self.registry)
         self.events_consumed = Counter("events_consumed_total", "Consumed events by outcome",
                                        ["topic", "group", "outcome"], registry=self.registry)
-        self.consumer_lag = Gauge("kafka_consumer_lag", "Records on the broker the group has not yet taken, per "
-                                  "assigned partition", ["group", "topic", "partition"], registry=self.registry)
-        self.dead_letters_open = Gauge("dead_letters_open", "Dead-lettered events waiting for an operator",
-                                       ["group", "topic"], registry=self.registry)
+        self.consumer_lag = self.figures("kafka_consumer_lag", "Records on the broker the group has not yet taken, "
+                                         "per assigned partition", ["group", "topic", "partition"])
+        self.dead_letters_open = self.figures("dead_letters_open", "Dead-lettered events waiting for an operator",
+                                              ["group", "topic"])
+
+    def figures(self, name: str, documentation: str, labels: Iterable[str] = (),
+                always: Iterable[tuple[str, ...]] = ()) -> Figures:
+        """A gauge of this service's own records, replaced whole before each scrape (see ``before_scrape``)."""
+        labels = list(labels)
+        return Figures(Gauge(name, documentation, labels, registry=self.registry), bool(labels), always)
 
     def record_relay_cycle(self, published: int, failed: int) -> None:
         self.outbox_published.inc(published)
@@ -55,14 +81,11 @@ class ServiceMetrics:
 
     def record_consumer_lag(self, lags: dict[tuple[str, str, int], int]) -> None:
         """Replace every partition's lag: a partition this process no longer holds drops out."""
-        self.consumer_lag.clear()
-        for (group, topic, partition), lag in lags.items():
-            self.consumer_lag.labels(group, topic, str(partition)).set(lag)
+        self.consumer_lag.replace({(group, topic, str(partition)): lag
+                                   for (group, topic, partition), lag in lags.items()})
 
     def record_dead_letters(self, open_by_topic: dict[tuple[str, str], int]) -> None:
-        self.dead_letters_open.clear()
-        for (group, topic), count in open_by_topic.items():
-            self.dead_letters_open.labels(group, topic).set(count)
+        self.dead_letters_open.replace(open_by_topic)
 
     def install(self, app: FastAPI) -> None:
         @app.middleware("http")

@@ -9,7 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from booking.domain.follow_up import BookingSettings
-from booking.domain.model import Booking, Deposit, Money, RequirementLine, Transition
+from booking.domain.model import AWAITING, Booking, Deposit, Money, RequirementLine, Transition
 from booking.domain.suppliers import Contact, Supplier
 from trip_shared.clock import utc_now
 from trip_shared.mongo import TenantCollection
@@ -25,6 +25,7 @@ RECEIPT_KEPT = timedelta(minutes=10)
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[BOOKINGS].create_index([("tenant_id", ASCENDING), ("itinerary_id", ASCENDING), ("created_at", ASCENDING)])
     await db[BOOKINGS].create_index([("follow_up_at", ASCENDING)])
+    await db[BOOKINGS].create_index([("status", ASCENDING)])
     await db[CALLBACK_RECEIPTS].create_index([("tenant_id", ASCENDING), ("at", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)])
     await db[KNOWN_ITINERARIES].create_index([("tenant_id", ASCENDING), ("departs_on", ASCENDING)])
@@ -89,6 +90,12 @@ async def due_for_follow_up(db: AsyncDatabase, now: datetime, limit: int = 100) 
     cursor = db[BOOKINGS].find({"follow_up_at": {"$lte": now}}, projection={"tenant_id": 1}) \
         .sort("follow_up_at", ASCENDING).limit(limit)
     return [(doc["tenant_id"], doc["_id"]) async for doc in cursor]
+
+
+async def awaiting_suppliers(db: AsyncDatabase) -> list[Booking]:
+    """Bookings waiting for a supplier's answer, across every agency: what booking's gauges count."""
+    return [_from_document(document)
+            async for document in db[BOOKINGS].find({"status": {"$in": list(AWAITING)}})]
 
 
 class SettingsRepository:

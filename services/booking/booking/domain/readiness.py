@@ -6,8 +6,9 @@ requirements no supplier has acknowledged yet, and which reconfirmations come ne
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from booking.domain.follow_up import BookingSettings, reconfirm_from
 from booking.domain.model import AWAITING, CLOSED_STATUSES, Booking
@@ -89,3 +90,46 @@ def trip_readiness(trip: dict, bookings: list[Booking], now: datetime, settings:
                                                     "requested": booking.reconfirmation_requested_at is not None})
     report.next_reconfirmations.sort(key=lambda entry: entry["due_at"])
     return report
+
+
+# What ops watch across agencies: how long suppliers have had what they must answer, and what is still not
+# confirmed close to its date (a service that began less than a day ago still counts: it is the most urgent).
+AGE_BANDS = (("under_24h", timedelta(hours=24)), ("24h_to_72h", timedelta(hours=72)), ("over_72h", None))
+UNCONFIRMED_WITHIN = (("48h", timedelta(hours=48)), ("7d", timedelta(days=7)))
+STILL_URGENT_AFTER_START = timedelta(hours=24)
+UNCONFIRMED = ("requested", "amendment_requested")
+
+
+@dataclass(frozen=True)
+class WaitingFigures:
+    awaiting: dict[tuple[str, str], int]  # (status, age band) → bookings waiting for the supplier
+    late: int  # of those, the ones chased or escalated to the planner
+    unconfirmed_before_service: dict[str, int]  # window → requests and amendments unanswered that close to the date
+
+
+def waiting_since(booking: Booking) -> datetime:
+    """Since when the supplier has had the question now open: the move into the booking's status."""
+    for step in reversed(booking.history):
+        if step.to_status == booking.status and step.from_status != booking.status:
+            return step.at
+    return booking.created_at
+
+
+def age_band(age: timedelta) -> str:
+    return next(name for name, limit in AGE_BANDS if limit is None or age < limit)
+
+
+def waiting_figures(bookings: list[Booking], now: datetime) -> WaitingFigures:
+    awaiting: Counter = Counter()
+    late = 0
+    near: Counter = Counter()
+    for booking in bookings:
+        if booking.status not in AWAITING:
+            continue
+        awaiting[(booking.status, age_band(now - waiting_since(booking)))] += 1
+        late += bool(booking.chases or booking.escalated_at)
+        starts = booking.service_starts_at
+        if booking.status in UNCONFIRMED and starts is not None and starts > now - STILL_URGENT_AFTER_START:
+            for window, span in UNCONFIRMED_WITHIN:
+                near[window] += starts <= now + span
+    return WaitingFigures(dict(awaiting), late, {window: near[window] for window, _ in UNCONFIRMED_WITHIN})

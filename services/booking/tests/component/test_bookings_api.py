@@ -605,3 +605,34 @@ async def test_a_webhook_supplier_answers_with_signed_callbacks_and_forgeries_ch
            "acknowledged_requirements": [booking["requirements"][1]["id"]]}
     old = await service.client.post(path, content=signed(ack)[0], headers=signed(ack)[1])
     assert old.status_code == 401 and old.json()["code"] == "webhook-bad-signature"
+
+
+def gauge_values(text: str, name: str) -> dict[tuple, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {tuple(sorted(sample.labels.items())): sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == name}
+
+
+async def test_metrics_count_what_suppliers_have_not_answered_and_what_is_unconfirmed_close_to_its_date(service):
+    from datetime import timedelta
+
+    from trip_shared.clock import utc_now
+
+    tomorrow = DINNER.model_copy(update={"item_id": "dinner-soon", "starts_at": utc_now() + timedelta(hours=30)})
+    await service.publish(itinerary_event(items=(DINNER, HOTEL, tomorrow)))
+    karyo = await supplier(service)
+    assert (await request(service, karyo["id"], item_id="dinner-soon")).status_code == 201
+    assert (await request(service, karyo["id"])).status_code == 201
+    hotel = (await request(service, karyo["id"], item_id="hotel-1")).json()
+    confirmed = await service.client.post(f"/v1/bookings/{hotel['id']}/confirmation", headers=auth(),
+                                          json={"confirmation_code": "HH-1"})
+    assert confirmed.status_code == 200, confirmed.text
+
+    text = (await service.client.get("/metrics")).text
+    awaiting = gauge_values(text, "bookings_awaiting_supplier")
+    assert awaiting[(("age", "under_24h"), ("status", "requested"))] == 2, "the confirmed one waits for nobody"
+    assert awaiting[(("age", "over_72h"), ("status", "amendment_requested"))] == 0, "every band is there, at 0"
+    assert gauge_values(text, "bookings_unconfirmed_before_service") == {
+        (("within", "48h"),): 1, (("within", "7d"),): 1}
+    assert gauge_values(text, "bookings_late") == {(): 0}

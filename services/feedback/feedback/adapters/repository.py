@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from feedback.domain import complaints
 from feedback.domain.complaints import Complaint, Proposal
-from feedback.domain.incidents import SEVERITY_ORDER, STATUSES, CostImpact, Incident
+from feedback.domain.incidents import OPEN_STATUSES, SEVERITY_ORDER, STATUSES, CostImpact, Incident
 from feedback.domain.model import Feedback
 from feedback.domain.records import TimelineEntry
 from feedback.domain.surveys import Scores, Survey, SurveyAnswer, SurveySettings
@@ -51,6 +51,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("answered_at", ASCENDING)])
     await db[SURVEY_ANSWERS].create_index([("tenant_id", ASCENDING), ("rated_suppliers", ASCENDING)])
     await db[SURVEYS].create_index([("tenant_id", ASCENDING), ("issued_at", ASCENDING)])
+    await db[SURVEYS].create_index([("issued_at", ASCENDING)])
+    await db[SURVEY_ANSWERS].create_index([("survey_id", ASCENDING)])
     await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("reported_at", ASCENDING)])
     await db[INCIDENTS].create_index([("tenant_id", ASCENDING), ("supplier", ASCENDING)])
     await db[COMPLAINTS].create_index([("tenant_id", ASCENDING), ("received_at", ASCENDING)])
@@ -235,6 +237,26 @@ class OverdueIncidents:
         cursor = self._incidents.find({"status": "open", "escalated_at": None, "response_due_at": {"$lte": now}},
                                       projection={"tenant_id": 1}).sort("response_due_at", DESCENDING).limit(limit)
         return [(document["tenant_id"], document["_id"]) async for document in cursor]
+
+
+class PlatformFigures:
+    """Across agencies, what feedback's gauges count: incidents not yet resolved, and recent surveys with how many
+    of their travellers answered."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._incidents, self._surveys, self._answers = db[INCIDENTS], db[SURVEYS], db[SURVEY_ANSWERS]
+
+    async def unresolved_incidents(self) -> list[Incident]:
+        found = self._incidents.find({"status": {"$in": list(OPEN_STATUSES)}})
+        return [_incident(document) async for document in found]
+
+    async def surveys_issued_since(self, since: datetime) -> tuple[list[Survey], dict[str, int]]:
+        surveys = [_survey(document) async for document in self._surveys.find({"issued_at": {"$gte": since}})]
+        counts: dict[str, int] = {}
+        async for document in self._answers.find({"survey_id": {"$in": [survey.id for survey in surveys]}},
+                                                 projection={"survey_id": 1}):
+            counts[document["survey_id"]] = counts.get(document["survey_id"], 0) + 1
+        return surveys, counts
 
 
 def _money(money: Money | None) -> dict | None:

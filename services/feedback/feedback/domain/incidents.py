@@ -198,15 +198,37 @@ class Incident:
         self.status, self.closed_at = "closed", now
         self._step(now, actor, "closed", "Closed")
 
+    def is_overdue(self, now: datetime) -> bool:
+        """Nobody has acknowledged it, and its severity's time to respond is up."""
+        return self.status == "open" and now >= self.response_due_at
+
     def escalate(self, now: datetime) -> bool:
         """Nobody acknowledged it in time: True the first time, when the planners must hear of it."""
-        if self.status != "open" or self.escalated_at is not None or now < self.response_due_at:
+        if not self.is_overdue(now) or self.escalated_at is not None:
             return False
         self.escalated_at = now
         late = int((now - self.response_due_at).total_seconds() // 60)
         self._step(now, "system", "escalated", f"Not acknowledged within {_response_within(self.severity)}"
                                                + (f" ({late} min late)" if late else "") + ": the planners are told.")
         return True
+
+
+OPEN_STATUSES = ("open", "acknowledged")
+
+
+def open_incident_figures(incidents: list[Incident], now: datetime
+                          ) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """What ops watch across agencies: incidents not yet resolved by (severity, status), and of those nobody has
+    acknowledged in time, how many of each severity."""
+    open_ones: dict[tuple[str, str], int] = {}
+    overdue: dict[str, int] = {}
+    for incident in incidents:
+        if incident.status in OPEN_STATUSES:
+            key = (incident.severity, incident.status)
+            open_ones[key] = open_ones.get(key, 0) + 1
+            if incident.is_overdue(now):
+                overdue[incident.severity] = overdue.get(incident.severity, 0) + 1
+    return open_ones, overdue
 
 
 def _response_within(severity: str) -> str:

@@ -145,7 +145,7 @@ def watch(trip: dict, incidents: list[Incident], bookings: list[dict], now: date
     for incident in incidents:
         if incident.status in ("open", "acknowledged"):
             watched.open_incidents[incident.severity] = watched.open_incidents.get(incident.severity, 0) + 1
-            if incident.status == "open" and incident.response_due_at <= now:
+            if incident.is_overdue(now):
                 watched.overdue_incidents.append(incident.id)
     watched.open_incidents = dict(sorted(watched.open_incidents.items(), key=lambda pair: SEVERITY_ORDER[pair[0]]))
     for booking in bookings:

@@ -153,3 +153,21 @@ async def test_an_erasure_scrubs_the_accounts_of_incidents_that_concern_the_trav
     assert "Mei is unwell" in kept["description"], "only incidents that concern the erased traveller"
     published = await service.runtime.outbox.rows.count_documents({"aggregate_id": mine["id"]})
     assert published == 0, "the events that carried the account are gone from the outbox too"
+
+
+async def test_metrics_count_unresolved_incidents_by_severity_and_status(service):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def figures(text: str) -> dict[tuple, float]:
+        return {(sample.name, sample.labels["severity"], sample.labels.get("status")): sample.value
+                for family in text_string_to_metric_families(text) for sample in family.samples
+                if sample.name.startswith("incidents_") and sample.value}
+
+    await service.publish_trip(TRIP, ["c1", "c2"])
+    for severity in ("critical", "high"):
+        reported = await service.client.post("/v1/incidents", json={**DELAY, "severity": severity}, headers=auth())
+        assert reported.status_code == 201, reported.text
+    taken = await service.client.post(f"/v1/incidents/{reported.json()['id']}/acknowledge", json={}, headers=auth())
+    assert taken.status_code == 200, taken.text
+    assert figures((await service.client.get("/metrics")).text) == {
+        ("incidents_open", "critical", "open"): 1, ("incidents_open", "high", "acknowledged"): 1}

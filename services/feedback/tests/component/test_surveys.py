@@ -155,3 +155,18 @@ async def test_an_erasure_scrubs_the_travellers_comments_and_keeps_their_scores(
     assert "Mei" not in str(survey["answers"]) and survey["answers"][0]["overall"] == 5
     stored = await service.runtime.store.db["survey_answers"].find_one({})
     assert not re.search("Mei", str(stored))
+
+
+async def test_metrics_count_travellers_asked_and_answering_the_surveys_of_the_last_30_days(service):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    await trip_under_way(service)
+    await services.issue_due_surveys(service.runtime.transaction, work(service), CHECK_IN)
+    answered = await send(service, page(service), overall="4", nps="9", version="")
+    assert answered.status_code == 201, answered.text
+    text = (await service.client.get("/metrics")).text
+    samples = {(sample.name, sample.labels["kind"]): sample.value
+               for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name.startswith("survey_travellers_")}
+    assert samples == {("survey_travellers_asked", "mid_trip"): 2, ("survey_travellers_answered", "mid_trip"): 1,
+                       ("survey_travellers_asked", "post_trip"): 0, ("survey_travellers_answered", "post_trip"): 0}

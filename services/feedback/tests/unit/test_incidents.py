@@ -102,3 +102,20 @@ def test_an_incident_nobody_acknowledges_in_time_escalates_once_and_an_acknowled
     answered = report(severity="critical")
     answered.acknowledge("ana", NOW + timedelta(minutes=3))
     assert not answered.escalate(NOW + timedelta(hours=1))
+
+
+def test_ops_figures_count_unresolved_incidents_and_those_nobody_acknowledged_in_time():
+    from feedback.domain.incidents import open_incident_figures
+
+    waiting = report(severity="critical")
+    taken = report(severity="critical")
+    taken.acknowledge("duty planner", NOW + timedelta(minutes=5))
+    done = report(severity="high")
+    done.resolve("Rebooked on BA7", "planner", NOW + timedelta(minutes=30))
+    low = report(severity="low")
+    assert open_incident_figures([waiting, taken, done, low], NOW + timedelta(minutes=14)) == (
+        {("critical", "open"): 1, ("critical", "acknowledged"): 1, ("low", "open"): 1}, {})
+    assert open_incident_figures([waiting, taken, done, low], NOW + timedelta(minutes=15))[1] == {"critical": 1}, \
+        "due at 15 minutes: overdue from then, acknowledged ones never"
+    assert open_incident_figures([waiting, taken, done, low], NOW + timedelta(days=2))[1] == {"critical": 1,
+                                                                                             "low": 1}

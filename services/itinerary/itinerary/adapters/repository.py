@@ -136,6 +136,12 @@ class ItineraryRepository:
         return [_from_document(doc) async for doc in cursor]
 
 
+async def trips_by_stage(db: AsyncDatabase) -> dict[str, int]:
+    """How many trips are at each stage, across every agency: what itinerary's gauges count."""
+    rows = await db[ITINERARIES].aggregate([{"$group": {"_id": "$stage", "trips": {"$sum": 1}}}])
+    return {row["_id"]: row["trips"] async for row in rows}
+
+
 def sort_key(itinerary: Itinerary) -> str:
     """Newest-first page order; the id makes it unique, so it can serve as a cursor."""
     return f"{itinerary.created_at.isoformat()}\x00{itinerary.id}"

@@ -20,6 +20,8 @@ from trip_shared.read_models import apply_if_newer, apply_parts_if_newer
 from trip_shared.retention import Expiry
 
 CONTACTS, TRIPS, NOTIFICATIONS = "contacts", "trips", "notifications"
+# The statuses ops count: what is still to go, going, or will not go without a person.
+WATCHED_STATUSES = ("pending", "sending", "failed", "waiting_for_contact")
 AGENCY_PROFILES = "agency_profiles"
 CHANGE_DIGESTS = "change_digests"
 MESSAGE_PREFERENCES = "message_preferences"
@@ -261,10 +263,13 @@ class DeliveryQueue:
                 return await self._notifications.find_one({"_id": taken["_id"]})
         return None
 
-    async def counts(self) -> dict[str, int]:
-        """How many deliveries wait, are being sent, or failed for good (across agencies, for ops)."""
-        return {status: await self._notifications.count_documents({"status": status})
-                for status in ("pending", "sending", "failed", "waiting_for_contact")}
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """How many deliveries wait, are being sent, or failed for good, by (status, channel): across agencies,
+        for ops."""
+        rows = await self._notifications.aggregate([
+            {"$match": {"status": {"$in": list(WATCHED_STATUSES)}}},
+            {"$group": {"_id": {"status": "$status", "channel": "$channel"}, "n": {"$sum": 1}}}])
+        return {(row["_id"]["status"], row["_id"]["channel"]): row["n"] async for row in rows}
 
     async def mark_sent(self, notification_id: str, message_id: str, *, announced_undeliverable: bool = False) -> None:
         """Sent. One the planner was told had not reached its client is announced again: it has now."""

@@ -25,6 +25,7 @@ from trip_shared.errors import ConflictError
 Status = Literal["pending", "sending", "sent", "delivered", "bounced", "failed", "waiting_for_contact", "no_address",
                  "cancelled", "opted_out"]
 UNDELIVERABLE = ("no_address", "bounced", "failed")
+CHANNELS = ("email", "sms", "webhook")
 RESENDABLE = ("sent", "delivered", "bounced", "failed")
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
@@ -88,6 +89,9 @@ class Notification:
     last_error: str | None = None
     next_attempt_at: datetime = field(default_factory=utc_now)
     created_at: datetime = field(default_factory=utc_now)
+    # When what asked for the message happened (the event's time; for a resend or a clock's message, its
+    # creation): the time to send is counted from it.
+    requested_at: datetime | None = None
     sent_at: datetime | None = None
     audience: str = "client"  # or "supplier", "agency" (its own staff), "platform" (its own systems, by webhook)
     # "email"; "sms" (recipient is a phone number, body the text); or "webhook" (body is the JSON posted to
@@ -226,7 +230,8 @@ class Notification:
                                 f"{self.status}.", code="not-resendable")
         now = utc_now()
         return replace(self, id=new_id, status="pending", attempts=0, last_error=None, next_attempt_at=now,
-                       created_at=now, sent_at=None, escalate_at=None, acknowledged_at=None, escalated_at=None,
+                       created_at=now, requested_at=now, sent_at=None, escalate_at=None, acknowledged_at=None,
+                       escalated_at=None,
                        details={**self.details, "resend_of": self.id})
 
     def retry(self) -> None:

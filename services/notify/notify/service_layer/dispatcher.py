@@ -17,16 +17,20 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 from opentelemetry import propagate, trace
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import Gauge, Histogram
 
-from notify.adapters.repository import Attachments, DeliveryQueue, from_document
+from notify.adapters.repository import WATCHED_STATUSES, Attachments, DeliveryQueue, from_document
 from notify.adapters.sms import SmsFailed, SmsSender
 from notify.adapters.smtp import ChannelUnavailable, MessageRefused, SmtpMailer
 from notify.adapters.webhooks import WebhookFailed, WebhookSender
 from notify.domain.email_html import html_body
+from notify.domain.model import CHANNELS
+from trip_shared.clock import utc_now
+from trip_shared.web.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +50,31 @@ class ChannelState:
                 "last_error": self.last_error}
 
 
+# Seconds from what asked for a message to its send: an event handled at once is sent within a second or two; a
+# backlog or a mail server outage shows in the upper buckets.
+TIME_TO_SEND_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600)
+
+
 class DeliveryGauges:
-    """What ops watch: deliveries by status, and whether the mail server takes mail."""
+    """What ops watch: deliveries by status and channel, the time from an event to its message going out, and
+    whether the mail server takes mail."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.by_status = Gauge("notifications", "Notifications by delivery status", ["status"], registry=registry)
-        self.smtp_up = Gauge("smtp_up", "1 while the mail server accepts connections", registry=registry)
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self.by_status = metrics.figures(
+            "notifications", "Notifications waiting, being sent or failed for good, by status and channel",
+            ["status", "channel"], always=[(status, channel) for status in WATCHED_STATUSES for channel in CHANNELS])
+        self.smtp_up = Gauge("smtp_up", "1 while the mail server accepts connections", registry=metrics.registry)
+        self.time_to_send = Histogram(
+            "notification_time_to_send_seconds", "From the event (or clock) that asked for a message to its send, "
+            "by channel", ["channel"], buckets=TIME_TO_SEND_BUCKETS, registry=metrics.registry)
 
-    def update(self, counts: dict[str, int], channel_up: bool) -> None:
-        for status, count in counts.items():
-            self.by_status.labels(status).set(count)
+    def update(self, counts: dict[tuple[str, str], int], channel_up: bool) -> None:
+        self.by_status.replace(counts)
         self.smtp_up.set(1 if channel_up else 0)
+
+    def sent(self, notification, now: datetime) -> None:
+        asked_at = notification.requested_at or notification.created_at
+        self.time_to_send.labels(notification.channel).observe(max(0.0, (now - asked_at).total_seconds()))
 
 
 def email_headers(notification) -> dict[str, str]:
@@ -82,8 +100,9 @@ class Dispatcher:
     def __init__(self, queue: DeliveryQueue, mailer: SmtpMailer, tracer_provider=None,
                  sweep_interval_s: float = 1.0, webhooks: WebhookSender | None = None,
                  sms: SmsSender | None = None, callback_base_url: str = "",
-                 attachments: Attachments | None = None) -> None:
+                 attachments: Attachments | None = None, gauges: DeliveryGauges | None = None) -> None:
         self.queue = queue
+        self.gauges = gauges
         self.attachments = attachments
         self.mailer = mailer
         self.webhooks = webhooks
@@ -206,8 +225,13 @@ class Dispatcher:
                 log.warning("notification not sent (attempt %d): %s", notification.attempts, type(exc).__name__,
                             extra={"notification_id": notification.id, "status": notification.status})
                 return
-            await self.queue.mark_sent(notification.id, message_id, announced_undeliverable=announced)
+            await self._sent(notification, message_id, announced)
             log.info("notification sent", extra={"notification_id": notification.id, "kind": notification.kind})
+
+    async def _sent(self, notification, message_id: str, announced: bool) -> None:
+        await self.queue.mark_sent(notification.id, message_id, announced_undeliverable=announced)
+        if self.gauges is not None:
+            self.gauges.sent(notification, utc_now())
 
     async def _files_of(self, notification) -> list[tuple[str, str, bytes]]:
         """The files a message carries (the final itinerary's PDF and calendar), in its reader's language."""
@@ -237,7 +261,7 @@ class Dispatcher:
             except WebhookFailed as exc:
                 await self._not_taken(notification, str(exc), exc.permanent, span, "webhook")
                 return
-            await self.queue.mark_sent(notification.id, outcome, announced_undeliverable=announced)
+            await self._sent(notification, outcome, announced)
             log.info("webhook delivered", extra={"notification_id": notification.id, "kind": notification.kind})
 
     async def _not_taken(self, notification, error: str, permanent: bool, span, what: str) -> None:
@@ -272,6 +296,6 @@ class Dispatcher:
             except SmsFailed as exc:
                 await self._not_taken(notification, str(exc), exc.permanent, span, "text message")
                 return
-            await self.queue.mark_sent(notification.id, sid, announced_undeliverable=announced)
+            await self._sent(notification, sid, announced)
             await self.queue.apply_early_report(notification.id)
             log.info("text message sent", extra={"notification_id": notification.id, "kind": notification.kind})

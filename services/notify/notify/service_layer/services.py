@@ -79,6 +79,7 @@ from trip_shared.contracts.notify import (
 )
 from trip_shared.errors import DomainError, NotFoundError
 from trip_shared.local_time import instant_label, span_label, trip_zone
+from trip_shared.messaging.consumer import occurred_at_of_event_being_handled
 from trip_shared.privacy import confirm_erasure
 
 Transaction = Callable[[Callable[[NotifyUnitOfWork], Awaitable]], Awaitable]
@@ -175,6 +176,7 @@ class NotifyHandlers:
     async def _record(self, uow: NotifyUnitOfWork, notification: Notification) -> list[str]:
         """Record a new message (a redelivered event's is already there: nothing then) and, for each of the
         agency's endpoints subscribed to its kind, a signed copy to post; the ids of what is to go now."""
+        notification.requested_at = occurred_at_of_event_being_handled() or notification.created_at
         if not await uow.notifications(notification.tenant_id).add(notification):
             return []
         if notification.escalate_at is not None and notification.itinerary_id:
@@ -193,7 +195,8 @@ class NotifyHandlers:
                 details={"secret_generation": endpoint.secret_generation, "message_id": notification.id},
                 status="pending", recipient=endpoint.url, language=notification.language, audience="platform",
                 channel="webhook", subject=f"{notification.kind} {notification.id}",
-                body=subscriptions.platform_payload(notification, notification.tenant_id))
+                body=subscriptions.platform_payload(notification, notification.tenant_id),
+                requested_at=notification.requested_at)
             if await uow.notifications(notification.tenant_id).add(copy):
                 to_send.append(copy.id)
         return to_send

@@ -59,6 +59,25 @@ async def test_a_customer_linked_as_poc_gets_one_email_and_a_visible_record(serv
     assert "mei@example.com" not in str(dict(smtp_spans[0].attributes)), "no personal data in spans"
 
 
+async def test_the_time_to_send_is_counted_from_the_event_not_from_when_notify_took_it(service, smtp):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    await service.publish(contact())
+    five_minutes_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    linked = membership(CustomerLinked, "c1", True, [("c1", True)], 2).model_copy(
+        update={"occurred_at": five_minutes_ago})
+    await service.publish(linked)
+    await arrives(lambda: asyncio.sleep(0, smtp.to("mei@example.com")))
+    stored = await service.runtime.store.db["notifications"].find_one({"kind": "poc_assigned"})
+    assert stored["requested_at"] == five_minutes_ago
+    samples = {(sample.name, sample.labels.get("channel")): sample.value for family in
+               text_string_to_metric_families((await service.client.get("/metrics")).text)
+               for sample in family.samples if sample.name.startswith("notification_time_to_send_seconds")}
+    assert samples[("notification_time_to_send_seconds_count", "email")] == 1
+    assert 300 <= samples[("notification_time_to_send_seconds_sum", "email")] < 330
+    assert samples[("notification_time_to_send_seconds_bucket", "email")] is not None
+
+
 async def test_non_poc_links_and_unlinks_send_nothing_but_a_new_poc_flag_does(service, smtp):
     await service.publish(contact("c1"))
     await service.publish(contact("c2", emails=("bo@example.com",)))
@@ -117,7 +136,7 @@ async def test_a_long_smtp_outage_uses_up_no_attempts_and_what_waited_goes_out_b
     assert ready["status"] == "ready" and ready["deliveries"]["smtp"]["status"] == "unreachable"
     assert ready["deliveries"]["pending"] == 1
     metrics = (await service.client.get("/metrics")).text
-    assert "smtp_up 0.0" in metrics and 'notifications{status="pending"} 1.0' in metrics
+    assert "smtp_up 0.0" in metrics and 'notifications{channel="email",status="pending"} 1.0' in metrics
     from aiosmtpd.controller import Controller
 
     received = []
