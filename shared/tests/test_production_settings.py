@@ -8,7 +8,7 @@ from trip_shared.config import ServiceSettings
 from trip_shared.runtime import ServiceRuntime, UnsafeSettings
 
 GOOD = dict(environment="production", link_signing_secret="s" * 40, supplier_secret_key="k" * 40,
-            public_base_url="https://trips.agency.example")
+            public_base_url="https://trips.acme-travel.com")
 
 
 @pytest.mark.parametrize(("change", "complaint"), [
@@ -19,7 +19,9 @@ GOOD = dict(environment="production", link_signing_secret="s" * 40, supplier_sec
     ({"public_base_url": ""}, "PUBLIC_BASE_URL must be set"),
     ({"public_base_url": "http://0.0.0.0:8101"}, "https://"),
     ({"public_base_url": "https://localhost"}, "not a local one"),
-    ({"public_base_url": "http://trips.agency.example"}, "https://"),
+    ({"public_base_url": "http://trips.acme-travel.com"}, "https://"),
+    ({"public_base_url": "https://itinerary.trips.example"}, "reserved example name"),
+    ({"public_base_url": "https://trips.example.com"}, "reserved example name"),
 ])
 def test_production_mode_refuses_unsafe_settings(change, complaint):
     settings = ServiceSettings(service_name="customers", **{**GOOD, **change})
@@ -35,7 +37,7 @@ def test_development_mode_keeps_its_convenient_defaults_and_production_accepts_r
 
 
 def test_a_service_started_in_production_with_the_development_secret_exits_with_why():
-    env = {"TRIP_DESK_ENV": "production", "PUBLIC_BASE_URL": "https://trips.agency.example",
+    env = {"TRIP_DESK_ENV": "production", "PUBLIC_BASE_URL": "https://trips.acme-travel.com",
            "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-m", "customers"], env=env, capture_output=True, text=True,
                             timeout=60)

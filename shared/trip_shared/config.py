@@ -9,6 +9,9 @@ from urllib.parse import urlsplit
 DEVELOPMENT_LINK_SECRET = "development-only-link-secret"
 DEVELOPMENT_SUPPLIER_KEY = "development-only-supplier-secret-key"
 _LOCAL_HOSTS = {"localhost", "0.0.0.0", "::1", "::"}
+# Names reserved for documentation and tests (RFC 2606, RFC 6761): an example address left in a deployment's
+# settings would e-mail clients links that lead nowhere.
+_RESERVED_SUFFIXES = (".example", ".invalid", ".test", ".localhost", "example.com", "example.net", "example.org")
 DEFAULT_PORTS = {"customers": 8101, "itinerary": 8102, "booking": 8103, "notify": 8104, "feedback": 8105}
 
 
@@ -117,6 +120,9 @@ class ServiceSettings:
                 or url.hostname.startswith("127."):
             problems.append(f"PUBLIC_BASE_URL={self.public_base_url!r} must be an https:// address clients can "
                             "reach, not a local one: links carry credentials")
+        elif url.hostname.endswith(_RESERVED_SUFFIXES):
+            problems.append(f"PUBLIC_BASE_URL={self.public_base_url!r} is a reserved example name: set the https:// "
+                            "address clients really reach (links go out in e-mails)")
         return problems
 
     @property
