@@ -23,6 +23,9 @@ from trip_shared.web.auth import hash_key
 OTHER_TENANT_KEY = "e2e-other-agency-key"
 FUZZ_TENANT_KEY = "e2e-fuzz-agency-key"
 README_TENANT_KEY = "e2e-readme-agency-key"
+CONSOLE_TENANT_KEY = "e2e-console-agency-key"
+# Where the console links trace ids in the e2e stack (the spans go to the ``traces`` receiver).
+TRACE_UI_URL = "http://jaeger.e2e.test:16686"
 APPROVED_TRIP_NOTE = "INTERNAL: upgrade owed by the hotel"
 
 
@@ -67,12 +70,15 @@ def stack(tmp_path_factory, traces) -> Iterator[EmbeddedStack]:
                      "key_sha256": hash_key(FUZZ_TENANT_KEY)},
                     # And so does the README's hand-run flow, which can be run again and again.
                     {"name": "e2e-readme", "tenant_id": "readme-agency", "scopes": ["*"],
-                     "key_sha256": hash_key(README_TENANT_KEY)}]
+                     "key_sha256": hash_key(README_TENANT_KEY)},
+                    # The ops console's test subscribes a webhook that refuses: no other test's messages go to it.
+                    {"name": "e2e-console", "tenant_id": "console-agency", "scopes": ["*"],
+                     "key_sha256": hash_key(CONSOLE_TENANT_KEY)}]
     # Changes to an approved trip wait for 5 quiet seconds, not 10 minutes, before their digest goes; reminders
     # are looked for every 2 seconds, not every minute; urgent news unread for 5 s, not 2 hours, is escalated.
     extra_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint, "API_KEYS": json.dumps(other_tenant),
                  "LOG_LEVEL": "INFO", "CHANGE_DIGEST_QUIET_S": "5", "REMINDER_CHECK_INTERVAL_S": "2",
-                 "URGENT_ACK_TIMEOUT_S": "5"}
+                 "URGENT_ACK_TIMEOUT_S": "5", "TRACE_UI_URL": TRACE_UI_URL}
     with ExitStack() as resources:
         kafka = mongodb = None
         if docker_available():
@@ -103,6 +109,22 @@ class Api:
         return response.json() if response.content else {}
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless (trip_shared.testing.browser)."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from trip_shared.testing.browser import CHROMIUM, CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def api(stack) -> Api:
     return Api(stack, stack.api_key)
@@ -121,6 +143,16 @@ def fuzz_agency(stack) -> str:
 @pytest.fixture(scope="session")
 def readme_agency() -> str:
     return README_TENANT_KEY
+
+
+@pytest.fixture(scope="session")
+def console_agency(stack) -> Api:
+    return Api(stack, CONSOLE_TENANT_KEY)
+
+
+@pytest.fixture(scope="session")
+def trace_ui_url() -> str:
+    return TRACE_UI_URL
 
 
 @pytest.fixture

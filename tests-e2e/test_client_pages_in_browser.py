@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from trip_shared.testing.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     OVERFLOW_CHECK,
     WIDTHS,
     assert_fits,
@@ -22,15 +18,6 @@ from trip_shared.testing.polling import eventually
 pytestmark = pytest.mark.e2e
 
 INTERNAL = "INTERNAL: agent rate 620 EUR"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

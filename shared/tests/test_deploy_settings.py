@@ -133,3 +133,15 @@ def test_spans_go_through_the_collector_to_jaeger():
     [exporter] = pipeline["exporters"]
     assert collector["exporters"][exporter]["endpoint"] == "jaeger:4317"
     assert services["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+
+
+def test_the_ops_console_reaches_every_service_where_compose_runs_it_and_links_traces_to_jaeger():
+    services = _compose()["services"]
+    console = services["ops-console"]
+    assert console["command"] == ["trip_shared.ops_console"] and console["image"] == services["customers"]["image"]
+    for name in SERVICES:
+        port = services[name]["environment"]["SERVICE_PORT"]
+        assert console["environment"][f"{name.upper()}_URL"] == f"http://{name}:{port}", name
+    assert console["environment"]["TRACE_UI_URL"].endswith("http://localhost:16686}")
+    assert "16686:16686" in services["jaeger"]["ports"]
+    assert "OPS_CONSOLE_SECURE_COOKIE" not in console["environment"], "the cookie stays Secure outside make up"

@@ -6,6 +6,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot
 from trip_shared.runtime import ServiceRuntime
+from trip_shared.testing.polling import arrives
 from trip_shared.testing.service import auth, component_settings, running_service
 
 
@@ -78,3 +79,56 @@ async def test_an_operator_drops_a_parked_event_and_it_stays_on_record(service):
     assert (await service.runtime.outbox.rows.find_one({"event_id": parked_id}))["status"] == "dropped"
     assert (await service.runtime.outbox.rows.find_one({"event_id": held_id}))["status"] == "published"
     assert "attention" not in (await service.client.get("/readyz")).json()
+
+
+async def test_a_trips_announced_events_are_listed_with_their_trace_and_its_handled_ones_per_group(
+        mongodb_url, mongo_database_name):
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    runtime = ServiceRuntime(component_settings("ops", mongodb_url, mongo_database_name), tracer_provider=provider)
+    consumer = runtime.consumer("ops-test-group")
+
+    @consumer.handles(CustomerCreated)
+    async def ignore(event, uow) -> None:
+        return None
+
+    app = runtime.create_app(title="ops test", description="", routers=[])
+    async with running_service(app) as service:
+        await runtime.relay.stop()
+        trip, other = f"c-{uuid.uuid4().hex[:6]}", f"c-{uuid.uuid4().hex[:6]}"
+        first, second, elsewhere = created(trip, 1), created(trip, 2), created(other, 1)
+        with provider.get_tracer("test").start_as_current_span("the planner's request") as span:
+            await runtime.store.run_in_transaction(lambda session: runtime.outbox.stage(session, [first, second]))
+        await runtime.store.run_in_transaction(lambda session: runtime.outbox.stage(session, [elsewhere]))
+        assert await runtime.relay.drain() == 3
+
+        listed = await service.client.get(f"/v1/ops/trips/{trip}/events", headers=auth())
+        assert listed.status_code == 200, listed.text
+        body = listed.json()
+        assert body["service"] == "ops" and body["dead_lettered"] == []
+        assert [(e["event_id"], e["status"]) for e in body["announced"]] == [
+            (str(first.event_id), "published"), (str(second.event_id), "published")], "its key's, in order"
+        assert {e["trace_id"] for e in body["announced"]} == {format(span.get_span_context().trace_id, "032x")}
+        assert all(e["published_at"] and e["topic"] == "customer.created" for e in body["announced"])
+        theirs = await service.client.get(f"/v1/ops/trips/{trip}/events", headers=auth("tenant-b"))
+        assert theirs.json()["announced"] == [], "another agency sees none of it"
+
+        async def handled_by_the_group():
+            handled = await service.client.get("/v1/ops/handled", headers=auth(), params={
+                "event_id": [str(first.event_id), str(second.event_id), str(uuid.uuid4())]})
+            assert handled.status_code == 200, handled.text
+            found = {(row["group_id"], row["event_id"]) for row in handled.json()["items"]}
+            return found if len(found) == 2 else None
+
+        assert await arrives(handled_by_the_group) == {("ops-test-group", str(first.event_id)),
+                                                       ("ops-test-group", str(second.event_id))}
+        described = await service.client.get("/v1/ops/handled", headers=auth(), params={"event_id": ["x"]})
+        assert described.json()["consumes"] == {"ops-test-group": ["customer.created"]}
+        theirs = await service.client.get("/v1/ops/handled", headers=auth("tenant-b"),
+                                          params={"event_id": [str(first.event_id)]})
+        assert theirs.json()["items"] == []
+        refused = await service.client.get("/v1/ops/handled", headers=auth())
+        assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")

@@ -58,7 +58,9 @@ DEFAULT_STACK_PORTS: dict[str, int] = {
     "mongodb": 27217,
     "smtp": 2525,
     "sms": 8125,
+    "console": 8100,
 }
+CONSOLE = "console"
 HOST = "127.0.0.1"
 # Every consumer's fetch names each partition of each of its topics, and Tansu works through all of them on every
 # fetch: two partitions (enough for two members of a group to share) cost it half the idle CPU that four did
@@ -162,6 +164,8 @@ class EmbeddedStack:
     :param mongodb_url: use this MongoDB instead of starting SecantusDB.
     :param services: which services to run (default: all five).
     :param tenants: the agencies that get a development API key (the first is ``api_key``).
+    :param console: also run the ops console (trip_shared.ops_console), which then receives the services' spans
+        unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` sends them elsewhere.
     """
 
     def __init__(
@@ -176,6 +180,7 @@ class EmbeddedStack:
         services: Iterable[str] = SERVICES,
         tenants: Iterable[str] = (API_KEY_TENANT,),
         ready_timeout: float = READY_TIMEOUT_S,
+        console: bool = True,
         python: str = sys.executable,
         log: Any = None,
     ) -> None:
@@ -192,6 +197,7 @@ class EmbeddedStack:
         if unknown:
             raise ValueError(f"unknown services: {sorted(unknown)}")
         self.ready_timeout = ready_timeout
+        self.console = console
         self.python = python
         self._log = log or (lambda msg: None)
         given = dict(ports) if ports is not None else {}
@@ -240,6 +246,7 @@ class EmbeddedStack:
         """What var/stack.json holds."""
         return {
             "services": {name: self.service_url(name) for name in self.services},
+            **({"console": self.service_url(CONSOLE)} if self.console else {}),
             "api_key": self.api_key,
             "api_keys": dict(self.api_keys),
             "kafka": self.kafka_bootstrap,
@@ -292,14 +299,28 @@ class EmbeddedStack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.console and not env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.service_url(CONSOLE)  # one flow's spans, on the console
         env.pop("API_KEYS", None)  # the stack's key file is the one source of keys
         env.update(self.extra_env)
+        return env
+
+    def console_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({f"{name.upper()}_URL": self.service_url(name) for name in SERVICES})
+        env.update({"OPS_CONSOLE_HOST": HOST, "OPS_CONSOLE_PORT": str(self.ports[CONSOLE]),
+                    # Local and plain http: the cookie is still HttpOnly and SameSite=Strict.
+                    "OPS_CONSOLE_SECURE_COOKIE": "false", "PYTHONUNBUFFERED": "1"})
+        if not (self.extra_env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")):
+            env["OPS_CONSOLE_RECEIVE_SPANS"] = "true"
+        if self.extra_env.get("TRACE_UI_URL"):
+            env["TRACE_UI_URL"] = self.extra_env["TRACE_UI_URL"]
         return env
 
     # ------------------------------------------------------------------ lifecycle
 
     def _assign_ports(self) -> None:
-        needed = list(self.services) + ["smtp", "sms"]
+        needed = list(self.services) + ["smtp", "sms"] + ([CONSOLE] if self.console else [])
         if not self.kafka_bootstrap_override:
             needed.append("kafka")
         if not self.mongodb_url_override:
@@ -371,6 +392,12 @@ class EmbeddedStack:
         )
         self._log(f"topics             {len(all_topic_names())} ({len(created)} created)")
 
+        if self.console:  # first: it takes the services' spans from their start
+            self.processes[CONSOLE] = embedded.start_process(
+                CONSOLE, [self.python, "-m", "trip_shared.ops_console"], self.log_dir, env=self.console_env(),
+                cwd=self.var_dir)
+            self._wait_ready(CONSOLE, path="/healthz")
+            self._log(f"{'ops console':<18} {self.service_url(CONSOLE)}")
         for name in self.services:
             self._spawn_service(name)
         for name in self.services:
@@ -408,9 +435,9 @@ class EmbeddedStack:
             self.processes[name] = proc
             return proc
 
-    def _wait_ready(self, name: str, timeout: float | None = None) -> None:
+    def _wait_ready(self, name: str, timeout: float | None = None, path: str = "/readyz") -> None:
         proc = self.processes[name]
-        url = self.service_url(name) + "/readyz"
+        url = self.service_url(name) + path
         timeout = self.ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         last: int | None = None
@@ -502,6 +529,9 @@ def _summary(stack: EmbeddedStack) -> str:
     lines = ["", "Trip-coordination stack is up.", "", "Services:"]
     for name, url in info["services"].items():
         lines.append(f"  {name:<{width}}{url}   (docs: {url}/docs)")
+    if "console" in info:
+        lines += ["", f"Ops console: {info['console']}   (sign in with the API key below: what is stuck, each "
+                      "trip's events and deliveries, their traces)"]
     lines += [
         "",
         *[f"API key:    {key}   (tenant {tenant})" for tenant, key in info["api_keys"].items()],

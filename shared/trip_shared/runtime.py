@@ -162,6 +162,17 @@ class ServiceRuntime:
         return next((consumer for consumer in self._consumers
                      if consumer.group_id == group_id and consumer.handles_topic(topic)), None)
 
+    @property
+    def consumer_groups(self) -> list[str]:
+        return list(self.topics_by_group)
+
+    @property
+    def topics_by_group(self) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = {}
+        for consumer in self._consumers:
+            groups.setdefault(consumer.group_id, []).extend(consumer.topics)
+        return groups
+
     def consumer(self, group_id: str) -> EventConsumer:
         consumer = EventConsumer(self, group_id)
         self._consumers.append(consumer)

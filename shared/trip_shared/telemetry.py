@@ -14,6 +14,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 _pymongo_instrumented = False
 
 
+def trace_id_of(carrier: dict | None) -> str | None:
+    """The trace id in a stored W3C trace context (``{"traceparent": "00-<trace>-<span>-<flags>"}``), if any."""
+    parts = str((carrier or {}).get("traceparent") or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 and parts[1] != "0" * 32 else None
+
+
 def create_tracer_provider(service_name: str, otlp_endpoint: str = "") -> TracerProvider:
     """A provider for one service. Spans go to OTLP/HTTP when an endpoint is configured."""
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))

@@ -56,6 +56,11 @@ class DeadLetters:
     async def get(self, tenant_id: str, record_id: str) -> dict | None:
         return await self.rows.find_one({"_id": record_id, "tenant_id": tenant_id})
 
+    async def with_key(self, tenant_id: str, key: str, limit: int) -> list[dict]:
+        """Messages of one Kafka key (a trip's) the consumers gave up on, oldest first."""
+        cursor = self.rows.find({"tenant_id": tenant_id, "key": Binary(key.encode())}, {"body": 0}).sort("_id", 1)
+        return await cursor.limit(limit).to_list(limit)
+
     async def mark_replayed(self, record_id: str, actor: str, outcome: str) -> None:
         await self.rows.update_one({"_id": record_id}, {"$set": {"status": REPLAYED, "replayed_by": actor,
                                                                  "replayed_at": _now(), "replay_outcome": outcome}})

@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from trip_shared.contracts.envelope import Event
+from trip_shared.mongo import read_all
 from trip_shared.retention import Expiry
 
 # Kafka redelivers within minutes or hours; a month is a wide margin for replays from a reset offset.
@@ -47,3 +48,9 @@ class Inbox:
 
     async def seen(self, group_id: str, event_id: str) -> bool:
         return await self.rows.find_one({"_id": f"{group_id}:{event_id}"}) is not None
+
+    async def handled(self, tenant_id: str, group_ids: list[str], event_ids: list[str]) -> list[dict]:
+        """Which of these events each group has handled, by the row's id (an indexed read each)."""
+        found = await read_all([self.rows.find_one({"_id": f"{group}:{event_id}", "tenant_id": tenant_id})
+                                for group in group_ids for event_id in event_ids], in_transaction=False)
+        return [row for row in found if row is not None]

@@ -107,6 +107,7 @@ class Outbox:
         await self.rows.create_index([("status", ASCENDING), ("_id", ASCENDING)])
         await self.rows.create_index([("status", ASCENDING), ("key", ASCENDING), ("_id", ASCENDING)])
         await self.rows.create_index("event_id", unique=True)
+        await self.rows.create_index([("key", ASCENDING), ("_id", ASCENDING)])
 
     def expiry(self) -> Expiry:
         return Expiry(self.rows, "published_at", PUBLISHED_RETENTION)
@@ -230,6 +231,12 @@ class Outbox:
 
     async def get(self, tenant_id: str, event_id: str) -> dict | None:
         return await self.rows.find_one({"tenant_id": tenant_id, "event_id": event_id})
+
+    async def with_key(self, tenant_id: str, key: str, limit: int) -> list[dict]:
+        """What was announced under one Kafka key (a trip's events), oldest first, published ones included while
+        they are kept."""
+        cursor = self.rows.find({"key": key, "tenant_id": tenant_id}, {"payload": 0}).sort("_id", ASCENDING)
+        return await cursor.limit(limit).to_list(limit)
 
     async def backlog(self) -> OutboxBacklog:
         pending = await self.rows.count_documents({"status": PENDING})

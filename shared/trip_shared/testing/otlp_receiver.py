@@ -7,24 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-
-@dataclass(frozen=True)
-class ReceivedSpan:
-    service: str
-    name: str
-    trace_id: str
-    span_id: str
-    parent_span_id: str
-    kind: int
-    attributes: dict
+from trip_shared.ops_console.spans import ReceivedSpan, parse_export
 
 
 class OtlpReceiver:
@@ -65,19 +52,7 @@ class OtlpReceiver:
         self._server.server_close()
 
     def _ingest(self, body: bytes) -> None:
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        received = []
-        for resource_spans in request.resource_spans:
-            attrs = {kv.key: kv.value.string_value for kv in resource_spans.resource.attributes}
-            service = attrs.get("service.name", "")
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    received.append(ReceivedSpan(
-                        service=service, name=span.name, trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex(), kind=span.kind,
-                        attributes={kv.key: kv.value.string_value or kv.value.int_value for kv in span.attributes},
-                    ))
+        received = parse_export(body)
         with self._lock:
             self.spans.extend(received)
 

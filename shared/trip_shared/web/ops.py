@@ -1,4 +1,6 @@
-"""The operations API every service serves under ``/v1/ops``: what its outbox could not publish, and what to do.
+"""The operations API every service serves under ``/v1/ops``: what its outbox could not publish, what its consumers
+gave up on, and what to do; and, per trip, what it announced and what of others' it handled (the ops console puts
+the five services' answers together into the trip's chain of events).
 
 Scoped like the rest of ``/v1``: a key sees only its own agency's rows, and needs ``ops:read`` to look and
 ``ops:write`` to act.
@@ -7,13 +9,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
 from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.messaging.outbox import HELD, PARKED, PENDING
+from trip_shared.telemetry import trace_id_of
 from trip_shared.web.auth import Principal, require, v1_router
 
 router = v1_router(tags=["operations"])
@@ -185,3 +188,69 @@ async def replay_dead_letter(dead_letter_id: str, request: Request,
         raise ConflictError(f"Replaying failed again: {error}", code="replay-failed") from exc
     await runtime.dead_letters.mark_replayed(dead_letter_id, principal.name, outcome)
     return DeadLetter.of(await _dead_letter_or_404(request, principal.tenant_id, dead_letter_id))
+
+
+# --- one trip's events ------------------------------------------------------------------------------------------
+
+class AnnouncedEvent(BaseModel):
+    event_id: str
+    event_type: str
+    topic: str
+    status: str = Field(description="pending, parked, held, published or dropped.")
+    created_at: datetime = Field(description="When the change that announced it was committed.")
+    published_at: datetime | None = None
+    trace_id: str | None = Field(None, description="The trace of the request or event that caused it.")
+
+    @classmethod
+    def of(cls, row: dict) -> AnnouncedEvent:
+        return cls(trace_id=trace_id_of(row.get("trace_context")),
+                   **{name: row.get(name) for name in cls.model_fields if name != "trace_id"})
+
+
+class TripEvents(BaseModel):
+    service: str
+    announced: list[AnnouncedEvent] = Field(description="What this service published about the trip, oldest first "
+                                                        "(published events are kept 7 days).")
+    dead_lettered: list[DeadLetter] = Field(description="The trip's messages this service's consumers gave up on.")
+
+
+@router.get("/ops/trips/{trip_id}/events", response_model=TripEvents)
+async def trip_events(request: Request, trip_id: str = Path(max_length=200),
+                      limit: int = Query(200, ge=1, le=500),
+                      principal: Principal = require("ops:read")) -> TripEvents:
+    """The events this service announced about one trip (its Kafka key), and those of the trip it could not
+    handle."""
+    runtime = request.app.state.runtime
+    announced = await runtime.outbox.with_key(principal.tenant_id, trip_id, limit)
+    dead = await runtime.dead_letters.with_key(principal.tenant_id, trip_id, limit)
+    return TripEvents(service=runtime.settings.service_name, announced=[AnnouncedEvent.of(row) for row in announced],
+                      dead_lettered=[DeadLetter.of(row) for row in dead])
+
+
+class HandledEvent(BaseModel):
+    group_id: str
+    event_id: str
+    event_type: str
+    processed_at: datetime
+
+
+class HandledEvents(BaseModel):
+    service: str
+    consumes: dict[str, list[str]] = Field(description="Each of this service's consumer groups and the topics it "
+                                                       "reads: who is expected to handle an event.")
+    items: list[HandledEvent]
+
+
+@router.get("/ops/handled", response_model=HandledEvents)
+async def handled_events(request: Request,
+                         event_id: list[Annotated[str, Field(max_length=100)]] = Query(..., min_length=1,
+                                                                                        max_length=100,
+                                                     description="The events to look for (up to 100)."),
+                         principal: Principal = require("ops:read")) -> HandledEvents:
+    """Which of these events this service's consumer groups have handled, and when (kept 30 days)."""
+    runtime = request.app.state.runtime
+    ids = list(dict.fromkeys(event_id))
+    rows = await runtime.inbox.handled(principal.tenant_id, runtime.consumer_groups, ids)
+    return HandledEvents(service=runtime.settings.service_name, consumes=runtime.topics_by_group,
+                         items=[HandledEvent(**{name: row[name] for name in HandledEvent.model_fields})
+                                for row in rows])

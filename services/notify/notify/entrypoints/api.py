@@ -15,6 +15,7 @@ from notify.domain.preferences import OPTIONAL_KINDS
 from notify.domain.subscriptions import EVERY_KIND, SUBSCRIBABLE_KINDS
 from notify.service_layer import services
 from trip_shared.errors import DomainError, NotFoundError
+from trip_shared.telemetry import trace_id_of
 from trip_shared.web.auth import Principal, require, v1_router
 from trip_shared.web.fields import Line, Text
 from trip_shared.web.sse import event_stream
@@ -45,14 +46,17 @@ class NotificationOut(BaseModel):
     acknowledged_at: datetime | None = Field(None, description="When the client confirmed reading urgent news.")
     escalated_at: datetime | None = Field(None, description="When the planner was told it was not read in time.")
     resend_of: str | None = Field(None, description="The notification this one sends again.")
+    source_event_id: str | None = Field(None, description="The event (or clock) that asked for it.")
+    trace_id: str | None = Field(None, description="The trace it was asked for in: the request and events before.")
 
     @classmethod
     def of(cls, document: dict) -> NotificationOut:
         return cls(id=document["_id"], channel=document.get("channel") or "email",
                    audience=document.get("audience") or "client",
                    resend_of=(document.get("details") or {}).get("resend_of"),
+                   trace_id=trace_id_of(document.get("trace_context")),
                    **{name: document.get(name) for name in cls.model_fields
-                      if name not in ("id", "channel", "audience", "resend_of")})
+                      if name not in ("id", "channel", "audience", "resend_of", "trace_id")})
 
 
 class NotificationList(BaseModel):

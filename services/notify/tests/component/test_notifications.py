@@ -56,6 +56,8 @@ async def test_a_customer_linked_as_poc_gets_one_email_and_a_visible_record(serv
     assert len(smtp_spans) == 1
     consume_span = next(s for s in spans.get_finished_spans() if s.name.startswith("customer.linked") and "process" in s.name)
     assert smtp_spans[0].context.trace_id == consume_span.context.trace_id, "the send is part of the consumer's trace"
+    assert record["trace_id"] == format(consume_span.context.trace_id, "032x"), "the log names the trace"
+    assert record["source_event_id"] == str(linked.event_id)
     assert "mei@example.com" not in str(dict(smtp_spans[0].attributes)), "no personal data in spans"
 
 
