@@ -34,7 +34,7 @@ up: $(STAMP)
 
 test: $(STAMP) $(KUSTOMIZE)
 	@scripts/system-packages.sh $(TEST_PACKAGES)
-	$(PY) -m ruff check shared services tests-e2e benchmarks
+	$(PY) -m ruff check shared services tests-e2e benchmarks examples
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -25,6 +25,16 @@ feedback.supplier_scorecard_changed"
 # happened to whom (an illness), complaints what a client said: an erasure scrubs every service's copy at once, and Kafka drops what it still holds
 # after this retention (7 days unless set).
 PERSONAL_DATA_RETENTION_MS="${PERSONAL_DATA_RETENTION_MS:-604800000}"
+# State topics (registry: compacted=True): the latest value per key until a tombstone, read from the start by a
+# service rebuilding its copies; no .dlq (no consumer group reads them). Segments close daily and every key is
+# compacted within 7 days, so an erased customer's details (tombstoned) leave Kafka as the change topics' do.
+STATE_TOPICS="customer.state"
+for topic in $STATE_TOPICS; do
+  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$topic" \
+    --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
+    --config "min.insync.replicas=$MIN_INSYNC_REPLICAS" --config cleanup.policy=compact \
+    --config segment.ms=86400000 --config max.compaction.lag.ms=604800000 --config delete.retention.ms=86400000
+done
 for topic in $TOPICS; do
   retention=()
   case "$topic" in customer.*|itinerary.*|booking.*|feedback.incident_*|feedback.complaint_*) retention=(--config "retention.ms=$PERSONAL_DATA_RETENTION_MS") ;; esac

@@ -87,7 +87,7 @@ def test_kafka_is_three_kraft_nodes_so_losing_one_loses_no_event_and_stops_no_wr
 def test_the_topic_script_creates_each_topic_and_its_dead_letter_twin_replicated_with_two_in_sync(tmp_path):
     import subprocess
 
-    from trip_shared.contracts.registry import TOPICS
+    from trip_shared.contracts.registry import COMPACTED_TOPIC_CONFIG, TOPICS, all_topic_names
 
     calls = tmp_path / "calls"
     recorder = tmp_path / "kafka-topics.sh"  # kafka-topics.sh's command line, as the script gives it
@@ -100,12 +100,17 @@ def test_the_topic_script_creates_each_topic_and_its_dead_letter_twin_replicated
     for line in calls.read_text().splitlines():
         words = line.split()
         created[words[words.index("--topic") + 1]] = line
-    assert set(created) == {name for spec in TOPICS for name in (spec.name, f"{spec.name}.dlq")}
+    assert set(created) == set(all_topic_names())
     for topic, line in created.items():
         assert "--create --if-not-exists" in line and "--replication-factor 3" in line, topic
         assert "--config min.insync.replicas=2" in line, "two of three replicas by default with replication 3"
     assert "retention.ms=604800000" in created["customer.created"], "personal data leaves Kafka after 7 days"
     assert "retention.ms" not in created["agency.profile_changed"]
+    for spec in TOPICS:
+        if spec.compacted:  # the settings the services create it with, too
+            settings = dict(re.findall(r"--config ([a-z.]+)=(\S+)", created[spec.name]))
+            assert {name: settings.get(name) for name in COMPACTED_TOPIC_CONFIG} == COMPACTED_TOPIC_CONFIG
+            assert "retention.ms" not in settings and "customer.state.dlq" not in created
 
 
 def test_mongodb_is_a_three_member_replica_set_the_services_reach_by_every_member():

@@ -53,6 +53,8 @@ class ServiceSettings:
     # How often the service checks that Kafka still has its topics and identity (0: never), and how far back its
     # outbox publishes again when Kafka lost its data.
     kafka_watch_interval_s: float = 2.0
+    # Build read models from the owners' compacted state topics when the database never was (state_topics.py).
+    read_model_rebuild: bool = True
     kafka_recovery_republish_s: float = 900.0
     consumer_max_attempts: int = 4
     consumer_retry_backoff_s: float = 0.5
@@ -152,6 +154,7 @@ class ServiceSettings:
             kafka_fetch_max_wait_ms=int(_env("KAFKA_FETCH_MAX_WAIT_MS", "500")),
             kafka_consumer_batch_max=int(_env("KAFKA_CONSUMER_BATCH_MAX", "50")),
             kafka_watch_interval_s=float(_env("KAFKA_WATCH_INTERVAL_S", "2")),
+            read_model_rebuild=_env_bool("READ_MODEL_REBUILD", True),
             kafka_recovery_republish_s=float(_env("KAFKA_RECOVERY_REPUBLISH_S", "900")),
             consumer_max_attempts=int(_env("CONSUMER_MAX_ATTEMPTS", "4")),
             consumer_retry_backoff_s=float(_env("CONSUMER_RETRY_BACKOFF_S", "0.5")),

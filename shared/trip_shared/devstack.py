@@ -385,10 +385,11 @@ class EmbeddedStack:
                                                self.log_dir)
         self._log(f"sms provider       {self.sms.url}  texts: {self.sms_log}")
 
-        from trip_shared.contracts.registry import all_topic_names
+        from trip_shared.contracts.registry import all_topic_names, topic_configs
 
         created = embedded._run_async(
-            lambda: embedded.ensure_topics(self.kafka_bootstrap, all_topic_names(), TOPIC_PARTITIONS)
+            lambda: embedded.ensure_topics(self.kafka_bootstrap, all_topic_names(), TOPIC_PARTITIONS,
+                                           configs=topic_configs())
         )
         self._log(f"topics             {len(all_topic_names())} ({len(created)} created)")
 

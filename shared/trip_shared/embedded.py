@@ -386,8 +386,10 @@ async def ensure_topics(
     partitions: int = 4,
     replication_factor: int = 1,
     timeout_s: float = 30.0,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[str]:
-    """Create the topics in ``names`` that don't exist yet, in one CreateTopics call.
+    """Create the topics in ``names`` that don't exist yet, in one CreateTopics call (``configs``: topic-level
+    settings by name, e.g. a compacted topic's ``cleanup.policy``).
 
     Already-existing topics are fine (TOPIC_ALREADY_EXISTS is ignored). Returns the names created.
     Waits until every requested topic appears in the broker's metadata.
@@ -404,7 +406,8 @@ async def ensure_topics(
         created: list[str] = []
         if missing:
             response = await admin.create_topics(
-                [NewTopic(name=n, num_partitions=partitions, replication_factor=replication_factor) for n in missing],
+                [NewTopic(name=n, num_partitions=partitions, replication_factor=replication_factor,
+                          topic_configs=dict((configs or {}).get(n, {}))) for n in missing],
                 timeout_ms=int(timeout_s * 1000),
             )
             failures = []

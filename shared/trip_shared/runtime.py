@@ -22,13 +22,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from trip_shared import deadline
 from trip_shared.agency import AgencyDirectory, AgencyProfiles
 from trip_shared.config import ServiceSettings
-from trip_shared.contracts.registry import all_topic_names
+from trip_shared.contracts.registry import all_topic_names, topic_configs
 from trip_shared.messaging.broker import create_broker, publish_raw
 from trip_shared.messaging.broker_watch import BrokerWatch
 from trip_shared.messaging.consumer import EventConsumer
 from trip_shared.messaging.dead_letters import DeadLetters
 from trip_shared.messaging.inbox import Inbox
 from trip_shared.messaging.outbox import Outbox, OutboxRelay
+from trip_shared.messaging.state_topics import StateTopicRebuild
 from trip_shared.mongo import MongoStore
 from trip_shared.retention import SWEEP_INTERVAL_S, RetentionSweeper
 from trip_shared.telemetry import create_tracer_provider, install_global_tracer_provider, instrument_pymongo
@@ -115,6 +116,7 @@ class ServiceRuntime:
         self._background_loops: list[tuple[Callable[[], Awaitable[None]], str]] = []
         self._background: list[asyncio.Task] = []
         self._consumers: list[EventConsumer] = []
+        self._rebuilds: list[StateTopicRebuild] = []
         self._readiness_reports: list[tuple[str, Callable[[], Awaitable[dict]]]] = []
         if self.broker_watch:
             self.run_periodically(self.broker_watch.check, settings.kafka_watch_interval_s, "kafka-watch")
@@ -172,6 +174,13 @@ class ServiceRuntime:
         for consumer in self._consumers:
             groups.setdefault(consumer.group_id, []).extend(consumer.topics)
         return groups
+
+    def rebuild_from_state_topic(self, contract, apply, forget) -> None:
+        """Before the consumers start, build a read model from ``contract``'s compacted state topic when this
+        database never was (trip_shared.messaging.state_topics). ``apply(state, uow)``: as the change event's
+        handler; ``forget(tenant_id, key, uow)``: a tombstone's."""
+        if self.settings.read_model_rebuild:
+            self._rebuilds.append(StateTopicRebuild(self, contract, apply, forget))
 
     def consumer(self, group_id: str) -> EventConsumer:
         consumer = EventConsumer(self, group_id)
@@ -237,7 +246,7 @@ class ServiceRuntime:
         from trip_shared.embedded import ensure_topics
 
         await ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(),
-                            self.settings.kafka_topic_partitions)
+                            self.settings.kafka_topic_partitions, configs=topic_configs())
 
     async def _restart_consumers(self) -> None:
         """Leave the old broker's groups and join the new one's, reading its topics from the beginning."""
@@ -258,6 +267,8 @@ class ServiceRuntime:
         for hook in self._startup_hooks:
             await hook()
         await self._ensure_topics()
+        for rebuild in self._rebuilds:  # after the topics exist, before anything is consumed
+            await rebuild.run_if_never_built()
         await self.broker.start()
         self.relay.start()
         if self.broker_watch:

@@ -11,7 +11,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from trip_shared.contracts.envelope import Event
+from trip_shared.contracts.envelope import Event, Tombstone
 from trip_shared.mongo import TenantCollection, read_all
 
 
@@ -22,7 +22,7 @@ class UnitOfWork:
         """``session`` None: a read-only unit of work, outside any transaction, refusing to write."""
         self.db = db
         self.session = session
-        self.events: list[Event] = []
+        self.events: list[Event | Tombstone] = []
         self.after_commit: list = []
         self._wrote = False
         self.bind()
@@ -47,7 +47,7 @@ class UnitOfWork:
     def collection(self, name: str, tenant_id: str) -> TenantCollection:
         return TenantCollection(self.db[name], tenant_id, self.session, on_write=self._note_write)
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: Event | Tombstone) -> None:
         if self.session is None:
             raise RuntimeError("a read-only unit of work cannot emit events")
         self.events.append(event)

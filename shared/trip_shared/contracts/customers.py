@@ -31,6 +31,18 @@ class CustomerCreated(Event):
     data: CustomerSnapshot
 
 
+class CustomerState(Event):
+    """The customer as they are now, on a compacted topic keyed by the customer's id, after every change: what a
+    service that starts later, or rebuilds its database, builds its copy of the customers from (the change topics
+    keep 7 days). Deleting, erasing or merging a customer away leaves a tombstone (a record with no value) under
+    their id, so compaction drops every earlier value: that is how an erasure reaches Kafka."""
+
+    TOPIC = "customer.state"
+    event_type: Literal["customer.state"] = "customer.state"
+    aggregate_type: Literal["customer"] = "customer"
+    data: CustomerSnapshot
+
+
 class CustomerUpdated(Event):
     TOPIC = "customer.updated"
     event_type: Literal["customer.updated"] = "customer.updated"

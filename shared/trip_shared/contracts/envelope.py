@@ -1,6 +1,7 @@
 """The envelope every integration event travels in."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
 from uuid import UUID, uuid4
@@ -41,3 +42,23 @@ class Event(Payload):
     def partition_key(self) -> str:
         """Kafka key: everything about one trip lands on one partition, in order."""
         return self.trip_id or self.aggregate_id
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """A record with no value under ``key`` on a compacted topic: compaction then drops every earlier value of the
+    key. Emitted through the outbox like an event (in the same transaction as the change it follows)."""
+
+    TOPIC: str
+    tenant_id: str
+    key: str
+    event_id: UUID = field(default_factory=uuid4)
+    event_type: str = "tombstone"
+
+    @property
+    def aggregate_id(self) -> str:
+        return self.key
+
+    @property
+    def partition_key(self) -> str:
+        return self.key

@@ -15,6 +15,9 @@ class TopicSpec:
     producer: str
     contract: type[Event]
     description: str
+    # A compacted state topic: the latest value per key, kept until a tombstone; read from its start by a service
+    # rebuilding a read model (trip_shared.messaging.state_topics), by no consumer group, so it has no .dlq twin.
+    compacted: bool = False
 
     @property
     def dlq(self) -> str:
@@ -25,13 +28,22 @@ def dlq_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
-def _spec(contract: type[Event], producer: str, description: str) -> TopicSpec:
-    return TopicSpec(contract.TOPIC, producer, contract, description)
+def _spec(contract: type[Event], producer: str, description: str, *, compacted: bool = False) -> TopicSpec:
+    return TopicSpec(contract.TOPIC, producer, contract, description, compacted)
+
+
+# Compaction drops a value once a newer one (or a tombstone) of its key is in a closed segment: segments close
+# daily and the cleaner must get to every key within 7 days, so an erased customer's details leave Kafka within
+# the 7 days the change topics keep them; tombstones stay a day, for readers part-way through.
+COMPACTED_TOPIC_CONFIG = {"cleanup.policy": "compact", "segment.ms": "86400000",
+                          "max.compaction.lag.ms": "604800000", "delete.retention.ms": "86400000"}
 
 
 TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerCreated, "customers", "A customer record was created."),
     _spec(customers.CustomerUpdated, "customers", "A customer's master record changed."),
+    _spec(customers.CustomerState, "customers", "Each customer as they are now, keyed by id (compacted; a "
+                                                "tombstone when deleted, erased or merged away).", compacted=True),
     _spec(customers.CustomerDeactivated, "customers", "A customer became inactive."),
     _spec(customers.PreferencesRecorded, "customers", "A consultation recorded the customer's preferences."),
     _spec(customers.ProfileLinkIssued, "customers", "A customer was sent a link to their profile form."),
@@ -105,5 +117,10 @@ def contract_for(event_type: str) -> type[Event]:
 
 
 def all_topic_names() -> list[str]:
-    """Every topic and its dead-letter twin, as the broker must have them."""
-    return [name for spec in TOPICS for name in (spec.name, spec.dlq)]
+    """Every topic and its dead-letter twin (state topics have none), as the broker must have them."""
+    return [name for spec in TOPICS for name in ((spec.name,) if spec.compacted else (spec.name, spec.dlq))]
+
+
+def topic_configs() -> dict[str, dict[str, str]]:
+    """The topic-level settings a topic is created with, by name (the compacted state topics')."""
+    return {spec.name: dict(COMPACTED_TOPIC_CONFIG) for spec in TOPICS if spec.compacted}

@@ -26,6 +26,7 @@ def create_broker(settings: ServiceSettings, tracer_provider: TracerProvider | N
     )
 
 
-async def publish_raw(broker: KafkaBroker, topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+async def publish_raw(broker: KafkaBroker, topic: str, key: str, body: bytes | None, headers: dict[str, str]) -> None:
+    """``body`` None is a tombstone (a keyed record with no value: FastStream sends it as such)."""
     await broker.publish(body, topic=topic, key=key.encode(), headers=headers)
 

@@ -30,7 +30,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from trip_shared.contracts.envelope import Event
+from trip_shared.contracts.envelope import Event, Tombstone
 from trip_shared.errors import DomainError
 from trip_shared.mongo import take_one
 from trip_shared.retention import Expiry
@@ -112,7 +112,7 @@ class Outbox:
     def expiry(self) -> Expiry:
         return Expiry(self.rows, "published_at", PUBLISHED_RETENTION)
 
-    async def stage(self, session: AsyncClientSession, events: Sequence[Event]) -> None:
+    async def stage(self, session: AsyncClientSession, events: Sequence[Event | Tombstone]) -> None:
         # The trace context is stored with the row: the relay publishes later, from another task, and re-attaches
         # it so that HTTP request -> Kafka -> consumer stays one trace.
         trace_context: dict[str, str] = {}
@@ -120,6 +120,9 @@ class Outbox:
         now = _now()
         rows = []
         for event in events:
+            if isinstance(event, Tombstone):
+                rows.append(self._tombstone_row(event, trace_context, now))
+                continue
             payload = event.model_dump_json()
             size = len(payload.encode())
             if size > MAX_EVENT_BYTES:
@@ -145,6 +148,16 @@ class Outbox:
                 "last_error": None,
             })
         await self.rows.insert_many(rows, ordered=True, session=session)
+
+    @staticmethod
+    def _tombstone_row(tombstone: Tombstone, trace_context: dict[str, str], now: datetime) -> dict:
+        return {"_id": ObjectId(), "event_id": str(tombstone.event_id), "event_type": tombstone.event_type,
+                "tenant_id": tombstone.tenant_id, "aggregate_id": tombstone.key, "topic": tombstone.TOPIC,
+                "key": tombstone.key, "payload": None,
+                "headers": {"event_id": str(tombstone.event_id), "event_type": tombstone.event_type,
+                            "tenant_id": tombstone.tenant_id},
+                "trace_context": trace_context, "status": PENDING, "created_at": now, "attempts": 0,
+                "next_attempt_at": now, "last_error": None}
 
     async def forget_published(self, session: AsyncClientSession, tenant_id: str, aggregate_id: str) -> int:
         """Drop the copies of events already published about one aggregate (an erased customer's details);
@@ -417,4 +430,5 @@ class OutboxRelay:
             context=parent,
             attributes={"messaging.destination.name": row["topic"], "event.id": row["event_id"]},
         ):
-            await self._publish(row["topic"], row["key"], row["payload"].encode(), dict(row["headers"]))
+            body = row["payload"].encode() if row["payload"] is not None else None  # None: a tombstone
+            await self._publish(row["topic"], row["key"], body, dict(row["headers"]))

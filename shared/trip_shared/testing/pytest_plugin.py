@@ -98,3 +98,14 @@ def pytest_configure(config) -> None:
 
     if hasattr(signal, "SIGUSR1"):
         signal.signal(signal.SIGUSR1, _print_asyncio_tasks)
+
+
+@pytest.fixture(scope="session")
+def trip_desk():
+    """The whole platform for another team's end-to-end tests (trip_shared.testing.platform): in containers when a
+    Docker engine answers, else as processes on the embedded servers; ``TRIP_DESK_MODE`` (containers, embedded,
+    auto) and ``TRIP_DESK_IMAGE`` choose."""
+    from trip_shared.testing.platform import trip_desk_platform
+
+    with trip_desk_platform(os.environ.get("TRIP_DESK_MODE", "auto")) as desk:
+        yield desk

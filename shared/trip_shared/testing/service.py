@@ -42,6 +42,8 @@ def component_settings(service_name: str, mongodb_url: str, database: str, **ove
     # Route-walking tests make hundreds of deliberately unauthenticated calls from one address.
     defaults = dict(kafka_create_topics=False, api_keys=test_api_keys(), consumer_retry_backoff_s=0.01,
                     auth_failures_per_minute=100_000, kafka_watch_interval_s=0,
+                    # The in-memory broker has no state topic to read; rebuilds are tested on a real one.
+                    read_model_rebuild=False,
                     outbox_poll_interval_s=0.05, read_model_wait_s=0.3,
                     agency_profiles=json.dumps({"tenant-a": TEST_AGENCY}))
     return ServiceSettings(service_name=service_name, mongodb_url=mongodb_url, mongodb_database=database,

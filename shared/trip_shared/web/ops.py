@@ -46,7 +46,7 @@ class OutboxRow(BaseModel):
 class OutboxRowDetail(OutboxRow):
     size_bytes: int
     headers: dict[str, str]
-    payload: dict
+    payload: dict | None = Field(description="The event; null for a tombstone (a compacted topic's key deleted).")
 
 
 class OutboxRows(BaseModel):
@@ -78,8 +78,9 @@ async def _row_or_404(request: Request, tenant_id: str, event_id: str) -> dict:
 async def get_outbox_row(event_id: str, request: Request,
                          principal: Principal = require("ops:read")) -> OutboxRowDetail:
     row = await _row_or_404(request, principal.tenant_id, event_id)
-    return OutboxRowDetail(**OutboxRow.of(row).model_dump(), size_bytes=len(row["payload"].encode()),
-                           headers=row["headers"], payload=json.loads(row["payload"]))
+    payload = row["payload"]  # None for a tombstone
+    return OutboxRowDetail(**OutboxRow.of(row).model_dump(), size_bytes=len(payload.encode()) if payload else 0,
+                           headers=row["headers"], payload=json.loads(payload) if payload else None)
 
 
 def _not_parked(row: dict) -> ConflictError:

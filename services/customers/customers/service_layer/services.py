@@ -23,6 +23,7 @@ from trip_shared.contracts.customers import (
     CustomerErased,
     CustomersMerged,
     CustomerSnapshot,
+    CustomerState,
     CustomerUpdated,
     DeletedCustomer,
     EmailConfirmation,
@@ -34,6 +35,7 @@ from trip_shared.contracts.customers import (
     ProfileLink,
     ProfileLinkIssued,
 )
+from trip_shared.contracts.envelope import Tombstone
 from trip_shared.contracts.privacy import ErasureConfirmed
 from trip_shared.errors import ConflictError, NotFoundError
 from trip_shared.preconditions import Precondition
@@ -55,6 +57,11 @@ def snapshot(customer: Customer) -> CustomerSnapshot:
         emails=customer.emails, phones=customer.phones, preferred_language=customer.preferred_language,
         home_timezone=customer.home_timezone, status=customer.status, passport_expiry=customer.passport_expiry,
     )
+
+
+def _publish_state(uow: CustomersUnitOfWork, customer: Customer) -> None:
+    """The customer's whole state after a change, on the compacted topic services rebuild their copies from."""
+    uow.emit(CustomerState(data=snapshot(customer), **_envelope(customer)))
 
 
 def _envelope(customer: Customer) -> dict:
@@ -98,6 +105,7 @@ async def create_customer(transaction: Transaction, tenant_id: str, actor: str, 
         await repository.add(customer)
         await repository.record_history(customer, actor, "created", [])
         uow.emit(CustomerCreated(data=snapshot(customer), **_envelope(customer)))
+        _publish_state(uow, customer)
 
     await transaction(work)
     return customer
@@ -126,6 +134,7 @@ async def _update(uow: CustomersUnitOfWork, tenant_id: str, actor: str, customer
             uow.emit(CustomerDeactivated(data=snapshot(customer), **_envelope(customer)))
         else:
             uow.emit(CustomerUpdated(data=snapshot(customer), changed_fields=names, **_envelope(customer)))
+        _publish_state(uow, customer)
     return customer
 
 
@@ -144,6 +153,8 @@ async def merge_customers(transaction: Transaction, tenant_id: str, actor: str, 
         await repository.record_history(duplicate, actor, "merged", [("merged_into", None, survivor.id)])
         uow.emit(CustomersMerged(data=MergedCustomers(survivor=snapshot(survivor), merged_customer_id=duplicate.id),
                                  **_envelope(survivor)))
+        _publish_state(uow, survivor)
+        uow.emit(Tombstone(CustomerState.TOPIC, tenant_id, duplicate.id))  # merged away: its copies go
         return survivor
 
     return await transaction(work)
@@ -161,6 +172,7 @@ async def erase_customer(transaction: Transaction, tenant_id: str, actor: str, c
         await forget_published_events(uow, tenant_id, customer_id)
         await uow.erasures(tenant_id).open(customer_id, actor, ERASURE_CONFIRMERS)
         uow.emit(CustomerErased(data=ErasedCustomer(customer_id=customer_id), **_envelope(customer)))
+        uow.emit(Tombstone(CustomerState.TOPIC, tenant_id, customer_id))  # how an erasure reaches Kafka
 
     await transaction(work)
     return await erasure_status(transaction, tenant_id, customer_id)
@@ -285,6 +297,7 @@ async def delete_customer(transaction: Transaction, tenant_id: str, actor: str, 
         uow.emit(CustomerDeleted(data=DeletedCustomer(customer_id=customer_id), tenant_id=tenant_id,
                                  aggregate_id=customer_id, aggregate_version=customer.version + 1,
                                  producer=PRODUCER))
+        uow.emit(Tombstone(CustomerState.TOPIC, tenant_id, customer_id))
 
     await transaction(work)
 

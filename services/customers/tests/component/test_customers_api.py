@@ -44,8 +44,10 @@ async def test_where_a_customer_lives_is_a_real_time_zone_shared_with_the_other_
     cleared = await service.client.patch(url, json={"home_timezone": None}, headers=auth())
     assert cleared.json()["home_timezone"] is None
     rows = service.runtime.outbox.rows.find({"aggregate_id": created["id"]}).sort("_id", 1)
-    zones = [json.loads(row["payload"])["data"].get("home_timezone") async for row in rows]
-    assert zones == ["Asia/Shanghai", "Europe/London", None]
+    zones = [(row["event_type"], json.loads(row["payload"])["data"].get("home_timezone")) async for row in rows]
+    assert [zone for kind, zone in zones if kind != "customer.state"] == ["Asia/Shanghai", "Europe/London", None]
+    assert [zone for kind, zone in zones if kind == "customer.state"] == ["Asia/Shanghai", "Europe/London", None], \
+        "the state topic has each change too"
 
 
 async def test_deactivated_customers_are_found_only_when_asked_for(service):
@@ -357,7 +359,8 @@ async def test_erasure_scrubs_the_record_and_tracks_every_services_confirmation(
     await service.client.patch(url, json={"last_name": "Chan"}, headers=auth())
     await service.client.post(f"{url}/consultations", headers=auth(), json={"dietary": ["no peanuts"]})
     await service.flush_outbox()
-    assert await service.runtime.outbox.rows.count_documents({"aggregate_id": created["id"]}) == 3
+    assert await service.runtime.outbox.rows.count_documents({"aggregate_id": created["id"]}) == 5, \
+        "created, updated, preferences recorded; and the state after the first two"
     assert (await service.client.get(f"{url}/erasure", headers=auth())).status_code == 404
     started = await service.client.post(f"{url}/erasure", headers=auth())
     assert started.status_code == 202, started.text
@@ -374,8 +377,11 @@ async def test_erasure_scrubs_the_record_and_tracks_every_services_confirmation(
     assert (await service.client.get("/v1/customers?q=mei&include_inactive=true", headers=auth())).json()["items"] == []
     assert (await service.client.post(f"{url}/erasure", headers=auth())).status_code == 409
     kept = [row async for row in service.runtime.outbox.rows.find({"aggregate_id": created["id"]})]
-    assert [row["event_type"] for row in kept] == ["customer.erased"], "published copies of the details are gone"
-    assert all("Chan" not in row["payload"] and "peanuts" not in row["payload"] for row in kept)
+    assert sorted(row["event_type"] for row in kept) == ["customer.erased", "tombstone"], \
+        "published copies of the details are gone; a tombstone clears them from customer.state too"
+    assert all("Chan" not in (row["payload"] or "") and "peanuts" not in (row["payload"] or "") for row in kept)
+    assert [(row["topic"], row["key"], row["payload"]) for row in kept if row["event_type"] == "tombstone"] == [
+        ("customer.state", created["id"], None)]
     row = await service.runtime.outbox.rows.find_one({"event_type": "customer.erased"})
     request = CustomerErased.model_validate_json(row["payload"])
     for name in ("itinerary", "booking", "notify", "feedback"):
@@ -530,3 +536,24 @@ async def test_changes_sent_with_if_match_apply_only_to_the_revision_read(servic
     assert (after["last_name"], after["version"]) == ("Lima", 2), "a refused change changed nothing"
     assert (await service.client.patch(url, json={"notes": "x"}, headers={**auth(), "If-Match": "*"})).status_code == 200
     assert (await service.client.delete(url, headers={**auth(), "If-Match": 'W/"3"'})).status_code == 204
+
+
+async def test_the_state_topic_follows_a_merge_and_a_deletion_with_tombstones(service):
+    from trip_shared.contracts.customers import CustomerState
+
+    survivor = await create(service, first_name="Li", last_name="Wei", email="li@example.com")
+    duplicate = await create(service, first_name="Lee", last_name="Way", phone="+44 7911 123456")
+    merged = await service.client.post(f"/v1/customers/{survivor['id']}/merge", headers=auth(),
+                                       json={"duplicate_id": duplicate["id"]})
+    assert merged.status_code == 200, merged.text
+    states = [state for state in await service.emitted(CustomerState) if state.aggregate_id == survivor["id"]]
+    assert states[-1].data.phones == ["+447911123456"] and states[-1].aggregate_version == merged.json()["version"], \
+        "the survivor's state now has what it took from the duplicate"
+
+    async def tombstones() -> list[tuple[str, str]]:
+        return [(row["topic"], row["key"]) async for row in service.runtime.outbox.rows.find(
+            {"event_type": "tombstone"}).sort("_id", 1)]
+
+    assert await tombstones() == [("customer.state", duplicate["id"])], "merged away: its copies go"
+    assert (await service.client.delete(f"/v1/customers/{survivor['id']}", headers=auth())).status_code == 204
+    assert await tombstones() == [("customer.state", duplicate["id"]), ("customer.state", survivor["id"])]

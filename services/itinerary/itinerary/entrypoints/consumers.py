@@ -11,6 +11,7 @@ from trip_shared.contracts.customers import (
     CustomerDeleted,
     CustomerErased,
     CustomersMerged,
+    CustomerState,
     CustomerUpdated,
     PreferencesRecorded,
 )
@@ -26,6 +27,8 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(CustomerCreated)(services.record_customer)
     consumer.handles(CustomerUpdated)(services.record_customer)
     consumer.handles(CustomerDeactivated)(services.record_customer)
+    # A database that never had the customers (a new one, a rebuilt one) gets them from customer.state first.
+    runtime.rebuild_from_state_topic(CustomerState, services.rebuild_customer, services.forget_customer_copy)
     consumer.handles(CustomerDeleted)(services.customer_deleted)
     consumer.handles(CustomersMerged)(services.customers_merged)
     consumer.handles(CustomerErased)(services.customer_erased)

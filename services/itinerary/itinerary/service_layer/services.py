@@ -765,6 +765,17 @@ def _known(snapshot: customer_events.CustomerSnapshot) -> dict:
             "passport_expiry": expiry, "preferred_language": snapshot.preferred_language}
 
 
+async def rebuild_customer(state: customer_events.CustomerState, uow: ItineraryUnitOfWork) -> None:
+    """A customer's copy from the state topic: only the read model, nothing announced (nothing changed)."""
+    await uow.known_customers(state.tenant_id).apply(state.data.customer_id, state.aggregate_version,
+                                                     _known(state.data))
+
+
+async def forget_customer_copy(tenant_id: str, customer_id: str, uow: ItineraryUnitOfWork) -> None:
+    """A tombstone on the state topic: the customer is gone (their own events did the rest when they happened)."""
+    await uow.known_customers(tenant_id).forget(customer_id)
+
+
 async def customer_deleted(event: customer_events.CustomerDeleted, uow: ItineraryUnitOfWork) -> None:
     """Unlink a deleted customer from every itinerary, announcing each change as its own version."""
     customer_id = event.data.customer_id

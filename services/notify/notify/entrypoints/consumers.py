@@ -19,6 +19,7 @@ from trip_shared.contracts.customers import (
     CustomerDeleted,
     CustomerErased,
     CustomersMerged,
+    CustomerState,
     CustomerUpdated,
     EmailConfirmationRequested,
     ProfileLinkIssued,
@@ -49,6 +50,8 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     consumer = runtime.consumer(GROUP_ID)
     for contract in (CustomerCreated, CustomerUpdated, CustomerDeactivated):
         consumer.handles(contract)(handlers.record_contact)
+    # A database that never had the contacts (a new one, a rebuilt one) gets them from customer.state first.
+    runtime.rebuild_from_state_topic(CustomerState, handlers.record_contact, handlers.forget_contact_copy)
     consumer.handles(ItineraryCreated)(handlers.record_trip)
     consumer.handles(ItineraryChanged)(handlers.itinerary_changed)
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):

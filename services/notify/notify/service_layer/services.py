@@ -44,6 +44,7 @@ from trip_shared.contracts.customers import (
     CustomerErased,
     CustomersMerged,
     CustomerSnapshot,
+    CustomerState,
     CustomerUpdated,
     EmailConfirmationRequested,
     ProfileLinkIssued,
@@ -211,7 +212,7 @@ class NotifyHandlers:
                              accepted=preferences.channels, sms_available=self.sms_available, channel=channel,
                              trip_url=trip_url)
 
-    async def record_contact(self, event: CustomerCreated | CustomerUpdated | CustomerDeactivated,
+    async def record_contact(self, event: CustomerCreated | CustomerUpdated | CustomerDeactivated | CustomerState,
                              uow: NotifyUnitOfWork) -> None:
         contact = _contact(event.data)
         models = uow.read_models(event.tenant_id)
@@ -246,6 +247,11 @@ class NotifyHandlers:
         scrubbed = await notifications.scrub(customer_id)
         confirm_erasure(uow, event, "notify", ["contact details", f"{scrubbed} notification(s): recipient and text",
                                                f"{documents} final itinerary document set(s) naming them"])
+
+    async def forget_contact_copy(self, tenant_id: str, customer_id: str, uow: NotifyUnitOfWork) -> None:
+        """A tombstone on the state topic: the customer is gone (their own events did the rest when they
+        happened)."""
+        await uow.read_models(tenant_id).forget_contact(customer_id)
 
     async def profile_link_issued(self, event: ProfileLinkIssued, uow: NotifyUnitOfWork) -> None:
         notification = Notification(

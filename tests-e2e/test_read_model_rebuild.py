@@ -1,0 +1,43 @@
+"""A service whose copy of the customers is lost (its collection rebuilt from nothing, its consumer group long past
+the customers' change events, which Kafka keeps only 7 days) gets it back from the compacted customer.state topic
+when it starts, and goes on sending to the right addresses; an erased customer is not brought back."""
+from __future__ import annotations
+
+import pymongo
+import pytest
+
+from trip_shared.testing.maildir import mails_to, unique
+from trip_shared.testing.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_notify_rebuilds_its_contacts_from_customer_state_and_the_poc_still_hears(stack, api):
+    email = f"{unique('rebuilt')}@example.com"
+    customer = api.ok("POST", "customers", "/v1/customers", 201, json={
+        "first_name": "Ren", "last_name": unique("Ito"), "email": email})
+    api.ok("PATCH", "customers", f"/v1/customers/{customer['id']}", 200, json={"first_name": "Renji"},
+                headers={"If-Match": f'"{customer["version"]}"'})
+    erased = api.ok("POST", "customers", "/v1/customers", 201, json={
+        "first_name": "Eri", "last_name": unique("Sato"), "email": f"{unique('erased')}@example.com"})
+    api.ok("POST", "customers", f"/v1/customers/{erased['id']}/erasure", 202)
+    notify_db = pymongo.MongoClient(stack.mongodb_url)["notify"]
+    eventually(lambda: (notify_db["contacts"].find_one({"_id": customer["id"]}) or {}).get("first_name") == "Renji"
+               and notify_db["contacts"].find_one({"_id": erased["id"]}) is None, timeout=30)
+
+    stack.stop_service("notify")
+    # The copy is gone, as after a restore without it; notify's group has long read past customer.created.
+    notify_db["contacts"].drop()
+    notify_db["read_model_rebuilds"].drop()
+    stack.start_service("notify")
+    contact = notify_db["contacts"].find_one({"_id": customer["id"]})
+    assert contact and contact["first_name"] == "Renji" and email in contact["emails"], \
+        "back before notify took its first event: the customer's latest state"
+    assert notify_db["contacts"].find_one({"_id": erased["id"]}) is None, "a tombstone: the erased stay erased"
+
+    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={
+        "title": unique("Rebuilt contacts "), "start_date": "2027-05-01", "end_date": "2027-05-03"})
+    api.ok("POST", "itinerary", f"/v1/itineraries/{trip['id']}/customers", 201,
+           json={"customer_id": customer["id"], "is_poc": True})
+    [message] = eventually(lambda: mails_to(stack.maildir, email), timeout=30)
+    assert "point of contact" in str(message["Subject"]).lower()
