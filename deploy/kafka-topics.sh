@@ -28,7 +28,7 @@ PERSONAL_DATA_RETENTION_MS="${PERSONAL_DATA_RETENTION_MS:-604800000}"
 # State topics (registry: compacted=True): the latest value per key until a tombstone, read from the start by a
 # service rebuilding its copies; no .dlq (no consumer group reads them). Segments close daily and every key is
 # compacted within 7 days, so an erased customer's details (tombstoned) leave Kafka as the change topics' do.
-STATE_TOPICS="customer.state"
+STATE_TOPICS="customer.state itinerary.state"
 for topic in $STATE_TOPICS; do
   "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$topic" \
     --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \

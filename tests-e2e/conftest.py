@@ -6,8 +6,6 @@ from the embedded Tansu and SecantusDB servers. Never a mock: the services are t
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -17,6 +15,7 @@ import pytest
 from trip_shared.devstack import EmbeddedStack
 from trip_shared.testing.maildir import unique
 from trip_shared.testing.otlp_receiver import OtlpReceiver
+from trip_shared.testing.platform import docker_available
 from trip_shared.testing.proposals import approve_from_the_email
 from trip_shared.web.auth import hash_key
 
@@ -27,15 +26,6 @@ CONSOLE_TENANT_KEY = "e2e-console-agency-key"
 # Where the console links trace ids in the e2e stack (the spans go to the ``traces`` receiver).
 TRACE_UI_URL = "http://jaeger.e2e.test:16686"
 APPROVED_TRIP_NOTE = "INTERNAL: upgrade owed by the hotel"
-
-
-def docker_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 @contextmanager

@@ -41,3 +41,34 @@ def test_notify_rebuilds_its_contacts_from_customer_state_and_the_poc_still_hear
            json={"customer_id": customer["id"], "is_poc": True})
     [message] = eventually(lambda: mails_to(stack.maildir, email), timeout=30)
     assert "point of contact" in str(message["Subject"]).lower()
+
+
+def test_booking_feedback_and_notify_rebuild_their_trips_from_itinerary_state(stack, api):
+    customer = api.ok("POST", "customers", "/v1/customers", 201, json={
+        "first_name": "Aiko", "last_name": unique("Mori"), "email": f"{unique('aiko')}@example.com"})
+    trip = api.ok("POST", "itinerary", "/v1/itineraries", 201, json={
+        "title": unique("Hakone weekend "), "start_date": "2027-06-04", "end_date": "2027-06-06"})
+    api.ok("POST", "itinerary", f"/v1/itineraries/{trip['id']}/customers", 201,
+           json={"customer_id": customer["id"], "is_poc": True})
+    api.ok("PATCH", "itinerary", f"/v1/itineraries/{trip['id']}", 200, json={"title": trip["title"] + " (revised)"})
+    databases = pymongo.MongoClient(stack.mongodb_url)
+    copies = {"booking": "known_itineraries", "feedback": "known_trips", "notify": "trips"}
+
+    def copy(service: str) -> dict:
+        return databases[service][copies[service]].find_one({"_id": trip["id"]}) or {}
+
+    eventually(lambda: all(copy(service).get("title", "").endswith("(revised)") for service in copies), timeout=30)
+    before = {service: copy(service) for service in copies}
+    for service, collection in copies.items():
+        stack.stop_service(service)
+        databases[service][collection].drop()
+        databases[service]["read_model_rebuilds"].drop()
+        stack.start_service(service)
+    for service in copies:
+        rebuilt = copy(service)
+        assert rebuilt.get("title") == before[service]["title"] and rebuilt.get("version") == before[service]["version"], \
+            f"{service}: the trip as it is now, at its version"
+    for service in ("feedback", "notify"):
+        assert [(m["customer_id"], m["is_poc"]) for m in copy(service)["members"]] == [(customer["id"], True)], service
+    readiness = api.ok("GET", "booking", f"/v1/itineraries/{trip['id']}/readiness")
+    assert readiness["title"].endswith("(revised)"), "booking answers about the trip as before the loss"

@@ -175,7 +175,7 @@ class ServiceRuntime:
             groups.setdefault(consumer.group_id, []).extend(consumer.topics)
         return groups
 
-    def rebuild_from_state_topic(self, contract, apply, forget) -> None:
+    def rebuild_from_state_topic(self, contract, apply, forget=None) -> None:
         """Before the consumers start, build a read model from ``contract``'s compacted state topic when this
         database never was (trip_shared.messaging.state_topics). ``apply(state, uow)``: as the change event's
         handler; ``forget(tenant_id, key, uow)``: a tombstone's."""

@@ -106,6 +106,21 @@ class DisruptionApplied(Payload):
     delay_minutes: int | None = Field(None, description="A delay: how much later the item now starts.")
 
 
+class TripState(Payload):
+    itinerary: ItinerarySummary
+    customers: list[ItineraryMember] = Field(description="Every linked customer, points of contact marked.")
+
+
+class ItineraryState(Event):
+    """The trip as it is now, on a compacted topic keyed by the trip's id, after every change: what a service that
+    starts later, or rebuilds its database, builds its copy of the trips from (the change topics keep 7 days)."""
+
+    TOPIC = "itinerary.state"
+    event_type: Literal["itinerary.state"] = "itinerary.state"
+    aggregate_type: Literal["itinerary"] = "itinerary"
+    data: TripState
+
+
 class ItineraryCreated(Event):
     TOPIC = "itinerary.created"
     event_type: Literal["itinerary.created"] = "itinerary.created"

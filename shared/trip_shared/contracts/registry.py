@@ -54,6 +54,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerErased, "customers", "A customer's personal data must be erased everywhere."),
     _spec(privacy.ErasureConfirmed, "any", "A service erased its copy of a customer's personal data."),
     _spec(itinerary.ItineraryCreated, "itinerary", "An itinerary was created."),
+    _spec(itinerary.ItineraryState, "itinerary", "Each trip as it is now, with its members, keyed by id "
+                                                 "(compacted).", compacted=True),
     _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary changed (details, items, stage): what, before "
                                                    "and after, in words too."),
     _spec(itinerary.ProposalSent, "itinerary", "Options were sent to the points of contact for approval."),

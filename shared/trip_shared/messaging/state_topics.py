@@ -35,7 +35,8 @@ BATCH = 200
 
 class StateTopicRebuild(Generic[E]):
     def __init__(self, runtime: ServiceRuntime, contract: type[E], apply: Callable[[E, UnitOfWork], Awaitable[None]],
-                 forget: Callable[[str, str, UnitOfWork], Awaitable[None]], timeout_s: float = 120.0) -> None:
+                 forget: Callable[[str, str, UnitOfWork], Awaitable[None]] | None,
+                 timeout_s: float = 120.0) -> None:
         self.runtime, self.contract, self.apply, self.forget = runtime, contract, apply, forget
         self.timeout_s = timeout_s
 
@@ -89,7 +90,8 @@ class StateTopicRebuild(Generic[E]):
             if not self.runtime.api_keys.knows_tenant(tenant_id):
                 continue  # no agency of this platform: nothing is kept for it
             if record.value is None:
-                await self.forget(tenant_id, (record.key or b"").decode(), uow)
+                if self.forget is not None:  # a topic whose owner never deletes has no tombstones
+                    await self.forget(tenant_id, (record.key or b"").decode(), uow)
                 continue
             try:
                 state = self.contract.model_validate_json(record.value)

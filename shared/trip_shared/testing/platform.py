@@ -81,7 +81,12 @@ class TripDesk:
 
 
 def docker_available() -> bool:
+    """A Docker engine answers, and testcontainers is there to drive it."""
     if not shutil.which("docker"):
+        return False
+    try:
+        import testcontainers  # noqa: F401
+    except ImportError:
         return False
     try:
         return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0

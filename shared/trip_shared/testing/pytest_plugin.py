@@ -7,26 +7,13 @@ one, the embedded SecantusDB and Tansu are started once per session. Never a moc
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-
-def _docker_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    try:
-        import testcontainers  # noqa: F401
-    except ImportError:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+from trip_shared.testing.platform import docker_available
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +21,7 @@ def mongodb_url() -> Iterator[str]:
     if os.environ.get("TEST_MONGODB_URL"):
         yield os.environ["TEST_MONGODB_URL"]
         return
-    if _docker_available():
+    if docker_available():
         from testcontainers.core.container import DockerContainer
         from testcontainers.core.waiting_utils import wait_for_logs
 
@@ -59,7 +46,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if os.environ.get("TEST_KAFKA_BOOTSTRAP"):
         yield os.environ["TEST_KAFKA_BOOTSTRAP"]
         return
-    if _docker_available():
+    if docker_available():
         from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka:

@@ -13,6 +13,7 @@ from trip_shared.contracts.itinerary import (
     CustomerUnlinked,
     ItineraryChanged,
     ItineraryCreated,
+    ItineraryState,
     PocChanged,
 )
 from trip_shared.runtime import ServiceRuntime
@@ -26,6 +27,8 @@ def register(runtime: ServiceRuntime, response_links: services.MakeResponseLink)
     record_itinerary = partial(services.record_itinerary, make_link=response_links)
     for contract in (ItineraryCreated, ItineraryChanged, CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(record_itinerary)
+    # A database that never had the trips (a new one, a rebuilt one) gets them from itinerary.state first.
+    runtime.rebuild_from_state_topic(ItineraryState, services.rebuild_itinerary)
     consumer.handles(CustomerErased)(services.customer_erased)
     # Pages, PDFs and vouchers carry the agency's profile as notify announced it.
     consumer.handles(AgencyProfileChanged)(record_agency_profile)

@@ -21,6 +21,7 @@ from trip_shared.contracts.itinerary import (
     DisruptionApplied,
     ItineraryChanged,
     ItineraryCreated,
+    ItineraryState,
     ItinerarySummary,
     PocChanged,
 )
@@ -526,6 +527,12 @@ def _known_trip(summary: ItinerarySummary) -> dict:
     if summary.party is not None:
         known["party"] = summary.party.model_dump()
     return known
+
+
+async def rebuild_itinerary(state: ItineraryState, uow: BookingUnitOfWork) -> None:
+    """A trip's copy from the state topic: only the copy (what a booking needs to hear of came with the change)."""
+    await uow.known_itineraries(state.tenant_id).apply(state.data.itinerary.itinerary_id, state.aggregate_version,
+                                                       _known_trip(state.data.itinerary))
 
 
 async def record_itinerary(event: ItineraryCreated | ItineraryChanged | CustomerLinked | CustomerUnlinked

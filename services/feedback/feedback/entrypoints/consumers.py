@@ -9,6 +9,7 @@ from trip_shared.contracts.itinerary import (
     CustomerUnlinked,
     ItineraryChanged,
     ItineraryCreated,
+    ItineraryState,
     PocChanged,
 )
 from trip_shared.contracts.notify import UrgentMessageAcknowledged, UrgentMessageSent
@@ -23,6 +24,8 @@ def register(runtime: ServiceRuntime) -> None:
         consumer.handles(contract)(services.record_itinerary)
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(services.record_membership)
+    # A database that never had the trips (a new one, a rebuilt one) gets them from itinerary.state first.
+    runtime.rebuild_from_state_topic(ItineraryState, services.rebuild_trip)
     consumer.handles(CustomerErased)(services.customer_erased)
     # The operations view flags what is not confirmed, and suppliers past their answer deadline.
     for contract in (booking_events.BookingRequested, booking_events.BookingConfirmed, booking_events.BookingDeclined,

@@ -43,6 +43,7 @@ from trip_shared.contracts.itinerary import (
     CustomerUnlinked,
     ItineraryChanged,
     ItineraryCreated,
+    ItineraryState,
     PocChanged,
 )
 from trip_shared.contracts.notify import UrgentMessageAcknowledged, UrgentMessageSent
@@ -105,7 +106,23 @@ async def feedback_for(transaction: Transaction, tenant_id: str, itinerary_id: s
 
 async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: FeedbackUnitOfWork) -> None:
     """The trip's title, stage and dates, and each item's zone (an incident on an item is timed where it is)."""
-    data = event.data
+    trips = uow.known_trips(event.tenant_id)
+    await trips.apply(event.data.itinerary_id, event.aggregate_version, _trip_fields(event.data))
+    if event.data.stage in ("completed", "archived"):
+        await trips.mark_completed(event.data.itinerary_id, event.occurred_at)
+
+
+async def rebuild_trip(state: ItineraryState, uow: FeedbackUnitOfWork) -> None:
+    """A trip's copy, with its members, from the state topic."""
+    data = state.data.itinerary
+    trips = uow.known_trips(state.tenant_id)
+    await trips.apply_with_members(data.itinerary_id, state.aggregate_version, _trip_fields(data),
+                                   {"members": [member.model_dump() for member in state.data.customers]})
+    if data.stage in ("completed", "archived"):
+        await trips.mark_completed(data.itinerary_id, state.occurred_at)
+
+
+def _trip_fields(data) -> dict:
     fields = {"title": data.title, "stage": data.stage, "planner": data.planner,
               "start_date": data.start_date.isoformat() if data.start_date else None,
               "end_date": data.end_date.isoformat() if data.end_date else None}
@@ -117,10 +134,7 @@ async def record_itinerary(event: ItineraryCreated | ItineraryChanged, uow: Feed
                             "end_timezone": item.end_timezone, "starts_at": item.starts_at, "ends_at": item.ends_at,
                             "travellers": item.travellers}
                            for item in data.items]
-    trips = uow.known_trips(event.tenant_id)
-    await trips.apply(data.itinerary_id, event.aggregate_version, fields)
-    if data.stage in ("completed", "archived"):
-        await trips.mark_completed(data.itinerary_id, event.occurred_at)
+    return fields
 
 
 async def record_membership(event: CustomerLinked | CustomerUnlinked | PocChanged, uow: FeedbackUnitOfWork) -> None:

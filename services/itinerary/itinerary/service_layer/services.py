@@ -51,6 +51,7 @@ from trip_shared.contracts.itinerary import (
     ItineraryChanged,
     ItineraryCreated,
     ItineraryMember,
+    ItineraryState,
     ItinerarySummary,
     MembershipChange,
     Party,
@@ -64,6 +65,7 @@ from trip_shared.contracts.itinerary import (
     ProposalSentData,
     Requirement,
     TravellerSnapshot,
+    TripState,
 )
 from trip_shared.contracts.notify import ChangeAgreementAnswered, NotificationRecovered, NotificationUndeliverable
 from trip_shared.errors import ConflictError, NotFoundError
@@ -121,6 +123,19 @@ def _envelope(itinerary: Itinerary) -> dict:
             "trip_id": itinerary.id, "producer": PRODUCER}
 
 
+def _publish_state(uow: ItineraryUnitOfWork, itinerary: Itinerary, announced: ItinerarySummary) -> None:
+    """The trip's whole state after a change, on the compacted topic services rebuild their copies from."""
+    uow.emit(ItineraryState(data=TripState(itinerary=announced, customers=[
+        ItineraryMember(customer_id=c.customer_id, is_poc=c.is_poc) for c in itinerary.customers]),
+        **_envelope(itinerary)))
+
+
+async def _announce_membership(uow: ItineraryUnitOfWork, itinerary: Itinerary, change: MembershipChanged) -> None:
+    announced = await _announced(uow, itinerary)
+    uow.emit(_membership_event(itinerary, change, announced))
+    _publish_state(uow, itinerary, announced)
+
+
 def _membership_event(itinerary: Itinerary, change: MembershipChanged, announced: ItinerarySummary):
     data = MembershipChange(
         itinerary=announced, customer_id=change.customer_id, is_poc=change.is_poc, reason=change.reason,
@@ -148,7 +163,9 @@ async def create_itinerary(transaction: Transaction, tenant_id: str, actor: str,
             Change(name, None, value.isoformat() if isinstance(value, date) else value, f"{name} set")
             for name, value in (("title", title), ("start_date", start_date), ("end_date", end_date),
                                 ("planner", itinerary.planner)) if value])
-        uow.emit(ItineraryCreated(data=await _announced(uow, itinerary), **_envelope(itinerary)))
+        announced = await _announced(uow, itinerary)
+        uow.emit(ItineraryCreated(data=announced, **_envelope(itinerary)))
+        _publish_state(uow, itinerary, announced)
 
     await transaction(work)
     return itinerary
@@ -164,8 +181,10 @@ async def _commit(uow: ItineraryUnitOfWork, itinerary: Itinerary, expected_versi
     if any(change.field == "stage" and change.after == "booked" for change in changes):
         # Everything is confirmed: the clients get their final itinerary, rendered outside this transaction.
         await uow.final_documents(itinerary.tenant_id).request(itinerary.id, "booked", actor)
+    announced = await _announced(uow, itinerary)
+    _publish_state(uow, itinerary, announced)
     uow.emit(ItineraryChanged(
-        data=await _announced(uow, itinerary), action=action,
+        data=announced, action=action,
         changes=[FieldChange(field=c.field, before=c.before, after=c.after, description=c.description)
                  for c in changes],
         agreement=AgreementAsked(agreement_id=agreement.id, reason=agreement.reason) if agreement else None,
@@ -720,7 +739,7 @@ async def _apply_membership(uow: ItineraryUnitOfWork, itinerary: Itinerary, chan
     await uow.itineraries(itinerary.tenant_id).save(itinerary, itinerary.version - 1)
     await uow.audit(itinerary.tenant_id).record(itinerary, actor, f"customer_{change.kind}",
                                                 [_membership_change(change)])
-    uow.emit(_membership_event(itinerary, change, await _announced(uow, itinerary)))
+    await _announce_membership(uow, itinerary, change)
     return itinerary
 
 
@@ -786,11 +805,11 @@ async def customer_deleted(event: customer_events.CustomerDeleted, uow: Itinerar
     for itinerary in await repository.with_customer(customer_id):
         expected_version = itinerary.version
         changes = [itinerary.drop_customer(customer_id, "customer_deleted")]
-        uow.emit(_membership_event(itinerary, changes[0], await _announced(uow, itinerary)))
+        await _announce_membership(uow, itinerary, changes[0])
         promoted = itinerary.restore_poc_rule(customer_id)
         if promoted:
             changes.append(promoted)
-            uow.emit(_membership_event(itinerary, promoted, await _announced(uow, itinerary)))
+            await _announce_membership(uow, itinerary, promoted)
         await repository.save(itinerary, expected_version)
         await uow.audit(event.tenant_id).record(itinerary, SYSTEM_ACTOR, "customer_deleted",
                                                 [_membership_change(change) for change in changes])
@@ -807,7 +826,7 @@ async def customers_merged(event: customer_events.CustomersMerged, uow: Itinerar
         expected_version = itinerary.version
         was_poc = itinerary.linked(merged_id).is_poc
         changes = [itinerary.drop_customer(merged_id, "customers_merged")]
-        uow.emit(_membership_event(itinerary, changes[0], await _announced(uow, itinerary)))
+        await _announce_membership(uow, itinerary, changes[0])
         if not itinerary.is_linked(survivor.customer_id):
             change = itinerary.link(survivor.customer_id, is_poc=was_poc or not itinerary.customers)
         elif was_poc:
@@ -816,7 +835,7 @@ async def customers_merged(event: customer_events.CustomersMerged, uow: Itinerar
             change = itinerary.restore_poc_rule(merged_id)
         if change:
             changes.append(replace(change, reason="customers_merged"))
-            uow.emit(_membership_event(itinerary, changes[-1], await _announced(uow, itinerary)))
+            await _announce_membership(uow, itinerary, changes[-1])
         await repository.save(itinerary, expected_version)
         await uow.audit(event.tenant_id).record(itinerary, SYSTEM_ACTOR, "customers_merged",
                                                 [_membership_change(change) for change in changes])

@@ -1,6 +1,12 @@
 
 from trip_shared.contracts.customers import CustomerCreated, CustomerSnapshot, CustomerUpdated
-from trip_shared.contracts.itinerary import CustomerLinked, CustomerUnlinked, ItineraryChanged, PocChanged
+from trip_shared.contracts.itinerary import (
+    CustomerLinked,
+    CustomerUnlinked,
+    ItineraryChanged,
+    ItineraryState,
+    PocChanged,
+)
 from trip_shared.testing.service import assert_every_v1_route_requires_auth, auth, unbounded_inputs
 
 
@@ -60,6 +66,12 @@ async def test_linking_follows_the_poc_rules_and_announces_each_change(service):
     assert (poc.data.customer_id, poc.data.is_poc) == ("c2", True)
     unlinked = await service.emitted(CustomerUnlinked)
     assert [e.data.customer_id for e in unlinked] == ["c1", "c2"] and unlinked[-1].data.customers == []
+    states = await service.emitted(ItineraryState)
+    assert [(state.aggregate_version, [(m.customer_id, m.is_poc) for m in state.data.customers])
+            for state in states] == [(1, []), (2, [("c1", True)]), (3, [("c1", True), ("c2", False)]),
+                                     (4, [("c1", True), ("c2", True)]), (5, [("c2", True)]), (6, [])], \
+        "after each change, the trip's whole state for itinerary.state"
+    assert {state.partition_key for state in states} == {itinerary["id"]}
 
 
 async def test_a_customer_must_be_known_active_and_of_the_same_agency(service):
@@ -137,7 +149,10 @@ async def test_bad_input_gets_problem_details_and_changes_nothing(service):
         assert response.headers["content-type"] == "application/problem+json"
     got = (await client.get(path, headers=auth())).json()
     assert got["version"] == 1 and got["customers"] == [] and got["title"] == "Kyoto"
-    assert await service.runtime.outbox.rows.count_documents({"event_type": {"$ne": "itinerary.created"}}) == 0
+    assert await service.runtime.outbox.rows.count_documents(
+        {"event_type": {"$nin": ["itinerary.created", "itinerary.state"]}}) == 0
+    assert await service.runtime.outbox.rows.count_documents({"event_type": "itinerary.state"}) == 1, \
+        "the state after its creation, and after nothing else"
 
 
 async def test_every_route_requires_an_api_key(service):

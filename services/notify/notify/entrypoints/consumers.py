@@ -37,6 +37,7 @@ from trip_shared.contracts.itinerary import (
     FinalDocumentsIssued,
     ItineraryChanged,
     ItineraryCreated,
+    ItineraryState,
     PocChanged,
     ProposalAnswered,
     ProposalSent,
@@ -53,6 +54,7 @@ def register(runtime: ServiceRuntime, handlers: NotifyHandlers) -> None:
     # A database that never had the contacts (a new one, a rebuilt one) gets them from customer.state first.
     runtime.rebuild_from_state_topic(CustomerState, handlers.record_contact, handlers.forget_contact_copy)
     consumer.handles(ItineraryCreated)(handlers.record_trip)
+    runtime.rebuild_from_state_topic(ItineraryState, handlers.rebuild_trip)
     consumer.handles(ItineraryChanged)(handlers.itinerary_changed)
     for contract in (CustomerLinked, CustomerUnlinked, PocChanged):
         consumer.handles(contract)(handlers.membership_changed)

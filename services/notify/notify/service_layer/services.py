@@ -63,6 +63,7 @@ from trip_shared.contracts.itinerary import (
     FinalDocumentsIssued,
     ItineraryChanged,
     ItineraryCreated,
+    ItineraryState,
     ItinerarySummary,
     PocChanged,
     ProposalAnswered,
@@ -278,6 +279,11 @@ class NotifyHandlers:
         await uow.read_models(event.tenant_id).forget_contact(event.data.customer_id)
         await uow.message_preferences(event.tenant_id).forget(event.data.customer_id)
         await uow.notifications(event.tenant_id).cancel_undelivered(event.data.customer_id, "customer deleted")
+
+    async def rebuild_trip(self, state: ItineraryState, uow: NotifyUnitOfWork) -> None:
+        """A trip's copy, with its members, from the state topic: nobody is told anything (nothing changed)."""
+        await uow.read_models(state.tenant_id).apply_trip(_trip(state.data.itinerary), state.aggregate_version,
+                                                          [member.model_dump() for member in state.data.customers])
 
     async def record_trip(self, event: ItineraryCreated | ItineraryChanged, uow: NotifyUnitOfWork) -> None:
         await uow.read_models(event.tenant_id).apply_trip(_trip(event.data), event.aggregate_version)
