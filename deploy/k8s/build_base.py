@@ -16,6 +16,7 @@ PORTS = {"customers": 8101, "itinerary": 8102, "booking": 8103, "notify": 8104, 
 # none to consume (deploy/kafka-topics.sh: PARTITIONS=6), so the autoscaler stops there.
 TOPIC_PARTITIONS = 6
 SECRET = "trip-desk-secrets"
+CONSOLE, CONSOLE_PORT = "ops-console", 8100
 PART_OF = {"app.kubernetes.io/part-of": "trip-desk"}
 
 
@@ -96,7 +97,8 @@ def service(name: str, port: int) -> dict:
 
 
 def disruption_budget(name: str) -> dict:
-    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": name, "labels": labels(name)},
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "labels": labels(name)},
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(name)}}}
 
 
@@ -112,10 +114,37 @@ def autoscaler(name: str) -> dict:
                                                 "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}]}}}}
 
 
+def console() -> list[dict]:
+    """The ops console: a page over the services' own APIs (it holds no data; each operator signs in with their
+    agency's key), so one replica, nothing mounted, and no database or Kafka to reach."""
+    name, port = CONSOLE, CONSOLE_PORT
+    document = deployment(name, port)
+    spec = document["spec"]
+    spec["replicas"] = 1
+    pod = spec["template"]["spec"]
+    [container] = pod["containers"]
+    container["args"] = ["trip_shared.ops_console"]
+    container["envFrom"] = []
+    container["env"] = [{"name": "OPS_CONSOLE_HOST", "value": "0.0.0.0"},
+                        {"name": "OPS_CONSOLE_PORT", "value": str(port)},
+                        {"name": "TRACE_UI_URL", "valueFrom": {"configMapKeyRef": {
+                            "name": "trip-desk-config", "key": "TRACE_UI_URL"}}},
+                        *({"name": f"{service_name.upper()}_URL", "value": f"http://{service_name}:{service_port}"}
+                          for service_name, service_port in PORTS.items())]
+    container["readinessProbe"] = {**container["livenessProbe"], "periodSeconds": 5}
+    container["resources"] = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m",
+                                                                                       "memory": "256Mi"}}
+    container["volumeMounts"] = [mount for mount in container["volumeMounts"] if mount["name"] == "tmp"]
+    pod["volumes"] = [volume for volume in pod["volumes"] if volume["name"] == "tmp"]
+    del document["spec"]["template"]["metadata"]["annotations"]  # it has no /metrics
+    return [document, service(name, port)]
+
+
 def rendered() -> str:
     documents = []
     for name, port in PORTS.items():
         documents += [deployment(name, port), service(name, port), disruption_budget(name), autoscaler(name)]
+    documents += console()
     header = "# Written by deploy/k8s/build_base.py: edit that, then run it.\n"
     return header + yaml.safe_dump_all(documents, sort_keys=False, width=120)
 

@@ -40,6 +40,36 @@ def settings_read() -> set[str]:
     return names | {f"{name}_FILE" for name in re.findall(r'_secret\("([A-Z_]+)"', source)} | {"OTEL_SERVICE_NAME"}
 
 
+def console_settings_read() -> set[str]:
+    source = (ROOT / "shared" / "trip_shared" / "ops_console" / "app.py").read_text()
+    return set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source)) | {
+        f"{name.upper()}_URL" for name in SERVICES}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ops_console_reaches_each_service_by_its_service_name_and_port_and_links_traces(overlay):
+    documents = render(K8S / "overlays" / overlay)
+    services = by_kind(documents, "Service")
+    console = by_kind(documents, "Deployment")["ops-console"]
+    [container] = console["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable for variable in container["env"]}
+    assert set(env) <= console_settings_read() and container["args"] == ["trip_shared.ops_console"]
+    for name in SERVICES:
+        port = services[name]["spec"]["ports"][0]["port"]
+        assert env[f"{name.upper()}_URL"]["value"] == f"http://{name}:{port}", name
+    [config] = by_kind(documents, "ConfigMap").values()
+    trace_ui = env["TRACE_UI_URL"]["valueFrom"]["configMapKeyRef"]
+    assert trace_ui["name"] == config["metadata"]["name"] and config["data"]["TRACE_UI_URL"].startswith("https://")
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz" and not container["volumeMounts"][1:], \
+        "it holds no secret: each operator signs in with their own key"
+    assert console["spec"]["replicas"] == 1
+    policies = by_kind(documents, "NetworkPolicy")
+    into = policies["trip-desk-allow-console-to-services"]["spec"]
+    assert set(into["podSelector"]["matchExpressions"][0]["values"]) == set(SERVICES)
+    out = policies["trip-desk-allow-console-out"]["spec"]["egress"][0]
+    assert {port["port"] for port in out["ports"]} == {services[name]["spec"]["ports"][0]["port"] for name in SERVICES}
+
+
 def test_the_base_is_what_its_generator_writes():
     spec = importlib.util.spec_from_file_location("build_base", K8S / "build_base.py")
     generator = importlib.util.module_from_spec(spec)
@@ -107,10 +137,12 @@ def test_each_service_gets_the_settings_it_reads_and_its_secrets_where_they_are_
 
     documents = render(K8S / "overlays" / overlay)
     [config] = by_kind(documents, "ConfigMap").values()
-    known = settings_read() | {f"{name.upper()}_PUBLIC_URL" for name in SERVICES}
+    known = settings_read() | {f"{name.upper()}_PUBLIC_URL" for name in SERVICES} | console_settings_read()
     assert set(config["data"]) <= known, f"settings no service reads: {set(config['data']) - known}"
     assert config["data"]["TRIP_DESK_ENV"] == "production" and config["data"]["KAFKA_CREATE_TOPICS"] == "false"
     for name, deployment in by_kind(documents, "Deployment").items():
+        if name == "ops-console":
+            continue  # below
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         env = {variable["name"]: variable for variable in container["env"]}
         assert set(env) <= known, name
@@ -149,8 +181,10 @@ def test_only_the_ingress_controller_and_prometheus_get_in_and_only_notify_gets_
                 for port in rule["ports"]}
     assert platform == {53, 9092, 27017, 4317, 4318}
     ingress = by_kind(documents, "Ingress")["trip-desk"]["spec"]
-    assert {rule["http"]["paths"][0]["backend"]["service"]["name"] for rule in ingress["rules"]} == set(SERVICES)
+    assert {rule["http"]["paths"][0]["backend"]["service"]["name"] for rule in ingress["rules"]} == \
+        set(SERVICES) | {"ops-console"}
     [config] = by_kind(documents, "ConfigMap").values()
     for rule in ingress["rules"]:
         service = rule["http"]["paths"][0]["backend"]["service"]["name"]
-        assert config["data"][f"{service.upper()}_PUBLIC_URL"] == f"https://{rule['host']}", "links lead here"
+        if service != "ops-console":
+            assert config["data"][f"{service.upper()}_PUBLIC_URL"] == f"https://{rule['host']}", "links lead here"

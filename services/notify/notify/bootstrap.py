@@ -13,7 +13,6 @@ from notify.adapters.repository import (
     FINAL_DOCUMENTS,
     NOTIFICATIONS,
     TRIPS,
-    WATCHED_STATUSES,
     ActiveTrips,
     Attachments,
     DeliveryQueue,
@@ -25,9 +24,9 @@ from notify.adapters.repository import (
 from notify.adapters.sms import SmsSender
 from notify.adapters.smtp import SmtpMailer
 from notify.adapters.webhooks import WebhookSender
-from notify.entrypoints import api, callbacks, consumers, pages, trip_updates
+from notify.entrypoints import api, callbacks, consumers, gauges, pages, trip_updates
 from notify.service_layer import services
-from notify.service_layer.dispatcher import DeliveryGauges, Dispatcher
+from notify.service_layer.dispatcher import Dispatcher
 from notify.service_layer.services import DigestTiming, NotifyHandlers
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from trip_shared.config import ServiceSettings
@@ -48,8 +47,7 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
                             webhooks=WebhookSender(settings.supplier_secret_key),
                             sms=SmsSender(settings.sms_api_url, settings.sms_account_sid, settings.sms_auth_token,
                                           settings.sms_from) if settings.sms_account_sid else None,
-                            callback_base_url=settings.base_url, attachments=attachments,
-                            gauges=DeliveryGauges(runtime.metrics))
+                            callback_base_url=settings.base_url, attachments=attachments)
     runtime.on_startup(lambda: ensure_indexes(runtime.store.db))
     runtime.run_periodically(dispatcher.sweep, dispatcher.sweep_interval_s, "notification-sweep")
     message_links = MessageLinks(LinkSigner(settings.link_signing_secret), settings.base_url,
@@ -81,14 +79,5 @@ def create_app(settings: ServiceSettings | None = None, *, tracer_provider: Trac
     app.state.dispatcher = dispatcher
     app.state.handlers = handlers
     app.state.message_links = message_links
-
-    async def delivery_report() -> dict:
-        counts = await dispatcher.queue.counts()
-        dispatcher.gauges.update(counts, dispatcher.channel.up)
-        by_status = {status: sum(n for (counted, _), n in counts.items() if counted == status)
-                     for status in WATCHED_STATUSES}
-        return {"smtp": dispatcher.channel.as_dict(), **by_status}
-
-    runtime.report_on_readiness("deliveries", delivery_report)
-    runtime.metrics.before_scrape(delivery_report)
+    gauges.register(runtime, dispatcher)
     return app

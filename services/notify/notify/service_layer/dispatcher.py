@@ -15,22 +15,20 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
 from opentelemetry import propagate, trace
-from prometheus_client import Gauge, Histogram
 
-from notify.adapters.repository import WATCHED_STATUSES, Attachments, DeliveryQueue, from_document
+from notify.adapters.repository import Attachments, DeliveryQueue, from_document
 from notify.adapters.sms import SmsFailed, SmsSender
 from notify.adapters.smtp import ChannelUnavailable, MessageRefused, SmtpMailer
 from notify.adapters.webhooks import WebhookFailed, WebhookSender
 from notify.domain.email_html import html_body
-from notify.domain.model import CHANNELS
+from notify.domain.model import Notification
 from trip_shared.clock import utc_now
-from trip_shared.web.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +46,6 @@ class ChannelState:
     def as_dict(self) -> dict:
         return {"status": "ok" if self.up else "unreachable", "down_since": self.down_since,
                 "last_error": self.last_error}
-
-
-# Seconds from what asked for a message to its send: an event handled at once is sent within a second or two; a
-# backlog or a mail server outage shows in the upper buckets.
-TIME_TO_SEND_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600)
-
-
-class DeliveryGauges:
-    """What ops watch: deliveries by status and channel, the time from an event to its message going out, and
-    whether the mail server takes mail."""
-
-    def __init__(self, metrics: ServiceMetrics) -> None:
-        self.by_status = metrics.figures(
-            "notifications", "Notifications waiting, being sent or failed for good, by status and channel",
-            ["status", "channel"], always=[(status, channel) for status in WATCHED_STATUSES for channel in CHANNELS])
-        self.smtp_up = Gauge("smtp_up", "1 while the mail server accepts connections", registry=metrics.registry)
-        self.time_to_send = Histogram(
-            "notification_time_to_send_seconds", "From the event (or clock) that asked for a message to its send, "
-            "by channel", ["channel"], buckets=TIME_TO_SEND_BUCKETS, registry=metrics.registry)
-
-    def update(self, counts: dict[tuple[str, str], int], channel_up: bool) -> None:
-        self.by_status.replace(counts)
-        self.smtp_up.set(1 if channel_up else 0)
-
-    def sent(self, notification, now: datetime) -> None:
-        asked_at = notification.requested_at or notification.created_at
-        self.time_to_send.labels(notification.channel).observe(max(0.0, (now - asked_at).total_seconds()))
 
 
 def email_headers(notification) -> dict[str, str]:
@@ -100,9 +71,10 @@ class Dispatcher:
     def __init__(self, queue: DeliveryQueue, mailer: SmtpMailer, tracer_provider=None,
                  sweep_interval_s: float = 1.0, webhooks: WebhookSender | None = None,
                  sms: SmsSender | None = None, callback_base_url: str = "",
-                 attachments: Attachments | None = None, gauges: DeliveryGauges | None = None) -> None:
+                 attachments: Attachments | None = None,
+                 on_sent: Callable[[Notification, datetime], None] | None = None) -> None:
         self.queue = queue
-        self.gauges = gauges
+        self.on_sent = on_sent  # told of each message sent, and when (the time-to-send histogram)
         self.attachments = attachments
         self.mailer = mailer
         self.webhooks = webhooks
@@ -230,8 +202,8 @@ class Dispatcher:
 
     async def _sent(self, notification, message_id: str, announced: bool) -> None:
         await self.queue.mark_sent(notification.id, message_id, announced_undeliverable=announced)
-        if self.gauges is not None:
-            self.gauges.sent(notification, utc_now())
+        if self.on_sent is not None:
+            self.on_sent(notification, utc_now())
 
     async def _files_of(self, notification) -> list[tuple[str, str, bytes]]:
         """The files a message carries (the final itinerary's PDF and calendar), in its reader's language."""
