@@ -30,6 +30,7 @@ def handled(group: str, topics: list[str], *event_ids: str) -> dict:
 
 def test_the_chain_says_who_handled_each_event_who_has_not_and_what_is_stuck():
     announced = {"itinerary": {"announced": [event("e2", "customer.linked", 5), event("e1", "itinerary.created", 6),
+                                             event("s1", "itinerary.state", 6),
                                              event("e3", "itinerary.changed", 0.1)], "dead_lettered": []},
                  "feedback": {"announced": [], "dead_lettered": [
                      {"id": "d1", "group_id": "feedback", "topic": "customer.linked", "event_id": None,
@@ -39,9 +40,9 @@ def test_the_chain_says_who_handled_each_event_who_has_not_and_what_is_stuck():
                "itinerary": handled("itinerary", ["feedback.incident_reported"])}
     deliveries = [{"id": "n1", "source_event_id": "e2", "kind": "poc_assigned", "created_at": NOW},
                   {"id": "n2", "source_event_id": "it-1:reminder", "kind": "reminder", "created_at": NOW}]
-    chain = trip_chain("it-1", announced, answers, deliveries, [], NOW)
+    chain = trip_chain("it-1", announced, answers, deliveries, [], NOW, frozenset({"itinerary.state"}))
 
-    assert [step.event_id for step in chain.steps] == ["e1", "e2", "e3"], "in the order they happened"
+    assert [step.event_id for step in chain.steps] == ["e1", "e2", "e3"], "in the order they happened; no state"
     first, second, third = chain.steps
     assert ([(h.service, h.group) for h in first.handled], first.waiting_for, first.stuck) == (
         [("notify", "notify"), ("feedback", "feedback")], [], False)

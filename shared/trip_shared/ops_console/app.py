@@ -13,12 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from trip_shared.config import DEFAULT_PORTS
+from trip_shared.contracts.registry import TOPICS
 from trip_shared.ops_console import pages
 from trip_shared.ops_console.chain import trip_chain
 from trip_shared.ops_console.spans import SpanStore, parse_export
 from trip_shared.web.pages import read_form
 
 SERVICES = ("customers", "itinerary", "booking", "notify", "feedback")
+STATE_TOPICS = frozenset(spec.name for spec in TOPICS if spec.compacted)
 COOKIE = "trip_desk_ops_key"
 # Departures this close count for the bookings list: what a coordinator must chase today.
 BOOKINGS_WITHIN_DAYS = 7
@@ -210,7 +212,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         unanswered |= {f"{name} (who handled what)": why for name, why in handled_failures.items()}
         chain = trip_chain(trip_id, {name: answers[name] for name in SERVICES if name in answers}, handled,
                            answers.get("deliveries", {}).get("items", []), sorted(unanswered),
-                           datetime.now(UTC))
+                           datetime.now(UTC), STATE_TOPICS)
         title = answers.get("trip", {}).get("title")
         return pages.chain_page(chain, title, trace_url, f"/trips/{path}", done, failed, unanswered)
 

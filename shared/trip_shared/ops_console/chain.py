@@ -54,17 +54,21 @@ def _at(value) -> datetime:
 
 
 def trip_chain(trip_id: str, announced: dict[str, dict], handled: dict[str, dict], deliveries: list[dict],
-               unanswered: list[str], now: datetime) -> TripChain:
+               unanswered: list[str], now: datetime, state_topics: frozenset[str] = frozenset()) -> TripChain:
     """``announced``: each service's ``/v1/ops/trips/{id}/events`` answer; ``handled``: each service's
-    ``/v1/ops/handled`` answer for the events announced; ``deliveries``: notify's notifications of the trip."""
+    ``/v1/ops/handled`` answer for the events announced; ``deliveries``: notify's notifications of the trip.
+    Events on ``state_topics`` (the whole state after each change, for rebuilds) are left out: each repeats the
+    change beside it."""
     steps: list[Step] = []
     for service, answer in announced.items():
         for event in answer.get("announced", []):
+            if event["topic"] in state_topics:
+                continue
             steps.append(Step(at=_at(event["created_at"]), service=service, event_id=event["event_id"],
                               event_type=event["event_type"], topic=event["topic"], status=event["status"],
                               published_at=_at(event["published_at"]) if event.get("published_at") else None,
                               trace_id=event.get("trace_id")))
-    steps.sort(key=lambda step: (step.at, step.event_id))
+    steps.sort(key=lambda step: step.at)  # stable: one service's events stay in the order it committed them
     by_id = {step.event_id: step for step in steps}
     for service, answer in handled.items():
         for row in answer.get("items", []):
