@@ -29,15 +29,18 @@ PERSONAL_DATA_RETENTION_MS="${PERSONAL_DATA_RETENTION_MS:-604800000}"
 # service rebuilding its copies; no .dlq (no consumer group reads them). Segments close daily and every key is
 # compacted within 7 days, so an erased customer's details (tombstoned) leave Kafka as the change topics' do.
 STATE_TOPICS="customer.state itinerary.state"
+COMPACTED=(--config cleanup.policy=compact --config segment.ms=86400000 --config max.compaction.lag.ms=604800000
+           --config delete.retention.ms=86400000)
 for topic in $STATE_TOPICS; do
   "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$topic" \
     --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
-    --config "min.insync.replicas=$MIN_INSYNC_REPLICAS" --config cleanup.policy=compact \
-    --config segment.ms=86400000 --config max.compaction.lag.ms=604800000 --config delete.retention.ms=86400000
+    --config "min.insync.replicas=$MIN_INSYNC_REPLICAS" "${COMPACTED[@]}"
 done
 for topic in $TOPICS; do
   retention=()
   case "$topic" in customer.*|itinerary.*|booking.*|feedback.incident_*|feedback.complaint_*) retention=(--config "retention.ms=$PERSONAL_DATA_RETENTION_MS") ;; esac
+  # The whole agency profile, keyed by the agency: compacted, so a service started any time later still finds it.
+  case "$topic" in agency.profile_changed) retention=("${COMPACTED[@]}") ;; esac
   for name in "$topic" "$topic.dlq"; do
     "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$name" \
       --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \

@@ -72,3 +72,24 @@ def test_booking_feedback_and_notify_rebuild_their_trips_from_itinerary_state(st
         assert [(m["customer_id"], m["is_poc"]) for m in copy(service)["members"]] == [(customer["id"], True)], service
     readiness = api.ok("GET", "booking", f"/v1/itineraries/{trip['id']}/readiness")
     assert readiness["title"].endswith("(revised)"), "booking answers about the trip as before the loss"
+
+
+def test_booking_and_itinerary_get_the_agency_profile_back_from_its_compacted_topic(stack, console_agency):
+    console_agency.ok("PUT", "notify", "/v1/agency", 200, json={
+        "name": "Compacted Travel", "support_phone": "+44 20 7946 0456", "support_email": "help@compacted.example"})
+    renamed = console_agency.ok("PUT", "notify", "/v1/agency", 200, json={
+        "name": "Compacted Travel Ltd", "support_phone": "+44 20 7946 0456", "support_email": "help@compacted.example"})
+    databases = pymongo.MongoClient(stack.mongodb_url)
+
+    def profile(service: str) -> dict:
+        return databases[service]["known_agencies"].find_one({"_id": "console-agency"}) or {}
+
+    eventually(lambda: all(profile(service).get("name") == "Compacted Travel Ltd"
+                           for service in ("booking", "itinerary")), timeout=30)
+    for service in ("booking", "itinerary"):
+        stack.stop_service(service)
+        databases[service]["known_agencies"].drop()
+        databases[service]["read_model_rebuilds"].drop()
+        stack.start_service(service)
+        assert profile(service).get("name") == "Compacted Travel Ltd" and \
+            profile(service).get("version") == renamed["version"], f"{service}: the agency's latest profile"

@@ -107,6 +107,6 @@ def test_the_production_topic_script_creates_every_registered_topic():
 
     script = (Path(__file__).resolve().parents[2] / "deploy" / "kafka-topics.sh").read_text()
     listed = re.search(r"^TOPICS=\"([^\"]+)\"", script, re.MULTILINE).group(1).split()
-    assert sorted(listed) == sorted(spec.name for spec in TOPICS if not spec.compacted)
+    assert sorted(listed) == sorted(spec.name for spec in TOPICS if spec.consumed)
     state = re.search(r"^STATE_TOPICS=\"([^\"]+)\"", script, re.MULTILINE).group(1).split()
-    assert sorted(state) == sorted(spec.name for spec in TOPICS if spec.compacted)
+    assert sorted(state) == sorted(spec.name for spec in TOPICS if not spec.consumed)

@@ -15,9 +15,10 @@ class TopicSpec:
     producer: str
     contract: type[Event]
     description: str
-    # A compacted state topic: the latest value per key, kept until a tombstone; read from its start by a service
-    # rebuilding a read model (trip_shared.messaging.state_topics), by no consumer group, so it has no .dlq twin.
+    # Compacted: the latest value per key kept until a tombstone, read from its start by a service rebuilding a read
+    # model (trip_shared.messaging.state_topics). A state topic no consumer group reads (consumed=False) has no .dlq.
     compacted: bool = False
+    consumed: bool = True
 
     @property
     def dlq(self) -> str:
@@ -28,8 +29,9 @@ def dlq_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
-def _spec(contract: type[Event], producer: str, description: str, *, compacted: bool = False) -> TopicSpec:
-    return TopicSpec(contract.TOPIC, producer, contract, description, compacted)
+def _spec(contract: type[Event], producer: str, description: str, *, compacted: bool = False,
+          consumed: bool = True) -> TopicSpec:
+    return TopicSpec(contract.TOPIC, producer, contract, description, compacted, consumed)
 
 
 # Compaction drops a value once a newer one (or a tombstone) of its key is in a closed segment: segments close
@@ -43,7 +45,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(customers.CustomerCreated, "customers", "A customer record was created."),
     _spec(customers.CustomerUpdated, "customers", "A customer's master record changed."),
     _spec(customers.CustomerState, "customers", "Each customer as they are now, keyed by id (compacted; a "
-                                                "tombstone when deleted, erased or merged away).", compacted=True),
+                                                "tombstone when deleted, erased or merged away).", compacted=True,
+          consumed=False),
     _spec(customers.CustomerDeactivated, "customers", "A customer became inactive."),
     _spec(customers.PreferencesRecorded, "customers", "A consultation recorded the customer's preferences."),
     _spec(customers.ProfileLinkIssued, "customers", "A customer was sent a link to their profile form."),
@@ -55,7 +58,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(privacy.ErasureConfirmed, "any", "A service erased its copy of a customer's personal data."),
     _spec(itinerary.ItineraryCreated, "itinerary", "An itinerary was created."),
     _spec(itinerary.ItineraryState, "itinerary", "Each trip as it is now, with its members, keyed by id "
-                                                 "(compacted).", compacted=True),
+                                                 "(compacted).", compacted=True, consumed=False),
     _spec(itinerary.ItineraryChanged, "itinerary", "An itinerary changed (details, items, stage): what, before "
                                                    "and after, in words too."),
     _spec(itinerary.ProposalSent, "itinerary", "Options were sent to the points of contact for approval."),
@@ -85,7 +88,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     _spec(booking.BookingNeedsAttention, "booking", "The trip changed under a booking: an amendment or a "
                                                     "cancellation is due (or no longer is)."),
     _spec(agency.AgencyProfileChanged, "notify", "An agency saved its profile: name, senders, support contacts, "
-                                                 "language, zone, quiet hours."),
+                                                 "language, zone, quiet hours (the whole profile, keyed by the "
+                                                 "agency: compacted, so the latest is always there).", compacted=True),
     _spec(notify.NotificationUndeliverable, "notify", "A message did not reach a client on a trip: no address, "
                                                       "bounced, or failed."),
     _spec(notify.NotificationRecovered, "notify", "A message announced undeliverable reached the client after all."),
@@ -120,7 +124,7 @@ def contract_for(event_type: str) -> type[Event]:
 
 def all_topic_names() -> list[str]:
     """Every topic and its dead-letter twin (state topics have none), as the broker must have them."""
-    return [name for spec in TOPICS for name in ((spec.name,) if spec.compacted else (spec.name, spec.dlq))]
+    return [name for spec in TOPICS for name in ((spec.name, spec.dlq) if spec.consumed else (spec.name,))]
 
 
 def topic_configs() -> dict[str, dict[str, str]]:

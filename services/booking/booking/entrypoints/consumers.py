@@ -32,5 +32,6 @@ def register(runtime: ServiceRuntime, response_links: services.MakeResponseLink)
     consumer.handles(CustomerErased)(services.customer_erased)
     # Pages, PDFs and vouchers carry the agency's profile as notify announced it.
     consumer.handles(AgencyProfileChanged)(record_agency_profile)
+    runtime.rebuild_from_state_topic(AgencyProfileChanged, record_agency_profile)  # compacted: always there
     # How each supplier does by the agency's records, shown with the supplier.
     consumer.handles(SupplierScorecardChanged)(services.record_scorecard)

@@ -35,6 +35,7 @@ def register(runtime: ServiceRuntime) -> None:
     consumer.handles(PreferencesRecorded)(services.record_preferences)
     # Pages, PDFs and vouchers carry the agency's profile as notify announced it.
     consumer.handles(AgencyProfileChanged)(record_agency_profile)
+    runtime.rebuild_from_state_topic(AgencyProfileChanged, record_agency_profile)  # compacted: always there
     # What a client did not receive shows on their trip, until it reaches them.
     consumer.handles(NotificationUndeliverable)(services.record_delivery_problem)
     consumer.handles(NotificationRecovered)(services.record_delivery_problem)
