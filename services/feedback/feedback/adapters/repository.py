@@ -252,11 +252,15 @@ class PlatformFigures:
 
     async def surveys_issued_since(self, since: datetime) -> tuple[list[Survey], dict[str, int]]:
         surveys = [_survey(document) async for document in self._surveys.find({"issued_at": {"$gte": since}})]
-        counts: dict[str, int] = {}
-        async for document in self._answers.find({"survey_id": {"$in": [survey.id for survey in surveys]}},
-                                                 projection={"survey_id": 1}):
-            counts[document["survey_id"]] = counts.get(document["survey_id"], 0) + 1
-        return surveys, counts
+        return surveys, await _answer_counts(self._answers, [survey.id for survey in surveys])
+
+
+async def _answer_counts(answers, survey_ids: list[str]) -> dict[str, int]:
+    """How many travellers answered each survey (one agency's collection, or every agency's)."""
+    counts: dict[str, int] = {}
+    async for document in answers.find({"survey_id": {"$in": survey_ids}}, projection={"survey_id": 1}):
+        counts[document["survey_id"]] = counts.get(document["survey_id"], 0) + 1
+    return counts
 
 
 def _money(money: Money | None) -> dict | None:
@@ -381,10 +385,7 @@ class SurveyRepository:
         return [_survey(document) async for document in cursor]
 
     async def answer_counts(self, survey_ids: list[str]) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        async for document in self._answers.find({"survey_id": {"$in": survey_ids}}, projection={"survey_id": 1}):
-            counts[document["survey_id"]] = counts.get(document["survey_id"], 0) + 1
-        return counts
+        return await _answer_counts(self._answers, survey_ids)
 
     async def scrub_comments_of(self, customer_id: str) -> int:
         scrubbed = 0
